@@ -1,0 +1,67 @@
+// Lint checks correctness and the module boundaries of DESIGN.md; Prettier alone decides format.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+/** Imports each folder of src/ must never make (STYLE.md §3.2). */
+const forbidden = {
+  shared: ['callback', 'store', 'server', 'receiver', 'client', 'cli'],
+  callback: ['store', 'server', 'receiver', 'client', 'cli'],
+  store: ['callback', 'server', 'receiver', 'client', 'cli'],
+  server: ['receiver', 'client', 'cli'],
+  receiver: ['server', 'store', 'cli'],
+  client: ['server', 'store', 'receiver', 'cli'],
+  cli: ['store'],
+};
+
+const boundaries = Object.entries(forbidden).map(([folder, banned]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: banned.map((b) => ({
+          group: [`**/${b}/*`, `../${b}/*`, `../../${b}/*`],
+          message: `src/${folder} must not import src/${b} (DESIGN.md module boundaries).`,
+        })),
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'bench/node_modules/', 'test-artifacts/', 'public/vendor/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      globals: { ...globals.node },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['test/**/*.ts', 'src/**/*.test.ts', 'bench/**/*'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+    },
+  },
+  ...boundaries,
+);

@@ -1,0 +1,185 @@
+/**
+ * The storage contract. A store keeps buckets, objects and multipart uploads; it knows nothing of
+ * HTTP, XML, authentication or callbacks (DESIGN.md). Every implementation (fs = blobs + SQLite,
+ * memory) passes the one contract suite in test/contract/.
+ *
+ * Invariants every backend keeps:
+ * - Writes are atomic: an object is visible whole or not at all. A failed, aborted or rejected
+ *   write (stream error, `beforeCommit` throwing) leaves the previous object untouched.
+ * - Bodies stream: nothing holds a whole object in memory.
+ * - ETags are returned without quotes, upper-case hex (`<MD5>` or `<MD5-of-part-MD5s>-<N>`).
+ * Errors are OssErrors from src/shared/oss-error.ts; each method lists the codes it throws.
+ */
+import type { Readable } from 'node:stream';
+
+export type BucketAcl = 'private' | 'public-read' | 'public-read-write';
+export type ObjectType = 'Normal' | 'Multipart' | 'Appendable';
+
+export interface BucketInfo {
+  name: string;
+  creationDate: Date;
+  acl: BucketAcl;
+}
+
+/** HTTP metadata stored with an object and replayed on GET/HEAD. */
+export interface ObjectMeta {
+  contentType: string;
+  contentDisposition?: string;
+  contentEncoding?: string;
+  cacheControl?: string;
+  expires?: string;
+  /** `x-oss-meta-*` values, keyed by the lower-case suffix after `x-oss-meta-`. */
+  userMeta: Record<string, string>;
+}
+
+export interface StoredObject {
+  bucket: string;
+  key: string;
+  size: number;
+  /** Upper-case hex, no quotes. */
+  etag: string;
+  /** base64 MD5 of the whole body; only for single-request uploads (PutObject, PostObject, copy of one). */
+  contentMd5?: string;
+  /** CRC-64/XZ (ECMA-182) as a decimal string, as in `x-oss-hash-crc64ecma`. */
+  crc64: string;
+  lastModified: Date;
+  type: ObjectType;
+  meta: ObjectMeta;
+}
+
+export interface ByteRange {
+  /** Inclusive first byte. */
+  start: number;
+  /** Inclusive last byte. */
+  end: number;
+}
+
+export interface ObjectStream {
+  object: StoredObject;
+  body: Readable;
+}
+
+export interface PutOptions {
+  meta: ObjectMeta;
+  /**
+   * Runs after the body is fully received and hashed, before the object becomes visible.
+   * Throwing aborts the write (e.g. BadDigest, InvalidCRC64, EntityTooLarge) and nothing changes.
+   */
+  beforeCommit?: (pending: StoredObject) => void | Promise<void>;
+  /** Fails the write with EntityTooLarge as soon as more bytes than this arrive. */
+  maxSize?: number;
+}
+
+export interface ListQuery {
+  prefix?: string;
+  delimiter?: string;
+  /** Exclusive lower bound on keys (ListObjects marker, ListObjectsV2 start-after/continuation). */
+  after?: string;
+  /** 1..1000 */
+  maxKeys: number;
+}
+
+export interface ListPage {
+  objects: StoredObject[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** The last key or common prefix returned, when truncated: where the next page starts after. */
+  nextAfter?: string;
+}
+
+export interface CopySource {
+  bucket: string;
+  key: string;
+}
+
+export interface ObjectStore {
+  /** @throws BucketAlreadyExists (a bucket of that name exists) */
+  createBucket(name: string, acl: BucketAcl): Promise<BucketInfo>;
+  /** @throws NoSuchBucket */
+  getBucket(name: string): Promise<BucketInfo>;
+  /** @throws NoSuchBucket */
+  setBucketAcl(name: string, acl: BucketAcl): Promise<void>;
+  listBuckets(): Promise<BucketInfo[]>;
+  /** @throws NoSuchBucket | BucketNotEmpty (objects or multipart uploads remain) */
+  deleteBucket(name: string): Promise<void>;
+
+  /** Streams `body` into the object, replacing any existing one atomically.
+   *  @throws NoSuchBucket | EntityTooLarge | whatever `beforeCommit` throws */
+  putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject>;
+  /** @throws NoSuchBucket | NoSuchKey */
+  headObject(bucket: string, key: string): Promise<StoredObject>;
+  /** `range` must already be resolved against the object's size (the caller checks InvalidRange).
+   *  @throws NoSuchBucket | NoSuchKey */
+  getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream>;
+  /** Idempotent: deleting a missing key succeeds. @throws NoSuchBucket */
+  deleteObject(bucket: string, key: string): Promise<void>;
+  /** Copies data; `meta` replaces the source's metadata when given (x-oss-metadata-directive: REPLACE).
+   *  @throws NoSuchBucket | NoSuchKey */
+  copyObject(source: CopySource, bucket: string, key: string, meta?: ObjectMeta): Promise<StoredObject>;
+  /**
+   * AppendObject: appends at `position`, which must equal the current size (0 creates the object).
+   * @throws NoSuchBucket | PositionNotEqualToLength | ObjectNotAppendable
+   */
+  appendObject(bucket: string, key: string, position: number, body: Readable, options: PutOptions): Promise<StoredObject>;
+  /** Keys in UTF-8 byte order. @throws NoSuchBucket */
+  listObjects(bucket: string, query: ListQuery): Promise<ListPage>;
+
+  readonly multipart: MultipartStore;
+
+  /** Releases file handles and database connections. */
+  close(): Promise<void>;
+}
+
+export interface UploadRef {
+  bucket: string;
+  key: string;
+  uploadId: string;
+}
+
+export interface PartRecord {
+  partNumber: number;
+  /** Upper-case hex MD5 of the part, no quotes. */
+  etag: string;
+  size: number;
+  crc64: string;
+  lastModified: Date;
+}
+
+export interface CompletedPart {
+  partNumber: number;
+  /** As the client sent it; quotes and case are normalised by the store. */
+  etag: string;
+}
+
+export interface UploadInfo {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+export interface MultipartListQuery {
+  prefix?: string;
+  keyMarker?: string;
+  uploadIdMarker?: string;
+  maxUploads: number;
+}
+
+export interface MultipartStore {
+  /** @throws NoSuchBucket */
+  initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo>;
+  /** Replaces any earlier part with the same number. @throws NoSuchUpload */
+  uploadPart(ref: UploadRef, partNumber: number, body: Readable, options?: { maxSize?: number }): Promise<PartRecord>;
+  /** Parts in part-number order; `after` = part-number-marker. @throws NoSuchUpload */
+  listParts(ref: UploadRef, after: number, maxParts: number): Promise<{ parts: PartRecord[]; isTruncated: boolean }>;
+  /**
+   * Assembles the listed parts into the object atomically, without reading it into memory, then
+   * forgets the upload. Checks every listed ETag against the stored part.
+   * @throws NoSuchUpload | InvalidPart | InvalidPartOrder | EntityTooSmall (a non-last part < 100 KiB)
+   */
+  complete(ref: UploadRef, parts: CompletedPart[]): Promise<StoredObject>;
+  /** @throws NoSuchUpload */
+  abort(ref: UploadRef): Promise<void>;
+  /** @throws NoSuchBucket */
+  listUploads(bucket: string, query: MultipartListQuery): Promise<{ uploads: UploadInfo[]; isTruncated: boolean }>;
+}

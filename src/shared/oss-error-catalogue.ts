@@ -39,6 +39,10 @@ export const OSS_ERRORS = {
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed object size.' },
   InvalidPolicyDocument: { status: 400, message: 'The content of the form does not meet the conditions specified in the policy document.' },
   IncorrectNumberOfFilesInPOSTRequest: { status: 400, message: 'POST requires exactly one file upload per request.' },
+  MalformedPOSTRequest: {
+    status: 400,
+    message: 'The body of your POST request is not well-formed multipart/form-data.',
+  },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
   MissingArgument: { status: 400, message: 'Missing Some Required Arguments.' },
   InvalidRequest: { status: 400, message: 'Invalid Request.' },

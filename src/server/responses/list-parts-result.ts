@@ -1,0 +1,44 @@
+/**
+ * The ListPartsResult document (OSS ListParts): the upload's identity, paging markers and one Part
+ * per uploaded part (PartNumber, LastModified, quoted ETag, HashCrc64ecma, Size).
+ */
+import { el, renderXml } from '../../shared/xml.ts';
+import type { PartRecord, UploadRef } from '../../store/object-store.ts';
+import { encodeKey, type EncodingType } from './encoding-type.ts';
+
+export interface ListPartsResultInput {
+  upload: UploadRef;
+  partNumberMarker: number;
+  maxParts: number;
+  parts: readonly PartRecord[];
+  isTruncated: boolean;
+  encodingType?: EncodingType | undefined;
+}
+
+export function listPartsResult(input: ListPartsResultInput): string {
+  const { upload, parts, encodingType } = input;
+  const last = parts.at(-1);
+  return renderXml(
+    el(
+      'ListPartsResult',
+      el('Bucket', upload.bucket),
+      encodingType !== undefined && el('EncodingType', encodingType),
+      el('Key', encodeKey(upload.key, encodingType)),
+      el('UploadId', upload.uploadId),
+      el('PartNumberMarker', input.partNumberMarker),
+      el('NextPartNumberMarker', last?.partNumber ?? input.partNumberMarker),
+      el('MaxParts', input.maxParts),
+      el('IsTruncated', String(input.isTruncated)),
+      parts.map((part) =>
+        el(
+          'Part',
+          el('PartNumber', part.partNumber),
+          el('LastModified', part.lastModified.toISOString()),
+          el('ETag', `"${part.etag}"`),
+          el('HashCrc64ecma', part.crc64),
+          el('Size', part.size),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * Turns the key URL a callback names into an RSA public key (SPEC.md §1.2), safely and cheaply.
+ *
+ * Owns: the allowlist check, the fetch (undici, timeout, size cap, no redirects), PEM parsing and
+ * a per-URL cache. Invariants:
+ * - nothing is fetched unless the allowlist matches (the header is attacker-controlled: SSRF);
+ * - a cached key is returned without re-fetching or re-parsing PEM (the docs say the key never
+ *   changes, SPEC.md §1.2), so a verification costs one RSA verify;
+ * - concurrent requests for one URL share one in-flight fetch;
+ * - a failed fetch is remembered only for `failureTtlMs`, then retried;
+ * - with a pinned key nothing is ever fetched and the URL is ignored.
+ */
+import { createPublicKey, KeyObject } from 'node:crypto';
+import { request, type Dispatcher } from 'undici';
+import { CallbackVerificationError } from './callback-verification-error.ts';
+import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from './key-url-allowlist.ts';
+
+export interface PublicKeyResolver {
+  /**
+   * Resolves the decoded key URL (the value of `x-oss-pub-key-url` after base64) to a key.
+   * @throws CallbackVerificationError bad-key-url | key-host-not-allowed | key-fetch-failed | bad-public-key
+   */
+  resolve(keyUrl: string | undefined): Promise<KeyObject>;
+  /** The cached key for this URL, if any; never fetches. Lets hot paths skip a promise. */
+  peek(keyUrl: string | undefined): KeyObject | undefined;
+}
+
+export interface PublicKeyResolverOptions {
+  /** URL prefixes whose keys may be fetched. Default: the official gosspublic.alicdn.com prefixes. */
+  keyUrlAllowlist?: readonly string[];
+  /** A pinned key (PEM text or KeyObject): no fetching at all, the key URL is ignored. */
+  publicKey?: string | Uint8Array | KeyObject;
+  /** Whole-fetch deadline. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Largest accepted key document. Default 16 KiB (a 4096-bit PEM is about 800 bytes). */
+  maxKeyBytes?: number;
+  /** How long a failed fetch is remembered before the next try. Default 5000 ms. */
+  failureTtlMs?: number;
+  /** Most distinct key URLs kept (the allowlist admits any path under a prefix). Default 64. */
+  maxCachedKeys?: number;
+  /** Injected for tests and custom pools. */
+  dispatcher?: Dispatcher;
+  now?: () => number;
+}
+
+type CacheEntry =
+  | { readonly state: 'ready'; readonly key: KeyObject }
+  | { readonly state: 'pending'; readonly promise: Promise<KeyObject> }
+  | { readonly state: 'failed'; readonly error: CallbackVerificationError; readonly until: number };
+
+export function createPublicKeyResolver(options: PublicKeyResolverOptions = {}): PublicKeyResolver {
+  if (options.publicKey !== undefined) {
+    if (options.keyUrlAllowlist !== undefined) {
+      throw new TypeError('Give either publicKey (pinned) or keyUrlAllowlist, not both.');
+    }
+    const pinned = toRsaPublicKey(options.publicKey);
+    const resolved = Promise.resolve(pinned);
+    return { resolve: () => resolved, peek: () => pinned };
+  }
+  return createFetchingResolver(options);
+}
+
+function createFetchingResolver(options: PublicKeyResolverOptions): PublicKeyResolver {
+  const allowlist = createKeyUrlAllowlist(options.keyUrlAllowlist ?? DEFAULT_KEY_URL_ALLOWLIST);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const maxKeyBytes = options.maxKeyBytes ?? 16 * 1024;
+  const failureTtlMs = options.failureTtlMs ?? 5000;
+  const maxCachedKeys = options.maxCachedKeys ?? 64;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, CacheEntry>();
+
+  function remember(keyUrl: string, entry: CacheEntry): void {
+    cache.delete(keyUrl);
+    cache.set(keyUrl, entry);
+    while (cache.size > maxCachedKeys) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
+
+  async function fetchKey(keyUrl: string, url: URL): Promise<KeyObject> {
+    try {
+      const key = await fetchPublicKey(url, { timeoutMs, maxKeyBytes, dispatcher: options.dispatcher });
+      remember(keyUrl, { state: 'ready', key });
+      return key;
+    } catch (err) {
+      const error =
+        err instanceof CallbackVerificationError
+          ? err
+          : new CallbackVerificationError(
+              'key-fetch-failed',
+              `Could not fetch the public key from ${url.href}.`,
+              {
+                cause: err,
+              },
+            );
+      remember(keyUrl, { state: 'failed', error, until: now() + failureTtlMs });
+      throw error;
+    }
+  }
+
+  return {
+    peek(keyUrl) {
+      if (keyUrl === undefined) return undefined;
+      const entry = cache.get(keyUrl);
+      return entry?.state === 'ready' ? entry.key : undefined;
+    },
+    resolve(keyUrl) {
+      if (keyUrl === undefined || keyUrl === '') {
+        return Promise.reject(
+          new CallbackVerificationError('bad-key-url', 'The x-oss-pub-key-url header is missing.'),
+        );
+      }
+      const entry = cache.get(keyUrl);
+      if (entry?.state === 'ready') return Promise.resolve(entry.key);
+      if (entry?.state === 'pending') return entry.promise;
+      if (entry?.state === 'failed' && entry.until > now()) return Promise.reject(entry.error);
+      const url = allowlist.match(keyUrl);
+      if (url === undefined) {
+        return Promise.reject(
+          new CallbackVerificationError(
+            'key-host-not-allowed',
+            `The public key URL is not under an allowed prefix (${allowlist.prefixes.join(', ')}).`,
+          ),
+        );
+      }
+      const promise = fetchKey(keyUrl, url);
+      remember(keyUrl, { state: 'pending', promise });
+      return promise;
+    },
+  };
+}
+
+interface FetchOptions {
+  timeoutMs: number;
+  maxKeyBytes: number;
+  dispatcher: Dispatcher | undefined;
+}
+
+async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObject> {
+  const fail = (why: string, cause?: unknown): CallbackVerificationError =>
+    new CallbackVerificationError(
+      'key-fetch-failed',
+      `Could not fetch the public key from ${url.href}: ${why}.`,
+      {
+        cause,
+      },
+    );
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  let response: Dispatcher.ResponseData;
+  try {
+    // undici's request() never follows redirects (no redirect interceptor is composed), so a 3xx
+    // from an allowed host cannot bounce the fetch to a host the allowlist does not name.
+    response = await request(url, {
+      method: 'GET',
+      signal,
+      headers: { accept: 'application/x-pem-file, text/plain, */*' },
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    });
+  } catch (err) {
+    throw fail(signal.aborted ? `timed out after ${options.timeoutMs} ms` : 'connection failed', err);
+  }
+  const { statusCode, headers, body } = response;
+  if (statusCode !== 200) {
+    body.destroy();
+    throw fail(
+      `HTTP status ${statusCode}${statusCode >= 300 && statusCode < 400 ? ' (redirects are not followed)' : ''}`,
+    );
+  }
+  const declared = Number(headers['content-length']);
+  if (Number.isFinite(declared) && declared > options.maxKeyBytes) {
+    body.destroy();
+    throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      size += buf.length;
+      if (size > options.maxKeyBytes) {
+        body.destroy();
+        throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
+      }
+      chunks.push(buf);
+    }
+  } catch (err) {
+    if (err instanceof CallbackVerificationError) throw err;
+    throw fail(signal.aborted ? `timed out after ${options.timeoutMs} ms` : 'body read failed', err);
+  }
+  return toRsaPublicKey(Buffer.concat(chunks));
+}
+
+/** Parses PEM (SPKI or PKCS#1) or takes a KeyObject; anything but an RSA public key is refused. */
+export function toRsaPublicKey(input: string | Uint8Array | KeyObject): KeyObject {
+  let key: KeyObject;
+  try {
+    key =
+      input instanceof KeyObject
+        ? input
+        : createPublicKey(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
+  } catch (cause) {
+    throw new CallbackVerificationError('bad-public-key', 'The key document is not a PEM public key.', {
+      cause,
+    });
+  }
+  if (key.type === 'private') {
+    // Accept a private key handed in by mistake only as its public half; never keep the secret.
+    key = createPublicKey(key);
+  }
+  if (key.asymmetricKeyType !== 'rsa') {
+    throw new CallbackVerificationError('bad-public-key', 'The public key is not an RSA key.');
+  }
+  return key;
+}

@@ -163,14 +163,14 @@ async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObjec
   }
   const { statusCode, headers, body } = response;
   if (statusCode !== 200) {
-    body.destroy();
+    discard(body);
     throw fail(
       `HTTP status ${statusCode}${statusCode >= 300 && statusCode < 400 ? ' (redirects are not followed)' : ''}`,
     );
   }
   const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > options.maxKeyBytes) {
-    body.destroy();
+    discard(body);
     throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
   }
   const chunks: Buffer[] = [];
@@ -180,7 +180,7 @@ async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObjec
       const buf = chunk as Buffer;
       size += buf.length;
       if (size > options.maxKeyBytes) {
-        body.destroy();
+        discard(body);
         throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
       }
       chunks.push(buf);
@@ -190,6 +190,12 @@ async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObjec
     throw fail(signal.aborted ? `timed out after ${options.timeoutMs} ms` : 'body read failed', err);
   }
   return toRsaPublicKey(Buffer.concat(chunks));
+}
+
+/** Drops an unread body. undici emits UND_ERR_ABORTED on destroy; nobody is listening for it. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 /** Parses PEM (SPKI or PKCS#1) or takes a KeyObject; anything but an RSA public key is refused. */

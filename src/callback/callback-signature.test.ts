@@ -32,16 +32,22 @@ const VECTORS = [
 describe('callback signature', () => {
   for (const v of VECTORS) {
     it(`accepts real OSS vector ${v.name}`, () => {
-      expect(verifyCallbackSignature(v.target, Buffer.from(v.body), v.authorization, OSS_PUBLIC_KEY)).toBe(true);
+      expect(verifyCallbackSignature(v.target, Buffer.from(v.body), v.authorization, OSS_PUBLIC_KEY)).toBe(
+        true,
+      );
     });
     it(`rejects vector ${v.name} with a trailing LF on the body`, () => {
-      expect(verifyCallbackSignature(v.target, Buffer.from(`${v.body}\n`), v.authorization, OSS_PUBLIC_KEY)).toBe(false);
+      expect(
+        verifyCallbackSignature(v.target, Buffer.from(`${v.body}\n`), v.authorization, OSS_PUBLIC_KEY),
+      ).toBe(false);
     });
   }
 
   it('signs no "?" when the target has no query (vector C with "?" fails)', () => {
     const c = VECTORS[2]!;
-    expect(verifyCallbackSignature(`${c.target}?`, Buffer.from(c.body), c.authorization, OSS_PUBLIC_KEY)).toBe(false);
+    expect(
+      verifyCallbackSignature(`${c.target}?`, Buffer.from(c.body), c.authorization, OSS_PUBLIC_KEY),
+    ).toBe(false);
   });
 
   it('rejects a signature with one character changed, and garbage, without throwing', () => {

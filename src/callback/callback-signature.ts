@@ -40,7 +40,11 @@ export function signCallback(target: string, body: Uint8Array, privateKey: KeyOb
 }
 
 /** Signs off the event loop (node:crypto's async form runs on the threadpool; DESIGN.md Keys). */
-export async function signCallbackAsync(target: string, body: Uint8Array, privateKey: KeyObject): Promise<string> {
+export async function signCallbackAsync(
+  target: string,
+  body: Uint8Array,
+  privateKey: KeyObject,
+): Promise<string> {
   return (await signAsync('md5', callbackStringToSign(target, body), privateKey)).toString('base64');
 }
 

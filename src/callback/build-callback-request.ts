@@ -1,0 +1,67 @@
+/**
+ * Builds the callback requests OSS sends to the app server (SPEC.md §4): one per callbackUrl, in
+ * order, each with its request-target, the §4 headers and the rendered body bytes.
+ *
+ * Pure: the date, request id, key URL and owner are passed in. The `Authorization` header is not
+ * set here: the dispatcher signs each target off the event loop with `signCallbackAsync` (§1.1).
+ * Invariant: `body` is exactly the bytes that `Content-Length` and `Content-MD5` describe, and
+ * `target` is exactly the request-target that goes on the wire (and is signed).
+ */
+import { createHash } from 'node:crypto';
+import type { CallbackSpec } from './parse-callback.ts';
+import { renderCallbackBody, type UploadFacts } from './render-callback-body.ts';
+
+export interface CallbackRequestContext {
+  /** Goes into the `Date` header (RFC 1123 GMT). */
+  date: Date;
+  /** The upload's request id, also sent as `x-oss-request-id`. */
+  requestId: string;
+  /** The public key URL; sent base64-encoded in `x-oss-pub-key-url` (§1.2). */
+  keyUrl: string;
+  /** Bucket owner id (`x-oss-owner`). */
+  owner: string;
+  /** Requester id (`x-oss-requester`); defaults to the owner. */
+  requester?: string | undefined;
+}
+
+export interface CallbackRequest {
+  url: URL;
+  /** path + query as sent on the request line; what the signature covers (§1.1). */
+  target: string;
+  /** Lower-case header names, in the order of the 2019 capture (§11 C). No Authorization. */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export function buildCallbackRequests(
+  spec: CallbackSpec,
+  facts: UploadFacts,
+  context: CallbackRequestContext,
+): CallbackRequest[] {
+  const body = Buffer.from(renderCallbackBody(spec, facts), 'utf8');
+  const contentMd5 = createHash('md5').update(body).digest('base64');
+  return spec.urls.map((url) => ({
+    url,
+    // A URL without a path is `POST / HTTP/1.1` (§4, S5); WHATWG URL gives `/` already.
+    target: `${url.pathname}${url.search}`,
+    headers: {
+      // FIDELITY: without callbackHost the Host header keeps a non-default port (`host:8080`), as
+      // HTTP requires; an old doc example omits it (SPEC §4 [U]).
+      host: spec.host ?? url.host,
+      'content-length': String(body.length),
+      'content-md5': contentMd5,
+      'content-type': spec.bodyType,
+      date: context.date.toUTCString(),
+      'user-agent': 'aliyun-oss-callback',
+      'x-oss-additional-headers': '',
+      'x-oss-bucket': facts.bucket,
+      'x-oss-owner': context.owner,
+      'x-oss-pub-key-url': Buffer.from(context.keyUrl, 'utf8').toString('base64'),
+      'x-oss-request-id': context.requestId,
+      'x-oss-requester': context.requester ?? context.owner,
+      'x-oss-signature-version': '1.0',
+      'x-oss-tag': 'CALLBACK',
+    },
+    body,
+  }));
+}

@@ -1,0 +1,72 @@
+// Starts upcall through its documented CLI (`upcall server --port N --data DIR`, credentials
+// from the environment; DESIGN.md "Interfaces other people script against"), so the benchmark
+// measures what users run. Reports "not available" instead of failing when the server has not
+// landed yet.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startChildServer } from './child-server.js';
+import { ossDialect } from './sign.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(REPO_ROOT, 'bin', 'upcall.js');
+
+export const UPCALL_KEY = { accessKeyId: 'bench-access-key', secret: 'bench-access-secret-0123456789' };
+
+/** @returns {string | undefined} why upcall cannot run, or undefined if it should */
+export function upcallMissing() {
+  if (!existsSync(join(REPO_ROOT, 'src', 'cli', 'main.ts'))) return 'src/cli/main.ts is not there yet';
+  if (!existsSync(join(REPO_ROOT, 'src', 'server', 'create-server.ts')))
+    return 'src/server/create-server.ts is not there yet';
+  return undefined;
+}
+
+/**
+ * @param {{ name?: string, dataDir: string, host?: string, cpuProfDir?: string, env?: NodeJS.ProcessEnv,
+ *   extraArgs?: string[], bucket: string }} options
+ * @returns {Promise<{ server: import('./child-server.js').ChildServer, target: import('./target.js').Target }>}
+ */
+export async function startUpcall(options) {
+  const host = options.host ?? '127.0.0.1';
+  const port = await freePort(host);
+  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  const server = await startChildServer(
+    options.name ?? 'upcall',
+    [
+      ...nodeArgs,
+      CLI,
+      'server',
+      '--port',
+      String(port),
+      '--host',
+      host,
+      '--data',
+      options.dataDir,
+      ...(options.extraArgs ?? []),
+    ],
+    {
+      cwd: REPO_ROOT,
+      host,
+      port,
+      // SIGINT: the CLI's graceful stop, so a --cpu-prof profile gets written on exit.
+      stopSignal: 'SIGINT',
+      timeoutMs: 60_000,
+      env: {
+        UPCALL_ACCESS_KEY_ID: UPCALL_KEY.accessKeyId,
+        UPCALL_ACCESS_KEY_SECRET: UPCALL_KEY.secret,
+        LOG_LEVEL: 'warn',
+        ...options.env,
+      },
+    },
+  );
+  return {
+    server,
+    target: {
+      name: server.name,
+      origin: server.origin,
+      bucket: options.bucket,
+      pid: server.pid,
+      dialect: ossDialect(UPCALL_KEY.accessKeyId, UPCALL_KEY.secret),
+    },
+  };
+}

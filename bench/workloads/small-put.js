@@ -1,0 +1,75 @@
+// 4 KiB PutObject at concurrency 1 and 16: against the ceiling (what durable writes cost with
+// nothing else), against s3rver (a peer), and the ceiling against itself (the noise floor).
+import { pairedAB } from '../lib/paired.js';
+import { describeLoad } from '../lib/report.js';
+import { side } from '../lib/side.js';
+import { opsPerSec } from '../lib/slice.js';
+
+const BODY = Buffer.alloc(4096, 'u');
+let counter = 0;
+const put = () => ({
+  method: 'PUT',
+  key: `small/${(counter++ % 5000).toString(36)}`,
+  body: BODY,
+  headers: { 'content-type': 'application/octet-stream' },
+});
+
+/** @param {import('../run.js').BenchContext} ctx */
+export async function smallPut(ctx) {
+  const rows = [];
+  const fig = (/** @type {import('../lib/paired.js').PairedResult} */ r) =>
+    `${r.b.value.toFixed(0)} vs ${r.a.value.toFixed(0)} ops/s; p50 ${r.b.p50.toFixed(2)} vs ${r.a.p50.toFixed(2)} ms, p99 ${r.b.p99.toFixed(2)} vs ${r.a.p99.toFixed(2)} ms`;
+  const compare = async (/** @type {string} */ workload, a, b, /** @type {any} */ extra) => {
+    const r = await pairedAB({
+      baseline: a,
+      candidate: b,
+      pairs: ctx.pairs,
+      sliceMs: ctx.sliceMs,
+      metric: opsPerSec,
+      unit: 'ops/s',
+    });
+    rows.push({
+      workload,
+      compare: `${r.candidate} / ${r.baseline}`,
+      ratio: r.ratio,
+      min: r.min,
+      max: r.max,
+      figures: fig(r),
+      load: describeLoad(r.load),
+      ...extra,
+    });
+    return r;
+  };
+
+  for (const storage of ctx.storages) {
+    const { ceiling, upcall, s3rver } = ctx.servers[storage];
+    const c16 = (/** @type {import('../lib/target.js').Target} */ t, label = t.name) =>
+      side(t, { label, concurrency: 16, nextOp: put });
+    if (storage === 'tmpfs') {
+      await compare('A/A control: 4 KiB PUT, c16', c16(ceiling, 'ceiling'), c16(ceiling, 'ceiling again'), {
+        storage,
+        note: 'the same server on both sides: how far from 1.0 the method itself strays',
+      });
+    }
+    await compare('4 KiB PUT, c16', c16(ceiling), c16(upcall), { storage, target: '≥ 0.6', met: undefined });
+    rows.at(-1).met = rows.at(-1).ratio >= 0.6;
+    await compare(
+      '4 KiB PUT, c1',
+      side(ceiling, { concurrency: 1, nextOp: put }),
+      side(upcall, { concurrency: 1, nextOp: put }),
+      { storage },
+    );
+    if (s3rver) {
+      await compare('4 KiB PUT, c16', c16(s3rver), c16(upcall), {
+        storage,
+        target: '≥ 2',
+        note:
+          storage === 'disk'
+            ? "s3rver never fsyncs; upcall does (temp file + fsync + rename), so on disk this is not like for like in upcall's favour"
+            : undefined,
+      });
+      rows.at(-1).met = rows.at(-1).ratio >= 2;
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,71 @@
+/**
+ * The request pipeline between the HTTP adapter and the operations: resolve the target (bucket,
+ * key), pick the route, authenticate and authorize, run the operation, and turn any failure into
+ * the OSS error response (send-error.ts). It never throws.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
+import { ANONYMOUS } from './principal.ts';
+import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
+import { resolveTarget, type RequestTarget } from './resolve-target.ts';
+import { matchRoute, type Target } from './routes.ts';
+import { errorResponse } from './send-error.ts';
+
+export interface IncomingRequest {
+  requestId: string;
+  method: string;
+  rawPath: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Readable;
+}
+
+export interface DispatchConfig {
+  deps: ServerDeps;
+  auth: AuthConfig;
+  pathStyleHosts: ReadonlySet<string>;
+}
+
+export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
+  const host = request.headers.host ?? '';
+  let target: RequestTarget = {};
+  try {
+    target = resolveTarget(host, request.rawPath, config.pathStyleHosts);
+    const route = matchRoute({
+      method: request.method,
+      target: targetKind(target),
+      query: request.query,
+      hasHeader: (name) => request.headers[name] !== undefined,
+    });
+    const authRequest = {
+      method: request.method,
+      rawPath: request.rawPath,
+      query: request.query,
+      headers: request.headers,
+      ...target,
+    };
+    const principal = await authenticateRequest(authRequest, config.auth);
+    await authorizeRoute(principal, route, target.bucket, config.deps);
+    const ctx: RequestContext = {
+      ...authRequest,
+      requestId: request.requestId,
+      body: request.body,
+      principal,
+    };
+    return await route.operation(ctx, config.deps);
+  } catch (error) {
+    return errorResponse(
+      error,
+      { requestId: request.requestId, method: request.method, host, bucket: target.bucket, key: target.key },
+      config.deps.logger,
+    );
+  }
+}
+
+function targetKind(target: RequestTarget): Target {
+  if (target.bucket === undefined) return 'service';
+  return target.key === undefined ? 'bucket' : 'object';
+}
+
+export { ANONYMOUS };

@@ -1,0 +1,236 @@
+/**
+ * The routing table (STYLE.md §3.3): OSS routes by method, by whether the request names a bucket
+ * and a key, and by sub-resource query keys (`?acl`, `?uploads`, `?append&position=N`), never by
+ * REST paths. Each row names the OSS action verbatim.
+ *
+ * Matching: rows are tried most specific first (more required sub-resources and headers win). A
+ * row matches when its method and target match, every sub-resource and header it requires is
+ * present, and every *routing* sub-resource in the query is one the row requires or allows. So a
+ * `GET /key?acl` never falls through to GetObject: with no row for it, it is NotImplemented.
+ * To add an operation, add a row; order in the table does not matter.
+ */
+import { ossError } from '../shared/oss-error.ts';
+// import { appendObject } from './operations/append-object.ts';
+// import { copyObject } from './operations/copy-object.ts';
+// import { deleteBucket } from './operations/delete-bucket.ts';
+// import { deleteMultipleObjects } from './operations/delete-multiple-objects.ts';
+// import { deleteObject } from './operations/delete-object.ts';
+// import { getBucketAcl } from './operations/get-bucket-acl.ts';
+// import { getBucketInfo } from './operations/get-bucket-info.ts';
+// import { getBucketLocation } from './operations/get-bucket-location.ts';
+// import { getObject } from './operations/get-object.ts';
+// import { getObjectMeta } from './operations/get-object-meta.ts';
+// import { headObject } from './operations/head-object.ts';
+// import { listBuckets } from './operations/list-buckets.ts';
+// import { listObjects } from './operations/list-objects.ts';
+// import { listObjectsV2 } from './operations/list-objects-v2.ts';
+// import { putBucket } from './operations/put-bucket.ts';
+// import { putBucketAcl } from './operations/put-bucket-acl.ts';
+// import { putObject } from './operations/put-object.ts';
+import type { Operation } from './request-context.ts';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+export type Target = 'service' | 'bucket' | 'object';
+/**
+ * What an anonymous caller needs (SPEC: anonymous access only to public buckets): `read` is
+ * granted by public-read and public-read-write, `write` only by public-read-write, `owner` never.
+ */
+export type Access = 'read' | 'write' | 'owner';
+
+export interface Route {
+  /** The OSS action name, e.g. `PutObject`; used for authorization and logs. */
+  action: string;
+  method: HttpMethod;
+  target: Target;
+  /** Query keys that must be present, e.g. `['append', 'position']`. */
+  subresources?: readonly string[];
+  /** Routing sub-resources the row tolerates without requiring them. */
+  optionalSubresources?: readonly string[];
+  /** Request headers (lower-case) that must be present, e.g. `x-oss-copy-source`. */
+  headers?: readonly string[];
+  access: Access;
+  operation: Operation;
+}
+
+/**
+ * Query keys that select an operation in OSS (from the signed sub-resource list, SPEC.md §8.3),
+ * as opposed to parameters such as `prefix`, `response-content-type` or `callback`.
+ */
+export const ROUTING_SUBRESOURCES: ReadonlySet<string> = new Set([
+  'acl',
+  'append',
+  'asyncFetch',
+  'bucketInfo',
+  'cname',
+  'comp',
+  'cors',
+  'delete',
+  'encryption',
+  'inventory',
+  'lifecycle',
+  'live',
+  'location',
+  'logging',
+  'metaQuery',
+  'objectInfo',
+  'objectMeta',
+  'partNumber',
+  'policy',
+  'position',
+  'qos',
+  'qosInfo',
+  'referer',
+  'replication',
+  'requestPayment',
+  'restore',
+  'stat',
+  'symlink',
+  'tagging',
+  'transferAcceleration',
+  'uploadId',
+  'uploads',
+  'versioning',
+  'versions',
+  'vod',
+  'website',
+  'worm',
+  'x-oss-process',
+]);
+
+export const ROUTES: readonly Route[] = [
+  // { action: 'ListBuckets', method: 'GET', target: 'service', access: 'owner', operation: listBuckets },
+
+  // { action: 'PutBucket', method: 'PUT', target: 'bucket', access: 'owner', operation: putBucket },
+  // { action: 'DeleteBucket', method: 'DELETE', target: 'bucket', access: 'owner', operation: deleteBucket },
+  // { action: 'ListObjects', method: 'GET', target: 'bucket', access: 'read', operation: listObjects },
+  // {
+  //   action: 'ListObjectsV2',
+  //   method: 'GET',
+  //   target: 'bucket',
+  //   subresources: ['list-type'],
+  //   access: 'read',
+  //   operation: listObjectsV2,
+  // },
+  // {
+  //   action: 'GetBucketInfo',
+  //   method: 'GET',
+  //   target: 'bucket',
+  //   subresources: ['bucketInfo'],
+  //   access: 'owner',
+  //   operation: getBucketInfo,
+  // },
+  // {
+  //   action: 'GetBucketLocation',
+  //   method: 'GET',
+  //   target: 'bucket',
+  //   subresources: ['location'],
+  //   access: 'owner',
+  //   operation: getBucketLocation,
+  // },
+  // {
+  //   action: 'GetBucketAcl',
+  //   method: 'GET',
+  //   target: 'bucket',
+  //   subresources: ['acl'],
+  //   access: 'owner',
+  //   operation: getBucketAcl,
+  // },
+  // {
+  //   action: 'PutBucketAcl',
+  //   method: 'PUT',
+  //   target: 'bucket',
+  //   subresources: ['acl'],
+  //   access: 'owner',
+  //   operation: putBucketAcl,
+  // },
+  // {
+  //   action: 'DeleteMultipleObjects',
+  //   method: 'POST',
+  //   target: 'bucket',
+  //   subresources: ['delete'],
+  //   access: 'write',
+  //   operation: deleteMultipleObjects,
+  // },
+
+  // { action: 'PutObject', method: 'PUT', target: 'object', access: 'write', operation: putObject },
+  // {
+  //   action: 'CopyObject',
+  //   method: 'PUT',
+  //   target: 'object',
+  //   headers: ['x-oss-copy-source'],
+  //   access: 'write',
+  //   operation: copyObject,
+  // },
+  // { action: 'GetObject', method: 'GET', target: 'object', access: 'read', operation: getObject },
+  // { action: 'HeadObject', method: 'HEAD', target: 'object', access: 'read', operation: headObject },
+  // {
+  //   action: 'GetObjectMeta',
+  //   method: 'HEAD',
+  //   target: 'object',
+  //   subresources: ['objectMeta'],
+  //   access: 'read',
+  //   operation: getObjectMeta,
+  // },
+  // {
+  //   action: 'GetObjectMeta',
+  //   method: 'GET',
+  //   target: 'object',
+  //   subresources: ['objectMeta'],
+  //   access: 'read',
+  //   operation: getObjectMeta,
+  // },
+  // { action: 'DeleteObject', method: 'DELETE', target: 'object', access: 'write', operation: deleteObject },
+  // {
+  //   action: 'AppendObject',
+  //   method: 'POST',
+  //   target: 'object',
+  //   subresources: ['append'],
+  //   optionalSubresources: ['position'],
+  //   access: 'write',
+  //   operation: appendObject,
+  // },
+];
+
+const BY_SPECIFICITY = [...ROUTES].sort((a, b) => specificity(b) - specificity(a));
+
+function specificity(route: Route): number {
+  return (route.subresources?.length ?? 0) + (route.headers?.length ?? 0);
+}
+
+export interface RouteRequest {
+  method: string;
+  target: Target;
+  query: URLSearchParams;
+  /** Lower-case header names present on the request. */
+  hasHeader: (name: string) => boolean;
+}
+
+/** @throws NotImplemented (an OSS sub-resource upcall does not serve) | MethodNotAllowed */
+export function matchRoute(request: RouteRequest, routes: readonly Route[] = BY_SPECIFICITY): Route {
+  const routing: string[] = [];
+  for (const name of request.query.keys()) if (ROUTING_SUBRESOURCES.has(name)) routing.push(name);
+  for (const route of routes) {
+    if (route.method !== request.method || route.target !== request.target) continue;
+    if (route.subresources?.some((name) => !request.query.has(name))) continue;
+    if (route.headers?.some((name) => !request.hasHeader(name))) continue;
+    const allowed = (name: string): boolean =>
+      route.subresources?.includes(name) === true || route.optionalSubresources?.includes(name) === true;
+    if (!routing.every(allowed)) continue;
+    return route;
+  }
+  if (routing.length > 0) throw ossError('NotImplemented');
+  throw ossError('MethodNotAllowed', {
+    details: { Method: request.method, ResourceType: resourceType(request.target) },
+  });
+}
+
+function resourceType(target: Target): string {
+  switch (target) {
+    case 'service':
+      return 'Service';
+    case 'bucket':
+      return 'Bucket';
+    case 'object':
+      return 'Object';
+  }
+}

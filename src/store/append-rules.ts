@@ -1,0 +1,47 @@
+/**
+ * AppendObject rules shared by the backends: when an append is allowed, and what the object looks
+ * like after it. Metadata is set by the first append (position 0) only; later appends keep it.
+ */
+import { createHash } from 'node:crypto';
+import { crc64Combine } from '../shared/crc64.ts';
+import { etagFromMd5 } from '../shared/etag.ts';
+import { ossError } from '../shared/oss-error.ts';
+import type { ReceivedBody } from './hashing-writer.ts';
+import type { ObjectMeta, StoredObject } from './object-store.ts';
+
+/** @throws ObjectNotAppendable (a Normal or Multipart object is there) | PositionNotEqualToLength */
+export function checkAppendable(current: StoredObject | undefined, position: number): void {
+  if (current && current.type !== 'Appendable')
+    throw ossError('ObjectNotAppendable', { details: { Key: current.key } });
+  const length = current?.size ?? 0;
+  if (position !== length)
+    throw ossError('PositionNotEqualToLength', { details: { NextAppendPosition: String(length) } });
+}
+
+/**
+ * The object after appending `received` to `current` (undefined: the append creates it).
+ * FIDELITY: OSS documents no ETag algorithm for appendable objects; ours chains MD5s
+ * (MD5(previous ETag bytes ‖ MD5 of the appended bytes)), so a one-append object's ETag is its MD5.
+ */
+export function appendedObject(
+  bucket: string,
+  key: string,
+  current: StoredObject | undefined,
+  received: ReceivedBody,
+  meta: ObjectMeta,
+): StoredObject {
+  const etag = current
+    ? etagFromMd5(createHash('md5').update(Buffer.from(current.etag, 'hex')).update(received.md5).digest())
+    : received.etag;
+  const kept = current ? current.meta : meta;
+  return {
+    bucket,
+    key,
+    size: (current?.size ?? 0) + received.size,
+    etag,
+    crc64: current ? crc64Combine(current.crc64, received.crc64, received.size) : received.crc64,
+    lastModified: new Date(),
+    type: 'Appendable',
+    meta: { ...kept, userMeta: { ...kept.userMeta } },
+  };
+}

@@ -1,0 +1,6 @@
+/**
+ * The storage layer's public face: the ObjectStore contract and the factories of its backends.
+ * server/ imports stores from here only.
+ */
+export type * from './object-store.ts';
+export { createMemoryObjectStore } from './memory/memory-object-store.ts';

@@ -1,0 +1,345 @@
+/**
+ * The reference ObjectStore + MultipartStore: everything in process memory, data as Buffer
+ * segments. For tests and tiny setups; the contract suite (test/contract/) runs against it and the
+ * fs backend alike.
+ *
+ * Invariant: every mutation is one synchronous step after all awaits (body received, beforeCommit
+ * passed), so a concurrent reader sees the old object or the new one, never a mix. Objects are
+ * immutable once committed: a write replaces the entry, it never edits segments in place.
+ */
+import { Readable } from 'node:stream';
+import { crc64Combine } from '../../shared/crc64.ts';
+import { multipartEtag } from '../../shared/etag.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import { chunkSink, receiveBody, type ReceivedBody } from '../hashing-writer.ts';
+import { buildListPage, compareKeys } from '../key-order.ts';
+import { appendedObject, checkAppendable } from '../append-rules.ts';
+import {
+  compareUploads,
+  isAfterUploadMarker,
+  newUploadId,
+  resolveCompletedParts,
+} from '../multipart-rules.ts';
+import type {
+  BucketAcl,
+  BucketInfo,
+  ByteRange,
+  CompletedPart,
+  CopySource,
+  ListPage,
+  ListQuery,
+  MultipartListQuery,
+  MultipartStore,
+  ObjectMeta,
+  ObjectStore,
+  ObjectStream,
+  PartRecord,
+  PutOptions,
+  StoredObject,
+  UploadInfo,
+  UploadRef,
+} from '../object-store.ts';
+
+interface MemObject {
+  object: StoredObject;
+  segments: readonly Buffer[];
+}
+
+interface MemPart {
+  record: PartRecord;
+  data: Buffer;
+}
+
+interface MemUpload {
+  info: UploadInfo;
+  meta: ObjectMeta;
+  parts: Map<number, MemPart>;
+}
+
+interface MemBucket {
+  info: BucketInfo;
+  objects: Map<string, MemObject>;
+  uploads: Map<string, MemUpload>;
+}
+
+function cloneMeta(meta: ObjectMeta): ObjectMeta {
+  return { ...meta, userMeta: { ...meta.userMeta } };
+}
+
+function cloneObject(object: StoredObject): StoredObject {
+  return { ...object, lastModified: new Date(object.lastModified), meta: cloneMeta(object.meta) };
+}
+
+/** The bytes [start, end] of a segmented body, as a list of views (no copy). */
+function sliceSegments(segments: readonly Buffer[], range: ByteRange): Buffer[] {
+  const out: Buffer[] = [];
+  let offset = 0;
+  for (const segment of segments) {
+    const segStart = offset;
+    const segEnd = offset + segment.length - 1;
+    offset += segment.length;
+    if (segEnd < range.start || segment.length === 0) continue;
+    if (segStart > range.end) break;
+    out.push(
+      segment.subarray(
+        Math.max(range.start, segStart) - segStart,
+        Math.min(range.end, segEnd) - segStart + 1,
+      ),
+    );
+  }
+  return out;
+}
+
+async function receive(
+  body: Readable,
+  maxSize: number | undefined,
+): Promise<{ received: ReceivedBody; data: Buffer }> {
+  const { sink, chunks } = chunkSink();
+  const received = await receiveBody(body, sink, maxSize);
+  return { received, data: Buffer.concat(chunks) };
+}
+
+class MemoryObjectStore implements ObjectStore, MultipartStore {
+  readonly #buckets = new Map<string, MemBucket>();
+
+  get multipart(): MultipartStore {
+    return this;
+  }
+
+  #bucket(name: string): MemBucket {
+    const bucket = this.#buckets.get(name);
+    if (!bucket) throw ossError('NoSuchBucket', { details: { BucketName: name } });
+    return bucket;
+  }
+
+  #object(bucket: string, key: string): MemObject {
+    const object = this.#bucket(bucket).objects.get(key);
+    if (!object) throw ossError('NoSuchKey', { details: { Key: key } });
+    return object;
+  }
+
+  #upload(ref: UploadRef): MemUpload {
+    const upload = this.#buckets.get(ref.bucket)?.uploads.get(ref.uploadId);
+    if (!upload || upload.info.key !== ref.key)
+      throw ossError('NoSuchUpload', { details: { UploadId: ref.uploadId } });
+    return upload;
+  }
+
+  async createBucket(name: string, acl: BucketAcl): Promise<BucketInfo> {
+    if (this.#buckets.has(name)) throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
+    const info: BucketInfo = { name, creationDate: new Date(), acl };
+    this.#buckets.set(name, { info, objects: new Map(), uploads: new Map() });
+    return { ...info };
+  }
+
+  async getBucket(name: string): Promise<BucketInfo> {
+    return { ...this.#bucket(name).info };
+  }
+
+  async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
+    this.#bucket(name).info.acl = acl;
+  }
+
+  async listBuckets(): Promise<BucketInfo[]> {
+    return [...this.#buckets.values()]
+      .map((b) => ({ ...b.info }))
+      .sort((a, b) => compareKeys(a.name, b.name));
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    const bucket = this.#bucket(name);
+    if (bucket.objects.size > 0 || bucket.uploads.size > 0)
+      throw ossError('BucketNotEmpty', { details: { BucketName: name } });
+    this.#buckets.delete(name);
+  }
+
+  async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
+    const target = this.#bucket(bucket);
+    const { received, data } = await receive(body, options.maxSize);
+    const object: StoredObject = {
+      bucket,
+      key,
+      size: received.size,
+      etag: received.etag,
+      contentMd5: received.contentMd5,
+      crc64: received.crc64,
+      lastModified: new Date(),
+      type: 'Normal',
+      meta: cloneMeta(options.meta),
+    };
+    await options.beforeCommit?.(cloneObject(object));
+    // The bucket may have been deleted while the body streamed in.
+    if (this.#buckets.get(bucket) !== target)
+      throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
+    target.objects.set(key, { object, segments: [data] });
+    return cloneObject(object);
+  }
+
+  async headObject(bucket: string, key: string): Promise<StoredObject> {
+    return cloneObject(this.#object(bucket, key).object);
+  }
+
+  async getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream> {
+    const { object, segments } = this.#object(bucket, key);
+    const slices = sliceSegments(segments, range ?? { start: 0, end: object.size - 1 });
+    return { object: cloneObject(object), body: Readable.from(slices) };
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    this.#bucket(bucket).objects.delete(key);
+  }
+
+  async copyObject(
+    source: CopySource,
+    bucket: string,
+    key: string,
+    meta?: ObjectMeta,
+  ): Promise<StoredObject> {
+    const from = this.#object(source.bucket, source.key);
+    const target = this.#bucket(bucket);
+    const object: StoredObject = {
+      ...from.object,
+      bucket,
+      key,
+      lastModified: new Date(),
+      meta: cloneMeta(meta ?? from.object.meta),
+    };
+    // Segments are immutable, so the copy shares them.
+    target.objects.set(key, { object, segments: from.segments });
+    return cloneObject(object);
+  }
+
+  async appendObject(
+    bucket: string,
+    key: string,
+    position: number,
+    body: Readable,
+    options: PutOptions,
+  ): Promise<StoredObject> {
+    const target = this.#bucket(bucket);
+    checkAppendable(target.objects.get(key)?.object, position);
+    const { received, data } = await receive(body, options.maxSize);
+    const pending = appendedObject(bucket, key, target.objects.get(key)?.object, received, options.meta);
+    await options.beforeCommit?.(cloneObject(pending));
+    if (this.#buckets.get(bucket) !== target)
+      throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
+    // Re-check: another append may have committed while this body streamed in.
+    const current = target.objects.get(key);
+    checkAppendable(current?.object, position);
+    target.objects.set(key, { object: pending, segments: [...(current?.segments ?? []), data] });
+    return cloneObject(pending);
+  }
+
+  async listObjects(bucket: string, query: ListQuery): Promise<ListPage> {
+    const prefix = query.prefix ?? '';
+    const after = query.after;
+    const keys = [...this.#bucket(bucket).objects.keys()]
+      .filter((k) => k.startsWith(prefix) && (after === undefined || compareKeys(k, after) > 0))
+      .sort(compareKeys);
+    const objects = this.#bucket(bucket).objects;
+    const page = buildListPage(
+      query,
+      keys.map((k) => objects.get(k)!.object),
+    );
+    return { ...page, objects: page.objects.map(cloneObject) };
+  }
+
+  async close(): Promise<void> {
+    this.#buckets.clear();
+  }
+
+  // MultipartStore
+
+  async initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo> {
+    const target = this.#bucket(bucket);
+    const now = Date.now();
+    const info: UploadInfo = { bucket, key, uploadId: newUploadId(now), initiated: new Date(now) };
+    target.uploads.set(info.uploadId, { info, meta: cloneMeta(meta), parts: new Map() });
+    return { ...info };
+  }
+
+  async uploadPart(
+    ref: UploadRef,
+    partNumber: number,
+    body: Readable,
+    options?: { maxSize?: number },
+  ): Promise<PartRecord> {
+    this.#upload(ref);
+    const { received, data } = await receive(body, options?.maxSize);
+    // The upload may have been completed or aborted while the part streamed in.
+    const upload = this.#upload(ref);
+    const record: PartRecord = {
+      partNumber,
+      etag: received.etag,
+      size: received.size,
+      crc64: received.crc64,
+      lastModified: new Date(),
+    };
+    upload.parts.set(partNumber, { record, data });
+    return { ...record };
+  }
+
+  async listParts(
+    ref: UploadRef,
+    after: number,
+    maxParts: number,
+  ): Promise<{ parts: PartRecord[]; isTruncated: boolean }> {
+    const numbers = [...this.#upload(ref).parts.keys()].filter((n) => n > after).sort((a, b) => a - b);
+    const upload = this.#upload(ref);
+    return {
+      parts: numbers.slice(0, maxParts).map((n) => ({ ...upload.parts.get(n)!.record })),
+      isTruncated: numbers.length > maxParts,
+    };
+  }
+
+  async complete(ref: UploadRef, listed: CompletedPart[]): Promise<StoredObject> {
+    const upload = this.#upload(ref);
+    const target = this.#bucket(ref.bucket);
+    const parts = resolveCompletedParts(ref.uploadId, listed, (n) => upload.parts.get(n)?.record);
+    let crc = '0';
+    let size = 0;
+    for (const part of parts) {
+      crc = crc64Combine(crc, part.crc64, part.size);
+      size += part.size;
+    }
+    const object: StoredObject = {
+      bucket: ref.bucket,
+      key: ref.key,
+      size,
+      etag: multipartEtag(parts.map((p) => p.etag)),
+      crc64: crc,
+      lastModified: new Date(),
+      type: 'Multipart',
+      meta: upload.meta,
+    };
+    target.objects.set(ref.key, { object, segments: parts.map((p) => upload.parts.get(p.partNumber)!.data) });
+    target.uploads.delete(ref.uploadId);
+    return cloneObject(object);
+  }
+
+  async abort(ref: UploadRef): Promise<void> {
+    this.#upload(ref);
+    this.#bucket(ref.bucket).uploads.delete(ref.uploadId);
+  }
+
+  async listUploads(
+    bucket: string,
+    query: MultipartListQuery,
+  ): Promise<{ uploads: UploadInfo[]; isTruncated: boolean }> {
+    const prefix = query.prefix ?? '';
+    const { keyMarker, uploadIdMarker } = query;
+    const uploads = [...this.#bucket(bucket).uploads.values()]
+      .map((u) => u.info)
+      .filter((u) => u.key.startsWith(prefix) && isAfterUploadMarker(u, keyMarker, uploadIdMarker))
+      .sort(compareUploads);
+    return {
+      uploads: uploads.slice(0, query.maxUploads).map((u) => ({ ...u })),
+      isTruncated: uploads.length > query.maxUploads,
+    };
+  }
+}
+
+/** A new, empty in-memory store. */
+export function createMemoryObjectStore(): ObjectStore {
+  return new MemoryObjectStore();
+}

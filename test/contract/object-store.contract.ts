@@ -1,0 +1,947 @@
+/**
+ * The one contract suite every ObjectStore backend passes (STYLE.md 3.0 rule 3). It drives the
+ * public interface only and checks the documented errors of every method by code.
+ *
+ * `makeStore` returns a fresh, empty store and a `dispose` that closes it and removes whatever it
+ * left on disk.
+ */
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { crc64 } from '../../src/shared/crc64.ts';
+import { md5Etag, multipartEtag } from '../../src/shared/etag.ts';
+import { isOssError } from '../../src/shared/oss-error.ts';
+import type { ObjectMeta, ObjectStore, StoredObject } from '../../src/store/index.ts';
+
+export interface StoreFixture {
+  store: ObjectStore;
+  dispose(): Promise<void>;
+}
+
+const KiB = 1024;
+const META: ObjectMeta = { contentType: 'application/octet-stream', userMeta: {} };
+
+export function body(data: Buffer | string): Readable {
+  return Readable.from([typeof data === 'string' ? Buffer.from(data) : data]);
+}
+
+/** A body that delivers `chunks` then fails like a client abort. */
+export function failingBody(...chunks: Buffer[]): Readable {
+  return Readable.from(
+    (async function* () {
+      for (const chunk of chunks) yield chunk;
+      throw new Error('client aborted');
+    })(),
+  );
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Deterministic pseudo-random bytes (so failures reproduce). */
+export function bytes(size: number, seed = 1): Buffer {
+  const buf = Buffer.alloc(size);
+  let x = seed * 2654435761 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    buf[i] = x & 0xff;
+  }
+  return buf;
+}
+
+export async function expectOssError(promise: Promise<unknown>, code: string): Promise<void> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected ${code}`).toBeDefined();
+  expect(isOssError(caught) ? caught.code : caught).toBe(code);
+}
+
+/** Key order the suite expects: UTF-8 bytes. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** An independent model of one ListObjects call over a key set, to check the backends against. */
+function modelList(
+  keys: string[],
+  q: { prefix?: string; delimiter?: string; after?: string; maxKeys: number },
+): { entries: string[]; isTruncated: boolean } {
+  const prefix = q.prefix ?? '';
+  const entries: string[] = [];
+  const seen = new Set<string>();
+  for (const key of [...keys].sort(byteOrder)) {
+    if (!key.startsWith(prefix)) continue;
+    let entry = key;
+    if (q.delimiter) {
+      const at = key.indexOf(q.delimiter, prefix.length);
+      if (at !== -1) entry = key.slice(0, at + q.delimiter.length);
+    }
+    if (q.after !== undefined && byteOrder(entry, q.after) <= 0) continue;
+    if (seen.has(entry)) continue;
+    seen.add(entry);
+    entries.push(entry);
+  }
+  return { entries: entries.slice(0, q.maxKeys), isTruncated: entries.length > q.maxKeys };
+}
+
+export function runObjectStoreContract(name: string, makeStore: () => Promise<StoreFixture>): void {
+  describe(`ObjectStore contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: ObjectStore;
+
+    beforeEach(async () => {
+      fixture = await makeStore();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.dispose();
+    });
+
+    async function put(bucket: string, key: string, data: Buffer | string, meta: ObjectMeta = META) {
+      return store.putObject(bucket, key, body(data), { meta });
+    }
+    async function get(bucket: string, key: string, range?: { start: number; end: number }) {
+      const { object, body: stream } = await store.getObject(bucket, key, range);
+      return { object, data: await readAll(stream) };
+    }
+
+    describe('buckets', () => {
+      it('creates, gets, lists in name order, sets the ACL and deletes', async () => {
+        const created = await store.createBucket('beta', 'private');
+        expect(created.name).toBe('beta');
+        expect(created.acl).toBe('private');
+        expect(created.creationDate).toBeInstanceOf(Date);
+        await store.createBucket('alpha', 'public-read');
+        expect((await store.listBuckets()).map((b) => b.name)).toEqual(['alpha', 'beta']);
+        await store.setBucketAcl('beta', 'public-read-write');
+        expect((await store.getBucket('beta')).acl).toBe('public-read-write');
+        await store.deleteBucket('beta');
+        await expectOssError(store.getBucket('beta'), 'NoSuchBucket');
+        expect((await store.listBuckets()).map((b) => b.name)).toEqual(['alpha']);
+      });
+
+      it('refuses a second bucket of the same name', async () => {
+        await store.createBucket('b', 'private');
+        await expectOssError(store.createBucket('b', 'public-read'), 'BucketAlreadyExists');
+        expect((await store.getBucket('b')).acl).toBe('private');
+      });
+
+      it('answers NoSuchBucket for every operation on a missing bucket', async () => {
+        await expectOssError(store.getBucket('nope'), 'NoSuchBucket');
+        await expectOssError(store.setBucketAcl('nope', 'private'), 'NoSuchBucket');
+        await expectOssError(store.deleteBucket('nope'), 'NoSuchBucket');
+        await expectOssError(put('nope', 'k', 'x'), 'NoSuchBucket');
+        await expectOssError(store.headObject('nope', 'k'), 'NoSuchBucket');
+        await expectOssError(store.getObject('nope', 'k'), 'NoSuchBucket');
+        await expectOssError(store.deleteObject('nope', 'k'), 'NoSuchBucket');
+        await expectOssError(store.listObjects('nope', { maxKeys: 10 }), 'NoSuchBucket');
+        await expectOssError(store.appendObject('nope', 'k', 0, body('x'), { meta: META }), 'NoSuchBucket');
+        await expectOssError(store.multipart.initiate('nope', 'k', META), 'NoSuchBucket');
+        await expectOssError(store.multipart.listUploads('nope', { maxUploads: 10 }), 'NoSuchBucket');
+        await store.createBucket('b', 'private');
+        await put('b', 'k', 'x');
+        await expectOssError(store.copyObject({ bucket: 'nope', key: 'k' }, 'b', 'k2'), 'NoSuchBucket');
+        await expectOssError(store.copyObject({ bucket: 'b', key: 'k' }, 'nope', 'k2'), 'NoSuchBucket');
+      });
+
+      it('refuses to delete a bucket holding objects or pending multipart uploads', async () => {
+        await store.createBucket('b', 'private');
+        await put('b', 'k', 'x');
+        await expectOssError(store.deleteBucket('b'), 'BucketNotEmpty');
+        await store.deleteObject('b', 'k');
+        const upload = await store.multipart.initiate('b', 'm', META);
+        await expectOssError(store.deleteBucket('b'), 'BucketNotEmpty');
+        await store.multipart.abort(upload);
+        await store.deleteBucket('b');
+        await expectOssError(store.getBucket('b'), 'NoSuchBucket');
+      });
+
+      it('a re-created bucket starts empty', async () => {
+        await store.createBucket('b', 'private');
+        await put('b', 'k', 'x');
+        await store.deleteObject('b', 'k');
+        await store.deleteBucket('b');
+        await store.createBucket('b', 'private');
+        expect((await store.listObjects('b', { maxKeys: 10 })).objects).toEqual([]);
+      });
+    });
+
+    describe('objects', () => {
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+      });
+
+      it('puts, heads and gets an object with its hashes and metadata', async () => {
+        const meta: ObjectMeta = {
+          contentType: 'text/plain',
+          contentDisposition: 'attachment; filename="a.txt"',
+          contentEncoding: 'identity',
+          cacheControl: 'no-cache',
+          expires: 'Thu, 01 Dec 1994 16:00:00 GMT',
+          userMeta: { owner: 'Zoë', 'x-y': 'v' },
+        };
+        const data = Buffer.from('hello, world');
+        const stored = await put('b', 'dir/hello.txt', data, meta);
+        expect(stored).toMatchObject({
+          bucket: 'b',
+          key: 'dir/hello.txt',
+          size: data.length,
+          etag: md5Etag(data),
+          crc64: crc64(data),
+          type: 'Normal',
+          meta,
+        });
+        expect(stored.contentMd5).toBe(Buffer.from(md5Etag(data), 'hex').toString('base64'));
+        expect(stored.etag).toMatch(/^[0-9A-F]{32}$/);
+        const head = await store.headObject('b', 'dir/hello.txt');
+        expect(head).toEqual(stored);
+        const got = await get('b', 'dir/hello.txt');
+        expect(got.data.equals(data)).toBe(true);
+        expect(got.object).toEqual(stored);
+      });
+
+      it('keeps metadata it was given and returns copies', async () => {
+        const meta: ObjectMeta = { contentType: 'a/b', userMeta: { k: 'v' } };
+        await put('b', 'k', 'x', meta);
+        meta.userMeta.k = 'changed';
+        const head = await store.headObject('b', 'k');
+        expect(head.meta.userMeta).toEqual({ k: 'v' });
+        head.meta.userMeta.k = 'mutated';
+        expect((await store.headObject('b', 'k')).meta.userMeta).toEqual({ k: 'v' });
+      });
+
+      it('stores an empty object', async () => {
+        const stored = await put('b', 'empty', Buffer.alloc(0));
+        expect(stored.size).toBe(0);
+        expect(stored.etag).toBe('D41D8CD98F00B204E9800998ECF8427E');
+        expect(stored.crc64).toBe('0');
+        expect((await get('b', 'empty')).data.length).toBe(0);
+      });
+
+      it('overwrites an object with new data and metadata', async () => {
+        await put('b', 'k', 'first', { contentType: 'text/plain', userMeta: { a: '1' } });
+        const second = await put('b', 'k', 'second!', { contentType: 'image/png', userMeta: {} });
+        expect((await get('b', 'k')).data.toString()).toBe('second!');
+        expect(await store.headObject('b', 'k')).toEqual(second);
+        expect((await store.listObjects('b', { maxKeys: 10 })).objects.map((o) => o.key)).toEqual(['k']);
+      });
+
+      it('serves byte ranges', async () => {
+        const data = bytes(1000);
+        await put('b', 'k', data);
+        expect((await get('b', 'k', { start: 0, end: 0 })).data.equals(data.subarray(0, 1))).toBe(true);
+        expect((await get('b', 'k', { start: 10, end: 99 })).data.equals(data.subarray(10, 100))).toBe(true);
+        expect((await get('b', 'k', { start: 999, end: 999 })).data.equals(data.subarray(999))).toBe(true);
+        const { object, data: all } = await get('b', 'k', { start: 0, end: 999 });
+        expect(all.equals(data)).toBe(true);
+        expect(object.size).toBe(1000);
+      });
+
+      it('streams a body that arrives in many chunks', async () => {
+        const data = bytes(3 * 1024 * KiB + 7, 3);
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < data.length; i += 65_536) chunks.push(data.subarray(i, i + 65_536));
+        const stored = await store.putObject('b', 'big', Readable.from(chunks), { meta: META });
+        expect(stored.size).toBe(data.length);
+        expect(stored.crc64).toBe(crc64(data));
+        expect(stored.etag).toBe(md5Etag(data));
+        expect((await get('b', 'big')).data.equals(data)).toBe(true);
+        const mid = await get('b', 'big', { start: 1_000_000, end: 2_500_000 });
+        expect(mid.data.equals(data.subarray(1_000_000, 2_500_001))).toBe(true);
+      });
+
+      it('answers NoSuchKey for a missing object', async () => {
+        await expectOssError(store.headObject('b', 'missing'), 'NoSuchKey');
+        await expectOssError(store.getObject('b', 'missing'), 'NoSuchKey');
+      });
+
+      it('deletes idempotently', async () => {
+        await put('b', 'k', 'x');
+        await store.deleteObject('b', 'k');
+        await expectOssError(store.headObject('b', 'k'), 'NoSuchKey');
+        await store.deleteObject('b', 'k');
+        await store.deleteObject('b', 'never-existed');
+      });
+
+      it('a stream already opened survives a delete and an overwrite of its object', async () => {
+        const data = bytes(200 * KiB, 5);
+        await put('b', 'k', data);
+        const open = await store.getObject('b', 'k');
+        await store.deleteObject('b', 'k');
+        await put('b', 'k', 'replacement');
+        expect((await readAll(open.body)).equals(data)).toBe(true);
+      });
+
+      it('round-trips unusual keys', async () => {
+        const keys = [
+          'with space',
+          ' leading and trailing ',
+          'ünïcødé/日本語/😀',
+          '..',
+          '../escape',
+          'a/../../b',
+          'trailing/',
+          'double//slash',
+          '100%',
+          '%2F%20',
+          'a+b',
+          'tab\there',
+          'x'.repeat(1023),
+          'é'.repeat(511),
+        ];
+        for (const [i, key] of keys.entries()) await put('b', key, `body ${i}`);
+        for (const [i, key] of keys.entries()) {
+          expect((await get('b', key)).data.toString()).toBe(`body ${i}`);
+          expect((await store.headObject('b', key)).key).toBe(key);
+        }
+        const listed = (await store.listObjects('b', { maxKeys: 1000 })).objects.map((o) => o.key);
+        expect(listed).toEqual([...keys].sort(byteOrder));
+      });
+
+      it('fails with EntityTooLarge past maxSize and keeps the old object', async () => {
+        await put('b', 'k', 'old');
+        await expectOssError(
+          store.putObject('b', 'k', body(bytes(101)), { meta: META, maxSize: 100 }),
+          'EntityTooLarge',
+        );
+        await expectOssError(
+          store.putObject('b', 'new', body(bytes(101)), { meta: META, maxSize: 100 }),
+          'EntityTooLarge',
+        );
+        expect((await get('b', 'k')).data.toString()).toBe('old');
+        await expectOssError(store.headObject('b', 'new'), 'NoSuchKey');
+        const exact = await store.putObject('b', 'k', body(bytes(100)), { meta: META, maxSize: 100 });
+        expect(exact.size).toBe(100);
+      });
+
+      it('stops reading at maxSize without waiting for the rest of the body', async () => {
+        let produced = 0;
+        const endless = Readable.from(
+          (async function* () {
+            for (;;) {
+              produced += 16 * KiB;
+              yield Buffer.alloc(16 * KiB);
+            }
+          })(),
+        );
+        await expectOssError(
+          store.putObject('b', 'k', endless, { meta: META, maxSize: 64 * KiB }),
+          'EntityTooLarge',
+        );
+        expect(produced).toBeLessThan(1024 * KiB);
+        await expectOssError(store.headObject('b', 'k'), 'NoSuchKey');
+      });
+
+      it('passes the pending object to beforeCommit; a throw leaves the old object intact', async () => {
+        const old = await put('b', 'k', 'old', { contentType: 'text/plain', userMeta: { v: '1' } });
+        let seen: StoredObject | undefined;
+        const failure = new Error('BadDigest from the HTTP layer');
+        await expect(
+          store.putObject('b', 'k', body('new data'), {
+            meta: { contentType: 'x/y', userMeta: { v: '2' } },
+            beforeCommit: (pending) => {
+              seen = pending;
+              throw failure;
+            },
+          }),
+        ).rejects.toBe(failure);
+        expect(seen).toMatchObject({ key: 'k', size: 8, etag: md5Etag(Buffer.from('new data')) });
+        expect(await store.headObject('b', 'k')).toEqual(old);
+        expect((await get('b', 'k')).data.toString()).toBe('old');
+        await expect(
+          store.putObject('b', 'fresh', body('x'), {
+            meta: META,
+            beforeCommit: async () => {
+              await Promise.resolve();
+              throw failure;
+            },
+          }),
+        ).rejects.toBe(failure);
+        await expectOssError(store.headObject('b', 'fresh'), 'NoSuchKey');
+        expect((await store.listObjects('b', { maxKeys: 10 })).objects.map((o) => o.key)).toEqual(['k']);
+      });
+
+      it('a body that fails mid-way leaves the old object intact and nothing new visible', async () => {
+        await put('b', 'k', 'old');
+        await expect(
+          store.putObject('b', 'k', failingBody(bytes(100 * KiB), bytes(10)), { meta: META }),
+        ).rejects.toThrow();
+        await expect(store.putObject('b', 'new', failingBody(bytes(10)), { meta: META })).rejects.toThrow();
+        expect((await get('b', 'k')).data.toString()).toBe('old');
+        await expectOssError(store.headObject('b', 'new'), 'NoSuchKey');
+        expect((await store.listObjects('b', { maxKeys: 10 })).objects.map((o) => o.key)).toEqual(['k']);
+      });
+
+      it('handles concurrent writes to one key: the result is one of them, whole', async () => {
+        const a = bytes(150 * KiB, 11);
+        const b = bytes(150 * KiB, 12);
+        await Promise.all([put('b', 'k', a), put('b', 'k', b), put('b', 'k', a), put('b', 'k', b)]);
+        const { data, object } = await get('b', 'k');
+        expect(data.equals(a) || data.equals(b)).toBe(true);
+        expect(object.etag).toBe(md5Etag(data));
+      });
+    });
+
+    describe('copyObject', () => {
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+        await store.createBucket('c', 'private');
+      });
+
+      it('copies data and metadata (COPY) across buckets', async () => {
+        const meta: ObjectMeta = { contentType: 'text/plain', userMeta: { a: '1' } };
+        const src = await put('b', 'src', 'payload', meta);
+        const copy = await store.copyObject({ bucket: 'b', key: 'src' }, 'c', 'dst');
+        expect(copy).toMatchObject({
+          bucket: 'c',
+          key: 'dst',
+          size: 7,
+          etag: src.etag,
+          crc64: src.crc64,
+          meta,
+        });
+        expect((await get('c', 'dst')).data.toString()).toBe('payload');
+        expect(await store.headObject('c', 'dst')).toEqual(copy);
+      });
+
+      it('replaces metadata when given (REPLACE)', async () => {
+        await put('b', 'src', 'payload', { contentType: 'text/plain', userMeta: { a: '1' } });
+        const meta: ObjectMeta = {
+          contentType: 'image/png',
+          cacheControl: 'max-age=5',
+          userMeta: { b: '2' },
+        };
+        const copy = await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'dst', meta);
+        expect(copy.meta).toEqual(meta);
+        expect((await store.headObject('b', 'src')).meta.userMeta).toEqual({ a: '1' });
+      });
+
+      it('copies an object onto itself, updating metadata and keeping data', async () => {
+        const src = await put('b', 'k', 'payload', { contentType: 'text/plain', userMeta: {} });
+        const meta: ObjectMeta = { contentType: 'text/html', userMeta: { new: 'yes' } };
+        const copy = await store.copyObject({ bucket: 'b', key: 'k' }, 'b', 'k', meta);
+        expect(copy.etag).toBe(src.etag);
+        expect(await store.headObject('b', 'k')).toEqual(copy);
+        expect((await get('b', 'k')).data.toString()).toBe('payload');
+        await store.copyObject({ bucket: 'b', key: 'k' }, 'b', 'k');
+        expect((await get('b', 'k')).data.toString()).toBe('payload');
+      });
+
+      it('answers NoSuchKey for a missing source', async () => {
+        await expectOssError(store.copyObject({ bucket: 'b', key: 'missing' }, 'b', 'dst'), 'NoSuchKey');
+      });
+
+      it('a copy survives deleting or overwriting its source, and vice versa', async () => {
+        const data = bytes(300 * KiB, 7);
+        await put('b', 'src', data);
+        await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'copy1');
+        await store.copyObject({ bucket: 'b', key: 'src' }, 'c', 'copy2');
+        await store.deleteObject('b', 'src');
+        expect((await get('b', 'copy1')).data.equals(data)).toBe(true);
+        await put('b', 'copy1', 'overwritten');
+        expect((await get('c', 'copy2')).data.equals(data)).toBe(true);
+        await store.copyObject({ bucket: 'c', key: 'copy2' }, 'b', 'copy3');
+        await store.deleteObject('c', 'copy2');
+        expect(
+          (await get('b', 'copy3', { start: 5, end: 200_000 })).data.equals(data.subarray(5, 200_001)),
+        ).toBe(true);
+      });
+    });
+
+    describe('appendObject', () => {
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+      });
+
+      it('creates at position 0 and appends at the current length', async () => {
+        const meta: ObjectMeta = { contentType: 'text/plain', userMeta: { first: '1' } };
+        const first = await store.appendObject('b', 'log', 0, body('hello '), { meta });
+        expect(first).toMatchObject({
+          size: 6,
+          type: 'Appendable',
+          crc64: crc64(Buffer.from('hello ')),
+          meta,
+        });
+        expect(first.etag).toBe(md5Etag(Buffer.from('hello ')));
+        const second = await store.appendObject('b', 'log', 6, body('world'), {
+          meta: { contentType: 'x/ignored', userMeta: {} },
+        });
+        expect(second.size).toBe(11);
+        expect(second.crc64).toBe(crc64(Buffer.from('hello world')));
+        expect(second.meta).toEqual(meta);
+        expect(second.etag).toMatch(/^[0-9A-F]{32}$/);
+        expect(second.etag).not.toBe(first.etag);
+        expect((await get('b', 'log')).data.toString()).toBe('hello world');
+        expect((await get('b', 'log', { start: 4, end: 7 })).data.toString()).toBe('o wo');
+        expect(await store.headObject('b', 'log')).toEqual(second);
+      });
+
+      it('refuses a position other than the current length', async () => {
+        await expectOssError(
+          store.appendObject('b', 'log', 3, body('x'), { meta: META }),
+          'PositionNotEqualToLength',
+        );
+        await expectOssError(store.headObject('b', 'log'), 'NoSuchKey');
+        await store.appendObject('b', 'log', 0, body('abc'), { meta: META });
+        await expectOssError(
+          store.appendObject('b', 'log', 0, body('x'), { meta: META }),
+          'PositionNotEqualToLength',
+        );
+        await expectOssError(
+          store.appendObject('b', 'log', 4, body('x'), { meta: META }),
+          'PositionNotEqualToLength',
+        );
+        expect((await get('b', 'log')).data.toString()).toBe('abc');
+      });
+
+      it('refuses to append to a Normal object; a put turns an appendable object Normal', async () => {
+        await put('b', 'k', 'abc');
+        await expectOssError(
+          store.appendObject('b', 'k', 3, body('x'), { meta: META }),
+          'ObjectNotAppendable',
+        );
+        await store.appendObject('b', 'log', 0, body('abc'), { meta: META });
+        const replaced = await put('b', 'log', 'normal now');
+        expect(replaced.type).toBe('Normal');
+        await expectOssError(
+          store.appendObject('b', 'log', 10, body('x'), { meta: META }),
+          'ObjectNotAppendable',
+        );
+      });
+
+      it('a failed append (stream error, beforeCommit, maxSize) leaves the object as it was', async () => {
+        const first = await store.appendObject('b', 'log', 0, body('abc'), { meta: META });
+        await expect(
+          store.appendObject('b', 'log', 3, failingBody(bytes(50)), { meta: META }),
+        ).rejects.toThrow();
+        await expect(
+          store.appendObject('b', 'log', 3, body('def'), {
+            meta: META,
+            beforeCommit: () => {
+              throw new Error('no');
+            },
+          }),
+        ).rejects.toThrow('no');
+        await expectOssError(
+          store.appendObject('b', 'log', 3, body('defg'), { meta: META, maxSize: 3 }),
+          'EntityTooLarge',
+        );
+        expect(await store.headObject('b', 'log')).toEqual(first);
+        const next = await store.appendObject('b', 'log', 3, body('def'), { meta: META });
+        expect(next.size).toBe(6);
+        expect((await get('b', 'log')).data.toString()).toBe('abcdef');
+      });
+
+      it('lets exactly one of two racing appends at the same position win', async () => {
+        await store.appendObject('b', 'log', 0, body('abc'), { meta: META });
+        const results = await Promise.allSettled([
+          store.appendObject('b', 'log', 3, body('111'), { meta: META }),
+          store.appendObject('b', 'log', 3, body('222'), { meta: META }),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const data = (await get('b', 'log')).data.toString();
+        expect(['abc111', 'abc222']).toContain(data);
+      });
+
+      it('an appendable object can be copied and deleted', async () => {
+        await store.appendObject('b', 'log', 0, body('abc'), { meta: META });
+        await store.appendObject('b', 'log', 3, body('def'), { meta: META });
+        await store.copyObject({ bucket: 'b', key: 'log' }, 'b', 'copy');
+        await store.deleteObject('b', 'log');
+        expect((await get('b', 'copy')).data.toString()).toBe('abcdef');
+        await expectOssError(store.headObject('b', 'log'), 'NoSuchKey');
+      });
+    });
+
+    describe('listObjects', () => {
+      const keys = ['a', 'a/1', 'a/2', 'a/b/1', 'a/b/2', 'ab', 'b/1', 'b/2', 'c', 'd/e/f'];
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+        for (const key of keys) await put('b', key, key);
+      });
+
+      it('lists every key in order with sizes and etags', async () => {
+        const page = await store.listObjects('b', { maxKeys: 1000 });
+        expect(page.objects.map((o) => o.key)).toEqual(keys);
+        expect(page.commonPrefixes).toEqual([]);
+        expect(page.isTruncated).toBe(false);
+        expect(page.nextAfter).toBeUndefined();
+        const first = page.objects[1]!;
+        expect(first).toMatchObject({ size: 3, etag: md5Etag(Buffer.from('a/1')), type: 'Normal' });
+        expect(first.lastModified).toBeInstanceOf(Date);
+      });
+
+      it('filters by prefix and starts after `after`', async () => {
+        expect(
+          (await store.listObjects('b', { prefix: 'a/', maxKeys: 100 })).objects.map((o) => o.key),
+        ).toEqual(['a/1', 'a/2', 'a/b/1', 'a/b/2']);
+        expect(
+          (await store.listObjects('b', { after: 'a/b/1', maxKeys: 100 })).objects.map((o) => o.key),
+        ).toEqual(['a/b/2', 'ab', 'b/1', 'b/2', 'c', 'd/e/f']);
+        expect(
+          (await store.listObjects('b', { prefix: 'a/', after: 'a/2', maxKeys: 100 })).objects.map(
+            (o) => o.key,
+          ),
+        ).toEqual(['a/b/1', 'a/b/2']);
+        expect((await store.listObjects('b', { prefix: 'zzz', maxKeys: 100 })).objects).toEqual([]);
+        expect((await store.listObjects('b', { after: 'zzz', maxKeys: 100 })).objects).toEqual([]);
+      });
+
+      it('rolls keys up into common prefixes with a delimiter', async () => {
+        const top = await store.listObjects('b', { delimiter: '/', maxKeys: 100 });
+        expect(top.objects.map((o) => o.key)).toEqual(['a', 'ab', 'c']);
+        expect(top.commonPrefixes).toEqual(['a/', 'b/', 'd/']);
+        const inA = await store.listObjects('b', { prefix: 'a/', delimiter: '/', maxKeys: 100 });
+        expect(inA.objects.map((o) => o.key)).toEqual(['a/1', 'a/2']);
+        expect(inA.commonPrefixes).toEqual(['a/b/']);
+        const multi = await store.listObjects('b', { delimiter: 'b/', maxKeys: 100 });
+        expect(multi.commonPrefixes).toEqual(['a/b/', 'b/']);
+        expect(multi.objects.map((o) => o.key)).toEqual(['a', 'a/1', 'a/2', 'ab', 'c', 'd/e/f']);
+      });
+
+      it('truncates at maxKeys counting objects and common prefixes, and pages with nextAfter', async () => {
+        const p1 = await store.listObjects('b', { delimiter: '/', maxKeys: 2 });
+        expect(p1.objects.map((o) => o.key)).toEqual(['a']);
+        expect(p1.commonPrefixes).toEqual(['a/']);
+        expect(p1.isTruncated).toBe(true);
+        expect(p1.nextAfter).toBe('a/');
+        const p2 = await store.listObjects('b', { delimiter: '/', maxKeys: 2, after: p1.nextAfter! });
+        expect(p2.objects.map((o) => o.key)).toEqual(['ab']);
+        expect(p2.commonPrefixes).toEqual(['b/']);
+        expect(p2.nextAfter).toBe('b/');
+        const p3 = await store.listObjects('b', { delimiter: '/', maxKeys: 2, after: p2.nextAfter! });
+        expect(p3.objects.map((o) => o.key)).toEqual(['c']);
+        expect(p3.commonPrefixes).toEqual(['d/']);
+        expect(p3.isTruncated).toBe(false);
+        expect(p3.nextAfter).toBeUndefined();
+        const exact = await store.listObjects('b', { maxKeys: keys.length });
+        expect(exact.isTruncated).toBe(false);
+        const short = await store.listObjects('b', { maxKeys: keys.length - 1 });
+        expect(short.isTruncated).toBe(true);
+        expect(short.nextAfter).toBe(keys[keys.length - 2]);
+      });
+
+      it('orders keys by UTF-8 bytes, not UTF-16 code units', async () => {
+        // U+E000 is EE 80 80 in UTF-8, U+1F600 is F0 9F 98 80; UTF-16 puts the emoji's surrogate first.
+        await put('b', 'u/\u{1F600}', 'x');
+        await put('b', 'u/\uE000', 'x');
+        await put('b', 'u/\u00E9', 'x');
+        await put('b', 'u/z', 'x');
+        const page = await store.listObjects('b', { prefix: 'u/', maxKeys: 100 });
+        expect(page.objects.map((o) => o.key)).toEqual(['u/z', 'u/\u00E9', 'u/\uE000', 'u/\u{1F600}']);
+        const after = await store.listObjects('b', { prefix: 'u/', after: 'u/\uE000', maxKeys: 100 });
+        expect(after.objects.map((o) => o.key)).toEqual(['u/\u{1F600}']);
+      });
+
+      it('pages through any key set exactly as one full listing (property)', async () => {
+        await store.createBucket('p', 'private');
+        const alphabet = fc.constantFrom('a', 'b', '/', '-', 'é', '\uE000', '😀', ' ');
+        const key = fc.string({ unit: alphabet, minLength: 1, maxLength: 6 });
+        let created = new Set<string>();
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(key, { minLength: 0, maxLength: 25 }),
+            fc.option(fc.constantFrom('/', '-', 'é/'), { nil: undefined }),
+            fc.option(fc.constantFrom('a', 'b/', 'é'), { nil: undefined }),
+            fc.integer({ min: 1, max: 6 }),
+            async (keySet, delimiter, prefix, maxKeys) => {
+              for (const k of created) if (!keySet.includes(k)) await store.deleteObject('p', k);
+              for (const k of keySet) if (!created.has(k)) await put('p', k, k);
+              created = new Set(keySet);
+              const q = { ...(delimiter ? { delimiter } : {}), ...(prefix ? { prefix } : {}) };
+              const full = await store.listObjects('p', { ...q, maxKeys: 1000 });
+              const model = modelList(keySet, { ...q, maxKeys: 1000 });
+              const entries = (page: { objects: StoredObject[]; commonPrefixes: string[] }) =>
+                [...page.objects.map((o) => o.key), ...page.commonPrefixes].sort(byteOrder);
+              expect(entries(full)).toEqual(model.entries);
+              const paged: string[] = [];
+              let after: string | undefined;
+              for (let guard = 0; guard < 100; guard++) {
+                const page = await store.listObjects('p', {
+                  ...q,
+                  maxKeys,
+                  ...(after === undefined ? {} : { after }),
+                });
+                expect(page.objects.length + page.commonPrefixes.length).toBeLessThanOrEqual(maxKeys);
+                paged.push(...entries(page));
+                if (!page.isTruncated) break;
+                expect(page.nextAfter).toBeDefined();
+                after = page.nextAfter;
+              }
+              expect(paged).toEqual(model.entries);
+            },
+          ),
+          { numRuns: 30 },
+        );
+      });
+    });
+
+    describe('multipart', () => {
+      const part1 = bytes(100 * KiB, 21);
+      const part2 = bytes(150 * KiB + 3, 22);
+      const part3 = bytes(1000, 23);
+
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+      });
+
+      it('initiates, uploads parts and completes into one object', async () => {
+        const meta: ObjectMeta = { contentType: 'video/mp4', userMeta: { m: '1' } };
+        const upload = await store.multipart.initiate('b', 'big.mp4', meta);
+        expect(upload).toMatchObject({ bucket: 'b', key: 'big.mp4' });
+        expect(upload.uploadId).toMatch(/^[0-9A-F]{32}$/);
+        expect(upload.initiated).toBeInstanceOf(Date);
+        const r1 = await store.multipart.uploadPart(upload, 1, body(part1));
+        expect(r1).toMatchObject({
+          partNumber: 1,
+          etag: md5Etag(part1),
+          size: part1.length,
+          crc64: crc64(part1),
+        });
+        const r2 = await store.multipart.uploadPart(upload, 2, body(part2));
+        const r3 = await store.multipart.uploadPart(upload, 3, body(part3));
+        await expectOssError(store.headObject('b', 'big.mp4'), 'NoSuchKey');
+        const object = await store.multipart.complete(upload, [
+          { partNumber: 1, etag: `"${r1.etag}"` },
+          { partNumber: 2, etag: r2.etag.toLowerCase() },
+          { partNumber: 3, etag: `&quot;${r3.etag}&quot;` },
+        ]);
+        const all = Buffer.concat([part1, part2, part3]);
+        expect(object).toMatchObject({
+          bucket: 'b',
+          key: 'big.mp4',
+          size: all.length,
+          etag: multipartEtag([r1.etag, r2.etag, r3.etag]),
+          crc64: crc64(all),
+          type: 'Multipart',
+          meta,
+        });
+        expect(object.etag).toMatch(/^[0-9A-F]{32}-3$/);
+        expect(object.contentMd5).toBeUndefined();
+        expect(await store.headObject('b', 'big.mp4')).toEqual(object);
+        expect((await get('b', 'big.mp4')).data.equals(all)).toBe(true);
+        // Ranges inside one part, across a boundary, across all three.
+        for (const [start, end] of [
+          [0, 10],
+          [100 * KiB - 5, 100 * KiB + 5],
+          [100 * KiB, 100 * KiB],
+          [50, all.length - 2],
+          [all.length - 1000, all.length - 1],
+        ] as const) {
+          expect((await get('b', 'big.mp4', { start, end })).data.equals(all.subarray(start, end + 1))).toBe(
+            true,
+          );
+        }
+        expect((await store.multipart.listUploads('b', { maxUploads: 10 })).uploads).toEqual([]);
+      });
+
+      it('replaces a part uploaded again under the same number', async () => {
+        const upload = await store.multipart.initiate('b', 'k', META);
+        await store.multipart.uploadPart(upload, 1, body(part2));
+        const again = await store.multipart.uploadPart(upload, 1, body(part1));
+        const { parts } = await store.multipart.listParts(upload, 0, 1000);
+        expect(parts).toHaveLength(1);
+        expect(parts[0]).toMatchObject({ partNumber: 1, etag: again.etag, size: part1.length });
+        const object = await store.multipart.complete(upload, [{ partNumber: 1, etag: again.etag }]);
+        expect((await get('b', 'k')).data.equals(part1)).toBe(true);
+        expect(object.etag).toBe(multipartEtag([again.etag]));
+      });
+
+      it('lists parts in number order with paging', async () => {
+        const upload = await store.multipart.initiate('b', 'k', META);
+        for (const n of [5, 1, 3, 2, 4]) await store.multipart.uploadPart(upload, n, body(`part ${n}`));
+        const p1 = await store.multipart.listParts(upload, 0, 2);
+        expect(p1.parts.map((p) => p.partNumber)).toEqual([1, 2]);
+        expect(p1.isTruncated).toBe(true);
+        const p2 = await store.multipart.listParts(upload, 2, 2);
+        expect(p2.parts.map((p) => p.partNumber)).toEqual([3, 4]);
+        expect(p2.isTruncated).toBe(true);
+        const p3 = await store.multipart.listParts(upload, 4, 2);
+        expect(p3.parts.map((p) => p.partNumber)).toEqual([5]);
+        expect(p3.isTruncated).toBe(false);
+        expect(p3.parts[0]).toMatchObject({ etag: md5Etag(Buffer.from('part 5')), size: 6 });
+        expect(p3.parts[0]!.lastModified).toBeInstanceOf(Date);
+        expect((await store.multipart.listParts(upload, 5, 2)).parts).toEqual([]);
+      });
+
+      it('checks the part list: InvalidPartOrder, InvalidPart, EntityTooSmall; the upload survives', async () => {
+        const upload = await store.multipart.initiate('b', 'k', META);
+        const r1 = await store.multipart.uploadPart(upload, 1, body(part1));
+        const r2 = await store.multipart.uploadPart(upload, 2, body(part3));
+        const r3 = await store.multipart.uploadPart(upload, 3, body(part2));
+        const { complete } = store.multipart;
+        const c = (parts: { partNumber: number; etag: string }[]) =>
+          complete.call(store.multipart, upload, parts);
+        await expectOssError(
+          c([
+            { partNumber: 2, etag: r2.etag },
+            { partNumber: 1, etag: r1.etag },
+          ]),
+          'InvalidPartOrder',
+        );
+        await expectOssError(
+          c([
+            { partNumber: 1, etag: r1.etag },
+            { partNumber: 1, etag: r1.etag },
+          ]),
+          'InvalidPartOrder',
+        );
+        await expectOssError(
+          c([
+            { partNumber: 1, etag: r1.etag },
+            { partNumber: 4, etag: r1.etag },
+          ]),
+          'InvalidPart',
+        );
+        await expectOssError(
+          c([
+            { partNumber: 1, etag: r2.etag },
+            { partNumber: 2, etag: r2.etag },
+          ]),
+          'InvalidPart',
+        );
+        // Part 2 is 1000 bytes and not last.
+        await expectOssError(
+          c([
+            { partNumber: 1, etag: r1.etag },
+            { partNumber: 2, etag: r2.etag },
+            { partNumber: 3, etag: r3.etag },
+          ]),
+          'EntityTooSmall',
+        );
+        await expectOssError(store.headObject('b', 'k'), 'NoSuchKey');
+        // A subset of the parts, with the small one last, is fine.
+        const object = await c([
+          { partNumber: 1, etag: r1.etag },
+          { partNumber: 2, etag: r2.etag },
+        ]);
+        expect(object.size).toBe(part1.length + part3.length);
+        expect((await get('b', 'k')).data.equals(Buffer.concat([part1, part3]))).toBe(true);
+        expect(object.crc64).toBe(crc64(Buffer.concat([part1, part3])));
+      });
+
+      it('forgets the upload after complete or abort: NoSuchUpload, also for a second complete', async () => {
+        const upload = await store.multipart.initiate('b', 'k', META);
+        const r1 = await store.multipart.uploadPart(upload, 1, body('only part'));
+        await store.multipart.complete(upload, [{ partNumber: 1, etag: r1.etag }]);
+        await expectOssError(
+          store.multipart.complete(upload, [{ partNumber: 1, etag: r1.etag }]),
+          'NoSuchUpload',
+        );
+        await expectOssError(store.multipart.listParts(upload, 0, 10), 'NoSuchUpload');
+        await expectOssError(store.multipart.uploadPart(upload, 2, body('x')), 'NoSuchUpload');
+        await expectOssError(store.multipart.abort(upload), 'NoSuchUpload');
+        expect((await get('b', 'k')).data.toString()).toBe('only part');
+
+        const aborted = await store.multipart.initiate('b', 'k2', META);
+        await store.multipart.uploadPart(aborted, 1, body('x'));
+        await store.multipart.abort(aborted);
+        await expectOssError(store.multipart.listParts(aborted, 0, 10), 'NoSuchUpload');
+        await expectOssError(
+          store.multipart.complete(aborted, [{ partNumber: 1, etag: md5Etag(Buffer.from('x')) }]),
+          'NoSuchUpload',
+        );
+        await expectOssError(store.multipart.abort(aborted), 'NoSuchUpload');
+        await expectOssError(store.headObject('b', 'k2'), 'NoSuchKey');
+      });
+
+      it('answers NoSuchUpload for an unknown id or a key that does not match the upload', async () => {
+        const upload = await store.multipart.initiate('b', 'k', META);
+        const unknown = { bucket: 'b', key: 'k', uploadId: '0'.repeat(32) };
+        await expectOssError(store.multipart.listParts(unknown, 0, 10), 'NoSuchUpload');
+        await expectOssError(store.multipart.uploadPart(unknown, 1, body('x')), 'NoSuchUpload');
+        await expectOssError(store.multipart.abort(unknown), 'NoSuchUpload');
+        await expectOssError(
+          store.multipart.uploadPart({ ...upload, key: 'other' }, 1, body('x')),
+          'NoSuchUpload',
+        );
+        await expectOssError(store.multipart.listParts({ ...upload, bucket: 'nope' }, 0, 10), 'NoSuchUpload');
+      });
+
+      it('lets only one of two racing completes succeed', async () => {
+        const upload = await store.multipart.initiate('b', 'k', META);
+        const r1 = await store.multipart.uploadPart(upload, 1, body(part1));
+        const results = await Promise.allSettled([
+          store.multipart.complete(upload, [{ partNumber: 1, etag: r1.etag }]),
+          store.multipart.complete(upload, [{ partNumber: 1, etag: r1.etag }]),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const rejected = results.find((r) => r.status === 'rejected');
+        expect(isOssError(rejected?.reason) ? rejected.reason.code : rejected?.reason).toBe('NoSuchUpload');
+        expect((await get('b', 'k')).data.equals(part1)).toBe(true);
+      });
+
+      it('a completed object replaces an existing one and survives copy + delete of the source', async () => {
+        await put('b', 'k', 'old');
+        const upload = await store.multipart.initiate('b', 'k', META);
+        const r1 = await store.multipart.uploadPart(upload, 1, body(part1));
+        const r2 = await store.multipart.uploadPart(upload, 2, body(part3));
+        const object = await store.multipart.complete(upload, [
+          { partNumber: 1, etag: r1.etag },
+          { partNumber: 2, etag: r2.etag },
+        ]);
+        const copy = await store.copyObject({ bucket: 'b', key: 'k' }, 'b', 'copy');
+        expect(copy.etag).toBe(object.etag);
+        await store.deleteObject('b', 'k');
+        const all = Buffer.concat([part1, part3]);
+        expect((await get('b', 'copy')).data.equals(all)).toBe(true);
+        expect((await get('b', 'copy', { start: 100 * KiB - 1, end: 100 * KiB + 1 })).data).toEqual(
+          all.subarray(100 * KiB - 1, 100 * KiB + 2),
+        );
+      });
+
+      it('enforces maxSize on a part and keeps the previous part of that number', async () => {
+        const upload = await store.multipart.initiate('b', 'k', META);
+        await store.multipart.uploadPart(upload, 1, body('keep me'));
+        await expectOssError(
+          store.multipart.uploadPart(upload, 1, body(bytes(20)), { maxSize: 10 }),
+          'EntityTooLarge',
+        );
+        await expect(store.multipart.uploadPart(upload, 1, failingBody(bytes(20)))).rejects.toThrow();
+        const { parts } = await store.multipart.listParts(upload, 0, 10);
+        expect(parts).toHaveLength(1);
+        expect(parts[0]!.etag).toBe(md5Etag(Buffer.from('keep me')));
+      });
+
+      it('lists uploads by key then initiation, with prefix, markers and truncation', async () => {
+        const x1 = await store.multipart.initiate('b', 'x', META);
+        const a1 = await store.multipart.initiate('b', 'a', META);
+        const x2 = await store.multipart.initiate('b', 'x', META);
+        const d1 = await store.multipart.initiate('b', 'dir/y', META);
+        const all = await store.multipart.listUploads('b', { maxUploads: 1000 });
+        expect(all.uploads.map((u) => u.uploadId)).toEqual([
+          a1.uploadId,
+          d1.uploadId,
+          x1.uploadId,
+          x2.uploadId,
+        ]);
+        expect(all.isTruncated).toBe(false);
+        expect(all.uploads[0]).toEqual(a1);
+        const prefixed = await store.multipart.listUploads('b', { prefix: 'dir/', maxUploads: 1000 });
+        expect(prefixed.uploads.map((u) => u.key)).toEqual(['dir/y']);
+        const page = await store.multipart.listUploads('b', { maxUploads: 2 });
+        expect(page.uploads.map((u) => u.uploadId)).toEqual([a1.uploadId, d1.uploadId]);
+        expect(page.isTruncated).toBe(true);
+        const afterKey = await store.multipart.listUploads('b', { keyMarker: 'dir/y', maxUploads: 1000 });
+        expect(afterKey.uploads.map((u) => u.uploadId)).toEqual([x1.uploadId, x2.uploadId]);
+        const afterX = await store.multipart.listUploads('b', { keyMarker: 'x', maxUploads: 1000 });
+        expect(afterX.uploads).toEqual([]);
+        const afterId = await store.multipart.listUploads('b', {
+          keyMarker: 'x',
+          uploadIdMarker: x1.uploadId,
+          maxUploads: 1000,
+        });
+        expect(afterId.uploads.map((u) => u.uploadId)).toEqual([x2.uploadId]);
+      });
+    });
+  });
+}

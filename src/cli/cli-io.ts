@@ -1,0 +1,39 @@
+/**
+ * Where CLI commands write and how they end. Commands never touch `process.stdout` or
+ * `process.exitCode` directly, so tests can run them in-process through commander and read what
+ * they printed and the exit code they chose.
+ */
+import type { Writable } from 'node:stream';
+
+export interface CliIo {
+  /** Standard output: results a script may parse. */
+  out: (text: string) => void;
+  /** Standard error: progress, hints and failures. */
+  err: (text: string) => void;
+  /** Raw stdout, for binary data (`upcall get … -`). */
+  stdout: Writable;
+  /** Whether stderr is a terminal (progress bars only then). */
+  isTTY: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Records the exit status; the process ends with it once the command returns. */
+  setExitCode: (code: number) => void;
+}
+
+export function processIo(): CliIo {
+  return {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    stdout: process.stdout,
+    isTTY: process.stderr.isTTY,
+    env: process.env,
+    cwd: process.cwd(),
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+  };
+}
+
+/** Exit codes: 0 ok; 1 request failed; 2 upload stored but its callback failed (HTTP 203). */
+export const EXIT_FAILURE = 1;
+export const EXIT_CALLBACK_FAILED = 2;

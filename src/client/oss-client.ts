@@ -1,0 +1,555 @@
+/**
+ * A thin OSS client for the CLI and for scripts: V1-signed requests over undici (SPEC.md §8.3,
+ * the same signer the server verifies with), path-style URLs (`<endpoint>/<bucket>/<key>`).
+ *
+ * Owns: PutObject streamed from a file, multipart upload with parallel parts and progress,
+ * GetObject, ListObjects, ListBuckets, PutBucket, DeleteObject and V1 presigned URLs, with upload
+ * callbacks attached as `x-oss-callback` headers (or signed `callback` sub-resources when
+ * presigning). Invariants: every request is signed over exactly the headers and sub-resources it
+ * carries; a non-success reply always becomes an OssServiceError parsed from the OSS error XML;
+ * a 203 on an upload is reported as a stored object whose callback failed, never as a failed
+ * upload (SPEC.md §6.2: the object is stored).
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import { lookup as lookupMimeType } from 'mime-types';
+import { canonicalizedResource } from '../shared/canonical-resource.ts';
+import { encodeQuery, presignV1 } from '../shared/presigned-url.ts';
+import { v1Authorization, v1StringToSign } from '../shared/signature-v1.ts';
+import { childElements, childText, el, parseXml, renderXml, type XmlObject } from '../shared/xml.ts';
+import { callbackHeaders, type CallbackParams } from './callback-params.ts';
+import { OssServiceError, parseOssServiceError } from './oss-service-error.ts';
+
+export interface OssClientOptions {
+  /** Scheme, host and port of the storage server, e.g. `http://127.0.0.1:9000`. */
+  endpoint: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  /** For temporary (STS-style) credentials; sent as `x-oss-security-token`. */
+  securityToken?: string | undefined;
+  /** A custom undici dispatcher (pool, proxy); default: undici's global agent. */
+  dispatcher?: Dispatcher | undefined;
+  /** The clock used for `x-oss-date` and presign expiry. */
+  now?: (() => Date) | undefined;
+}
+
+/** How the app server answered an upload's callback. */
+export type CallbackOutcome =
+  /** 200: the app server's reply, verbatim (SPEC.md §6.1), and its JSON when it parses. */
+  | { ok: true; body: string; json: unknown }
+  /** 203: the object is stored but the callback failed (SPEC.md §6.2). */
+  | { ok: false; error: OssServiceError };
+
+export interface UploadResult {
+  status: number;
+  etag: string | undefined;
+  requestId: string | undefined;
+  /** Present when the upload asked for a callback. */
+  callback?: CallbackOutcome;
+}
+
+export type ProgressListener = (loadedBytes: number, totalBytes: number) => void;
+
+export interface PutObjectOptions {
+  /** Default: guessed from the key's extension, else `application/octet-stream`. */
+  contentType?: string | undefined;
+  /** Extra headers such as `x-oss-meta-*` (lower-case names). */
+  headers?: Readonly<Record<string, string>> | undefined;
+  callback?: CallbackParams | undefined;
+  onProgress?: ProgressListener | undefined;
+}
+
+export interface MultipartUploadOptions extends PutObjectOptions {
+  /** Bytes per part; OSS requires at least 100 KiB for all but the last part. Default 8 MiB. */
+  partSize?: number | undefined;
+  /** Parts in flight at once. Default 4. */
+  parallel?: number | undefined;
+}
+
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const MIN_PART_SIZE = 100 * 1024;
+const MAX_PARTS = 10_000;
+
+export interface ObjectSummary {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: string;
+}
+
+export interface ListObjectsOptions {
+  prefix?: string | undefined;
+  delimiter?: string | undefined;
+  marker?: string | undefined;
+  maxKeys?: number | undefined;
+}
+
+export interface ListObjectsResult {
+  objects: ObjectSummary[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextMarker: string | undefined;
+}
+
+export interface BucketSummary {
+  name: string;
+  creationDate: string;
+}
+
+export interface GetObjectResult {
+  status: number;
+  headers: Record<string, string>;
+  contentLength: number | undefined;
+  body: Readable;
+}
+
+export interface PresignOptions {
+  /** Default GET. */
+  method?: 'GET' | 'PUT' | 'HEAD' | 'DELETE' | undefined;
+  /** Seconds the URL stays valid. Default 3600. */
+  expiresInSeconds?: number | undefined;
+  /** For a PUT: the Content-Type the uploader will send (it is signed). */
+  contentType?: string | undefined;
+  /** For a PUT: the callback travels as signed `callback`/`callback-var` query parameters. */
+  callback?: CallbackParams | undefined;
+}
+
+interface SendInput {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+  bucket?: string | undefined;
+  key?: string | undefined;
+  query?: ReadonlyArray<readonly [string, string]>;
+  headers?: Readonly<Record<string, string>>;
+  body?: string | Buffer | Readable;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+export class OssClient {
+  readonly endpoint: string;
+  readonly #options: OssClientOptions;
+
+  constructor(options: OssClientOptions) {
+    const url = new URL(options.endpoint);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`The endpoint must be an http(s) URL, not ${options.endpoint}`);
+    }
+    this.endpoint = url.origin;
+    this.#options = options;
+  }
+
+  /** PutObject from a file (streamed, never buffered) or from bytes in memory. */
+  async putObject(
+    bucket: string,
+    key: string,
+    source: string | Uint8Array,
+    options: PutObjectOptions = {},
+  ): Promise<UploadResult> {
+    let body: Buffer | Readable;
+    let size: number;
+    if (typeof source === 'string') {
+      size = (await stat(source)).size;
+      body = withProgress(createReadStream(source), size, options.onProgress);
+    } else {
+      body = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+      size = body.byteLength;
+    }
+    const reply = await this.#send({
+      method: 'PUT',
+      bucket,
+      key,
+      headers: {
+        ...options.headers,
+        'content-type': options.contentType ?? guessContentType(key),
+        'content-length': String(size),
+        ...(options.callback ? callbackHeaders(options.callback) : {}),
+      },
+      body,
+    });
+    if (body instanceof Buffer) options.onProgress?.(size, size);
+    return uploadResult(reply, options.callback !== undefined);
+  }
+
+  /**
+   * InitiateMultipartUpload, UploadPart × N (in parallel, each part streamed from its file range)
+   * and CompleteMultipartUpload carrying the callback (SPEC.md §7.3). A failed part aborts the
+   * upload so no parts are left behind, then rethrows.
+   */
+  async multipartUpload(
+    bucket: string,
+    key: string,
+    filePath: string,
+    options: MultipartUploadOptions = {},
+  ): Promise<UploadResult> {
+    const size = (await stat(filePath)).size;
+    let partSize = Math.max(options.partSize ?? DEFAULT_PART_SIZE, MIN_PART_SIZE);
+    if (Math.ceil(size / partSize) > MAX_PARTS) partSize = Math.ceil(size / MAX_PARTS);
+    const partCount = Math.max(1, Math.ceil(size / partSize));
+    const uploadId = await this.initiateMultipartUpload(bucket, key, {
+      ...options.headers,
+      'content-type': options.contentType ?? guessContentType(key),
+    });
+
+    const etags: string[] = new Array<string>(partCount);
+    let loaded = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < partCount) {
+        const index = next++;
+        const start = index * partSize;
+        const end = Math.min(size, start + partSize); // exclusive
+        let partLoaded = 0;
+        const stream = withProgress(
+          createReadStream(filePath, { start, end: Math.max(start, end - 1) }),
+          end - start,
+          (bytes) => {
+            loaded += bytes - partLoaded;
+            partLoaded = bytes;
+            options.onProgress?.(loaded, size);
+          },
+        );
+        etags[index] = await this.uploadPart(bucket, key, uploadId, index + 1, stream, end - start);
+      }
+    };
+    try {
+      const workers = Array.from({ length: Math.min(options.parallel ?? 4, partCount) }, () => worker());
+      await Promise.all(workers);
+    } catch (error) {
+      await this.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+      throw error;
+    }
+    if (size === 0) options.onProgress?.(0, 0);
+    return this.completeMultipartUpload(bucket, key, uploadId, etags, options.callback);
+  }
+
+  async initiateMultipartUpload(
+    bucket: string,
+    key: string,
+    headers: Readonly<Record<string, string>> = {},
+  ): Promise<string> {
+    const reply = await this.#send({ method: 'POST', bucket, key, query: [['uploads', '']], headers });
+    const result = await readXmlRoot(reply, 'InitiateMultipartUploadResult');
+    const uploadId = childText(result, 'UploadId');
+    if (uploadId === undefined || uploadId === '') {
+      throw new OssServiceError({
+        code: 'UnknownError',
+        status: reply.status,
+        message: 'No UploadId in reply',
+      });
+    }
+    return uploadId;
+  }
+
+  /** Returns the part's ETag as the server sent it (quoted). */
+  async uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable | Buffer,
+    size: number,
+  ): Promise<string> {
+    const reply = await this.#send({
+      method: 'PUT',
+      bucket,
+      key,
+      query: [
+        ['partNumber', String(partNumber)],
+        ['uploadId', uploadId],
+      ],
+      headers: { 'content-length': String(size), 'content-type': 'application/octet-stream' },
+      body,
+    });
+    await reply.body.dump();
+    const etag = reply.headers['etag'];
+    if (etag === undefined) {
+      throw new OssServiceError({
+        code: 'UnknownError',
+        status: reply.status,
+        message: 'No ETag on UploadPart',
+      });
+    }
+    return etag;
+  }
+
+  async completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partEtags: readonly string[],
+    callback?: CallbackParams,
+  ): Promise<UploadResult> {
+    const xml = renderXml(
+      el(
+        'CompleteMultipartUpload',
+        partEtags.map((etag, i) => el('Part', el('PartNumber', i + 1), el('ETag', etag))),
+      ),
+    );
+    const reply = await this.#send({
+      method: 'POST',
+      bucket,
+      key,
+      query: [['uploadId', uploadId]],
+      headers: {
+        'content-type': 'application/xml',
+        'content-length': String(Buffer.byteLength(xml)),
+        ...(callback ? callbackHeaders(callback) : {}),
+      },
+      body: xml,
+    });
+    return uploadResult(reply, callback !== undefined);
+  }
+
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    const reply = await this.#send({ method: 'DELETE', bucket, key, query: [['uploadId', uploadId]] });
+    await reply.body.dump();
+  }
+
+  /** GetObject; the caller must consume or destroy `body`. */
+  async getObject(bucket: string, key: string, options: { range?: string } = {}): Promise<GetObjectResult> {
+    const headers: Record<string, string> = {};
+    if (options.range !== undefined) headers['range'] = options.range;
+    const reply = await this.#send({ method: 'GET', bucket, key, headers });
+    const length = reply.headers['content-length'];
+    return {
+      status: reply.status,
+      headers: reply.headers,
+      contentLength: length === undefined ? undefined : Number(length),
+      body: reply.body,
+    };
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const reply = await this.#send({ method: 'DELETE', bucket, key });
+    await reply.body.dump();
+  }
+
+  /** ListObjects (V1), one page. */
+  async listObjects(bucket: string, options: ListObjectsOptions = {}): Promise<ListObjectsResult> {
+    const query: Array<[string, string]> = [];
+    if (options.prefix !== undefined) query.push(['prefix', options.prefix]);
+    if (options.delimiter !== undefined) query.push(['delimiter', options.delimiter]);
+    if (options.marker !== undefined) query.push(['marker', options.marker]);
+    if (options.maxKeys !== undefined) query.push(['max-keys', String(options.maxKeys)]);
+    const reply = await this.#send({ method: 'GET', bucket, query });
+    const root = await readXmlRoot(reply, 'ListBucketResult');
+    const objects: ObjectSummary[] = [];
+    for (const item of childElements(root, 'Contents')) {
+      if (typeof item === 'string') continue;
+      objects.push({
+        key: childText(item, 'Key') ?? '',
+        size: Number(childText(item, 'Size') ?? '0'),
+        etag: childText(item, 'ETag') ?? '',
+        lastModified: childText(item, 'LastModified') ?? '',
+      });
+    }
+    const commonPrefixes: string[] = [];
+    for (const item of childElements(root, 'CommonPrefixes')) {
+      if (typeof item === 'string') continue;
+      const prefix = childText(item, 'Prefix');
+      if (prefix !== undefined) commonPrefixes.push(prefix);
+    }
+    const isTruncated = childText(root, 'IsTruncated') === 'true';
+    const nextMarker = childText(root, 'NextMarker');
+    return {
+      objects,
+      commonPrefixes,
+      isTruncated,
+      nextMarker: nextMarker === '' ? undefined : nextMarker,
+    };
+  }
+
+  /** Every page of ListObjects, following NextMarker. */
+  async *listAllObjects(
+    bucket: string,
+    options: Omit<ListObjectsOptions, 'marker'> = {},
+  ): AsyncGenerator<ListObjectsResult> {
+    let marker: string | undefined;
+    for (;;) {
+      const page = await this.listObjects(bucket, { ...options, marker });
+      yield page;
+      if (!page.isTruncated) return;
+      const last = page.nextMarker ?? page.objects.at(-1)?.key ?? page.commonPrefixes.at(-1);
+      if (last === undefined || last === marker) return;
+      marker = last;
+    }
+  }
+
+  async listBuckets(): Promise<BucketSummary[]> {
+    const reply = await this.#send({ method: 'GET' });
+    const root = await readXmlRoot(reply, 'ListAllMyBucketsResult');
+    const buckets: BucketSummary[] = [];
+    for (const group of childElements(root, 'Buckets')) {
+      if (typeof group === 'string') continue;
+      for (const item of childElements(group, 'Bucket')) {
+        if (typeof item === 'string') continue;
+        buckets.push({
+          name: childText(item, 'Name') ?? '',
+          creationDate: childText(item, 'CreationDate') ?? '',
+        });
+      }
+    }
+    return buckets;
+  }
+
+  async putBucket(bucket: string): Promise<void> {
+    const reply = await this.#send({ method: 'PUT', bucket, headers: { 'content-length': '0' } });
+    await reply.body.dump();
+  }
+
+  /** A V1 presigned URL (SPEC.md §8.3); with a callback, as ali-oss signatureUrl writes it. */
+  presignUrl(bucket: string, key: string, options: PresignOptions = {}): string {
+    const method = options.method ?? 'GET';
+    const now = this.#now();
+    const subResources: Record<string, string> = {};
+    if (options.callback !== undefined) {
+      subResources['callback'] = options.callback.callback;
+      if (options.callback.callbackVar !== undefined)
+        subResources['callback-var'] = options.callback.callbackVar;
+    }
+    const headers: Record<string, string> = {};
+    if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+    const pairs = presignV1({
+      method,
+      bucket,
+      key,
+      credentials: {
+        accessKeyId: this.#options.accessKeyId,
+        accessKeySecret: this.#options.accessKeySecret,
+        securityToken: this.#options.securityToken,
+      },
+      expires: Math.floor(now.getTime() / 1000) + (options.expiresInSeconds ?? 3600),
+      subResources,
+      headers,
+    });
+    return `${this.#url(bucket, key)}?${encodeQuery(pairs)}`;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
+
+  #url(bucket: string | undefined, key: string | undefined): string {
+    if (bucket === undefined) return `${this.endpoint}/`;
+    return `${this.endpoint}/${bucket}/${encodeKey(key ?? '')}`;
+  }
+
+  async #send(input: SendInput): Promise<Reply> {
+    const query = input.query ?? [];
+    const headers: Record<string, string> = { ...input.headers, 'x-oss-date': this.#now().toUTCString() };
+    if (this.#options.securityToken !== undefined) {
+      headers['x-oss-security-token'] = this.#options.securityToken;
+    }
+    const stringToSign = v1StringToSign({
+      method: input.method,
+      headers,
+      date: headers['x-oss-date'] ?? '',
+      canonicalizedResource: canonicalizedResource({ bucket: input.bucket, key: input.key }, query),
+    });
+    headers['authorization'] = v1Authorization(
+      this.#options.accessKeyId,
+      this.#options.accessKeySecret,
+      stringToSign,
+    );
+    const search = query.length > 0 ? `?${encodeQuery(query)}` : '';
+    const response = await request(`${this.#url(input.bucket, input.key)}${search}`, {
+      method: input.method,
+      headers,
+      body: input.body ?? null,
+      ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
+    });
+    const reply: Reply = {
+      status: response.statusCode,
+      headers: flattenHeaders(response.headers),
+      body: response.body,
+    };
+    if (reply.status >= 300 || (reply.status === 203 && !isUpload(input))) {
+      throw parseOssServiceError(reply.status, await reply.body.text(), reply.headers);
+    }
+    return reply;
+  }
+}
+
+function isUpload(input: SendInput): boolean {
+  return input.headers?.['x-oss-callback'] !== undefined;
+}
+
+async function uploadResult(reply: Reply, withCallback: boolean): Promise<UploadResult> {
+  const text = await reply.body.text();
+  const result: UploadResult = {
+    status: reply.status,
+    etag: reply.headers['etag'],
+    requestId: reply.headers['x-oss-request-id'],
+  };
+  if (!withCallback) return result;
+  if (reply.status === 203) {
+    result.callback = { ok: false, error: parseOssServiceError(reply.status, text, reply.headers) };
+  } else {
+    result.callback = { ok: true, body: text, json: parseJsonOrUndefined(text) };
+  }
+  return result;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readXmlRoot(reply: Reply, rootName: string): Promise<XmlObject> {
+  const text = await reply.body.text();
+  const root = parseXml(text)[rootName];
+  if (root === undefined || typeof root === 'string' || Array.isArray(root)) {
+    // An empty element (`<ListBucketResult/>` cannot happen, but be lenient) reads as no children.
+    if (root === '') return {};
+    throw new OssServiceError({
+      code: 'UnknownError',
+      status: reply.status,
+      message: `Expected a <${rootName}> document`,
+      requestId: reply.headers['x-oss-request-id'],
+    });
+  }
+  return root;
+}
+
+/** ali-oss `escapeName`: percent-encode each byte but keep `/` (SPEC.md §8.3). */
+export function encodeKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, '/');
+}
+
+export function guessContentType(name: string): string {
+  const type = lookupMimeType(name);
+  return type === false ? 'application/octet-stream' : type;
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+/** Counts bytes as the request body is read, so progress follows what actually left. */
+function withProgress(source: Readable, total: number, listener: ProgressListener | undefined): Readable {
+  if (listener === undefined) return source;
+  let loaded = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      loaded += chunk.byteLength;
+      listener(loaded, total);
+      done(null, chunk);
+    },
+  });
+  source.on('error', (error) => counter.destroy(error));
+  return source.pipe(counter);
+}

@@ -117,7 +117,12 @@ export async function parsePostObjectForm<T>(
       body.resume();
       parser.removeAllListeners('field');
       parser.removeAllListeners('file');
-      if (fileStream !== undefined && !fileStream.readableEnded) fileStream.destroy(error);
+      if (fileStream !== undefined && !fileStream.readableEnded) {
+        // Whoever reads the file (the store) sees the error; when nobody reads it yet, the error
+        // must still not escape as an unhandled 'error' event and crash the process.
+        fileStream.on('error', () => undefined);
+        fileStream.destroy(error);
+      }
       settleWaiters();
       if (!settled) {
         settled = true;

@@ -1,0 +1,165 @@
+/**
+ * PostObject (`POST /` with multipart/form-data, the browser form upload): the form's fields say
+ * where the file goes (`key`, with `${filename}`), who sends it (policy + signature, V1 or V4, or
+ * nobody for a public-read-write bucket), what metadata it gets (Content-Type, Cache-Control, …,
+ * `x-oss-meta-*`) and how to answer (`success_action_status` / `success_action_redirect`).
+ *
+ * Invariants:
+ * - The file streams straight into the store; its size limit (policy content-length-range, 5 GiB
+ *   otherwise) is enforced while it streams, so an oversized file fails as soon as it is too big.
+ * - Nothing is stored unless the whole form was well-formed (file last and alone, body complete)
+ *   and every check passed: the checks run as the store's `beforeCommit`.
+ * - The `callback` field and the `x:` variables are collected on PostObjectUpload for the upload
+ *   callback (SPEC.md §7.2); they are never part of the stored metadata.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { validateObjectKey } from '../../shared/object-key.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import type { StoredObject } from '../../store/object-store.ts';
+import { verifyDigests, expectedDigests } from '../integrity.ts';
+import { objectLocation, requireBucket } from '../multipart-request.ts';
+import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
+import { authorizePostForm } from '../post-object-auth.ts';
+import {
+  DEFAULT_POST_OBJECT_FORM_LIMITS,
+  parsePostObjectForm,
+  substituteFilename,
+} from '../post-object-form.ts';
+import type { OssResponse, Operation, RequestContext } from '../request-context.ts';
+import { postResponse } from '../responses/post-response.ts';
+
+/** OSS: a PostObject file is at most 5 GiB. */
+export const MAX_POST_OBJECT_SIZE = 5 * 1024 * 1024 * 1024;
+
+/** Form fields that become object metadata, as the same-named request headers do for PutObject. */
+const META_FIELDS = ['content-type', 'content-disposition', 'content-encoding', 'cache-control', 'expires'];
+
+/** What a stored PostObject hands to the upload-callback step and the response. */
+export interface PostObjectUpload {
+  object: StoredObject;
+  /** The `callback` form field (base64 JSON), verbatim, when present. */
+  callback?: string;
+  /** The `x:<name>` form fields, keyed by the full lower-case field name (`x:var1`). */
+  callbackVars: Record<string, string>;
+  successActionStatus: 200 | 201 | 204;
+  successActionRedirect?: string;
+}
+
+export const postObject: Operation = async (ctx, deps) => {
+  const bucket = requireBucket(ctx);
+  const upload = await parsePostObjectForm(
+    ctx.body,
+    ctx.headers,
+    DEFAULT_POST_OBJECT_FORM_LIMITS,
+    async (form): Promise<PostObjectUpload> => {
+      const { fields } = form;
+      const rawKey = fields.get('key');
+      if (rawKey === undefined || rawKey === '') {
+        throw ossError('InvalidArgument', {
+          message: 'The key field is required in a PostObject form.',
+          details: { ArgumentName: 'key', ArgumentValue: '' },
+        });
+      }
+      const key = substituteFilename(rawKey, form.file.filename);
+      validateObjectKey(key);
+
+      const access = await authorizePostForm({ fields, bucket, key, now: deps.now() }, deps);
+      const headers = fieldsAsHeaders(fields);
+      const meta = objectMetaFromHeaders(headers, key);
+      const expected = expectedDigests(headers);
+      const minSize = access.contentLength?.min ?? 0;
+      const maxSize = Math.min(access.contentLength?.max ?? MAX_POST_OBJECT_SIZE, MAX_POST_OBJECT_SIZE);
+
+      const object = await deps.store.putObject(bucket, key, form.file.stream, {
+        meta,
+        maxSize,
+        beforeCommit: async (pending) => {
+          // Commit only a form that was well-formed to its end (file last and alone).
+          await form.formComplete();
+          if (pending.size < minSize) {
+            throw ossError('EntityTooSmall', {
+              details: { MinSizeAllowed: String(minSize), ProposedSize: String(pending.size) },
+            });
+          }
+          verifyDigests(expected, pending);
+        },
+      });
+
+      const callback = fields.get('callback');
+      const redirect = fields.get('success_action_redirect');
+      return {
+        object,
+        ...(callback !== undefined && callback !== '' && { callback }),
+        callbackVars: callbackVars(fields),
+        successActionStatus: successActionStatus(fields.get('success_action_status')),
+        ...(redirect !== undefined && redirect !== '' && { successActionRedirect: redirect }),
+      };
+    },
+  );
+
+  // The object is stored. The upload callback (SPEC.md §7.2) runs here, between storing and
+  // answering, with `upload.callback` and `upload.callbackVars`; on success it answers 200 with
+  // the callback server's body instead of the response below.
+  return postObjectResponse(ctx, upload);
+};
+
+function postObjectResponse(ctx: RequestContext, upload: PostObjectUpload): OssResponse {
+  const { object } = upload;
+  const headers = uploadResultHeaders(object);
+  if (upload.successActionRedirect !== undefined) {
+    const location = redirectLocation(upload.successActionRedirect, object);
+    if (location !== undefined) return { status: 303, headers: { ...headers, Location: location } };
+  }
+  switch (upload.successActionStatus) {
+    case 200:
+      return { status: 200, headers };
+    case 201:
+      return {
+        status: 201,
+        headers: { ...headers, 'Content-Type': 'application/xml' },
+        body: postResponse(object, objectLocation(ctx, object.bucket, object.key)),
+      };
+    case 204:
+      return { status: 204, headers };
+  }
+}
+
+/** OSS: `success_action_status` 200 or 201 are honoured; anything else answers 204. */
+function successActionStatus(value: string | undefined): 200 | 201 | 204 {
+  if (value === '200') return 200;
+  if (value === '201') return 201;
+  return 204;
+}
+
+/**
+ * `success_action_redirect` plus `bucket`, `key` and `etag` query parameters (OSS PostObject). A
+ * value that is not an absolute http(s) URL is not followed.
+ */
+function redirectLocation(target: string, object: StoredObject): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  url.searchParams.append('bucket', object.bucket);
+  url.searchParams.append('key', object.key);
+  url.searchParams.append('etag', `"${object.etag}"`);
+  return url.toString();
+}
+
+function fieldsAsHeaders(fields: ReadonlyMap<string, string>): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const [name, value] of fields) {
+    if (META_FIELDS.includes(name) || name.startsWith('x-oss-meta-')) headers[name] = value;
+    if (name === 'content-md5' || name === 'x-oss-hash-crc64ecma') headers[name] = value;
+  }
+  return headers;
+}
+
+function callbackVars(fields: ReadonlyMap<string, string>): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const [name, value] of fields) if (name.startsWith('x:')) vars[name] = value;
+  return vars;
+}

@@ -1,0 +1,83 @@
+/* global document, window */
+// The detail page of one upload: its facts, a preview for images, the callback request exactly
+// as the receiver got it (request line, headers, raw body) and the JSON reply it sent back.
+import { el, formatSize, isImage, normalize, thumbnailUrl } from './records.js';
+
+const id = decodeURIComponent(window.location.pathname.split('/').pop() ?? '');
+
+function decodeBody(body) {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  if (typeof body === 'object' && typeof body.base64 === 'string') return atob(body.base64);
+  if (typeof body === 'object' && body.type === 'Buffer' && Array.isArray(body.data)) {
+    return new TextDecoder().decode(new Uint8Array(body.data));
+  }
+  return JSON.stringify(body);
+}
+
+function rawRequest(u) {
+  const lines = [`${u.request.method} ${u.request.target ?? '/'} HTTP/1.1`];
+  const headers = u.request.headers;
+  const entries = Array.isArray(headers) ? headers : Object.entries(headers);
+  for (const [name, value] of entries)
+    lines.push(`${name}: ${Array.isArray(value) ? value.join(', ') : value}`);
+  return `${lines.join('\n')}\n\n${decodeBody(u.request.body)}`;
+}
+
+function reply(u) {
+  if (u.reply === undefined) return '(not recorded)';
+  if (typeof u.reply === 'string') return u.reply;
+  return JSON.stringify(u.reply, null, 2);
+}
+
+async function load() {
+  const response = await fetch(`/api/uploads/${encodeURIComponent(id)}`, {
+    headers: { accept: 'application/json' },
+  });
+  if (!response.ok) {
+    document.getElementById('title').textContent = `Upload ${id} not found`;
+    document.getElementById('request').textContent = `HTTP ${response.status}`;
+    document.getElementById('reply').textContent = '';
+    return;
+  }
+  const body = await response.json();
+  const u = normalize(body.upload ?? body.record ?? body);
+  document.title = `${u.object ?? id} · upcall`;
+  document.getElementById('title').textContent = u.object ?? `Upload ${id}`;
+  document
+    .getElementById('subtitle')
+    .replaceChildren(
+      el('span', { class: `badge ${u.ok ? 'ok' : 'bad'}` }, u.ok ? 'callback verified' : u.outcome),
+      u.reason ? ` ${u.reason}` : '',
+    );
+  const facts = [
+    ['Bucket', u.bucket],
+    ['Object', u.object],
+    ['Size', u.size === undefined ? undefined : `${formatSize(u.size)} (${u.size} bytes)`],
+    ['Content type', u.mimeType],
+    ['ETag', u.etag],
+    ['Image', u.width && u.height ? `${u.width} × ${u.height}${u.format ? ` ${u.format}` : ''}` : undefined],
+    ...Object.entries(u.vars).map(([name, value]) => [name, value]),
+    ['Client IP', u.clientIp],
+    ['OSS request id', u.requestId],
+    ['Received', u.receivedAt === undefined ? undefined : new Date(u.receivedAt).toLocaleString()],
+    ['Latency', u.latencyMs === undefined ? undefined : `${u.latencyMs} ms`],
+    ['Record id', u.id],
+  ];
+  document
+    .getElementById('facts')
+    .replaceChildren(
+      ...facts
+        .filter(([, v]) => v !== undefined && v !== '')
+        .flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]),
+    );
+  if (isImage(u)) {
+    document
+      .getElementById('preview')
+      .replaceChildren(el('img', { class: 'preview', src: thumbnailUrl(u), alt: u.object }));
+  }
+  document.getElementById('request').textContent = rawRequest(u);
+  document.getElementById('reply').textContent = reply(u);
+}
+
+void load();

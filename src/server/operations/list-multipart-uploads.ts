@@ -2,12 +2,14 @@
  * ListMultipartUploads (`GET /?uploads`): ongoing uploads of a bucket in key then upload-id order,
  * filtered by `prefix`, paged by `key-marker` / `upload-id-marker` / `max-uploads` (1..1000,
  * default 1000), with `delimiter` folding keys into CommonPrefixes as ListObjects does.
+ *
+ * Invariant: paging with the returned NextKeyMarker / NextUploadIdMarker visits every upload and
+ * every common prefix exactly once (a common prefix given back as key-marker is skipped whole).
  */
-import { el, renderXml } from '../../shared/xml.ts';
 import type { UploadInfo } from '../../store/object-store.ts';
 import type { Operation } from '../request-context.ts';
 import { parseIntegerArgument, requireBucket } from '../multipart-request.ts';
-import { encodeKey, parseEncodingType } from '../responses/encoding-type.ts';
+import { parseEncodingType } from '../responses/encoding-type.ts';
 import { listMultipartUploadsResult } from '../responses/list-multipart-uploads-result.ts';
 
 /** Sorts after every character a key can hold, so `<prefix><MAX>` skips a whole common prefix. */
@@ -25,74 +27,78 @@ export const listMultipartUploads: Operation = async (ctx, deps) => {
 
   const uploads: UploadInfo[] = [];
   const commonPrefixes: string[] = [];
+  // The store position: after (key, uploadId); a marker that is a common prefix skips it whole.
+  let afterKey =
+    commonPrefixOf(keyMarker, prefix, delimiter) === keyMarker ? keyMarker + AFTER_EVERYTHING : keyMarker;
+  let afterUploadId = afterKey === keyMarker ? uploadIdMarker : '';
   let isTruncated = false;
-  let nextKeyMarker = keyMarker;
-  let nextUploadIdMarker = uploadIdMarker;
-  // Each round either fills the page or exhausts the store, or skips at least one common prefix.
+  let nextKeyMarker = '';
+  let nextUploadIdMarker = '';
+
+  // Each round takes one page from the store; a common prefix ends the round so that the next one
+  // starts after everything it covers.
   for (;;) {
+    if (uploads.length + commonPrefixes.length >= maxUploads) {
+      // The page is full: it is truncated if anything at all follows.
+      const rest = await deps.store.multipart.listUploads(bucket, query(prefix, afterKey, afterUploadId, 1));
+      isTruncated = rest.uploads.length > 0;
+      break;
+    }
     const room = maxUploads - uploads.length - commonPrefixes.length;
-    const page = await deps.store.multipart.listUploads(bucket, {
-      ...(prefix !== '' && { prefix }),
-      ...(nextKeyMarker !== '' && { keyMarker: nextKeyMarker }),
-      ...(nextUploadIdMarker !== '' && { uploadIdMarker: nextUploadIdMarker }),
-      maxUploads: room,
-    });
-    let skippedPrefix = false;
+    const page = await deps.store.multipart.listUploads(bucket, query(prefix, afterKey, afterUploadId, room));
+    let skipped = false;
     for (const upload of page.uploads) {
       const common = commonPrefixOf(upload.key, prefix, delimiter);
       if (common !== undefined) {
         commonPrefixes.push(common);
-        nextKeyMarker = common + AFTER_EVERYTHING;
+        nextKeyMarker = common;
         nextUploadIdMarker = '';
-        skippedPrefix = true;
+        afterKey = common + AFTER_EVERYTHING;
+        afterUploadId = '';
+        skipped = true;
         break;
       }
       uploads.push(upload);
       nextKeyMarker = upload.key;
       nextUploadIdMarker = upload.uploadId;
+      afterKey = upload.key;
+      afterUploadId = upload.uploadId;
     }
-    const full = uploads.length + commonPrefixes.length >= maxUploads;
-    if (skippedPrefix && !full) continue;
-    if (full) isTruncated = skippedPrefix || page.isTruncated || page.uploads.length > room;
-    else isTruncated = page.isTruncated;
-    if (full && skippedPrefix) {
-      // Whether anything follows the last common prefix is only known by asking once more.
-      const rest = await deps.store.multipart.listUploads(bucket, {
-        ...(prefix !== '' && { prefix }),
-        keyMarker: nextKeyMarker,
-        maxUploads: 1,
-      });
-      isTruncated = rest.uploads.length > 0;
-    }
-    break;
+    if (!skipped && !page.isTruncated) break;
   }
 
-  let body = listMultipartUploadsResult({
-    bucket,
-    prefix,
-    keyMarker,
-    uploadIdMarker,
-    delimiter,
-    maxUploads,
-    uploads,
-    isTruncated,
-    encodingType,
-  });
-  if (commonPrefixes.length > 0) {
-    const xml = renderXml(
-      el(
-        'Root',
-        commonPrefixes.map((p) => el('CommonPrefixes', el('Prefix', encodeKey(p, encodingType)))),
-      ),
-    );
-    const inner = xml.slice(xml.indexOf('<Root>') + '<Root>'.length, xml.lastIndexOf('</Root>'));
-    body = body.replace('</ListMultipartUploadsResult>', `${inner}</ListMultipartUploadsResult>`);
-  }
-  return { status: 200, headers: { 'Content-Type': 'application/xml' }, body };
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'application/xml' },
+    body: listMultipartUploadsResult({
+      bucket,
+      prefix,
+      keyMarker,
+      uploadIdMarker,
+      delimiter,
+      maxUploads,
+      uploads,
+      commonPrefixes,
+      isTruncated,
+      nextKeyMarker,
+      nextUploadIdMarker,
+      encodingType,
+    }),
+  };
 };
 
+function query(prefix: string, afterKey: string, afterUploadId: string, maxUploads: number) {
+  return {
+    ...(prefix !== '' && { prefix }),
+    ...(afterKey !== '' && { keyMarker: afterKey }),
+    ...(afterUploadId !== '' && { uploadIdMarker: afterUploadId }),
+    maxUploads,
+  };
+}
+
+/** The common prefix `key` folds into under `delimiter`, or undefined when it is listed itself. */
 function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
-  if (delimiter === '') return undefined;
+  if (delimiter === '' || !key.startsWith(prefix)) return undefined;
   const at = key.indexOf(delimiter, prefix.length);
   return at === -1 ? undefined : key.slice(0, at + delimiter.length);
 }

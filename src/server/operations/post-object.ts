@@ -142,6 +142,7 @@ function redirectLocation(target: string, object: StoredObject): string | undefi
   } catch {
     return undefined;
   }
+  // FIDELITY: OSS documents no answer for an unusable redirect; upcall ignores it.
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   url.searchParams.append('bucket', object.bucket);
   url.searchParams.append('key', object.key);

@@ -1,6 +1,7 @@
 /**
- * The ListMultipartUploadsResult document (OSS ListMultipartUploads): the query echoed back,
- * next markers when truncated, and one Upload (Key, UploadId, Initiated) per ongoing upload.
+ * The ListMultipartUploadsResult document (OSS ListMultipartUploads): the query echoed back, next
+ * markers when truncated, one Upload (Key, UploadId, Initiated) per ongoing upload, then the
+ * CommonPrefixes a delimiter folded keys into.
  */
 import { el, renderXml } from '../../shared/xml.ts';
 import type { UploadInfo } from '../../store/object-store.ts';
@@ -14,7 +15,11 @@ export interface ListMultipartUploadsResultInput {
   delimiter: string;
   maxUploads: number;
   uploads: readonly UploadInfo[];
+  commonPrefixes?: readonly string[];
   isTruncated: boolean;
+  /** Where the next page starts: the last upload's key, or the last common prefix. */
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
   encodingType?: EncodingType | undefined;
 }
 
@@ -22,6 +27,8 @@ export function listMultipartUploadsResult(input: ListMultipartUploadsResultInpu
   const { uploads, encodingType } = input;
   const last = uploads.at(-1);
   const key = (k: string): string => encodeKey(k, encodingType);
+  const nextKeyMarker = input.nextKeyMarker ?? last?.key ?? '';
+  const nextUploadIdMarker = input.nextUploadIdMarker ?? last?.uploadId ?? '';
   return renderXml(
     el(
       'ListMultipartUploadsResult',
@@ -29,8 +36,8 @@ export function listMultipartUploadsResult(input: ListMultipartUploadsResultInpu
       encodingType !== undefined && el('EncodingType', encodingType),
       el('KeyMarker', key(input.keyMarker)),
       el('UploadIdMarker', input.uploadIdMarker),
-      el('NextKeyMarker', input.isTruncated && last !== undefined ? key(last.key) : ''),
-      el('NextUploadIdMarker', input.isTruncated && last !== undefined ? last.uploadId : ''),
+      el('NextKeyMarker', input.isTruncated ? key(nextKeyMarker) : ''),
+      el('NextUploadIdMarker', input.isTruncated ? nextUploadIdMarker : ''),
       el('Delimiter', key(input.delimiter)),
       el('Prefix', key(input.prefix)),
       el('MaxUploads', input.maxUploads),
@@ -43,6 +50,7 @@ export function listMultipartUploadsResult(input: ListMultipartUploadsResultInpu
           el('Initiated', upload.initiated.toISOString()),
         ),
       ),
+      (input.commonPrefixes ?? []).map((prefix) => el('CommonPrefixes', el('Prefix', key(prefix)))),
     ),
   );
 }

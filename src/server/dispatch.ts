@@ -19,6 +19,8 @@ export interface IncomingRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: Readable;
+  /** The peer address (socket.remoteAddress), for `${clientIp}` of upload callbacks. */
+  clientIp?: string | undefined;
 }
 
 export interface DispatchConfig {
@@ -52,6 +54,7 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
       requestId: request.requestId,
       body: request.body,
       principal,
+      clientIp: request.clientIp,
     };
     return await route.operation(ctx, config.deps);
   } catch (error) {

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Principal } from './principal.ts';
+import type { CallbackRuntime } from './upload-callback.ts';
 
 export interface RequestContext {
   /** 24 upper-case hex characters, also sent as `x-oss-request-id`. */
@@ -28,6 +29,8 @@ export interface RequestContext {
   readonly body: Readable;
   /** Who is asking, after authenticate(); anonymous until then. */
   readonly principal: Principal;
+  /** The client's address (`${clientIp}` of upload callbacks, SPEC.md §3.1), when known. */
+  readonly clientIp?: string | undefined;
 }
 
 export type HeaderValue = string | number | undefined;
@@ -52,6 +55,8 @@ export interface ServerDeps {
   /** The region reported by GetBucketLocation / GetBucketInfo, e.g. `oss-cn-hangzhou`. */
   readonly region: string;
   readonly owner: Owner;
+  /** Upload callbacks (upload-callback.ts); absent: callback parameters are validated and ignored. */
+  readonly callbacks?: CallbackRuntime | undefined;
 }
 
 export type Operation = (ctx: RequestContext, deps: ServerDeps) => Promise<OssResponse>;

@@ -20,9 +20,12 @@ import { readXmlBody } from '../read-xml-body.ts';
 import { header, type OssResponse, type Operation, type ServerDeps } from '../request-context.ts';
 import { completeMultipartUploadResult } from '../responses/complete-multipart-upload-result.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
+import { answerWithCallback, callbackAnswerContext, uploadCallbackFromRequest } from '../upload-callback.ts';
 
 export const completeMultipartUpload: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);
+  // §12.2: a bad callback parameter is refused before the upload is completed.
+  const callback = await uploadCallbackFromRequest(ctx, deps, 'CompleteMultipartUpload');
   const encodingType = parseEncodingType(ctx.query.get('encoding-type') ?? undefined);
   const completeAll = header(ctx, 'x-oss-complete-all')?.trim().toLowerCase() === 'yes';
   const text = await readXmlBody(ctx.body, MAX_COMPLETE_BODY_BYTES);
@@ -43,7 +46,10 @@ export const completeMultipartUpload: Operation = async (ctx, deps) => {
 
   // The object is stored. The upload callback (SPEC.md §7.3) runs here, between storing and
   // answering; on success its JSON reply replaces the XML body below.
-  return completedResponse(object, objectLocation(ctx, upload.bucket, upload.key), encodingType);
+  const response = completedResponse(object, objectLocation(ctx, upload.bucket, upload.key), encodingType);
+  return callback === undefined
+    ? response
+    : answerWithCallback(callback, object, callbackAnswerContext(ctx), deps, response);
 };
 
 function completedResponse(

@@ -1,0 +1,196 @@
+/**
+ * The upload-callback step of PutObject, PostObject and CompleteMultipartUpload (SPEC.md §6, §7,
+ * §12): the two calls an operation makes around its store write.
+ *
+ *   const callback = await uploadCallbackFromRequest(ctx, deps);   // validate, before storing
+ *   const object = await deps.store.putObject(…);
+ *   const response = { status: 200, headers: uploadResultHeaders(object) };
+ *   return callback ? answerWithCallback(callback, object, ctx, deps, response) : response;
+ *
+ * Invariants: a bad callback parameter fails the request with 400 before anything is stored
+ * (§12.2); once the object is stored, the answer is 200 + the app server's JSON verbatim, or 203
+ * CallbackFailed XML, both with the operation's success headers (§6.1, §6.2). Never a 5xx for a
+ * callback that went wrong: the object is stored either way.
+ */
+import { parseCallback, parseFormCallback, type CallbackSpec } from '../callback/parse-callback.ts';
+import {
+  templateUsesImageInfo,
+  type CallbackOperation,
+  type UploadFacts,
+} from '../callback/render-callback-body.ts';
+import type { StoredObject } from '../store/object-store.ts';
+import { assertPublicCallbackAddresses } from './callback-address-guard.ts';
+import type { CallbackDispatcher } from './callback-dispatcher.ts';
+import { readImageInfo } from './image-info.ts';
+import {
+  header,
+  type HeaderValue,
+  type OssResponse,
+  type RequestContext,
+  type ServerDeps,
+} from './request-context.ts';
+import { errorResponse } from './send-error.ts';
+
+/** What a server needs to run callbacks; absent in ServerDeps means callbacks are switched off. */
+export interface CallbackRuntime {
+  readonly dispatcher: CallbackDispatcher;
+  /** Real OSS's private-address refusal (§2.3, 0007-00000008); off by default (DESIGN.md). */
+  readonly forbidPrivateAddresses: boolean;
+}
+
+/** A validated callback waiting for the object to be stored. */
+export interface PendingCallback {
+  readonly spec: CallbackSpec;
+  readonly operation: CallbackOperation;
+}
+
+type CallbackDeps = Pick<ServerDeps, 'store' | 'logger'> & {
+  readonly callbacks?: CallbackRuntime | undefined;
+};
+type CallbackRequest = Pick<RequestContext, 'headers' | 'query'>;
+
+/**
+ * PutObject / CompleteMultipartUpload: the `x-oss-callback` header or the presigned `callback`
+ * query, with `x-oss-callback-var` / `callback-var` (§2.1). Undefined when the request asks for
+ * no callback, or when the server runs without callbacks.
+ * @throws OssError InvalidArgument (400) with the §2.3 message, ArgumentName/ArgumentValue and EC
+ */
+export async function uploadCallbackFromRequest(
+  ctx: CallbackRequest,
+  deps: CallbackDeps,
+  operation: 'PutObject' | 'CompleteMultipartUpload',
+): Promise<PendingCallback | undefined> {
+  const spec = parseCallback({
+    header: header(ctx, 'x-oss-callback'),
+    query: ctx.query.get('callback') ?? undefined,
+    varHeader: header(ctx, 'x-oss-callback-var'),
+    varQuery: ctx.query.get('callback-var') ?? undefined,
+  });
+  return pending(spec, operation, deps);
+}
+
+/**
+ * PostObject: the `callback` form field and the `x:` fields (§7.2). `fields` are the form fields
+ * before the file; call this before the file is stored.
+ */
+export async function uploadCallbackFromForm(
+  fields: ReadonlyMap<string, string>,
+  deps: CallbackDeps,
+): Promise<PendingCallback | undefined> {
+  return pending(parseFormCallback(fields), 'PostObject', deps);
+}
+
+async function pending(
+  spec: CallbackSpec | undefined,
+  operation: CallbackOperation,
+  deps: CallbackDeps,
+): Promise<PendingCallback | undefined> {
+  if (spec === undefined || deps.callbacks === undefined) return undefined;
+  if (deps.callbacks.forbidPrivateAddresses) {
+    await assertPublicCallbackAddresses(spec, describeSpec(spec));
+  }
+  return { spec, operation };
+}
+
+/** The ArgumentValue of a private-address error: the callback as JSON, as OSS echoes it (§2.3). */
+function describeSpec(spec: CallbackSpec): string {
+  return JSON.stringify({
+    callbackUrl: spec.urls.map(String).join(';'),
+    ...(spec.host !== undefined && { callbackHost: spec.host }),
+    callbackBody: spec.body,
+    callbackBodyType: spec.bodyType,
+  });
+}
+
+export interface CallbackAnswerContext {
+  requestId: string;
+  method: string;
+  /** The Host the client addressed (HostId of the 203 XML). */
+  host: string;
+  clientIp: string;
+  /** Requester id for `x-oss-requester`. */
+  requester?: string | undefined;
+}
+
+/** The answer context of a request, for operations that run behind dispatch(). */
+export function callbackAnswerContext(ctx: RequestContext): CallbackAnswerContext {
+  return {
+    requestId: ctx.requestId,
+    method: ctx.method,
+    host: header(ctx, 'host') ?? '',
+    clientIp: ctx.clientIp ?? '',
+    requester: ctx.principal.kind === 'anonymous' ? undefined : ctx.principal.accessKeyId,
+  };
+}
+
+/**
+ * Runs the callback for a stored object and builds the client's answer from the operation's
+ * `success` response (its headers are kept; its status and body are replaced).
+ */
+export async function answerWithCallback(
+  callback: PendingCallback,
+  object: StoredObject,
+  context: CallbackAnswerContext,
+  deps: CallbackDeps,
+  success: OssResponse,
+): Promise<OssResponse> {
+  const runtime = deps.callbacks;
+  const kept = successHeaders(success);
+  if (runtime === undefined) return success;
+  const imageInfo = templateUsesImageInfo(callback.spec.body)
+    ? await readImageInfo(deps.store, object.bucket, object.key, object.size)
+    : undefined;
+  const facts: UploadFacts = {
+    bucket: object.bucket,
+    object: object.key,
+    etag: object.etag,
+    size: object.size,
+    mimeType: object.meta.contentType,
+    imageInfo,
+    crc64: object.crc64,
+    // §3.1: only PutObject and PostObject have one; the store records none for multipart.
+    contentMd5: callback.operation === 'CompleteMultipartUpload' ? undefined : object.contentMd5,
+    clientIp: context.clientIp,
+    reqId: context.requestId,
+    operation: callback.operation,
+  };
+  const outcome = await runtime.dispatcher.dispatch(callback.spec, facts, {
+    requestId: context.requestId,
+    requester: context.requester,
+  });
+  if (outcome.ok) {
+    deps.logger.debug(
+      { requestId: context.requestId, url: outcome.url.href, latencyMs: outcome.latencyMs },
+      'upload callback succeeded',
+    );
+    // §6.1: 200, the app's body verbatim as JSON, plus the usual success headers.
+    return { status: 200, headers: { ...kept, 'Content-Type': 'application/json' }, body: outcome.body };
+  }
+  deps.logger.info(
+    {
+      requestId: context.requestId,
+      url: outcome.url?.href,
+      latencyMs: outcome.latencyMs,
+      reason: outcome.error.message,
+    },
+    'upload callback failed',
+  );
+  // §6.2: 203 CallbackFailed XML, with the upload's success headers; the object stays stored.
+  const failure = errorResponse(
+    outcome.error,
+    { requestId: context.requestId, method: context.method, host: context.host },
+    deps.logger,
+  );
+  return { status: failure.status, headers: { ...kept, ...failure.headers }, body: failure.body ?? '' };
+}
+
+/** The operation's headers minus those describing the body it no longer sends. */
+function successHeaders(response: OssResponse): Record<string, HeaderValue> {
+  const headers: Record<string, HeaderValue> = {};
+  for (const [name, value] of Object.entries(response.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-type' || lower === 'content-length' || lower === 'location') continue;
+    headers[name] = value;
+  }
+  return headers;
+}

@@ -27,6 +27,12 @@ import {
 } from '../post-object-form.ts';
 import type { OssResponse, Operation, RequestContext } from '../request-context.ts';
 import { postResponse } from '../responses/post-response.ts';
+import {
+  answerWithCallback,
+  callbackAnswerContext,
+  uploadCallbackFromForm,
+  type PendingCallback,
+} from '../upload-callback.ts';
 
 /** OSS: a PostObject file is at most 5 GiB. */
 export const MAX_POST_OBJECT_SIZE = 5 * 1024 * 1024 * 1024;
@@ -43,6 +49,8 @@ export interface PostObjectUpload {
   callbackVars: Record<string, string>;
   successActionStatus: 200 | 201 | 204;
   successActionRedirect?: string;
+  /** The validated callback, when the form asks for one and the server runs callbacks. */
+  pendingCallback?: PendingCallback;
 }
 
 export const postObject: Operation = async (ctx, deps) => {
@@ -69,6 +77,8 @@ export const postObject: Operation = async (ctx, deps) => {
       const expected = expectedDigests(headers);
       const minSize = access.contentLength?.min ?? 0;
       const maxSize = Math.min(access.contentLength?.max ?? MAX_POST_OBJECT_SIZE, MAX_POST_OBJECT_SIZE);
+      // §12.2: a bad callback field is refused before the file is stored.
+      const pendingCallback = await uploadCallbackFromForm(fields, deps);
 
       const object = await deps.store.putObject(bucket, key, form.file.stream, {
         meta,
@@ -93,6 +103,7 @@ export const postObject: Operation = async (ctx, deps) => {
         callbackVars: callbackVars(fields),
         successActionStatus: successActionStatus(fields.get('success_action_status')),
         ...(redirect !== undefined && redirect !== '' && { successActionRedirect: redirect }),
+        ...(pendingCallback !== undefined && { pendingCallback }),
       };
     },
   );
@@ -100,7 +111,10 @@ export const postObject: Operation = async (ctx, deps) => {
   // The object is stored. The upload callback (SPEC.md §7.2) runs here, between storing and
   // answering, with `upload.callback` and `upload.callbackVars`; on success it answers 200 with
   // the callback server's body instead of the response below.
-  return postObjectResponse(ctx, upload);
+  const response = postObjectResponse(ctx, upload);
+  return upload.pendingCallback === undefined
+    ? response
+    : answerWithCallback(upload.pendingCallback, upload.object, callbackAnswerContext(ctx), deps, response);
 };
 
 function postObjectResponse(ctx: RequestContext, upload: PostObjectUpload): OssResponse {

@@ -31,8 +31,13 @@ export type ExpressNext = (err?: unknown) => void;
  * Verifies, then sets `req.ossCallback` (and `res.locals.ossCallback`) and calls `next()`.
  * A refused callback is answered here (400/413/501 JSON) and `next` is not called.
  */
+export interface ExpressMiddlewareOptions extends VerifyOssCallbackOptions {
+  /** Observes refused callbacks (logging); the reply is still the standard 400/413/501. */
+  onRejected?: (error: CallbackVerificationError, req: ExpressCallbackRequest) => void;
+}
+
 export function ossCallbackMiddleware(
-  options: VerifyOssCallbackOptions = {},
+  options: ExpressMiddlewareOptions = {},
 ): (req: ExpressCallbackRequest, res: ExpressCallbackResponse, next: ExpressNext) => Promise<void> {
   return async (req, res, next) => {
     try {
@@ -41,6 +46,7 @@ export function ossCallbackMiddleware(
       if (res.locals) res.locals.ossCallback = verified;
     } catch (err) {
       if (err instanceof CallbackVerificationError) {
+        options.onRejected?.(err, req);
         writeCallbackReply(res, rejectionReply(err), err.reason === 'body-too-large');
       } else {
         writeCallbackReply(res, internalErrorReply());

@@ -26,8 +26,8 @@ export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
 
 export interface CallbackDispatcherOptions {
   privateKey: KeyObject;
-  /** Sent base64-encoded in `x-oss-pub-key-url`. */
-  keyUrl: string;
+  /** Sent base64-encoded in `x-oss-pub-key-url`; a function when it is known only after listen. */
+  keyUrl: string | (() => string);
   /** Bucket owner id for `x-oss-owner` / `x-oss-requester`. */
   owner: string;
   now: () => Date;
@@ -120,7 +120,7 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
       const requests = buildCallbackRequests(spec, facts, {
         date: options.now(),
         requestId: context.requestId,
-        keyUrl: options.keyUrl,
+        keyUrl: typeof options.keyUrl === 'string' ? options.keyUrl : options.keyUrl(),
         owner: options.owner,
         requester: context.requester,
       });

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
+import type { CallbackService } from './callback-service.ts';
 import { ANONYMOUS } from './principal.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
 import { resolveTarget, type RequestTarget } from './resolve-target.ts';
@@ -27,10 +28,15 @@ export interface DispatchConfig {
   deps: ServerDeps;
   auth: AuthConfig;
   pathStyleHosts: ReadonlySet<string>;
+  /** Serves the callback public key PEM (callback-service.ts); absent without callbacks. */
+  callbackKey?: Pick<CallbackService, 'keyResponse'> | undefined;
 }
 
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
   const host = request.headers.host ?? '';
+  // The public key app servers verify callbacks with (SPEC.md §1.2); no bucket, no auth.
+  const keyResponse = config.callbackKey?.keyResponse({ ...request, host }, config.pathStyleHosts);
+  if (keyResponse !== undefined) return keyResponse;
   let target: RequestTarget = {};
   try {
     target = resolveTarget(host, request.rawPath, config.pathStyleHosts);

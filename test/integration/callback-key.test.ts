@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPrivateAddress } from '../../src/server/callback-address-guard.ts';
+import { createCallbackService } from '../../src/server/callback-service.ts';
 import {
   CALLBACK_KEY_FILE,
   CANONICAL_CALLBACK_KEY_URL,
@@ -79,6 +80,44 @@ describe('private address check', () => {
     expect(isPrivateAddress('::ffff:192.168.1.1')).toBe(true);
     for (const a of ['8.8.8.8', '121.43.113.8', '172.32.0.1', '2001:4860:4860::8888', 'example.com']) {
       expect(isPrivateAddress(a)).toBe(false);
+    }
+  });
+});
+
+describe('callback service', () => {
+  it('advertises its own key URL after listen and serves the PEM there', async () => {
+    const key = await loadCallbackKey(await tempDir(), { bits: 1024 });
+    const service = await createCallbackService({ key }, { owner: 'o', now: () => new Date() });
+    try {
+      service.listening('0.0.0.0', 9123);
+      expect(service.keyUrl()).toBe('http://127.0.0.1:9123/callback_pub_key_v1.pem');
+      const response = service.keyResponse(
+        { method: 'GET', rawPath: '/callback_pub_key_v1.pem', host: '127.0.0.1:9123' },
+        new Set(),
+      );
+      expect(response?.status).toBe(200);
+      expect(response?.body).toBe(key.publicKeyPem);
+      expect(
+        service.keyResponse({ method: 'GET', rawPath: '/bucket/key', host: '127.0.0.1:9123' }, new Set()),
+      ).toBeUndefined();
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('uses a configured key URL, e.g. the canonical one, and answers for that host', async () => {
+    const service = await createCallbackService(
+      { keyUrl: CANONICAL_CALLBACK_KEY_URL, keyBits: 1024 },
+      { owner: 'o', now: () => new Date() },
+    );
+    try {
+      service.listening('127.0.0.1', 9000);
+      expect(service.keyUrl()).toBe(CANONICAL_CALLBACK_KEY_URL);
+      expect(service.key.bits).toBe(1024);
+      const request = { method: 'GET', rawPath: '/callback_pub_key_v1.pem', host: 'gosspublic.alicdn.com' };
+      expect(service.keyResponse(request, new Set())?.body).toBe(service.key.publicKeyPem);
+    } finally {
+      await service.close();
     }
   });
 });

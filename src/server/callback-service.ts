@@ -1,0 +1,120 @@
+/**
+ * Everything a running server needs for upload callbacks, built once per server: the signing key
+ * (callback-key.ts), the key URL, the dispatcher (callback-dispatcher.ts) and the route that
+ * serves the public key PEM (SPEC.md §1.2, §12 "Key distribution").
+ *
+ * Invariant: the key URL sent in `x-oss-pub-key-url` is the URL this server answers with the PEM
+ * (unless an explicit external URL was configured, e.g. the canonical gosspublic one).
+ */
+import { generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { CallbackDispatcher } from './callback-dispatcher.ts';
+import { createCallbackDispatcher } from './callback-dispatcher.ts';
+import {
+  defaultCallbackKeyUrl,
+  fromPrivateKeyPem,
+  isCallbackKeyRequest,
+  loadCallbackKey,
+  type CallbackKey,
+  type CallbackKeyBits,
+} from './callback-key.ts';
+import type { OssResponse } from './request-context.ts';
+import { hostnameOf, virtualHostBucket } from './resolve-target.ts';
+import type { CallbackRuntime } from './upload-callback.ts';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+export interface CallbackServiceOptions {
+  /** Where the key is kept (generated on first start). Without it the key lives in memory only. */
+  dataDir?: string | undefined;
+  /** Size of a newly generated key (default 2048). */
+  keyBits?: CallbackKeyBits | undefined;
+  /** A ready key (tests, or keys managed elsewhere); wins over `dataDir`. */
+  key?: CallbackKey | undefined;
+  /**
+   * The URL sent (base64) in `x-oss-pub-key-url`. Default: this server's own
+   * `http://<host>:<port>/callback_pub_key_v1.pem`. CANONICAL_CALLBACK_KEY_URL makes official
+   * verifiers accept it once that host points at this server.
+   */
+  keyUrl?: string | undefined;
+  /** Per-attempt deadline in ms (default 5000, as OSS). */
+  timeoutMs?: number | undefined;
+  /** Largest accepted reply body (default 1 MiB). */
+  maxReplyBytes?: number | undefined;
+  /** Real OSS's private-address refusal; off by default. */
+  forbidPrivateAddresses?: boolean | undefined;
+  /** Verify app servers' TLS certificates (default true). */
+  rejectUnauthorized?: boolean | undefined;
+}
+
+export interface CallbackService {
+  readonly runtime: CallbackRuntime;
+  readonly key: CallbackKey;
+  readonly dispatcher: CallbackDispatcher;
+  /** The key URL in effect (after `listening` when it is the server's own). */
+  keyUrl(): string;
+  /** Tells the service where the server listens, for the default key URL. */
+  listening(host: string, port: number): void;
+  /** The PEM response when the request asks for the public key, else undefined. */
+  keyResponse(
+    request: { method: string; rawPath: string; host: string },
+    pathStyleHosts: ReadonlySet<string>,
+  ): OssResponse | undefined;
+  close(): Promise<void>;
+}
+
+export async function createCallbackService(
+  options: CallbackServiceOptions,
+  server: { owner: string; now: () => Date },
+): Promise<CallbackService> {
+  const key = options.key ?? (await obtainKey(options));
+  let ownUrl = '';
+  const keyUrl = (): string => options.keyUrl ?? ownUrl;
+  const dispatcher = createCallbackDispatcher({
+    privateKey: key.privateKey,
+    keyUrl,
+    owner: server.owner,
+    now: server.now,
+    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    ...(options.maxReplyBytes !== undefined && { maxReplyBytes: options.maxReplyBytes }),
+    ...(options.rejectUnauthorized !== undefined && { rejectUnauthorized: options.rejectUnauthorized }),
+    forbidPrivateAddresses: options.forbidPrivateAddresses === true,
+  });
+  return {
+    runtime: { dispatcher, forbidPrivateAddresses: options.forbidPrivateAddresses === true },
+    key,
+    dispatcher,
+    keyUrl,
+    listening(host, port) {
+      // A wildcard bind address is not something an app server can connect to.
+      const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+      ownUrl = defaultCallbackKeyUrl(reachable, port);
+    },
+    keyResponse(request, pathStyleHosts) {
+      const hit = isCallbackKeyRequest(
+        {
+          method: request.method,
+          rawPath: request.rawPath,
+          virtualHostBucket: virtualHostBucket(request.host, pathStyleHosts),
+          hostname: hostnameOf(request.host),
+        },
+        keyUrl(),
+      );
+      if (!hit) return undefined;
+      return {
+        status: 200,
+        headers: { 'Content-Type': 'application/x-pem-file', 'Cache-Control': 'max-age=86400' },
+        body: key.publicKeyPem,
+      };
+    },
+    close: () => dispatcher.close(),
+  };
+}
+
+async function obtainKey(options: CallbackServiceOptions): Promise<CallbackKey> {
+  const bits = options.keyBits ?? 2048;
+  if (options.dataDir !== undefined) return loadCallbackKey(options.dataDir, { bits });
+  // No data dir (in-memory server): a fresh key per start; app servers re-fetch it by URL.
+  const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
+  return fromPrivateKeyPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'generated key');
+}

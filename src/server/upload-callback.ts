@@ -119,7 +119,8 @@ export function callbackAnswerContext(ctx: RequestContext): CallbackAnswerContex
     method: ctx.method,
     host: header(ctx, 'host') ?? '',
     clientIp: ctx.clientIp ?? '',
-    requester: ctx.principal.kind === 'anonymous' ? undefined : ctx.principal.accessKeyId,
+    // The owner's own keys act as the owner; temporary credentials name their key.
+    requester: ctx.principal.kind === 'temporary' ? ctx.principal.accessKeyId : undefined,
   };
 }
 

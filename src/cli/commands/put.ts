@@ -6,7 +6,7 @@
  * Prints the app server's reply on success; on 203 says plainly that the object IS stored but the
  * callback failed, with the OSS message and a hint, and exits 2 (1 for any other failure).
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -67,10 +67,11 @@ Exit status: 0 uploaded (and callback succeeded), 2 uploaded but the callback fa
   command.action((file: string, target: { bucket: string; key: string }, flags: PutFlags) =>
     runAction(io, async () => {
       const client = connect(flags, io);
+      const path = resolve(io.cwd, file);
       const callback = callbackFromFlags(flags);
       const key =
         target.key === '' || target.key.endsWith('/') ? `${target.key}${basename(file)}` : target.key;
-      const size = (await stat(file)).size;
+      const size = (await stat(path)).size;
       const multipart = size >= flags.multipartThreshold;
       const bar =
         flags.progress && io.isTTY
@@ -89,12 +90,12 @@ Exit status: 0 uploaded (and callback succeeded), 2 uploaded but the callback fa
       try {
         const options = { contentType: flags.contentType, callback, onProgress };
         result = multipart
-          ? await client.multipartUpload(target.bucket, key, file, {
+          ? await client.multipartUpload(target.bucket, key, path, {
               ...options,
               partSize: flags.partSize,
               parallel: flags.parallel,
             })
-          : await client.putObject(target.bucket, key, file, options);
+          : await client.putObject(target.bucket, key, path, options);
       } finally {
         bar?.stop();
       }

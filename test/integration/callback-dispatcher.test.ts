@@ -8,6 +8,9 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallbackSpec } from '../../src/callback/parse-callback.ts';
@@ -359,5 +362,48 @@ describe('private-address switch', () => {
     } finally {
       await strict.close();
     }
+  });
+});
+
+describe('https callbacks', () => {
+  it('sends SNI only with callbackSNI, and refuses an untrusted certificate by default', async () => {
+    const fixtures = new URL('../fixtures/keys/', import.meta.url);
+    const tls = {
+      key: await readFile(new URL('callback-tls-test-key.pem', fixtures)),
+      cert: await readFile(new URL('callback-tls-test-cert.pem', fixtures)),
+    };
+    const servernames: (string | false)[] = [];
+    const server = createHttpsServer(tls, (req, res) => {
+      servernames.push((req.socket as TLSSocket).servername ?? false);
+      req.resume();
+      req.on('end', () => json(200, '{"tls":true}')(req, res, Buffer.alloc(0)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const url = `https://localhost:${(server.address() as AddressInfo).port}/tls`;
+
+    const lenient = createCallbackDispatcher({
+      privateKey,
+      keyUrl: KEY_URL,
+      owner: 'o',
+      now: () => new Date(),
+      timeoutMs: 2000,
+      rejectUnauthorized: false,
+    });
+    try {
+      const plain = await lenient.dispatch(spec([url]), FACTS, { requestId: 'R' });
+      expect(plain.ok).toBe(true);
+      const withSni = await lenient.dispatch(spec([url], { sni: true }), FACTS, { requestId: 'R' });
+      expect(withSni.ok).toBe(true);
+      if (withSni.ok) expect(withSni.body.toString()).toBe('{"tls":true}');
+      expect(servernames).toEqual([false, 'localhost']);
+    } finally {
+      await lenient.close();
+    }
+    // The shared dispatcher verifies certificates: a self-signed one fails the handshake.
+    expect(await failureMessage(spec([url]))).toEqual({
+      message: 'Error status : 502.',
+      ec: '0007-00000203',
+    });
   });
 });

@@ -50,6 +50,7 @@ function aclGrants(acl: BucketAcl, access: Access): boolean {
     case 'write':
       return acl === 'public-read-write';
     case 'owner':
+    case 'form':
       return false;
   }
 }
@@ -71,6 +72,8 @@ export async function authorizeRoute(
       // Temporary credentials are scoped by their policy (authorizeAction, signing work).
       return;
     case 'anonymous': {
+      // PostObject authorizes from its form fields (post-object-auth.ts).
+      if (route.access === 'form') return;
       if (bucket === undefined || route.access === 'owner') {
         throw ossError('AccessDenied', { message: 'Anonymous access is forbidden for this operation.' });
       }

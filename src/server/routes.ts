@@ -14,19 +14,27 @@ import { ossError } from '../shared/oss-error.ts';
 // import { copyObject } from './operations/copy-object.ts';
 // import { deleteBucket } from './operations/delete-bucket.ts';
 // import { deleteMultipleObjects } from './operations/delete-multiple-objects.ts';
-// import { deleteObject } from './operations/delete-object.ts';
+import { deleteObject } from './operations/delete-object.ts';
 // import { getBucketAcl } from './operations/get-bucket-acl.ts';
 // import { getBucketInfo } from './operations/get-bucket-info.ts';
 // import { getBucketLocation } from './operations/get-bucket-location.ts';
-// import { getObject } from './operations/get-object.ts';
-// import { getObjectMeta } from './operations/get-object-meta.ts';
-// import { headObject } from './operations/head-object.ts';
+import { getObject } from './operations/get-object.ts';
+import { getObjectMeta } from './operations/get-object-meta.ts';
+import { headObject } from './operations/head-object.ts';
 // import { listBuckets } from './operations/list-buckets.ts';
 // import { listObjects } from './operations/list-objects.ts';
 // import { listObjectsV2 } from './operations/list-objects-v2.ts';
 // import { putBucket } from './operations/put-bucket.ts';
 // import { putBucketAcl } from './operations/put-bucket-acl.ts';
-// import { putObject } from './operations/put-object.ts';
+import { putObject } from './operations/put-object.ts';
+import { abortMultipartUpload } from './operations/abort-multipart-upload.ts';
+import { completeMultipartUpload } from './operations/complete-multipart-upload.ts';
+import { initiateMultipartUpload } from './operations/initiate-multipart-upload.ts';
+import { listMultipartUploads } from './operations/list-multipart-uploads.ts';
+import { listParts } from './operations/list-parts.ts';
+import { postObject } from './operations/post-object.ts';
+import { uploadPart } from './operations/upload-part.ts';
+import { uploadPartCopy } from './operations/upload-part-copy.ts';
 import type { Operation } from './request-context.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -34,8 +42,10 @@ export type Target = 'service' | 'bucket' | 'object';
 /**
  * What an anonymous caller needs (SPEC: anonymous access only to public buckets): `read` is
  * granted by public-read and public-read-write, `write` only by public-read-write, `owner` never.
+ * `form` (PostObject): the credentials travel in the form, so the operation authorizes itself
+ * (post-object-auth.ts) and the bucket ACL is not checked before it runs.
  */
-export type Access = 'read' | 'write' | 'owner';
+export type Access = 'read' | 'write' | 'owner' | 'form';
 
 export interface Route {
   /** The OSS action name, e.g. `PutObject`; used for authorization and logs. */
@@ -152,7 +162,7 @@ export const ROUTES: readonly Route[] = [
   //   operation: deleteMultipleObjects,
   // },
 
-  // { action: 'PutObject', method: 'PUT', target: 'object', access: 'write', operation: putObject },
+  { action: 'PutObject', method: 'PUT', target: 'object', access: 'write', operation: putObject },
   // {
   //   action: 'CopyObject',
   //   method: 'PUT',
@@ -161,25 +171,25 @@ export const ROUTES: readonly Route[] = [
   //   access: 'write',
   //   operation: copyObject,
   // },
-  // { action: 'GetObject', method: 'GET', target: 'object', access: 'read', operation: getObject },
-  // { action: 'HeadObject', method: 'HEAD', target: 'object', access: 'read', operation: headObject },
-  // {
-  //   action: 'GetObjectMeta',
-  //   method: 'HEAD',
-  //   target: 'object',
-  //   subresources: ['objectMeta'],
-  //   access: 'read',
-  //   operation: getObjectMeta,
-  // },
-  // {
-  //   action: 'GetObjectMeta',
-  //   method: 'GET',
-  //   target: 'object',
-  //   subresources: ['objectMeta'],
-  //   access: 'read',
-  //   operation: getObjectMeta,
-  // },
-  // { action: 'DeleteObject', method: 'DELETE', target: 'object', access: 'write', operation: deleteObject },
+  { action: 'GetObject', method: 'GET', target: 'object', access: 'read', operation: getObject },
+  { action: 'HeadObject', method: 'HEAD', target: 'object', access: 'read', operation: headObject },
+  {
+    action: 'GetObjectMeta',
+    method: 'HEAD',
+    target: 'object',
+    subresources: ['objectMeta'],
+    access: 'read',
+    operation: getObjectMeta,
+  },
+  {
+    action: 'GetObjectMeta',
+    method: 'GET',
+    target: 'object',
+    subresources: ['objectMeta'],
+    access: 'read',
+    operation: getObjectMeta,
+  },
+  { action: 'DeleteObject', method: 'DELETE', target: 'object', access: 'write', operation: deleteObject },
   // {
   //   action: 'AppendObject',
   //   method: 'POST',
@@ -189,6 +199,68 @@ export const ROUTES: readonly Route[] = [
   //   access: 'write',
   //   operation: appendObject,
   // },
+
+  // Multipart upload (OSS InitiateMultipartUpload … ListMultipartUploads).
+  {
+    action: 'ListMultipartUploads',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['uploads'],
+    access: 'read',
+    operation: listMultipartUploads,
+  },
+  {
+    action: 'InitiateMultipartUpload',
+    method: 'POST',
+    target: 'object',
+    subresources: ['uploads'],
+    access: 'write',
+    operation: initiateMultipartUpload,
+  },
+  {
+    action: 'UploadPart',
+    method: 'PUT',
+    target: 'object',
+    subresources: ['partNumber', 'uploadId'],
+    access: 'write',
+    operation: uploadPart,
+  },
+  {
+    action: 'UploadPartCopy',
+    method: 'PUT',
+    target: 'object',
+    subresources: ['partNumber', 'uploadId'],
+    headers: ['x-oss-copy-source'],
+    access: 'write',
+    operation: uploadPartCopy,
+  },
+  {
+    action: 'CompleteMultipartUpload',
+    method: 'POST',
+    target: 'object',
+    subresources: ['uploadId'],
+    access: 'write',
+    operation: completeMultipartUpload,
+  },
+  {
+    action: 'AbortMultipartUpload',
+    method: 'DELETE',
+    target: 'object',
+    subresources: ['uploadId'],
+    access: 'write',
+    operation: abortMultipartUpload,
+  },
+  {
+    action: 'ListParts',
+    method: 'GET',
+    target: 'object',
+    subresources: ['uploadId'],
+    access: 'read',
+    operation: listParts,
+  },
+
+  // PostObject (browser form upload): `POST /` with multipart/form-data, no sub-resource.
+  { action: 'PostObject', method: 'POST', target: 'bucket', access: 'form', operation: postObject },
 ];
 
 const BY_SPECIFICITY = [...ROUTES].sort((a, b) => specificity(b) - specificity(a));

@@ -1,0 +1,163 @@
+/**
+ * `createServer(options)`: the storage server as a library (DESIGN.md "upcall/server"). Wires the
+ * configuration, the store, the routing table, authentication and the HTTP adapter, and listens.
+ *
+ * Invariant: a server created here owns the store it created (closed by `close()`), never a store
+ * passed in by the caller; `close()` stops accepting, ends idle keep-alive sockets and resolves
+ * once the port is released.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { isOssError } from '../shared/oss-error.ts';
+import { createMemoryObjectStore, type BucketAcl, type ObjectStore } from '../store/index.ts';
+import type { AuthConfig } from './access-control.ts';
+import type { DispatchConfig } from './dispatch.ts';
+import { createRequestListener } from './http-adapter.ts';
+import type { Owner, ServerDeps } from './request-context.ts';
+import type { CallbackRuntime } from './upload-callback.ts';
+
+/** Used when no credentials are configured; printed by the CLI so users can paste them. */
+export const DEFAULT_ACCESS_KEY_ID = 'upcall-access-key-id';
+export const DEFAULT_ACCESS_KEY_SECRET = 'upcall-access-key-secret';
+/** OSS rejects signed requests whose time is more than 15 minutes off (RequestTimeTooSkewed). */
+export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
+export const DEFAULT_REGION = 'oss-cn-hangzhou';
+
+export interface BucketToCreate {
+  name: string;
+  acl?: BucketAcl;
+}
+
+export interface ServerOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1: a development server is not exposed unless asked. */
+  host?: string;
+  /** A store to serve; the caller keeps ownership. Otherwise the server creates one. */
+  store?: ObjectStore;
+  /** Where the server's own store keeps its data (ignored when `store` is given). */
+  dataDir?: string;
+  /** AccessKeyId → AccessKeySecret. Default: DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET. */
+  credentials?: Readonly<Record<string, string>>;
+  /** Buckets created at start unless they exist (private unless an acl is given). */
+  bucketsToCreate?: readonly (string | BucketToCreate)[];
+  maxSkewMs?: number;
+  logger?: Logger;
+  region?: string;
+  owner?: Owner;
+  /** Host names that never carry a bucket label (path-style only), e.g. a load balancer's name. */
+  pathStyleHosts?: readonly string[];
+  /** The clock; tests pass a fixed one. */
+  now?: () => Date;
+  /** Upload callbacks (upload-callback.ts); without it callback parameters are validated and ignored. */
+  callbacks?: CallbackRuntime;
+}
+
+export interface UpcallServer {
+  /** `http://<host>:<port>` as bound. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly store: ObjectStore;
+  readonly httpServer: Server;
+  close(): Promise<void>;
+}
+
+export async function createServer(options: ServerOptions = {}): Promise<UpcallServer> {
+  const logger = options.logger ?? pino({ name: 'upcall-server' });
+  const now = options.now ?? (() => new Date());
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? createStore(options);
+  const credentials = new Map(
+    Object.entries(options.credentials ?? { [DEFAULT_ACCESS_KEY_ID]: DEFAULT_ACCESS_KEY_SECRET }),
+  );
+  const deps: ServerDeps = {
+    store,
+    now,
+    logger,
+    region: options.region ?? DEFAULT_REGION,
+    owner: options.owner ?? { id: firstKeyId(credentials), displayName: firstKeyId(credentials) },
+    callbacks: options.callbacks,
+  };
+  const auth: AuthConfig = {
+    credentials: (accessKeyId) => credentials.get(accessKeyId),
+    now,
+    maxSkewMs: options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
+  };
+  const config: DispatchConfig = {
+    deps,
+    auth,
+    pathStyleHosts: new Set((options.pathStyleHosts ?? []).map((host) => host.toLowerCase())),
+  };
+
+  try {
+    for (const bucket of options.bucketsToCreate ?? []) {
+      const { name, acl = 'private' } = typeof bucket === 'string' ? { name: bucket } : bucket;
+      await createBucketIfMissing(store, name, acl);
+    }
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
+
+  const httpServer = createHttpServer(createRequestListener(config));
+  const host = options.host ?? '127.0.0.1';
+  try {
+    await listen(httpServer, options.port ?? 0, host);
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
+  const { port } = httpServer.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    host,
+    port,
+    store,
+    httpServer,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve, reject) => {
+          httpServer.close((error) => (error ? reject(error) : resolve()));
+          httpServer.closeIdleConnections();
+        });
+        if (ownsStore) await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function createStore(options: ServerOptions): ObjectStore {
+  // FIDELITY: until the fs backend lands, `dataDir` is accepted but data lives in memory.
+  void options.dataDir;
+  return createMemoryObjectStore();
+}
+
+function firstKeyId(credentials: ReadonlyMap<string, string>): string {
+  for (const id of credentials.keys()) return id;
+  return 'upcall';
+}
+
+async function createBucketIfMissing(store: ObjectStore, name: string, acl: BucketAcl): Promise<void> {
+  try {
+    await store.createBucket(name, acl);
+  } catch (error) {
+    if (!isOssError(error) || error.code !== 'BucketAlreadyExists') throw error;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

@@ -4,3 +4,4 @@
  */
 export type * from './object-store.ts';
 export { createMemoryObjectStore } from './memory/memory-object-store.ts';
+export { createFsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-store.ts';

@@ -1,0 +1,260 @@
+/**
+ * The blob files of the fs backend: `<dataDir>/blobs/<xx>/<id>`, named by a random id (never by
+ * key, so no key can reach outside the directory), written under `<dataDir>/tmp/`, fsynced and
+ * renamed into place. A blob is immutable once renamed and is owned by exactly one metadata row
+ * (an object segment or a multipart part); copies hard-link a blob under a new id.
+ *
+ * Invariants:
+ * - A blob file exists before any row names it (written, fsynced, renamed, then the row commits).
+ * - A blob is unlinked only after the row that dropped it is durable (see `#flushGarbage`) and no
+ *   stream opened by this process is still reading it, so an open GET survives a DELETE.
+ * - Anything not referenced by a row (a crash between rename and commit, a lost commit) is an
+ *   orphan and is swept at open; everything under tmp/ is swept at open.
+ * One process owns a data dir.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, readdir, rename, rm, unlink, copyFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import type { ByteRange } from '../object-store.ts';
+
+/** One stored piece of an object: a blob and its byte length. */
+export interface Segment {
+  id: string;
+  size: number;
+}
+
+/** A blob being written: stream into `sink`, then `commit()` (fsync + rename) or `discard()`. */
+export interface PendingBlob {
+  id: string;
+  sink: Writable;
+  /** Waits for the data to be on disk and moves the file into blobs/. */
+  commit(): Promise<void>;
+  /** Removes whatever was written (idempotent, never throws). */
+  discard(): Promise<void>;
+}
+
+export function newBlobId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** A Writable over a FileHandle that fsyncs and closes the file when the stream ends. */
+function fileSink(handle: FileHandle): Writable {
+  return new Writable({
+    highWaterMark: 256 * 1024,
+    writev(chunks, callback) {
+      const buffers = chunks.map((c) => c.chunk as Buffer);
+      handle.writev(buffers).then(
+        () => callback(),
+        (error: Error) => callback(error),
+      );
+    },
+    final(callback) {
+      handle
+        .sync()
+        .then(() => handle.close())
+        .then(
+          () => callback(),
+          (error: Error) => callback(error),
+        );
+    },
+    destroy(error, callback) {
+      // Closing twice is harmless: FileHandle.close() on a closed handle resolves.
+      handle.close().then(
+        () => callback(error),
+        () => callback(error),
+      );
+    },
+  });
+}
+
+export class BlobDir {
+  readonly #blobs: string;
+  readonly #tmp: string;
+  /** Blob id → number of open read streams. */
+  readonly #reading = new Map<string, number>();
+  /** Blobs whose row is gone but a reader still has them; unlinked when the last reader ends. */
+  readonly #unlinkWhenRead = new Set<string>();
+  /** Blobs dropped by committed rows, waiting for those commits to be durable. */
+  #garbage: string[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #makeDurable: () => void;
+
+  /**
+   * `makeDurable` must make every metadata commit made so far durable (the SQLite side syncs its
+   * WAL); it runs before dropped blobs are unlinked, batched.
+   */
+  private constructor(dataDir: string, makeDurable: () => void) {
+    this.#blobs = join(dataDir, 'blobs');
+    this.#tmp = join(dataDir, 'tmp');
+    this.#makeDurable = makeDurable;
+  }
+
+  static async open(dataDir: string, makeDurable: () => void): Promise<BlobDir> {
+    const dir = new BlobDir(dataDir, makeDurable);
+    await rm(dir.#tmp, { recursive: true, force: true });
+    await mkdir(dir.#tmp, { recursive: true });
+    await mkdir(dir.#blobs, { recursive: true });
+    await Promise.all(
+      Array.from({ length: 256 }, (_, i) =>
+        mkdir(join(dir.#blobs, i.toString(16).padStart(2, '0')), { recursive: true }),
+      ),
+    );
+    return dir;
+  }
+
+  path(id: string): string {
+    return join(this.#blobs, id.slice(0, 2), id);
+  }
+
+  async create(): Promise<PendingBlob> {
+    const id = newBlobId();
+    const tmpPath = join(this.#tmp, id);
+    const handle = await open(tmpPath, 'wx');
+    const sink = fileSink(handle);
+    let renamed = false;
+    return {
+      id,
+      sink,
+      commit: async () => {
+        await rename(tmpPath, this.path(id));
+        renamed = true;
+      },
+      discard: async () => {
+        if (!sink.destroyed) sink.destroy();
+        await unlink(renamed ? this.path(id) : tmpPath).catch(() => undefined);
+      },
+    };
+  }
+
+  /** A new blob with the same bytes as `id` (a hard link; a file copy where links fail). */
+  async duplicate(id: string): Promise<string> {
+    const copy = newBlobId();
+    try {
+      await link(this.path(id), this.path(copy));
+    } catch {
+      const tmpPath = join(this.#tmp, copy);
+      await copyFile(this.path(id), tmpPath);
+      const handle = await open(tmpPath, 'r+');
+      await handle.sync().finally(() => handle.close());
+      await rename(tmpPath, this.path(copy));
+    }
+    return copy;
+  }
+
+  /** Removes blobs right away (they were never referenced by a committed row). */
+  async removeNow(ids: readonly string[]): Promise<void> {
+    await Promise.all(ids.map((id) => unlink(this.path(id)).catch(() => undefined)));
+  }
+
+  /** Marks blobs a committed row no longer references: unlinked once that commit is durable. */
+  drop(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.#garbage.push(...ids);
+    // Batching: one WAL sync covers every drop of the last few milliseconds.
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.#flushGarbage();
+    }, 20);
+  }
+
+  #flushGarbage(): Promise<void> {
+    const batch = this.#garbage;
+    this.#garbage = [];
+    if (batch.length === 0) return this.#flushing;
+    this.#flushing = this.#flushing.then(async () => {
+      this.#makeDurable();
+      const now: string[] = [];
+      for (const id of batch) {
+        if (this.#reading.has(id)) this.#unlinkWhenRead.add(id);
+        else now.push(id);
+      }
+      await this.removeNow(now);
+    });
+    return this.#flushing;
+  }
+
+  /** Keeps `ids` from being unlinked until the returned function is called (idempotent). */
+  pin(ids: readonly string[]): () => void {
+    for (const id of ids) this.#reading.set(id, (this.#reading.get(id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#release(ids);
+    };
+  }
+
+  #release(ids: readonly string[]): void {
+    for (const id of ids) {
+      const count = (this.#reading.get(id) ?? 1) - 1;
+      if (count > 0) {
+        this.#reading.set(id, count);
+        continue;
+      }
+      this.#reading.delete(id);
+      if (this.#unlinkWhenRead.delete(id)) void this.removeNow([id]);
+    }
+  }
+
+  /**
+   * Streams bytes `range` of the concatenated segments. The blobs are pinned from this call (made
+   * in the same tick as the row was read) until the stream ends or is destroyed.
+   */
+  read(segments: readonly Segment[], range: ByteRange): Readable {
+    const pieces: { id: string; start: number; end: number }[] = [];
+    let offset = 0;
+    for (const { id, size } of segments) {
+      const first = offset;
+      const last = offset + size - 1;
+      offset += size;
+      if (size === 0 || last < range.start) continue;
+      if (first > range.end) break;
+      pieces.push({
+        id,
+        start: Math.max(range.start, first) - first,
+        end: Math.min(range.end, last) - first,
+      });
+    }
+    const release = this.pin(pieces.map((p) => p.id));
+    if (pieces.length === 1) {
+      const { id, start, end } = pieces[0]!;
+      const stream = createReadStream(this.path(id), { start, end, highWaterMark: 256 * 1024 });
+      stream.once('close', release);
+      return stream;
+    }
+    const paths = pieces.map((p) => ({ path: this.path(p.id), start: p.start, end: p.end }));
+    const stream = Readable.from(
+      (async function* () {
+        for (const piece of paths)
+          yield* createReadStream(piece.path, { ...piece, highWaterMark: 256 * 1024 });
+      })(),
+      { objectMode: false },
+    );
+    stream.once('close', release);
+    return stream;
+  }
+
+  /** Removes every blob file whose id `isReferenced` denies (run at open, before any write). */
+  async sweep(isReferenced: (id: string) => boolean): Promise<number> {
+    let removed = 0;
+    for (const sub of await readdir(this.#blobs)) {
+      const dir = join(this.#blobs, sub);
+      for (const name of await readdir(dir)) {
+        if (isReferenced(name)) continue;
+        await unlink(join(dir, name)).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Finishes pending unlinks (close). */
+  async close(): Promise<void> {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    await this.#flushGarbage();
+  }
+}

@@ -1,0 +1,543 @@
+/**
+ * The embedded default backend (DESIGN.md "Embedded default storage"): bodies as blob files
+ * (blob-dir.ts), metadata rows in SQLite (meta-db.ts). The row commit is the commit point.
+ *
+ * An object row names its body as an ordered list of segments (blob id + size):
+ * - PutObject: one blob.
+ * - CompleteMultipartUpload: the parts' blobs, handed over to the object as they are (no data is
+ *   copied, so completing 1 GiB is instant and memory-flat); the CRC comes from crc64Combine.
+ * - AppendObject: the previous segments plus one blob per append (nothing is rewritten in place,
+ *   so a failed append cannot damage the object).
+ * - CopyObject: hard links of the source's blobs under new ids. Every blob is owned by exactly one
+ *   row, so deleting or overwriting either side never touches the other's data; no reference
+ *   counts to keep consistent.
+ *
+ * Every mutation: stream + fsync + rename the new blob first (async), then one synchronous SQLite
+ * transaction that re-checks its preconditions and swaps the rows, then hand dropped blobs to
+ * BlobDir.drop (unlinked once the commit is durable and no reader holds them).
+ */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { crc64Combine } from '../../shared/crc64.ts';
+import { multipartEtag } from '../../shared/etag.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import { appendedObject, checkAppendable } from '../append-rules.ts';
+import { receiveBody, type ReceivedBody } from '../hashing-writer.ts';
+import { buildListPage, commonPrefixOf, compareKeys } from '../key-order.ts';
+import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
+import type {
+  BucketAcl,
+  BucketInfo,
+  ByteRange,
+  CompletedPart,
+  CopySource,
+  ListPage,
+  ListQuery,
+  MultipartListQuery,
+  MultipartStore,
+  ObjectMeta,
+  ObjectStore,
+  ObjectStream,
+  PartRecord,
+  PutOptions,
+  StoredObject,
+  UploadInfo,
+  UploadRef,
+} from '../object-store.ts';
+import { BlobDir, type Segment } from './blob-dir.ts';
+import {
+  MetaDb,
+  formatSegments,
+  parseSegments,
+  prefixEnd,
+  type BucketRow,
+  type ObjectRow,
+  type PartRow,
+  type UploadRow,
+} from './meta-db.ts';
+
+export interface FsObjectStoreOptions {
+  /** Holds meta.sqlite, blobs/ and tmp/; created if missing. One process per data dir. */
+  dataDir: string;
+}
+
+const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
+
+function toBucketInfo(row: BucketRow): BucketInfo {
+  return { name: row.name, creationDate: new Date(row.created_ms), acl: row.acl };
+}
+
+function toStoredObject(row: ObjectRow): StoredObject {
+  const object: StoredObject = {
+    bucket: row.bucket,
+    key: row.key.toString('utf8'),
+    size: row.size,
+    etag: row.etag,
+    crc64: row.crc64,
+    lastModified: new Date(row.last_modified_ms),
+    type: row.type,
+    meta: JSON.parse(row.meta) as ObjectMeta,
+  };
+  if (row.content_md5 !== null) object.contentMd5 = row.content_md5;
+  return object;
+}
+
+function toObjectRow(object: StoredObject, segments: readonly Segment[]): ObjectRow {
+  return {
+    bucket: object.bucket,
+    key: utf8(object.key),
+    size: object.size,
+    etag: object.etag,
+    content_md5: object.contentMd5 ?? null,
+    crc64: object.crc64,
+    last_modified_ms: object.lastModified.getTime(),
+    type: object.type,
+    meta: JSON.stringify(object.meta),
+    segments: formatSegments(segments),
+  };
+}
+
+function toUploadInfo(row: UploadRow): UploadInfo {
+  return {
+    bucket: row.bucket,
+    key: row.key.toString('utf8'),
+    uploadId: row.upload_id,
+    initiated: new Date(row.initiated_ms),
+  };
+}
+
+function toPartRecord(row: PartRow): PartRecord {
+  return {
+    partNumber: row.part_number,
+    etag: row.etag,
+    size: row.size,
+    crc64: row.crc64,
+    lastModified: new Date(row.last_modified_ms),
+  };
+}
+
+function segmentIds(segments: string | undefined): string[] {
+  return segments === undefined ? [] : parseSegments(segments).map((s) => s.id);
+}
+
+function noSuchBucket(name: string): Error {
+  return ossError('NoSuchBucket', { details: { BucketName: name } });
+}
+
+function noSuchUpload(uploadId: string): Error {
+  return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
+}
+
+class FsObjectStore implements ObjectStore, MultipartStore {
+  readonly #db: MetaDb;
+  readonly #blobs: BlobDir;
+
+  constructor(db: MetaDb, blobs: BlobDir) {
+    this.#db = db;
+    this.#blobs = blobs;
+  }
+
+  get multipart(): MultipartStore {
+    return this;
+  }
+
+  #requireBucket(name: string): void {
+    if (!this.#db.getBucket(name)) throw noSuchBucket(name);
+  }
+
+  #requireUpload(ref: UploadRef): UploadRow {
+    const upload = this.#db.getUpload(ref.uploadId);
+    if (!upload || upload.bucket !== ref.bucket || upload.key.toString('utf8') !== ref.key)
+      throw noSuchUpload(ref.uploadId);
+    return upload;
+  }
+
+  /** Streams a body into a new blob (fsynced, renamed into place); the caller commits or removes it. */
+  async #writeBlob(
+    body: Readable,
+    maxSize: number | undefined,
+  ): Promise<{ id: string; received: ReceivedBody }> {
+    const pending = await this.#blobs.create();
+    try {
+      const received = await receiveBody(body, pending.sink, maxSize);
+      await pending.commit();
+      return { id: pending.id, received };
+    } catch (error) {
+      await pending.discard();
+      // The client may still be sending; nothing more of it is wanted.
+      if (!body.destroyed) body.destroy();
+      throw error;
+    }
+  }
+
+  /** Runs `commit` (a synchronous transaction); on failure the new blobs are removed at once. */
+  async #commitOrRemove<T>(newBlobs: readonly string[], commit: () => T): Promise<T> {
+    try {
+      return this.#db.transaction(commit);
+    } catch (error) {
+      await this.#blobs.removeNow(newBlobs);
+      throw error;
+    }
+  }
+
+  async createBucket(name: string, acl: BucketAcl): Promise<BucketInfo> {
+    const createdMs = Date.now();
+    if (!this.#db.insertBucket(name, createdMs, acl))
+      throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
+    return { name, creationDate: new Date(createdMs), acl };
+  }
+
+  async getBucket(name: string): Promise<BucketInfo> {
+    const row = this.#db.getBucket(name);
+    if (!row) throw noSuchBucket(name);
+    return toBucketInfo(row);
+  }
+
+  async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
+    if (!this.#db.setAcl(name, acl)) throw noSuchBucket(name);
+  }
+
+  async listBuckets(): Promise<BucketInfo[]> {
+    return this.#db.listBuckets().map(toBucketInfo);
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#requireBucket(name);
+      if (this.#db.bucketHasObjects(name) || this.#db.bucketHasUploads(name))
+        throw ossError('BucketNotEmpty', { details: { BucketName: name } });
+      this.#db.deleteBucket(name);
+    });
+  }
+
+  async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
+    this.#requireBucket(bucket);
+    const { id, received } = await this.#writeBlob(body, options.maxSize);
+    const object: StoredObject = {
+      bucket,
+      key,
+      size: received.size,
+      etag: received.etag,
+      contentMd5: received.contentMd5,
+      crc64: received.crc64,
+      lastModified: new Date(),
+      type: 'Normal',
+      meta: options.meta,
+    };
+    const row = toObjectRow(object, [{ id, size: received.size }]);
+    try {
+      await options.beforeCommit?.(toStoredObject(row));
+    } catch (error) {
+      await this.#blobs.removeNow([id]);
+      throw error;
+    }
+    const dropped = await this.#commitOrRemove([id], () => {
+      this.#requireBucket(bucket);
+      const old = this.#db.getSegments(bucket, row.key);
+      this.#db.upsertObject(row);
+      return segmentIds(old);
+    });
+    this.#blobs.drop(dropped);
+    return toStoredObject(row);
+  }
+
+  async headObject(bucket: string, key: string): Promise<StoredObject> {
+    return toStoredObject(this.#requireObject(bucket, key));
+  }
+
+  #requireObject(bucket: string, key: string): ObjectRow {
+    const row = this.#db.getObject(bucket, utf8(key));
+    if (row) return row;
+    this.#requireBucket(bucket);
+    throw ossError('NoSuchKey', { details: { Key: key } });
+  }
+
+  async getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream> {
+    const row = this.#requireObject(bucket, key);
+    // Same tick as the read of the row: the blobs are pinned before any delete can drop them.
+    const body = this.#blobs.read(parseSegments(row.segments), range ?? { start: 0, end: row.size - 1 });
+    return { object: toStoredObject(row), body };
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const dropped = this.#db.transaction(() => {
+      const old = this.#db.getSegments(bucket, utf8(key));
+      if (old === undefined) {
+        this.#requireBucket(bucket);
+        return [];
+      }
+      this.#db.deleteObject(bucket, utf8(key));
+      return segmentIds(old);
+    });
+    this.#blobs.drop(dropped);
+  }
+
+  async copyObject(
+    source: CopySource,
+    bucket: string,
+    key: string,
+    meta?: ObjectMeta,
+  ): Promise<StoredObject> {
+    this.#requireBucket(source.bucket);
+    const from = this.#requireObject(source.bucket, source.key);
+    this.#requireBucket(bucket);
+    const lastModified = Date.now();
+    if (source.bucket === bucket && source.key === key) {
+      // Onto itself: only the metadata and the time change; the blobs stay where they are.
+      const row = { ...from, meta: meta ? JSON.stringify(meta) : from.meta, last_modified_ms: lastModified };
+      this.#db.updateObjectMeta(bucket, row.key, row.meta, lastModified);
+      return toStoredObject(row);
+    }
+    // Pin the source blobs while linking, so a concurrent delete of the source cannot unlink them.
+    const sourceSegments = parseSegments(from.segments);
+    const unpin = this.#blobs.pin(sourceSegments.map((s) => s.id));
+    const segments: Segment[] = [];
+    try {
+      for (const s of sourceSegments) segments.push({ id: await this.#blobs.duplicate(s.id), size: s.size });
+    } catch (error) {
+      await this.#blobs.removeNow(segments.map((s) => s.id));
+      throw error;
+    } finally {
+      unpin();
+    }
+    const row: ObjectRow = {
+      ...from,
+      bucket,
+      key: utf8(key),
+      last_modified_ms: lastModified,
+      meta: meta ? JSON.stringify(meta) : from.meta,
+      segments: formatSegments(segments),
+    };
+    const newIds = segments.map((s) => s.id);
+    const dropped = await this.#commitOrRemove(newIds, () => {
+      this.#requireBucket(bucket);
+      const old = this.#db.getSegments(bucket, row.key);
+      this.#db.upsertObject(row);
+      return segmentIds(old);
+    });
+    this.#blobs.drop(dropped);
+    return toStoredObject(row);
+  }
+
+  async appendObject(
+    bucket: string,
+    key: string,
+    position: number,
+    body: Readable,
+    options: PutOptions,
+  ): Promise<StoredObject> {
+    const keyBytes = utf8(key);
+    this.#requireBucket(bucket);
+    const before = this.#db.getObject(bucket, keyBytes);
+    checkAppendable(before && toStoredObject(before), position);
+    const { id, received } = await this.#writeBlob(body, options.maxSize);
+    const current = this.#db.getObject(bucket, keyBytes);
+    const pending = appendedObject(bucket, key, current && toStoredObject(current), received, options.meta);
+    try {
+      await options.beforeCommit?.(pending);
+    } catch (error) {
+      await this.#blobs.removeNow([id]);
+      throw error;
+    }
+    const row = await this.#commitOrRemove([id], () => {
+      this.#requireBucket(bucket);
+      // Re-read inside the transaction: another append may have committed meanwhile.
+      const latest = this.#db.getObject(bucket, keyBytes);
+      checkAppendable(latest && toStoredObject(latest), position);
+      const object = appendedObject(bucket, key, latest && toStoredObject(latest), received, options.meta);
+      const segments = [...(latest ? parseSegments(latest.segments) : []), { id, size: received.size }];
+      const next = toObjectRow(object, segments);
+      this.#db.upsertObject(next);
+      return next;
+    });
+    return toStoredObject(row);
+  }
+
+  async listObjects(bucket: string, query: ListQuery): Promise<ListPage> {
+    this.#requireBucket(bucket);
+    const prefix = query.prefix ?? '';
+    const prefixBytes = utf8(prefix);
+    const end = prefixEnd(prefixBytes);
+    // Start at the prefix, or just after `after` when that is further on.
+    let from = prefixBytes;
+    let exclusive = false;
+    if (query.after !== undefined && compareKeys(query.after, prefix) >= 0) {
+      from = utf8(query.after);
+      exclusive = true;
+    }
+    const db = this.#db;
+    const batch = Math.min(query.maxKeys + 1, 1001);
+    function* scan(): Generator<StoredObject> {
+      for (;;) {
+        const rows = db.scan(bucket, from, exclusive, end, batch);
+        let seeked = false;
+        for (const row of rows) {
+          const object = toStoredObject(row);
+          yield object;
+          const cp = commonPrefixOf(object.key, prefix, query.delimiter);
+          if (cp !== undefined) {
+            // Range seek past every key under this common prefix.
+            from = prefixEnd(utf8(cp));
+            exclusive = false;
+            seeked = true;
+            break;
+          }
+          from = row.key;
+          exclusive = true;
+        }
+        if (!seeked && rows.length < batch) return;
+      }
+    }
+    return buildListPage(query, scan());
+  }
+
+  async close(): Promise<void> {
+    await this.#blobs.close();
+    this.#db.close();
+  }
+
+  // MultipartStore
+
+  async initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo> {
+    this.#requireBucket(bucket);
+    const now = Date.now();
+    const row: UploadRow = {
+      upload_id: newUploadId(now),
+      bucket,
+      key: utf8(key),
+      initiated_ms: now,
+      meta: JSON.stringify(meta),
+    };
+    this.#db.insertUpload(row);
+    return toUploadInfo(row);
+  }
+
+  async uploadPart(
+    ref: UploadRef,
+    partNumber: number,
+    body: Readable,
+    options?: { maxSize?: number },
+  ): Promise<PartRecord> {
+    this.#requireUpload(ref);
+    const { id, received } = await this.#writeBlob(body, options?.maxSize);
+    const row: PartRow = {
+      upload_id: ref.uploadId,
+      part_number: partNumber,
+      blob: id,
+      size: received.size,
+      etag: received.etag,
+      crc64: received.crc64,
+      last_modified_ms: Date.now(),
+    };
+    const dropped = await this.#commitOrRemove([id], () => {
+      // The upload may have been completed or aborted while the part streamed in.
+      this.#requireUpload(ref);
+      const old = this.#db.getPart(ref.uploadId, partNumber);
+      this.#db.upsertPart(row);
+      return old ? [old.blob] : [];
+    });
+    this.#blobs.drop(dropped);
+    return toPartRecord(row);
+  }
+
+  async listParts(
+    ref: UploadRef,
+    after: number,
+    maxParts: number,
+  ): Promise<{ parts: PartRecord[]; isTruncated: boolean }> {
+    this.#requireUpload(ref);
+    const rows = this.#db.listParts(ref.uploadId, after, maxParts + 1);
+    return { parts: rows.slice(0, maxParts).map(toPartRecord), isTruncated: rows.length > maxParts };
+  }
+
+  async complete(ref: UploadRef, listed: CompletedPart[]): Promise<StoredObject> {
+    const { row, dropped } = this.#db.transaction(() => {
+      const upload = this.#requireUpload(ref);
+      const stored = new Map<number, PartRow & PartRecord>();
+      for (const part of this.#db.allParts(ref.uploadId))
+        stored.set(part.part_number, { ...part, ...toPartRecord(part) });
+      const parts = resolveCompletedParts(ref.uploadId, listed, (n) => stored.get(n));
+      let crc = '0';
+      let size = 0;
+      for (const part of parts) {
+        crc = crc64Combine(crc, part.crc64, part.size);
+        size += part.size;
+      }
+      const object: StoredObject = {
+        bucket: ref.bucket,
+        key: ref.key,
+        size,
+        etag: multipartEtag(parts.map((p) => p.etag)),
+        crc64: crc,
+        lastModified: new Date(),
+        type: 'Multipart',
+        meta: JSON.parse(upload.meta) as ObjectMeta,
+      };
+      const row = toObjectRow(
+        object,
+        parts.map((p) => ({ id: p.blob, size: p.size })),
+      );
+      const used = new Set(parts.map((p) => p.blob));
+      const dropped = segmentIds(this.#db.getSegments(ref.bucket, row.key));
+      for (const part of stored.values()) if (!used.has(part.blob)) dropped.push(part.blob);
+      this.#db.upsertObject(row);
+      this.#db.deleteUpload(ref.uploadId);
+      return { row, dropped };
+    });
+    this.#blobs.drop(dropped);
+    return toStoredObject(row);
+  }
+
+  async abort(ref: UploadRef): Promise<void> {
+    const dropped = this.#db.transaction(() => {
+      this.#requireUpload(ref);
+      const blobs = this.#db.allParts(ref.uploadId).map((p) => p.blob);
+      this.#db.deleteUpload(ref.uploadId);
+      return blobs;
+    });
+    this.#blobs.drop(dropped);
+  }
+
+  async listUploads(
+    bucket: string,
+    query: MultipartListQuery,
+  ): Promise<{ uploads: UploadInfo[]; isTruncated: boolean }> {
+    this.#requireBucket(bucket);
+    const prefix = utf8(query.prefix ?? '');
+    const keyMarker = utf8(query.keyMarker ?? '');
+    // With a key-marker, uploads of that very key come only after upload-id-marker; without one,
+    // none of them do ('\uffff' sorts after every hex upload id). Without a key-marker, all do.
+    const uploadIdMarker = query.keyMarker && query.uploadIdMarker ? query.uploadIdMarker : '\uffff';
+    const rows = this.#db.listUploads(
+      bucket,
+      prefix,
+      prefixEnd(prefix),
+      keyMarker,
+      uploadIdMarker,
+      query.maxUploads + 1,
+    );
+    return {
+      uploads: rows.slice(0, query.maxUploads).map(toUploadInfo),
+      isTruncated: rows.length > query.maxUploads,
+    };
+  }
+}
+
+/**
+ * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `blobs/`, `tmp/`. Sweeps
+ * temp files and orphan blobs left by a crash before returning.
+ */
+export async function createFsObjectStore(options: FsObjectStoreOptions): Promise<ObjectStore> {
+  await mkdir(options.dataDir, { recursive: true });
+  const db = new MetaDb(join(options.dataDir, 'meta.sqlite'));
+  try {
+    const blobs = await BlobDir.open(options.dataDir, () => db.syncWal());
+    const referenced = db.referencedBlobs();
+    await blobs.sweep((id) => referenced.has(id));
+    return new FsObjectStore(db, blobs);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

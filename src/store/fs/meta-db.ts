@@ -1,0 +1,340 @@
+/**
+ * All SQL of the fs backend: the schema and every prepared statement, over better-sqlite3 at
+ * `<dataDir>/meta.sqlite`. Rows are the commit point of every write.
+ *
+ * Keys are stored as BLOBs of their UTF-8 bytes, so the `(bucket, key)` primary key orders them by
+ * memcmp, which is Buffer.compare order, which is OSS's UTF-8 byte order; ListObjects is a range
+ * scan on that key.
+ *
+ * Durability: WAL with synchronous=NORMAL. A commit is atomic and survives a process crash at once;
+ * an OS crash or power loss may roll back the last commits, but never tears one. Blob files are
+ * fsynced before their row commits, so a surviving row always finds its data; and blobs a commit
+ * drops are unlinked only after `syncWal()` has made that commit durable, so a rolled-back commit
+ * cannot leave a row pointing at an unlinked blob. The price of NORMAL over FULL is bounded loss of
+ * the most recent acknowledged writes on power loss; the gain is one fsync less per write, which is
+ * the difference between reaching the bare temp-file + fsync + rename baseline or not.
+ */
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { BucketAcl, ObjectType } from '../object-store.ts';
+
+export interface BucketRow {
+  name: string;
+  created_ms: number;
+  acl: BucketAcl;
+}
+
+export interface ObjectRow {
+  bucket: string;
+  key: Buffer;
+  size: number;
+  etag: string;
+  content_md5: string | null;
+  crc64: string;
+  last_modified_ms: number;
+  type: ObjectType;
+  meta: string;
+  /** `id:size` pairs joined by `,`: the blobs whose concatenation is the body. */
+  segments: string;
+}
+
+export interface UploadRow {
+  upload_id: string;
+  bucket: string;
+  key: Buffer;
+  initiated_ms: number;
+  meta: string;
+}
+
+export interface PartRow {
+  upload_id: string;
+  part_number: number;
+  blob: string;
+  size: number;
+  etag: string;
+  crc64: string;
+  last_modified_ms: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS buckets (
+  name TEXT PRIMARY KEY,
+  created_ms INTEGER NOT NULL,
+  acl TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects (
+  bucket TEXT NOT NULL,
+  key BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  content_md5 TEXT,
+  crc64 TEXT NOT NULL,
+  last_modified_ms INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  segments TEXT NOT NULL,
+  PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key BLOB NOT NULL,
+  initiated_ms INTEGER NOT NULL,
+  meta TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts (
+  upload_id TEXT NOT NULL,
+  part_number INTEGER NOT NULL,
+  blob TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  crc64 TEXT NOT NULL,
+  last_modified_ms INTEGER NOT NULL,
+  PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS durability (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+`;
+
+const OBJECT_COLUMNS = 'bucket, key, size, etag, content_md5, crc64, last_modified_ms, type, meta, segments';
+
+/** Exclusive upper bound of every key starting with `prefix`: UTF-8 never contains byte 0xFF. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  return Buffer.concat([prefix, Buffer.from([0xff])]);
+}
+
+export class MetaDb {
+  readonly db: Database.Database;
+  readonly #run: (fn: () => unknown) => unknown;
+  readonly #s: {
+    insertBucket: Statement<[string, number, string]>;
+    getBucket: Statement<[string], BucketRow>;
+    listBuckets: Statement<[], BucketRow>;
+    setAcl: Statement<[string, string]>;
+    deleteBucket: Statement<[string]>;
+    anyObject: Statement<[string], { one: number }>;
+    anyUpload: Statement<[string], { one: number }>;
+    getObject: Statement<[string, Buffer], ObjectRow>;
+    getSegments: Statement<[string, Buffer], { segments: string }>;
+    upsertObject: Statement<
+      [string, Buffer, number, string, string | null, string, number, string, string, string]
+    >;
+    updateObjectMeta: Statement<[string, number, string, Buffer]>;
+    deleteObject: Statement<[string, Buffer]>;
+    scanFrom: Statement<[string, Buffer, Buffer, number], ObjectRow>;
+    scanAfter: Statement<[string, Buffer, Buffer, number], ObjectRow>;
+    insertUpload: Statement<[string, string, Buffer, number, string]>;
+    getUpload: Statement<[string], UploadRow>;
+    deleteUpload: Statement<[string]>;
+    listUploads: Statement<[string, Buffer, Buffer, Buffer, Buffer, string, number], UploadRow>;
+    getPart: Statement<[string, number], PartRow>;
+    upsertPart: Statement<[string, number, string, number, string, string, number]>;
+    listParts: Statement<[string, number, number], PartRow>;
+    allParts: Statement<[string], PartRow>;
+    deleteParts: Statement<[string]>;
+    allSegments: Statement<[], { segments: string }>;
+    allPartBlobs: Statement<[], { blob: string }>;
+    touch: Statement<[]>;
+  };
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    this.db.prepare('INSERT OR IGNORE INTO durability (id, n) VALUES (1, 0)').run();
+    this.#run = this.db.transaction((fn: () => unknown) => fn());
+    const p = <P extends unknown[], R = unknown>(sql: string) => this.db.prepare<P, R>(sql);
+    this.#s = {
+      insertBucket: p('INSERT INTO buckets (name, created_ms, acl) VALUES (?, ?, ?)'),
+      getBucket: p('SELECT name, created_ms, acl FROM buckets WHERE name = ?'),
+      listBuckets: p('SELECT name, created_ms, acl FROM buckets ORDER BY CAST(name AS BLOB)'),
+      setAcl: p('UPDATE buckets SET acl = ? WHERE name = ?'),
+      deleteBucket: p('DELETE FROM buckets WHERE name = ?'),
+      anyObject: p('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
+      anyUpload: p('SELECT 1 AS one FROM uploads WHERE bucket = ? LIMIT 1'),
+      getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?`),
+      getSegments: p('SELECT segments FROM objects WHERE bucket = ? AND key = ?'),
+      upsertObject: p(
+        `INSERT OR REPLACE INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateObjectMeta: p('UPDATE objects SET meta = ?, last_modified_ms = ? WHERE bucket = ? AND key = ?'),
+      deleteObject: p('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+      scanFrom: p(
+        `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
+      ),
+      scanAfter: p(
+        `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key > ? AND key < ? ORDER BY key LIMIT ?`,
+      ),
+      insertUpload: p(
+        'INSERT INTO uploads (upload_id, bucket, key, initiated_ms, meta) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getUpload: p('SELECT upload_id, bucket, key, initiated_ms, meta FROM uploads WHERE upload_id = ?'),
+      deleteUpload: p('DELETE FROM uploads WHERE upload_id = ?'),
+      listUploads: p(
+        `SELECT upload_id, bucket, key, initiated_ms, meta FROM uploads
+         WHERE bucket = ? AND key >= ? AND key < ? AND (key > ? OR (key = ? AND upload_id > ?))
+         ORDER BY key, upload_id LIMIT ?`,
+      ),
+      getPart: p(
+        'SELECT upload_id, part_number, blob, size, etag, crc64, last_modified_ms FROM parts WHERE upload_id = ? AND part_number = ?',
+      ),
+      upsertPart: p(
+        `INSERT OR REPLACE INTO parts (upload_id, part_number, blob, size, etag, crc64, last_modified_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      listParts: p(
+        `SELECT upload_id, part_number, blob, size, etag, crc64, last_modified_ms FROM parts
+         WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?`,
+      ),
+      allParts: p(
+        'SELECT upload_id, part_number, blob, size, etag, crc64, last_modified_ms FROM parts WHERE upload_id = ?',
+      ),
+      deleteParts: p('DELETE FROM parts WHERE upload_id = ?'),
+      allSegments: p('SELECT segments FROM objects'),
+      allPartBlobs: p('SELECT blob FROM parts'),
+      touch: p('UPDATE durability SET n = n + 1 WHERE id = 1'),
+    };
+  }
+
+  /** Runs `fn` in one transaction: all of it commits, or (it throws) none of it. */
+  transaction<T>(fn: () => T): T {
+    return this.#run(fn) as T;
+  }
+
+  insertBucket(name: string, createdMs: number, acl: BucketAcl): boolean {
+    try {
+      this.#s.insertBucket.run(name, createdMs, acl);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
+      throw error;
+    }
+  }
+  getBucket(name: string): BucketRow | undefined {
+    return this.#s.getBucket.get(name);
+  }
+  listBuckets(): BucketRow[] {
+    return this.#s.listBuckets.all();
+  }
+  setAcl(name: string, acl: BucketAcl): boolean {
+    return this.#s.setAcl.run(acl, name).changes > 0;
+  }
+  deleteBucket(name: string): void {
+    this.#s.deleteBucket.run(name);
+  }
+  bucketHasObjects(name: string): boolean {
+    return this.#s.anyObject.get(name) !== undefined;
+  }
+  bucketHasUploads(name: string): boolean {
+    return this.#s.anyUpload.get(name) !== undefined;
+  }
+
+  getObject(bucket: string, key: Buffer): ObjectRow | undefined {
+    return this.#s.getObject.get(bucket, key);
+  }
+  getSegments(bucket: string, key: Buffer): string | undefined {
+    return this.#s.getSegments.get(bucket, key)?.segments;
+  }
+  upsertObject(row: ObjectRow): void {
+    this.#s.upsertObject.run(
+      row.bucket,
+      row.key,
+      row.size,
+      row.etag,
+      row.content_md5,
+      row.crc64,
+      row.last_modified_ms,
+      row.type,
+      row.meta,
+      row.segments,
+    );
+  }
+  updateObjectMeta(bucket: string, key: Buffer, meta: string, lastModifiedMs: number): void {
+    this.#s.updateObjectMeta.run(meta, lastModifiedMs, bucket, key);
+  }
+  deleteObject(bucket: string, key: Buffer): void {
+    this.#s.deleteObject.run(bucket, key);
+  }
+  /** Up to `limit` objects with `from <= key < end` (or `from < key` when `exclusive`), in key order. */
+  scan(bucket: string, from: Buffer, exclusive: boolean, end: Buffer, limit: number): ObjectRow[] {
+    return (exclusive ? this.#s.scanAfter : this.#s.scanFrom).all(bucket, from, end, limit);
+  }
+
+  insertUpload(row: UploadRow): void {
+    this.#s.insertUpload.run(row.upload_id, row.bucket, row.key, row.initiated_ms, row.meta);
+  }
+  getUpload(uploadId: string): UploadRow | undefined {
+    return this.#s.getUpload.get(uploadId);
+  }
+  deleteUpload(uploadId: string): void {
+    this.#s.deleteParts.run(uploadId);
+    this.#s.deleteUpload.run(uploadId);
+  }
+  /** Uploads with `from <= key < end` that come after (keyMarker, uploadIdMarker), by key then id. */
+  listUploads(
+    bucket: string,
+    from: Buffer,
+    end: Buffer,
+    keyMarker: Buffer,
+    uploadIdMarker: string,
+    limit: number,
+  ): UploadRow[] {
+    return this.#s.listUploads.all(bucket, from, end, keyMarker, keyMarker, uploadIdMarker, limit);
+  }
+  getPart(uploadId: string, partNumber: number): PartRow | undefined {
+    return this.#s.getPart.get(uploadId, partNumber);
+  }
+  upsertPart(row: PartRow): void {
+    this.#s.upsertPart.run(
+      row.upload_id,
+      row.part_number,
+      row.blob,
+      row.size,
+      row.etag,
+      row.crc64,
+      row.last_modified_ms,
+    );
+  }
+  listParts(uploadId: string, after: number, limit: number): PartRow[] {
+    return this.#s.listParts.all(uploadId, after, limit);
+  }
+  allParts(uploadId: string): PartRow[] {
+    return this.#s.allParts.all(uploadId);
+  }
+
+  /** Every blob id some row references (the orphan sweep's keep-list). */
+  referencedBlobs(): Set<string> {
+    const ids = new Set<string>();
+    for (const { segments } of this.#s.allSegments.iterate())
+      for (const s of parseSegments(segments)) ids.add(s.id);
+    for (const { blob } of this.#s.allPartBlobs.iterate()) ids.add(blob);
+    return ids;
+  }
+
+  /** Makes every commit so far durable: a write transaction with synchronous=FULL syncs the WAL. */
+  syncWal(): void {
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.#s.touch.run();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export function formatSegments(segments: readonly { id: string; size: number }[]): string {
+  return segments.map((s) => `${s.id}:${s.size}`).join(',');
+}
+
+export function parseSegments(text: string): { id: string; size: number }[] {
+  if (text === '') return [];
+  return text.split(',').map((pair) => {
+    const at = pair.indexOf(':');
+    return { id: pair.slice(0, at), size: Number(pair.slice(at + 1)) };
+  });
+}

@@ -30,7 +30,7 @@ beforeAll(async () => {
     callbacks: callbacks.runtime,
   });
   callbacks.listening(server.host, server.port);
-  sink = await startCallbackSink(callbacks.key.publicKeyPem);
+  sink = await startCallbackSink((await callbacks.key()).publicKeyPem);
   env = {
     UPCALL_ENDPOINT: server.url,
     UPCALL_ACCESS_KEY_ID: 'cli-key',
@@ -122,7 +122,7 @@ describe('upcall put with a callback', () => {
   });
 
   it('explains an app server that is not listening', async () => {
-    const closed = await startCallbackSink(callbacks.key.publicKeyPem);
+    const closed = await startCallbackSink((await callbacks.key()).publicKeyPem);
     await closed.close();
     const run = await runCli(
       putCommand,

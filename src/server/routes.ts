@@ -10,8 +10,8 @@
  * To add an operation, add a row; order in the table does not matter.
  */
 import { ossError } from '../shared/oss-error.ts';
-// import { appendObject } from './operations/append-object.ts';
-// import { copyObject } from './operations/copy-object.ts';
+import { appendObject } from './operations/append-object.ts';
+import { copyObject } from './operations/copy-object.ts';
 // import { deleteBucket } from './operations/delete-bucket.ts';
 // import { deleteMultipleObjects } from './operations/delete-multiple-objects.ts';
 import { deleteObject } from './operations/delete-object.ts';
@@ -163,14 +163,14 @@ export const ROUTES: readonly Route[] = [
   // },
 
   { action: 'PutObject', method: 'PUT', target: 'object', access: 'write', operation: putObject },
-  // {
-  //   action: 'CopyObject',
-  //   method: 'PUT',
-  //   target: 'object',
-  //   headers: ['x-oss-copy-source'],
-  //   access: 'write',
-  //   operation: copyObject,
-  // },
+  {
+    action: 'CopyObject',
+    method: 'PUT',
+    target: 'object',
+    headers: ['x-oss-copy-source'],
+    access: 'write',
+    operation: copyObject,
+  },
   { action: 'GetObject', method: 'GET', target: 'object', access: 'read', operation: getObject },
   { action: 'HeadObject', method: 'HEAD', target: 'object', access: 'read', operation: headObject },
   {
@@ -190,15 +190,15 @@ export const ROUTES: readonly Route[] = [
     operation: getObjectMeta,
   },
   { action: 'DeleteObject', method: 'DELETE', target: 'object', access: 'write', operation: deleteObject },
-  // {
-  //   action: 'AppendObject',
-  //   method: 'POST',
-  //   target: 'object',
-  //   subresources: ['append'],
-  //   optionalSubresources: ['position'],
-  //   access: 'write',
-  //   operation: appendObject,
-  // },
+  {
+    action: 'AppendObject',
+    method: 'POST',
+    target: 'object',
+    subresources: ['append'],
+    optionalSubresources: ['position'],
+    access: 'write',
+    operation: appendObject,
+  },
 
   // Multipart upload (OSS InitiateMultipartUpload … ListMultipartUploads).
   {

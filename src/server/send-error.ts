@@ -36,6 +36,9 @@ export function errorResponse(error: unknown, ctx: ErrorContext, logger: Logger)
   const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
   const ec = ossErr.details['EC'];
   if (ec !== undefined) headers['x-oss-ec'] = ec;
+  // AppendObject's 409 tells the client where to append next, in a header as well (ali-oss reads it).
+  const nextAppendPosition = ossErr.details['NextAppendPosition'];
+  if (nextAppendPosition !== undefined) headers['x-oss-next-append-position'] = nextAppendPosition;
   if (ctx.method === 'HEAD' || ossErr.status === 304) {
     if (ctx.method === 'HEAD') headers['x-oss-err'] = Buffer.from(xml).toString('base64');
     return { status: ossErr.status, headers };

@@ -21,7 +21,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'upcall-put-cb-'));
-  callbacks = await createCallbackService({ keyBits: 1024 }, { owner: 'cli', now: () => new Date() });
+  callbacks = createCallbackService({ keyBits: 1024 }, { owner: 'cli', now: () => new Date() });
   server = await createServer({
     port: 0,
     credentials: { 'cli-key': 'cli-secret' },

@@ -10,7 +10,12 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { isOssError } from '../shared/oss-error.ts';
-import { createMemoryObjectStore, type BucketAcl, type ObjectStore } from '../store/index.ts';
+import {
+  createFsObjectStore,
+  createMemoryObjectStore,
+  type BucketAcl,
+  type ObjectStore,
+} from '../store/index.ts';
 import type { AuthConfig } from './access-control.ts';
 import type { DispatchConfig } from './dispatch.ts';
 import { createRequestListener } from './http-adapter.ts';
@@ -36,7 +41,8 @@ export interface ServerOptions {
   host?: string;
   /** A store to serve; the caller keeps ownership. Otherwise the server creates one. */
   store?: ObjectStore;
-  /** Where the server's own store keeps its data (ignored when `store` is given). */
+  /** Where the server's own fs store keeps its data (ignored when `store` is given); without
+   *  it (and without `store`) data lives in memory. */
   dataDir?: string;
   /** AccessKeyId → AccessKeySecret. Default: DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET. */
   credentials?: Readonly<Record<string, string>>;
@@ -68,7 +74,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   const logger = options.logger ?? pino({ name: 'upcall-server' });
   const now = options.now ?? (() => new Date());
   const ownsStore = options.store === undefined;
-  const store = options.store ?? createStore(options);
+  const store = options.store ?? (await createStore(options));
   const credentials = new Map(
     Object.entries(options.credentials ?? { [DEFAULT_ACCESS_KEY_ID]: DEFAULT_ACCESS_KEY_SECRET }),
   );
@@ -132,10 +138,10 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   };
 }
 
-function createStore(options: ServerOptions): ObjectStore {
-  // FIDELITY: until the fs backend lands, `dataDir` is accepted but data lives in memory.
-  void options.dataDir;
-  return createMemoryObjectStore();
+/** The embedded fs backend (blobs + SQLite) in `dataDir`; without a dataDir, memory only. */
+async function createStore(options: ServerOptions): Promise<ObjectStore> {
+  if (options.dataDir === undefined) return createMemoryObjectStore();
+  return createFsObjectStore({ dataDir: options.dataDir });
 }
 
 function firstKeyId(credentials: ReadonlyMap<string, string>): string {

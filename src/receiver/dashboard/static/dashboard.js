@@ -48,11 +48,11 @@ function row(u) {
       el('div', { class: 'object' }, u.object ?? '(no object in body)'),
       el('div', { class: 'muted' }, `${u.bucket ?? ''}${u.mimeType ? ` · ${u.mimeType}` : ''}${dims}`),
     ),
-    el('td', {}, formatSize(u.size)),
+    el('td', { class: 'nowrap' }, formatSize(u.size)),
     el('td', {}, vars.length ? vars : el('span', { class: 'muted' }, '—')),
     el('td', {}, el('span', { class: `badge ${u.ok ? 'ok' : 'bad'}` }, u.ok ? 'OK' : u.outcome)),
-    el('td', {}, u.latencyMs === undefined ? '' : `${Math.round(u.latencyMs * 10) / 10} ms`),
-    el('td', { class: 'muted' }, formatTime(u.receivedAt)),
+    el('td', { class: 'nowrap' }, u.latencyMs === undefined ? '' : `${Math.round(u.latencyMs * 10) / 10} ms`),
+    el('td', { class: 'muted nowrap' }, formatTime(u.receivedAt)),
   );
   return tr;
 }
@@ -117,7 +117,7 @@ function renderChart(uploads) {
     parts.push(`<circle cx="${x}" cy="${y}" r="3.5" fill="#1d2430"/>`);
   }
   parts.push(
-    `<text x="4" y="22" font-size="11" fill="#687385">${maxCount}/min · ${maxLatency.toFixed(1)} ms</text>`,
+    `<text x="996" y="24" text-anchor="end" font-size="11" fill="#687385">peak ${maxCount}/min · ${maxLatency.toFixed(1)} ms</text>`,
   );
   svg.innerHTML = parts.join('');
 }

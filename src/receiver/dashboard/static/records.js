@@ -32,7 +32,9 @@ export function normalize(r) {
   const image = first(r.imageInfo, r.image) ?? {};
   const request = first(r.request, r.callbackRequest) ?? {};
   const verified = first(r.verified, r.verify?.ok, r.verification?.ok);
-  const outcome = String(first(r.outcome, r.result, r.status, verified === false ? 'rejected' : 'ok'));
+  const outcome = String(
+    first(r.outcome, r.result, verified === false ? (r.rejectReason ?? 'rejected') : 'ok'),
+  );
   return {
     id: first(r.id, r.uploadId),
     bucket: first(r.bucket, r.oss?.bucket, r.headers?.['x-oss-bucket']),
@@ -45,17 +47,25 @@ export function normalize(r) {
     format: first(image.format, r.imageFormat),
     vars: varsOf(r),
     receivedAt: first(r.receivedAt, r.received_at, r.createdAt, r.created_at, r.time),
-    latencyMs: first(r.latencyMs, r.durationMs, r.handledMs, r.replyMs, r.elapsedMs),
+    latencyMs: first(
+      r.latencyMs,
+      r.durationMs,
+      r.handledMs,
+      r.replyMs,
+      typeof r.repliedAt === 'number' && typeof r.receivedAt === 'number'
+        ? r.repliedAt - r.receivedAt
+        : undefined,
+    ),
     ok: !/^(rejected|failed|error|invalid)/i.test(outcome) && verified !== false,
     outcome,
-    reason: first(r.reason, r.error, r.verify?.reason),
+    reason: first(r.rejectReason, r.reason, r.error, r.verify?.reason),
     clientIp: first(r.clientIp, r.client_ip, r.ip),
     requestId: first(r.requestId, r.oss?.requestId, r.headers?.['x-oss-request-id']),
     request: {
       method: first(request.method, r.method, 'POST'),
       target: first(request.target, request.url, r.target, r.path),
       headers: first(request.headers, r.headers) ?? {},
-      body: first(request.body, r.rawBody, r.body),
+      body: first(request.body, r.rawBody, r.rawBodyBase64 && { base64: r.rawBodyBase64 }, r.body),
     },
     reply: first(r.reply, r.response, r.replyBody),
     raw: r,

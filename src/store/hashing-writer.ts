@@ -6,9 +6,13 @@
  * `maxSize` bytes fail with EntityTooLarge as soon as they arrive; any error (client abort, stream
  * error, sink error) rejects and the caller discards whatever the sink received. Nothing becomes
  * visible here: committing is the backend's job, after this resolves.
+ *
+ * The body is piped, not pipelined: when the store gives up (EntityTooLarge, a disk error) the
+ * client's stream is unpiped but not destroyed, so the HTTP layer can still answer with the error
+ * (and then drain or close the connection as it sees fit).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, Writable, finished, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Crc64 } from '../shared/crc64.ts';
 import { etagFromMd5 } from '../shared/etag.ts';
@@ -62,7 +66,18 @@ export async function receiveBody(
   maxSize: number = Number.POSITIVE_INFINITY,
 ): Promise<ReceivedBody> {
   const hashing = new HashingTransform(maxSize);
-  await pipeline(body, hashing, sink);
+  const done = pipeline(hashing, sink);
+  // A body that errors or closes before its end (client abort) fails the write.
+  const stopWatching = finished(body, { writable: false }, (error) => {
+    if (error) hashing.destroy(error);
+  });
+  body.pipe(hashing);
+  try {
+    await done;
+  } finally {
+    stopWatching();
+    body.unpipe(hashing);
+  }
   const md5 = hashing.md5.digest();
   return {
     size: hashing.size,

@@ -120,7 +120,13 @@ export interface ObjectStore {
    * AppendObject: appends at `position`, which must equal the current size (0 creates the object).
    * @throws NoSuchBucket | PositionNotEqualToLength | ObjectNotAppendable
    */
-  appendObject(bucket: string, key: string, position: number, body: Readable, options: PutOptions): Promise<StoredObject>;
+  appendObject(
+    bucket: string,
+    key: string,
+    position: number,
+    body: Readable,
+    options: PutOptions,
+  ): Promise<StoredObject>;
   /** Keys in UTF-8 byte order. @throws NoSuchBucket */
   listObjects(bucket: string, query: ListQuery): Promise<ListPage>;
 
@@ -169,9 +175,18 @@ export interface MultipartStore {
   /** @throws NoSuchBucket */
   initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo>;
   /** Replaces any earlier part with the same number. @throws NoSuchUpload */
-  uploadPart(ref: UploadRef, partNumber: number, body: Readable, options?: { maxSize?: number }): Promise<PartRecord>;
+  uploadPart(
+    ref: UploadRef,
+    partNumber: number,
+    body: Readable,
+    options?: { maxSize?: number },
+  ): Promise<PartRecord>;
   /** Parts in part-number order; `after` = part-number-marker. @throws NoSuchUpload */
-  listParts(ref: UploadRef, after: number, maxParts: number): Promise<{ parts: PartRecord[]; isTruncated: boolean }>;
+  listParts(
+    ref: UploadRef,
+    after: number,
+    maxParts: number,
+  ): Promise<{ parts: PartRecord[]; isTruncated: boolean }>;
   /**
    * Assembles the listed parts into the object atomically, without reading it into memory, then
    * forgets the upload. Checks every listed ETag against the stored part.
@@ -181,5 +196,8 @@ export interface MultipartStore {
   /** @throws NoSuchUpload */
   abort(ref: UploadRef): Promise<void>;
   /** @throws NoSuchBucket */
-  listUploads(bucket: string, query: MultipartListQuery): Promise<{ uploads: UploadInfo[]; isTruncated: boolean }>;
+  listUploads(
+    bucket: string,
+    query: MultipartListQuery,
+  ): Promise<{ uploads: UploadInfo[]; isTruncated: boolean }>;
 }

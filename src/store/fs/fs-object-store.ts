@@ -165,8 +165,6 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       return { id: pending.id, received };
     } catch (error) {
       await pending.discard();
-      // The client may still be sending; nothing more of it is wanted.
-      if (!body.destroyed) body.destroy();
       throw error;
     }
   }

@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { isOssError, ossError } from '../shared/oss-error.ts';
 import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
 import type { CallbackService } from './callback-service.ts';
 import { ANONYMOUS } from './principal.ts';
@@ -65,11 +66,19 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
     return await route.operation(ctx, config.deps);
   } catch (error) {
     return errorResponse(
-      error,
+      clientGone(request.body) && !isOssError(error) ? ossError('IncompleteBody', { cause: error }) : error,
       { requestId: request.requestId, method: request.method, host, bucket: target.bucket, key: target.key },
       config.deps.logger,
     );
   }
+}
+
+/**
+ * A body that was destroyed before its end: the client went away mid-upload. That is not a server
+ * bug, so it is not logged as one (no response can reach the client anyway).
+ */
+function clientGone(body: Readable): boolean {
+  return body.destroyed && !body.readableEnded;
 }
 
 function targetKind(target: RequestTarget): Target {

@@ -1,0 +1,337 @@
+/**
+ * The bad-input table: raw HTTP requests ali-oss cannot express. Every row must return the right
+ * OSS error code and status with a well-formed error document; after every row the server still
+ * serves and the objects stored before are unchanged.
+ */
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc64 } from '../../src/shared/crc64.ts';
+import { errorCode, rawRequest, signedRequest, type RawResponse } from '../helpers/raw-request.ts';
+import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
+
+let server: TestServer;
+const VICTIM = 'victim.txt';
+const VICTIM_BODY = 'the original body';
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const put = await signedRequest(server, {
+    method: 'PUT',
+    bucket: server.bucket,
+    key: VICTIM,
+    body: VICTIM_BODY,
+  });
+  expect(put.status).toBe(200);
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const md5 = (data: string) => createHash('md5').update(data).digest('base64');
+
+interface Row {
+  name: string;
+  send: () => Promise<RawResponse>;
+  status: number;
+  code: string;
+}
+
+const rows: Row[] = [
+  {
+    name: 'overlong key (1024 bytes)',
+    send: () =>
+      signedRequest(server, { method: 'PUT', bucket: server.bucket, key: 'k'.repeat(1024), body: 'x' }),
+    status: 400,
+    code: 'KeyTooLong',
+  },
+  {
+    name: 'overlong key in multi-byte characters',
+    send: () => signedRequest(server, { method: 'GET', bucket: server.bucket, key: '文'.repeat(342) }),
+    status: 400,
+    code: 'KeyTooLong',
+  },
+  {
+    name: 'key with a broken percent escape',
+    send: () => rawRequest(server.port, { method: 'GET', path: `/${server.bucket}/a%ZZb` }),
+    status: 400,
+    code: 'InvalidObjectName',
+  },
+  {
+    name: 'key that is not UTF-8',
+    send: () => rawRequest(server.port, { method: 'GET', path: `/${server.bucket}/a%FFb` }),
+    status: 400,
+    code: 'InvalidObjectName',
+  },
+  {
+    name: 'key starting with a backslash',
+    send: () => signedRequest(server, { method: 'PUT', bucket: server.bucket, key: '\\evil', body: 'x' }),
+    status: 400,
+    code: 'InvalidObjectName',
+  },
+  {
+    name: 'invalid bucket name',
+    send: () => rawRequest(server.port, { method: 'GET', path: '/Bad_Bucket/key' }),
+    status: 400,
+    code: 'InvalidBucketName',
+  },
+  {
+    name: 'unknown bucket',
+    send: () => signedRequest(server, { method: 'GET', bucket: 'no-such-bucket', key: 'k' }),
+    status: 404,
+    code: 'NoSuchBucket',
+  },
+  {
+    name: 'unknown key',
+    send: () => signedRequest(server, { method: 'GET', bucket: server.bucket, key: 'no/such/key' }),
+    status: 404,
+    code: 'NoSuchKey',
+  },
+  {
+    name: 'wrong Content-MD5',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        headers: { 'Content-MD5': md5('something else') },
+        body: 'replacement',
+      }),
+    status: 400,
+    code: 'BadDigest',
+  },
+  {
+    name: 'Content-MD5 that is not a base64 MD5',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        headers: { 'Content-MD5': 'not-an-md5' },
+        body: 'replacement',
+      }),
+    status: 400,
+    code: 'InvalidDigest',
+  },
+  {
+    name: 'wrong x-oss-hash-crc64ecma',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        headers: { 'x-oss-hash-crc64ecma': crc64(Buffer.from('other')).toString() },
+        body: 'replacement',
+      }),
+    status: 400,
+    code: 'InvalidCRC64',
+  },
+  {
+    name: 'x-oss-hash-crc64ecma that is not a number',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        headers: { 'x-oss-hash-crc64ecma': 'abc' },
+        body: 'replacement',
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'unsatisfiable range',
+    send: () =>
+      signedRequest(server, {
+        method: 'GET',
+        bucket: server.bucket,
+        key: VICTIM,
+        headers: { Range: 'bytes=1000-' },
+      }),
+    status: 416,
+    code: 'InvalidRange',
+  },
+  {
+    name: 'garbage XML for CompleteMultipartUpload',
+    send: () =>
+      signedRequest(server, {
+        method: 'POST',
+        bucket: server.bucket,
+        key: VICTIM,
+        subresources: { uploadId: 'abc' },
+        body: '<CompleteMultipartUpload><Part>',
+      }),
+    status: 400,
+    code: 'MalformedXML',
+  },
+  {
+    name: 'unsupported sub-resource',
+    send: () =>
+      signedRequest(server, {
+        method: 'GET',
+        bucket: server.bucket,
+        key: VICTIM,
+        subresources: { tagging: '' },
+      }),
+    status: 501,
+    code: 'NotImplemented',
+  },
+  {
+    name: 'method OSS does not have',
+    send: () => signedRequest(server, { method: 'PATCH', bucket: server.bucket, key: VICTIM, body: 'x' }),
+    status: 405,
+    code: 'MethodNotAllowed',
+  },
+  {
+    name: 'bad x-oss-metadata-directive',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        headers: { 'x-oss-copy-source': `/${server.bucket}/${VICTIM}`, 'x-oss-metadata-directive': 'MOVE' },
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'copy source without a key',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        headers: { 'x-oss-copy-source': `/${server.bucket}/` },
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'append position that is not a number',
+    send: () =>
+      signedRequest(server, {
+        method: 'POST',
+        bucket: server.bucket,
+        key: 'appendable',
+        subresources: { append: '', position: 'x' },
+        body: 'x',
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'append to a Normal object',
+    send: () =>
+      signedRequest(server, {
+        method: 'POST',
+        bucket: server.bucket,
+        key: VICTIM,
+        subresources: { append: '', position: String(VICTIM_BODY.length) },
+        body: 'x',
+      }),
+    status: 409,
+    code: 'ObjectNotAppendable',
+  },
+  {
+    name: 'user metadata over 8 KB',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        headers: { 'x-oss-meta-big': 'v'.repeat(9000) },
+        body: 'replacement',
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'anonymous write to a private bucket',
+    send: () =>
+      rawRequest(server.port, { method: 'PUT', path: `/${server.bucket}/${VICTIM}`, body: 'replacement' }),
+    status: 403,
+    code: 'AccessDenied',
+  },
+  {
+    name: 'anonymous read of a private bucket',
+    send: () => rawRequest(server.port, { method: 'GET', path: `/${server.bucket}/${VICTIM}` }),
+    status: 403,
+    code: 'AccessDenied',
+  },
+];
+
+async function expectVictimIntact(): Promise<void> {
+  const got = await signedRequest(server, { method: 'GET', bucket: server.bucket, key: VICTIM });
+  expect(got.status).toBe(200);
+  expect(got.text).toBe(VICTIM_BODY);
+}
+
+describe('bad input', () => {
+  it.each(rows)('$name → $status $code', async (row) => {
+    const res = await row.send();
+    expect(res.status).toBe(row.status);
+    expect(errorCode(res)).toBe(row.code);
+    expect(res.headers['x-oss-request-id']).toMatch(/^[0-9A-F]{24}$/);
+    expect(res.headers['content-type']).toBe('application/xml');
+    expect(res.text).toContain(`<RequestId>${String(res.headers['x-oss-request-id'])}</RequestId>`);
+    expect(res.text).toMatch(/<Message>[^<]+<\/Message>/);
+    expect(res.text).toContain('<HostId>');
+    await expectVictimIntact();
+  });
+
+  it('HEAD errors carry no body but the code in x-oss-err', async () => {
+    const res = await signedRequest(server, { method: 'HEAD', bucket: server.bucket, key: 'missing' });
+    expect(res.status).toBe(404);
+    expect(res.body.length).toBe(0);
+    expect(errorCode(res)).toBe('NoSuchKey');
+  });
+
+  it('names the missing key and bucket in the error document', async () => {
+    const noKey = await signedRequest(server, { method: 'GET', bucket: server.bucket, key: 'a b/c' });
+    expect(noKey.text).toContain('<Key>a b/c</Key>');
+    const noBucket = await signedRequest(server, { method: 'GET', bucket: 'no-such-bucket', key: 'k' });
+    expect(noBucket.text).toContain('<BucketName>no-such-bucket</BucketName>');
+  });
+
+  it('keeps serving after a client disconnects mid-upload, and stores nothing', async () => {
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'PUT',
+        path: `/${server.bucket}/${VICTIM}`,
+        headers: {
+          'Content-Length': String(1024 * 1024),
+          authorization: 'OSS x:y',
+          'x-oss-date': new Date().toUTCString(),
+        },
+      });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(64 * 1024, 1), () => {
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50);
+      });
+    });
+    await expectVictimIntact();
+    const partial = await signedRequest(server, {
+      method: 'GET',
+      bucket: server.bucket,
+      key: 'never-finished',
+    });
+    expect(partial.status).toBe(404);
+  });
+
+  it('answers an error before reading a large body without corrupting the next request', async () => {
+    const res = await signedRequest(server, {
+      method: 'PUT',
+      bucket: server.bucket,
+      key: VICTIM,
+      headers: { 'Content-MD5': 'not-an-md5' },
+      body: Buffer.alloc(2 * 1024 * 1024, 3),
+    });
+    expect(errorCode(res)).toBe('InvalidDigest');
+    await expectVictimIntact();
+  });
+});

@@ -1,9 +1,12 @@
-// The contract suite against the embedded fs backend (blobs + SQLite), each test in a fresh temp dir.
-import { mkdtemp, rm } from 'node:fs/promises';
+// The contract suite against the embedded fs backend (blobs + SQLite), each test in a fresh temp
+// dir, plus what only the fs backend promises: persistence, the orphan sweep, blob ownership
+// (no leaks, no copies on complete), and that keys never reach the file system.
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFsObjectStore } from '../../src/store/index.ts';
-import { runObjectStoreContract } from './object-store.contract.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsObjectStore, type ObjectMeta, type ObjectStore } from '../../src/store/index.ts';
+import { body, bytes, readAll, runObjectStoreContract } from './object-store.contract.ts';
 
 runObjectStoreContract('fs', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'upcall-store-'));
@@ -15,4 +18,173 @@ runObjectStoreContract('fs', async () => {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+});
+
+const META: ObjectMeta = { contentType: 'text/plain', userMeta: { who: 'fs' } };
+const KiB = 1024;
+
+/** Every blob file name under `<dataDir>/blobs/`, sorted. */
+async function blobFiles(dataDir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const sub of await readdir(join(dataDir, 'blobs')))
+    names.push(...(await readdir(join(dataDir, 'blobs', sub))));
+  return names.sort();
+}
+
+describe('fs backend specifics', () => {
+  let dataDir: string;
+  let store: ObjectStore;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'upcall-fs-'));
+    store = await createFsObjectStore({ dataDir });
+    await store.createBucket('b', 'public-read');
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function reopen(): Promise<void> {
+    await store.close();
+    store = await createFsObjectStore({ dataDir });
+  }
+
+  async function text(key: string): Promise<string> {
+    return (await readAll((await store.getObject('b', key)).body)).toString();
+  }
+
+  it('keeps buckets, objects, appends, copies, completed and pending uploads across a reopen', async () => {
+    const put = await store.putObject('b', 'dir/a.txt', body('plain'), { meta: META });
+    await store.appendObject('b', 'log', 0, body('one,'), { meta: META });
+    await store.appendObject('b', 'log', 4, body('two'), { meta: META });
+    await store.copyObject({ bucket: 'b', key: 'dir/a.txt' }, 'b', 'copy');
+    const upload = await store.multipart.initiate('b', 'mp', META);
+    const p1 = await store.multipart.uploadPart(upload, 1, body(bytes(100 * KiB)));
+    const p2 = await store.multipart.uploadPart(upload, 2, body('tail'));
+    const mp = await store.multipart.complete(upload, [
+      { partNumber: 1, etag: p1.etag },
+      { partNumber: 2, etag: p2.etag },
+    ]);
+    const pending = await store.multipart.initiate('b', 'later', META);
+    await store.multipart.uploadPart(pending, 1, body('part'));
+    await reopen();
+    expect((await store.getBucket('b')).acl).toBe('public-read');
+    expect(await store.headObject('b', 'dir/a.txt')).toEqual(put);
+    expect(await text('dir/a.txt')).toBe('plain');
+    expect(await text('log')).toBe('one,two');
+    expect(await text('copy')).toBe('plain');
+    expect(await store.headObject('b', 'mp')).toEqual(mp);
+    expect(
+      (
+        await readAll((await store.getObject('b', 'mp', { start: 100 * KiB, end: 100 * KiB + 3 })).body)
+      ).toString(),
+    ).toBe('tail');
+    const { parts } = await store.multipart.listParts(pending, 0, 10);
+    expect(parts.map((p) => p.size)).toEqual([4]);
+    expect((await store.listObjects('b', { maxKeys: 100 })).objects.map((o) => o.key)).toEqual([
+      'copy',
+      'dir/a.txt',
+      'log',
+      'mp',
+    ]);
+  });
+
+  it('sweeps temp files and unreferenced blobs at open, and keeps referenced ones', async () => {
+    await store.putObject('b', 'kept', body('kept'), { meta: META });
+    const kept = await blobFiles(dataDir);
+    expect(kept).toHaveLength(1);
+    await store.close();
+    await writeFile(join(dataDir, 'tmp', 'half-written'), 'x');
+    await mkdir(join(dataDir, 'blobs', 'ff'), { recursive: true });
+    await writeFile(join(dataDir, 'blobs', 'ff', 'ff'.repeat(16)), 'orphan');
+    store = await createFsObjectStore({ dataDir });
+    expect(await blobFiles(dataDir)).toEqual(kept);
+    expect(await readdir(join(dataDir, 'tmp'))).toEqual([]);
+    expect(await text('kept')).toBe('kept');
+  });
+
+  it('owns every blob once: overwrite, delete, abort and partial completes leave no files behind', async () => {
+    await store.putObject('b', 'k', body('one'), { meta: META });
+    await store.putObject('b', 'k', body('two'), { meta: META });
+    await store.appendObject('b', 'log', 0, body('a'), { meta: META });
+    await store.appendObject('b', 'log', 1, body('b'), { meta: META });
+    await reopen();
+    expect(await blobFiles(dataDir)).toHaveLength(3);
+    await store.deleteObject('b', 'k');
+    await store.deleteObject('b', 'log');
+    const aborted = await store.multipart.initiate('b', 'x', META);
+    await store.multipart.uploadPart(aborted, 1, body('x'));
+    await store.multipart.abort(aborted);
+    const upload = await store.multipart.initiate('b', 'y', META);
+    await store.multipart.uploadPart(upload, 1, body('first'));
+    await store.multipart.uploadPart(upload, 1, body('replaced'));
+    await store.multipart.uploadPart(upload, 2, body('unused'));
+    await store.multipart.complete(upload, [
+      { partNumber: 1, etag: (await store.multipart.listParts(upload, 0, 1)).parts[0]!.etag },
+    ]);
+    await reopen();
+    expect(await blobFiles(dataDir)).toHaveLength(1);
+    expect(await text('y')).toBe('replaced');
+    await store.deleteObject('b', 'y');
+    await reopen();
+    expect(await blobFiles(dataDir)).toEqual([]);
+  });
+
+  it('completes by handing the part blobs to the object, without copying data', async () => {
+    const upload = await store.multipart.initiate('b', 'big', META);
+    const parts = [];
+    for (let n = 1; n <= 3; n++)
+      parts.push(await store.multipart.uploadPart(upload, n, body(bytes(100 * KiB, n))));
+    const before = await blobFiles(dataDir);
+    await store.multipart.complete(
+      upload,
+      parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+    );
+    expect(await blobFiles(dataDir)).toEqual(before);
+    const data = await readAll((await store.getObject('b', 'big')).body);
+    expect(data.equals(Buffer.concat([bytes(100 * KiB, 1), bytes(100 * KiB, 2), bytes(100 * KiB, 3)]))).toBe(
+      true,
+    );
+  });
+
+  it('copies by hard link: the copy is its own blob sharing the inode', async () => {
+    await store.putObject('b', 'src', body(bytes(10 * KiB)), { meta: META });
+    await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'dst');
+    const files = await blobFiles(dataDir);
+    expect(files).toHaveLength(2);
+    const [a, b] = await Promise.all(files.map((f) => stat(join(dataDir, 'blobs', f.slice(0, 2), f))));
+    expect(a!.ino).toBe(b!.ino);
+    await store.deleteObject('b', 'src');
+    await reopen();
+    expect(await blobFiles(dataDir)).toHaveLength(1);
+    expect((await readAll((await store.getObject('b', 'dst')).body)).equals(bytes(10 * KiB))).toBe(true);
+  });
+
+  it('never turns a key into a path: only meta.sqlite*, blobs/<xx>/<id> and tmp/ exist', async () => {
+    for (const key of ['../../escape', '/etc/passwd', 'a/../../../b', '..', 'blobs/../meta.sqlite'])
+      await store.putObject('b', key, body(key), { meta: META });
+    const top = (await readdir(dataDir)).sort();
+    expect(top.filter((n) => !n.startsWith('meta.sqlite'))).toEqual(['blobs', 'tmp']);
+    for (const sub of await readdir(join(dataDir, 'blobs'))) {
+      expect(sub).toMatch(/^[0-9a-f]{2}$/);
+      for (const name of await readdir(join(dataDir, 'blobs', sub))) expect(name).toMatch(/^[0-9a-f]{32}$/);
+    }
+    expect(await readdir(join(dataDir, '..')).then((names) => names.includes('escape'))).toBe(false);
+    expect(await text('../../escape')).toBe('../../escape');
+  });
+
+  it('leaves nothing behind when a body fails or beforeCommit throws', async () => {
+    await expect(
+      store.putObject('b', 'k', body('data'), {
+        meta: META,
+        beforeCommit: () => {
+          throw new Error('rejected');
+        },
+      }),
+    ).rejects.toThrow('rejected');
+    await expect(store.putObject('b', 'k', body(bytes(100)), { meta: META, maxSize: 10 })).rejects.toThrow();
+    expect(await blobFiles(dataDir)).toEqual([]);
+    expect(await readdir(join(dataDir, 'tmp'))).toEqual([]);
+  });
 });

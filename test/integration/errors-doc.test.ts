@@ -7,7 +7,7 @@ describe('docs/errors.md', () => {
   it('lists exactly the catalogue codes, with the catalogue statuses', async () => {
     const doc = await readFile(new URL('../../docs/errors.md', import.meta.url), 'utf8');
     const documented = new Map<string, number>();
-    for (const match of doc.matchAll(/^\| `(\w+)` \| (\d{3}) \|/gm)) {
+    for (const match of doc.matchAll(/^\|\s*`(\w+)`\s*\|\s*(\d{3})\s*\|/gm)) {
       const [, code = '', status = ''] = match;
       expect(documented.has(code), `${code} documented twice`).toBe(false);
       documented.set(code, Number(status));

@@ -57,6 +57,11 @@ export interface ServerDeps {
   readonly owner: Owner;
   /** Upload callbacks (upload-callback.ts); absent: callback parameters are validated and ignored. */
   readonly callbacks?: CallbackRuntime | undefined;
+  /**
+   * The secret of an access key id (undefined when unknown), for operations that verify a
+   * signature themselves: PostObject carries its signature in form fields (post-object-auth.ts).
+   */
+  readonly credentials?: ((accessKeyId: string) => string | undefined) | undefined;
 }
 
 export type Operation = (ctx: RequestContext, deps: ServerDeps) => Promise<OssResponse>;

@@ -1,0 +1,14 @@
+/**
+ * `upcall/server`: the storage server as a library (DESIGN.md "Interfaces other people script
+ * against"). Everything else under src/server is internal.
+ */
+export {
+  createServer,
+  DEFAULT_ACCESS_KEY_ID,
+  DEFAULT_ACCESS_KEY_SECRET,
+  DEFAULT_MAX_SKEW_MS,
+  DEFAULT_REGION,
+  type BucketToCreate,
+  type ServerOptions,
+  type UpcallServer,
+} from './create-server.ts';

@@ -140,6 +140,9 @@ function toBigInt(crc: string | bigint): bigint {
   return value;
 }
 
+let lastLength = -1;
+let lastShift = 0n;
+
 /**
  * CRC of the concatenation A‖B given crc(A), crc(B) and the byte length of B. Works for
  * CRC-64/XZ's init/xorout of all ones for the same reason zlib's crc32_combine does: the
@@ -150,5 +153,10 @@ export function crc64Combine(crcA: string | bigint, crcB: string | bigint, lengt
   const a = toBigInt(crcA);
   const b = toBigInt(crcB);
   if (lengthB === 0) return a.toString(10);
-  return (multModP(x2nModP(BigInt(lengthB), 3), a) ^ b).toString(10);
+  // Multipart parts are mostly one size: reuse x^(8·len) mod p for a repeated length.
+  if (lengthB !== lastLength) {
+    lastShift = x2nModP(BigInt(lengthB), 3);
+    lastLength = lengthB;
+  }
+  return (multModP(lastShift, a) ^ b).toString(10);
 }

@@ -81,8 +81,6 @@ export class BlobDir {
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   readonly #makeDurable: () => void;
-  /** Fan-out directories (`blobs/<first two hex digits>/`) known to exist; created on first use. */
-  readonly #subdirs = new Set<string>();
 
   /**
    * `makeDurable` must make every metadata commit made so far durable (the SQLite side syncs its
@@ -121,7 +119,6 @@ export class BlobDir {
       id,
       sink,
       commit: async () => {
-        await this.#ensureSubdir(id);
         await rename(tmpPath, this.path(id));
         renamed = true;
       },
@@ -132,17 +129,9 @@ export class BlobDir {
     };
   }
 
-  async #ensureSubdir(id: string): Promise<void> {
-    const sub = id.slice(0, 2);
-    if (this.#subdirs.has(sub)) return;
-    await mkdir(join(this.#blobs, sub), { recursive: true });
-    this.#subdirs.add(sub);
-  }
-
   /** A new blob with the same bytes as `id` (a hard link; a file copy where links fail). */
   async duplicate(id: string): Promise<string> {
     const copy = newBlobId();
-    await this.#ensureSubdir(copy);
     try {
       await link(this.path(id), this.path(copy));
     } catch {
@@ -252,7 +241,6 @@ export class BlobDir {
   async sweep(isReferenced: (id: string) => boolean): Promise<number> {
     let removed = 0;
     for (const sub of await readdir(this.#blobs)) {
-      this.#subdirs.add(sub);
       const dir = join(this.#blobs, sub);
       for (const name of await readdir(dir)) {
         if (isReferenced(name)) continue;

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCommand } from '../../src/cli/commands/get.ts';
+import { lsCommand } from '../../src/cli/commands/ls.ts';
 import { presignCommand } from '../../src/cli/commands/presign.ts';
 import { putCommand } from '../../src/cli/commands/put.ts';
 import { rmCommand } from '../../src/cli/commands/rm.ts';
@@ -111,6 +112,19 @@ describe('object commands', () => {
     const get = await runCli(presignCommand, ['presign', 'oss://photos/presigned.txt'], { cwd: dir, env });
     const fetched = await request(get.stdout.trim());
     expect(await fetched.body.text()).toBe('hello presigned');
+  });
+
+  it('lists one level by default and everything with -r', async () => {
+    await writeFile(join(dir, 'dog.bin'), 'woof');
+    await runCli(putCommand, ['put', 'dog.bin', 'oss://photos/2027/dog.bin'], { cwd: dir, env });
+    const ls = await runCli(lsCommand, ['ls', 'oss://photos/2027/'], { cwd: dir, env });
+    expect(ls.stdout).toBe('oss://photos/2027/dog.bin\n');
+    const deep = await runCli(lsCommand, ['ls', '-r', '-l', 'oss://photos'], { cwd: dir, env });
+    expect(deep.stdout).toContain('oss://photos/2027/dog.bin');
+    expect(deep.stdout).toMatch(/\d+ object\(s\)/);
+
+    const buckets = await runCli(lsCommand, ['ls'], { cwd: dir, env });
+    expect(buckets.stdout).toContain('oss://photos');
   });
 
   it('rejects callback flags without a callback URL and bad oss:// addresses', async () => {

@@ -25,7 +25,8 @@ export const DEFAULT_CALLBACK_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
 
 export interface CallbackDispatcherOptions {
-  privateKey: KeyObject;
+  /** The signing key, or a function resolving it on first use (a key generated lazily). */
+  privateKey: KeyObject | (() => Promise<KeyObject>);
   /** Sent base64-encoded in `x-oss-pub-key-url`; a function when it is known only after listen. */
   keyUrl: string | (() => string);
   /** Bucket owner id for `x-oss-owner` / `x-oss-requester`. */
@@ -85,7 +86,8 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
   const withoutSni = new Agent({ ...agentOptions, connect: connector(false, lookup, rejectUnauthorized) });
 
   async function attempt(request: CallbackRequest, sni: boolean): Promise<Buffer> {
-    const authorization = await signCallbackAsync(request.target, request.body, options.privateKey);
+    const key = typeof options.privateKey === 'function' ? await options.privateKey() : options.privateKey;
+    const authorization = await signCallbackAsync(request.target, request.body, key);
     const controller = new AbortController();
     const started = Date.now();
     const timer = setTimeout(() => controller.abort(), timeoutMs);

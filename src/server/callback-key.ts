@@ -7,7 +7,7 @@
  * Invariant: at most one key file ever exists per data dir; concurrent first starts agree on it
  * (the file is published with link(2), which never overwrites).
  */
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, randomUUID, type KeyObject } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,7 +62,7 @@ export async function loadCallbackKey(
     const fresh = privateKey.export({ type: 'pkcs8', format: 'pem' });
     // Write under a unique name, then link: a concurrent first start either wins or sees EEXIST
     // and uses the winner's key; a crash never leaves a half-written key under the real name.
-    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    const temp = `${path}.${randomUUID()}.tmp`;
     await writeFile(temp, fresh, { mode: 0o600, flag: 'wx' });
     try {
       await link(temp, path);

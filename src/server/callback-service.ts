@@ -49,7 +49,8 @@ export interface CallbackServiceOptions {
 
 export interface CallbackService {
   readonly runtime: CallbackRuntime;
-  readonly key: CallbackKey;
+  /** The signing key, loaded or generated on first use (servers that never call back pay nothing). */
+  key(): Promise<CallbackKey>;
   readonly dispatcher: CallbackDispatcher;
   /** The key URL in effect (after `listening` when it is the server's own). */
   keyUrl(): string;
@@ -59,19 +60,30 @@ export interface CallbackService {
   keyResponse(
     request: { method: string; rawPath: string; host: string },
     pathStyleHosts: ReadonlySet<string>,
-  ): OssResponse | undefined;
+  ): Promise<OssResponse | undefined>;
   close(): Promise<void>;
 }
 
-export async function createCallbackService(
+export function createCallbackService(
   options: CallbackServiceOptions,
   server: { owner: string; now: () => Date },
-): Promise<CallbackService> {
-  const key = options.key ?? (await obtainKey(options));
+): CallbackService {
+  let loading: Promise<CallbackKey> | undefined;
+  const key = (): Promise<CallbackKey> => {
+    if (loading === undefined) {
+      const attempt = options.key === undefined ? obtainKey(options) : Promise.resolve(options.key);
+      // A failed load (unreadable key file) is retried by the next caller, not cached.
+      attempt.catch(() => {
+        if (loading === attempt) loading = undefined;
+      });
+      loading = attempt;
+    }
+    return loading;
+  };
   let ownUrl = '';
   const keyUrl = (): string => options.keyUrl ?? ownUrl;
   const dispatcher = createCallbackDispatcher({
-    privateKey: key.privateKey,
+    privateKey: async () => (await key()).privateKey,
     keyUrl,
     owner: server.owner,
     now: server.now,
@@ -90,7 +102,7 @@ export async function createCallbackService(
       const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
       ownUrl = defaultCallbackKeyUrl(reachable, port);
     },
-    keyResponse(request, pathStyleHosts) {
+    async keyResponse(request, pathStyleHosts) {
       const hit = isCallbackKeyRequest(
         {
           method: request.method,
@@ -104,7 +116,7 @@ export async function createCallbackService(
       return {
         status: 200,
         headers: { 'Content-Type': 'application/x-pem-file', 'Cache-Control': 'max-age=86400' },
-        body: key.publicKeyPem,
+        body: (await key()).publicKeyPem,
       };
     },
     close: () => dispatcher.close(),

@@ -20,6 +20,11 @@ import type { AuthConfig } from './access-control.ts';
 import type { DispatchConfig } from './dispatch.ts';
 import { createRequestListener } from './http-adapter.ts';
 import type { Owner, ServerDeps } from './request-context.ts';
+import {
+  createCallbackService,
+  type CallbackService,
+  type CallbackServiceOptions,
+} from './callback-service.ts';
 import type { CallbackRuntime } from './upload-callback.ts';
 
 /** Used when no credentials are configured; printed by the CLI so users can paste them. */
@@ -58,6 +63,12 @@ export interface ServerOptions {
   now?: () => Date;
   /** Upload callbacks (upload-callback.ts); without it callback parameters are validated and ignored. */
   callbacks?: CallbackRuntime;
+  /**
+   * The server's own upload-callback machinery (callback-service.ts): signing key in `dataDir`
+   * (generated on first use), key PEM served at `/callback_pub_key_v1.pem`, dispatcher options.
+   * On by default; `false` turns callbacks off. Ignored when `callbacks` is given.
+   */
+  callback?: CallbackServiceOptions | false;
 }
 
 export interface UpcallServer {
@@ -67,6 +78,8 @@ export interface UpcallServer {
   readonly port: number;
   readonly store: ObjectStore;
   readonly httpServer: Server;
+  /** The server's callback service (key, key URL), unless callbacks are off or supplied. */
+  readonly callbackService: CallbackService | undefined;
   close(): Promise<void>;
 }
 
@@ -78,13 +91,18 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   const credentials = new Map(
     Object.entries(options.credentials ?? { [DEFAULT_ACCESS_KEY_ID]: DEFAULT_ACCESS_KEY_SECRET }),
   );
+  const owner = options.owner ?? { id: firstKeyId(credentials), displayName: firstKeyId(credentials) };
+  const callbackService =
+    options.callbacks !== undefined || options.callback === false
+      ? undefined
+      : createCallbackService({ dataDir: options.dataDir, ...options.callback }, { owner: owner.id, now });
   const deps: ServerDeps = {
     store,
     now,
     logger,
     region: options.region ?? DEFAULT_REGION,
-    owner: options.owner ?? { id: firstKeyId(credentials), displayName: firstKeyId(credentials) },
-    callbacks: options.callbacks,
+    owner,
+    callbacks: options.callbacks ?? callbackService?.runtime,
   };
   const auth: AuthConfig = {
     credentials: (accessKeyId) => credentials.get(accessKeyId),
@@ -95,6 +113,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     deps,
     auth,
     pathStyleHosts: new Set((options.pathStyleHosts ?? []).map((host) => host.toLowerCase())),
+    callbackKey: callbackService,
   };
 
   try {
@@ -116,6 +135,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
+  callbackService?.listening(host, port);
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   let closing: Promise<void> | undefined;
@@ -125,12 +145,14 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     port,
     store,
     httpServer,
+    callbackService,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve, reject) => {
           httpServer.close((error) => (error ? reject(error) : resolve()));
           httpServer.closeIdleConnections();
         });
+        await callbackService?.close();
         if (ownsStore) await store.close();
       })();
       return closing;

@@ -36,7 +36,7 @@ export interface DispatchConfig {
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
   const host = request.headers.host ?? '';
   // The public key app servers verify callbacks with (SPEC.md §1.2); no bucket, no auth.
-  const keyResponse = config.callbackKey?.keyResponse({ ...request, host }, config.pathStyleHosts);
+  const keyResponse = await config.callbackKey?.keyResponse({ ...request, host }, config.pathStyleHosts);
   if (keyResponse !== undefined) return keyResponse;
   let target: RequestTarget = {};
   try {

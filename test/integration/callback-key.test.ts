@@ -87,18 +87,21 @@ describe('private address check', () => {
 describe('callback service', () => {
   it('advertises its own key URL after listen and serves the PEM there', async () => {
     const key = await loadCallbackKey(await tempDir(), { bits: 1024 });
-    const service = await createCallbackService({ key }, { owner: 'o', now: () => new Date() });
+    const service = createCallbackService({ key }, { owner: 'o', now: () => new Date() });
     try {
       service.listening('0.0.0.0', 9123);
       expect(service.keyUrl()).toBe('http://127.0.0.1:9123/callback_pub_key_v1.pem');
-      const response = service.keyResponse(
+      const response = await service.keyResponse(
         { method: 'GET', rawPath: '/callback_pub_key_v1.pem', host: '127.0.0.1:9123' },
         new Set(),
       );
       expect(response?.status).toBe(200);
       expect(response?.body).toBe(key.publicKeyPem);
       expect(
-        service.keyResponse({ method: 'GET', rawPath: '/bucket/key', host: '127.0.0.1:9123' }, new Set()),
+        await service.keyResponse(
+          { method: 'GET', rawPath: '/bucket/key', host: '127.0.0.1:9123' },
+          new Set(),
+        ),
       ).toBeUndefined();
     } finally {
       await service.close();
@@ -106,16 +109,17 @@ describe('callback service', () => {
   });
 
   it('uses a configured key URL, e.g. the canonical one, and answers for that host', async () => {
-    const service = await createCallbackService(
+    const service = createCallbackService(
       { keyUrl: CANONICAL_CALLBACK_KEY_URL, keyBits: 1024 },
       { owner: 'o', now: () => new Date() },
     );
     try {
       service.listening('127.0.0.1', 9000);
       expect(service.keyUrl()).toBe(CANONICAL_CALLBACK_KEY_URL);
-      expect(service.key.bits).toBe(1024);
+      const key = await service.key();
+      expect(key.bits).toBe(1024);
       const request = { method: 'GET', rawPath: '/callback_pub_key_v1.pem', host: 'gosspublic.alicdn.com' };
-      expect(service.keyResponse(request, new Set())?.body).toBe(service.key.publicKeyPem);
+      expect((await service.keyResponse(request, new Set()))?.body).toBe(key.publicKeyPem);
     } finally {
       await service.close();
     }

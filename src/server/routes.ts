@@ -12,20 +12,20 @@
 import { ossError } from '../shared/oss-error.ts';
 import { appendObject } from './operations/append-object.ts';
 import { copyObject } from './operations/copy-object.ts';
-// import { deleteBucket } from './operations/delete-bucket.ts';
-// import { deleteMultipleObjects } from './operations/delete-multiple-objects.ts';
+import { deleteBucket } from './operations/delete-bucket.ts';
+import { deleteMultipleObjects } from './operations/delete-multiple-objects.ts';
 import { deleteObject } from './operations/delete-object.ts';
-// import { getBucketAcl } from './operations/get-bucket-acl.ts';
-// import { getBucketInfo } from './operations/get-bucket-info.ts';
-// import { getBucketLocation } from './operations/get-bucket-location.ts';
+import { getBucketAcl } from './operations/get-bucket-acl.ts';
+import { getBucketInfo } from './operations/get-bucket-info.ts';
+import { getBucketLocation } from './operations/get-bucket-location.ts';
 import { getObject } from './operations/get-object.ts';
 import { getObjectMeta } from './operations/get-object-meta.ts';
 import { headObject } from './operations/head-object.ts';
-// import { listBuckets } from './operations/list-buckets.ts';
-// import { listObjects } from './operations/list-objects.ts';
-// import { listObjectsV2 } from './operations/list-objects-v2.ts';
-// import { putBucket } from './operations/put-bucket.ts';
-// import { putBucketAcl } from './operations/put-bucket-acl.ts';
+import { listBuckets } from './operations/list-buckets.ts';
+import { listObjects } from './operations/list-objects.ts';
+import { listObjectsV2 } from './operations/list-objects-v2.ts';
+import { putBucket } from './operations/put-bucket.ts';
+import { putBucketAcl } from './operations/put-bucket-acl.ts';
 import { putObject } from './operations/put-object.ts';
 import { abortMultipartUpload } from './operations/abort-multipart-upload.ts';
 import { completeMultipartUpload } from './operations/complete-multipart-upload.ts';
@@ -108,59 +108,59 @@ export const ROUTING_SUBRESOURCES: ReadonlySet<string> = new Set([
 ]);
 
 export const ROUTES: readonly Route[] = [
-  // { action: 'ListBuckets', method: 'GET', target: 'service', access: 'owner', operation: listBuckets },
+  { action: 'ListBuckets', method: 'GET', target: 'service', access: 'owner', operation: listBuckets },
 
-  // { action: 'PutBucket', method: 'PUT', target: 'bucket', access: 'owner', operation: putBucket },
-  // { action: 'DeleteBucket', method: 'DELETE', target: 'bucket', access: 'owner', operation: deleteBucket },
-  // { action: 'ListObjects', method: 'GET', target: 'bucket', access: 'read', operation: listObjects },
-  // {
-  //   action: 'ListObjectsV2',
-  //   method: 'GET',
-  //   target: 'bucket',
-  //   subresources: ['list-type'],
-  //   access: 'read',
-  //   operation: listObjectsV2,
-  // },
-  // {
-  //   action: 'GetBucketInfo',
-  //   method: 'GET',
-  //   target: 'bucket',
-  //   subresources: ['bucketInfo'],
-  //   access: 'owner',
-  //   operation: getBucketInfo,
-  // },
-  // {
-  //   action: 'GetBucketLocation',
-  //   method: 'GET',
-  //   target: 'bucket',
-  //   subresources: ['location'],
-  //   access: 'owner',
-  //   operation: getBucketLocation,
-  // },
-  // {
-  //   action: 'GetBucketAcl',
-  //   method: 'GET',
-  //   target: 'bucket',
-  //   subresources: ['acl'],
-  //   access: 'owner',
-  //   operation: getBucketAcl,
-  // },
-  // {
-  //   action: 'PutBucketAcl',
-  //   method: 'PUT',
-  //   target: 'bucket',
-  //   subresources: ['acl'],
-  //   access: 'owner',
-  //   operation: putBucketAcl,
-  // },
-  // {
-  //   action: 'DeleteMultipleObjects',
-  //   method: 'POST',
-  //   target: 'bucket',
-  //   subresources: ['delete'],
-  //   access: 'write',
-  //   operation: deleteMultipleObjects,
-  // },
+  { action: 'PutBucket', method: 'PUT', target: 'bucket', access: 'owner', operation: putBucket },
+  { action: 'DeleteBucket', method: 'DELETE', target: 'bucket', access: 'owner', operation: deleteBucket },
+  { action: 'ListObjects', method: 'GET', target: 'bucket', access: 'read', operation: listObjects },
+  {
+    action: 'ListObjectsV2',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['list-type'],
+    access: 'read',
+    operation: listObjectsV2,
+  },
+  {
+    action: 'GetBucketInfo',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['bucketInfo'],
+    access: 'owner',
+    operation: getBucketInfo,
+  },
+  {
+    action: 'GetBucketLocation',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['location'],
+    access: 'owner',
+    operation: getBucketLocation,
+  },
+  {
+    action: 'GetBucketAcl',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['acl'],
+    access: 'owner',
+    operation: getBucketAcl,
+  },
+  {
+    action: 'PutBucketAcl',
+    method: 'PUT',
+    target: 'bucket',
+    subresources: ['acl'],
+    access: 'owner',
+    operation: putBucketAcl,
+  },
+  {
+    action: 'DeleteMultipleObjects',
+    method: 'POST',
+    target: 'bucket',
+    subresources: ['delete'],
+    access: 'write',
+    operation: deleteMultipleObjects,
+  },
 
   { action: 'PutObject', method: 'PUT', target: 'object', access: 'write', operation: putObject },
   {

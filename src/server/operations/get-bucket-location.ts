@@ -1,0 +1,13 @@
+/** GetBucketLocation (`GET /?location`): `<LocationConstraint>` with the server's region. */
+import { requireBucket } from '../multipart-request.ts';
+import type { Operation } from '../request-context.ts';
+import { locationConstraintResult } from '../responses/bucket-info.ts';
+
+export const getBucketLocation: Operation = async (ctx, deps) => {
+  await deps.store.getBucket(requireBucket(ctx));
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'application/xml' },
+    body: locationConstraintResult(deps.region),
+  };
+};

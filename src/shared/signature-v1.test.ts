@@ -87,7 +87,7 @@ describe('v1StringToSign', () => {
 });
 
 describe('v1DateLine', () => {
-  it('prefers x-oss-date over Date (FIDELITY), falls back to Date, else undefined', () => {
+  it('prefers x-oss-date over Date (OSS V1 doc), falls back to Date, else undefined', () => {
     expect(v1DateLine({ 'x-oss-date': 'A', date: 'B' })).toBe('A');
     expect(v1DateLine({ date: 'B' })).toBe('B');
     expect(v1DateLine({})).toBeUndefined();

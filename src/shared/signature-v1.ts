@@ -44,10 +44,9 @@ export function v1StringToSign(input: V1StringToSignInput): string {
 }
 
 /**
- * The Date line of a header-signed V1 request.
- * FIDELITY: when both `x-oss-date` and `Date` are present OSS's precedence is undocumented
- * (SPEC.md §13); we prefer `x-oss-date`, as oss2 (`x-oss-date or date`) and ali-oss do, since a
- * browser or proxy may rewrite `Date` but never an `x-oss-` header.
+ * The Date line of a header-signed V1 request: `x-oss-date` when present, else `Date`. OSS's V1
+ * header-signature doc says so ("when both are present, x-oss-date wins"), oss2 does the same, and
+ * ali-oss sends only `x-oss-date`.
  */
 export function v1DateLine(headers: SignableHeaders): string | undefined {
   return headers['x-oss-date'] ?? headers['date'];

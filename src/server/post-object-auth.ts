@@ -9,6 +9,7 @@
  * the file is stored, and its content-length-range is what limits the stored size.
  */
 import { ossError } from '../shared/oss-error.ts';
+import { verifySecurityToken, type TemporaryPolicy } from '../shared/security-token.ts';
 import { verifyV1Signature } from '../shared/signature-v1.ts';
 import {
   parseV4Credential,
@@ -23,6 +24,11 @@ import type { ServerDeps } from './request-context.ts';
 
 export interface PostFormAccess {
   principal: Principal;
+  /**
+   * The temporary credential's policy, when the form was signed with one: the operation checks it
+   * once it knows the upload's callback (a token may require one, security-token.ts).
+   */
+  tokenPolicy?: TemporaryPolicy;
   /** The policy's `content-length-range`, inclusive, when it has one. */
   contentLength?: { min: number; max: number };
 }
@@ -72,11 +78,7 @@ export async function authorizePostForm(
   const policyText = requiredField(fields, 'policy');
   const policy = parsePostPolicy(policyText);
   const signer = formSigner(fields);
-  const secret = deps.credentials?.(signer.accessKeyId);
-  if (secret === undefined) {
-    // Temporary (STS) keys are not known here yet: they are refused like any unknown key.
-    throw ossError('InvalidAccessKeyId', { details: { OSSAccessKeyId: signer.accessKeyId } });
-  }
+  const { secret, principal, tokenPolicy } = signingIdentity(fields, signer.accessKeyId, input.now, deps);
   const valid =
     signer.version === 1
       ? verifyV1Signature(secret, policyText, signer.signature)
@@ -92,9 +94,37 @@ export async function authorizePostForm(
   }
   const { contentLength } = checkPostPolicy(policy, { fields, bucket: input.bucket }, input.now);
   return {
-    principal: { kind: 'root', accessKeyId: signer.accessKeyId },
+    principal,
+    ...(tokenPolicy !== undefined && { tokenPolicy }),
     ...(contentLength !== undefined && { contentLength }),
   };
+}
+
+/**
+ * The secret the form was signed with: a root key's, or, with `x-oss-security-token`, the
+ * temporary key's secret re-derived from the verified token.
+ * @throws InvalidAccessKeyId | InvalidSecurityToken | SecurityTokenExpired
+ */
+function signingIdentity(
+  fields: ReadonlyMap<string, string>,
+  accessKeyId: string,
+  now: Date,
+  deps: Pick<ServerDeps, 'credentials'>,
+): { secret: string; principal: Principal; tokenPolicy?: TemporaryPolicy } {
+  const lookup = (id: string): string | undefined => deps.credentials?.(id);
+  const token = fields.get('x-oss-security-token');
+  if (token !== undefined && token !== '') {
+    const verified = verifySecurityToken(token, accessKeyId, lookup, now);
+    return {
+      secret: verified.accessKeySecret,
+      principal: { kind: 'temporary', accessKeyId, policy: verified.policy },
+      tokenPolicy: verified.policy,
+    };
+  }
+  const secret = lookup(accessKeyId);
+  if (secret === undefined)
+    throw ossError('InvalidAccessKeyId', { details: { OSSAccessKeyId: accessKeyId } });
+  return { secret, principal: { kind: 'root', accessKeyId } };
 }
 
 type FormSigner =

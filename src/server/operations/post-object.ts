@@ -15,6 +15,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { validateObjectKey } from '../../shared/object-key.ts';
 import { ossError } from '../../shared/oss-error.ts';
+import { checkTemporaryPolicy } from '../../shared/security-token.ts';
 import type { StoredObject } from '../../store/object-store.ts';
 import { verifyDigests, expectedDigests } from '../integrity.ts';
 import { objectLocation, requireBucket } from '../multipart-request.ts';
@@ -79,6 +80,15 @@ export const postObject: Operation = async (ctx, deps) => {
       const maxSize = Math.min(access.contentLength?.max ?? MAX_POST_OBJECT_SIZE, MAX_POST_OBJECT_SIZE);
       // §12.2: a bad callback field is refused before the file is stored.
       const pendingCallback = await uploadCallbackFromForm(fields, deps);
+      if (access.tokenPolicy !== undefined) {
+        // A temporary credential's own limits: action, bucket, key prefix, required callback.
+        checkTemporaryPolicy(access.tokenPolicy, {
+          action: 'PostObject',
+          bucket,
+          key,
+          callbackUrls: pendingCallback?.spec.urls.map(String),
+        });
+      }
 
       const object = await deps.store.putObject(bucket, key, form.file.stream, {
         meta,

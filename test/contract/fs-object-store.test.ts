@@ -1,7 +1,8 @@
 // The contract suite against the embedded fs backend (blobs + SQLite), each test in a fresh temp
 // dir, plus what only the fs backend promises: persistence, the orphan sweep, blob ownership
 // (no leaks, no copies on complete), and that keys never reach the file system.
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -161,17 +162,30 @@ describe('fs backend specifics', () => {
     expect((await readAll((await store.getObject('b', 'dst')).body)).equals(bytes(10 * KiB))).toBe(true);
   });
 
-  it('never turns a key into a path: only meta.sqlite*, blobs/<xx>/<id> and tmp/ exist', async () => {
+  it('never turns a key into a path: only meta.sqlite*, lock, blobs/<xx>/<id> and tmp/ exist', async () => {
     for (const key of ['../../escape', '/etc/passwd', 'a/../../../b', '..', 'blobs/../meta.sqlite'])
       await store.putObject('b', key, body(key), { meta: META });
     const top = (await readdir(dataDir)).sort();
-    expect(top.filter((n) => !n.startsWith('meta.sqlite'))).toEqual(['blobs', 'tmp']);
+    expect(top.filter((n) => !n.startsWith('meta.sqlite'))).toEqual(['blobs', 'lock', 'tmp']);
     for (const sub of await readdir(join(dataDir, 'blobs'))) {
       expect(sub).toMatch(/^[0-9a-f]{2}$/);
       for (const name of await readdir(join(dataDir, 'blobs', sub))) expect(name).toMatch(/^[0-9a-f]{32}$/);
     }
     expect(await readdir(join(dataDir, '..')).then((names) => names.includes('escape'))).toBe(false);
     expect(await text('../../escape')).toBe('../../escape');
+  });
+
+  it('refuses a data dir another live process holds, and takes over a dead one', async () => {
+    await store.close();
+    await writeFile(join(dataDir, 'lock'), String(process.ppid));
+    await expect(createFsObjectStore({ dataDir })).rejects.toThrow(`in use by process ${process.ppid}`);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(join(dataDir, 'lock'), String(dead));
+    store = await createFsObjectStore({ dataDir });
+    expect((await readFile(join(dataDir, 'lock'), 'utf8')).trim()).toBe(String(process.pid));
+    await store.close();
+    await expect(stat(join(dataDir, 'lock'))).rejects.toThrow();
+    store = await createFsObjectStore({ dataDir });
   });
 
   it('leaves nothing behind when a body fails or beforeCommit throws', async () => {

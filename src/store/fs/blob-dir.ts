@@ -165,7 +165,13 @@ export class BlobDir {
     this.#garbage = [];
     if (batch.length === 0) return this.#flushing;
     this.#flushing = this.#flushing.then(async () => {
-      this.#makeDurable();
+      try {
+        this.#makeDurable();
+      } catch {
+        // Not known durable (e.g. the database is closed): keep the files; unreferenced ones are
+        // swept at the next open.
+        return;
+      }
       const now: string[] = [];
       for (const id of batch) {
         if (this.#reading.has(id)) this.#unlinkWhenRead.add(id);

@@ -46,6 +46,7 @@ import type {
   UploadRef,
 } from '../object-store.ts';
 import { BlobDir, type Segment } from './blob-dir.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import {
   MetaDb,
   formatSegments,
@@ -132,10 +133,12 @@ function noSuchUpload(uploadId: string): Error {
 class FsObjectStore implements ObjectStore, MultipartStore {
   readonly #db: MetaDb;
   readonly #blobs: BlobDir;
+  readonly #unlock: () => Promise<void>;
 
-  constructor(db: MetaDb, blobs: BlobDir) {
+  constructor(db: MetaDb, blobs: BlobDir, unlock: () => Promise<void>) {
     this.#db = db;
     this.#blobs = blobs;
+    this.#unlock = unlock;
   }
 
   get multipart(): MultipartStore {
@@ -391,8 +394,10 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async close(): Promise<void> {
+    if (!this.#db.db.open) return;
     await this.#blobs.close();
     this.#db.close();
+    await this.#unlock();
   }
 
   // MultipartStore
@@ -523,19 +528,24 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 }
 
 /**
- * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `blobs/`, `tmp/`. Sweeps
- * temp files and orphan blobs left by a crash before returning.
+ * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `blobs/`, `tmp/`, `lock`.
+ * Sweeps temp files and orphan blobs left by a crash before returning.
+ * @throws Error when another live process has the data dir open
  */
 export async function createFsObjectStore(options: FsObjectStoreOptions): Promise<ObjectStore> {
   await mkdir(options.dataDir, { recursive: true });
-  const db = new MetaDb(join(options.dataDir, 'meta.sqlite'));
+  const unlock = await lockDataDir(options.dataDir);
+  let db: MetaDb | undefined;
   try {
-    const blobs = await BlobDir.open(options.dataDir, () => db.syncWal());
-    const referenced = db.referencedBlobs();
+    db = new MetaDb(join(options.dataDir, 'meta.sqlite'));
+    const meta = db;
+    const blobs = await BlobDir.open(options.dataDir, () => meta.syncWal());
+    const referenced = meta.referencedBlobs();
     await blobs.sweep((id) => referenced.has(id));
-    return new FsObjectStore(db, blobs);
+    return new FsObjectStore(meta, blobs, unlock);
   } catch (error) {
-    db.close();
+    db?.close();
+    await unlock();
     throw error;
   }
 }

@@ -156,7 +156,8 @@ describe('callbacks through ali-oss', () => {
       expires: 600,
       callback: { url: sink.url, body: 'object=${object}&v=${x:v}', customValue: { v: 'q' } },
     });
-    const response = await fetch(url, { method: 'PUT', body: 'via presigned url' });
+    // A byte body: fetch adds no Content-Type, which the URL was signed without.
+    const response = await fetch(url, { method: 'PUT', body: Buffer.from('via presigned url') });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
     const data = (await response.json()) as SinkJson;
@@ -168,5 +169,92 @@ describe('callbacks through ali-oss', () => {
     const response = await fetch(`${server.url}/callback_pub_key_v1.pem`);
     expect(response.status).toBe(200);
     expect(await response.text()).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  });
+});
+
+describe('callbacks on PostObject and image uploads', () => {
+  const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
+
+  async function postForm(fields: Record<string, string>, file: string): Promise<Response> {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    form.append('file', new Blob([file], { type: 'text/plain' }), 'upload.txt');
+    return fetch(`${server.url}/public-drop/`, { method: 'POST', body: form });
+  }
+
+  beforeAll(async () => {
+    await server.store.createBucket('public-drop', 'public-read-write');
+  });
+
+  it('PostObject: callback form field and x: fields → 200 + the app JSON', async () => {
+    const response = await postForm(
+      {
+        key: 'forms/${filename}',
+        callback: b64({
+          callbackUrl: sink.url,
+          callbackBody: 'object=${object}&v=${x:device}&op=${operation}',
+        }),
+        'x:device': 'phone 1',
+      },
+      'posted body',
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('etag')).toMatch(/^"[0-9A-F]{32}"$/);
+    const data = (await response.json()) as SinkJson;
+    expect(data.verified).toBe(true);
+    expect(data.body).toBe('object=forms%2Fupload.txt&v=phone%201&op=PostObject');
+  });
+
+  it('PostObject: a failing app → 203 CallbackFailed, object stored; a bad callback field → 400, nothing stored', async () => {
+    sink.reply = (_callback, res) => {
+      res.writeHead(200, { 'content-length': 3 });
+      res.end('bad');
+    };
+    const failed = await postForm(
+      { key: 'forms/failed.txt', callback: b64({ callbackUrl: sink.url, callbackBody: 'a=${object}' }) },
+      'kept',
+    );
+    expect(failed.status).toBe(203);
+    const xml = await failed.text();
+    expect(xml).toContain('<Code>CallbackFailed</Code>');
+    expect(xml).toContain('<Message>Response body is not valid json format.</Message>');
+    expect(xml).toContain('<EC>0007-00000205</EC>');
+    expect((await server.store.getObject('public-drop', 'forms/failed.txt')).object.size).toBe(4);
+
+    const refused = await postForm(
+      { key: 'forms/refused.txt', callback: b64({ callbackUrl: sink.url, callbackBody: 'a=$(object)' }) },
+      'never',
+    );
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('<Message>The callback body is invalid.</Message>');
+    await expect(server.store.getObject('public-drop', 'forms/refused.txt')).rejects.toMatchObject({
+      code: 'NoSuchKey',
+    });
+  });
+
+  it('image uploads fill ${imageInfo.*}; other files leave them empty', async () => {
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+      Buffer.from('IHDR'),
+      Buffer.from([0, 0, 0, 200, 0, 0, 1, 22, 8, 6, 0, 0, 0]),
+      Buffer.alloc(4),
+    ]);
+    const callback = {
+      url: sink.url,
+      body: '{"w":${imageInfo.width},"h":${imageInfo.height},"f":${imageInfo.format},"mime":${mimeType}}',
+      contentType: 'application/json',
+    };
+    const image = await client.put('pic.png', png, { callback });
+    expect(JSON.parse((image.data as SinkJson).body)).toEqual({
+      w: 200,
+      h: 278,
+      f: 'png',
+      mime: 'image/png',
+    });
+    const text = await client.put('pic.txt', Buffer.from('not an image'), {
+      callback: { url: sink.url, body: 'w=${imageInfo.width}&f=${imageInfo.format}' },
+    });
+    expect((text.data as SinkJson).body).toBe('w=&f=');
   });
 });

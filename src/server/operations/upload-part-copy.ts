@@ -5,10 +5,11 @@
  * apply to the source; a failing one is 412 PreconditionFailed (OSS copies never answer 304).
  *
  * Invariant: the caller must be able to read the source as well as write the upload; anonymous
- * callers need a public-read(-write) source bucket, as for a GetObject.
+ * callers need a public-read(-write) source bucket, temporary credentials GetObject on the source.
  */
 import { ossError } from '../../shared/oss-error.ts';
 import { validateObjectKey } from '../../shared/object-key.ts';
+import { checkTemporaryPolicy, isTemporaryPolicy } from '../../shared/security-token.ts';
 import type { ByteRange, CopySource } from '../../store/object-store.ts';
 import { evaluateConditions } from '../conditional.ts';
 import { MAX_PART_SIZE, parsePartNumber, uploadRefOf } from '../multipart-request.ts';
@@ -91,7 +92,16 @@ export function parseCopySourceRange(value: string | undefined, size: number): B
 }
 
 async function authorizeSourceRead(ctx: RequestContext, deps: ServerDeps, source: CopySource): Promise<void> {
-  if (ctx.principal.kind !== 'anonymous') return;
+  const { principal } = ctx;
+  if (principal.kind === 'temporary') {
+    // The token must allow reading the source too (OSS: UploadPartCopy needs oss:GetObject on it).
+    if (!isTemporaryPolicy(principal.policy)) {
+      throw ossError('AccessDenied', { message: 'Access denied by the security token policy.' });
+    }
+    checkTemporaryPolicy(principal.policy, { action: 'GetObject', bucket: source.bucket, key: source.key });
+    return;
+  }
+  if (principal.kind !== 'anonymous') return;
   const info = await deps.store.getBucket(source.bucket);
   if (info.acl === 'private') {
     throw ossError('AccessDenied', {

@@ -1,0 +1,201 @@
+/**
+ * The ready-made app server: receives OSS callbacks, verifies them, records every one in SQLite,
+ * runs user hooks and answers JSON within the deadline; serves the records over a REST API.
+ *
+ *   const receiver = await createReceiver({ dataDir: './data', keyUrlAllowlist: [...] });
+ *   await receiver.listen();   // POST /callback, GET /api/uploads, GET /api/uploads/:id
+ *
+ * Invariant: the callback route does only what the reply depends on (verify, one SQLite
+ * transaction, the optional sync hook within its budget); async hooks run after the reply from
+ * the durable queue, so a slow hook can never make OSS time out (SPEC.md §4, 5 s).
+ */
+import type { KeyObject } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { ossCallbackPlugin } from '../adapters/fastify.ts';
+import { parseCallbackBody } from '../callback-body.ts';
+import type { JsonValue } from '../callback-reply.ts';
+import type { CallbackVerificationError } from '../callback-verification-error.ts';
+import { createPublicKeyResolver } from '../public-key-resolver.ts';
+import type { VerifiedCallback } from '../verify-oss-callback.ts';
+import { startHookWorker, type HookWorker } from './hook-worker.ts';
+import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
+import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
+import type { NewUploadRecord, UploadRecord } from './upload-record.ts';
+import type { HookJobQueue, UploadRepository } from './upload-repository.ts';
+import { registerUploadsApi } from './uploads-api.ts';
+
+export interface ReceiverOptions {
+  /** Directory for `receiver.sqlite`; created if missing. */
+  dataDir: string;
+  /** Key URL prefixes to fetch callback keys from. Default: the official OSS key host only. */
+  keyUrlAllowlist?: readonly string[];
+  /** A pinned callback public key (no fetching). Mutually exclusive with keyUrlAllowlist. */
+  publicKey?: string | Uint8Array | KeyObject;
+  keyFetchTimeoutMs?: number;
+  /** Where OSS posts callbacks. Default `/callback`. */
+  callbackPath?: string;
+  /** Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** The JSON answered for a verified callback. Default `{"Status":"OK","id":…,"object":…}`. */
+  reply?: (record: UploadRecord) => JsonValue | Promise<JsonValue>;
+  hooks?: UploadHooks;
+  /** Mounts extra routes (e.g. credential endpoints) on the same server. */
+  routes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /** Trust X-Forwarded-For for the recorded client IP (behind a proxy). Default false. */
+  trustProxy?: boolean;
+  logger?: boolean;
+  now?: () => number;
+}
+
+export interface Receiver {
+  app: FastifyInstance;
+  uploads: UploadRepository;
+  jobs: HookJobQueue;
+  /** Binds and returns the origin, e.g. `http://127.0.0.1:9090`. */
+  listen(): Promise<string>;
+  /** The callback URL to give OSS, once listening. */
+  readonly callbackUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+export function defaultReceiverReply(record: UploadRecord): JsonValue {
+  return { Status: 'OK', id: record.id, object: record.object ?? null };
+}
+
+export async function createReceiver(options: ReceiverOptions): Promise<Receiver> {
+  const now = options.now ?? Date.now;
+  const callbackPath = options.callbackPath ?? '/callback';
+  const hooks = options.hooks ?? {};
+  const asyncHooks = hooks.afterUpload ?? {};
+  const hookNames = Object.keys(asyncHooks);
+  const resolver = createPublicKeyResolver({
+    ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
+    ...(options.keyUrlAllowlist === undefined ? {} : { keyUrlAllowlist: options.keyUrlAllowlist }),
+    ...(options.keyFetchTimeoutMs === undefined ? {} : { timeoutMs: options.keyFetchTimeoutMs }),
+  });
+  const store = await openSqliteReceiverStore(options.dataDir);
+  let worker: HookWorker | undefined;
+  const app = Fastify({ logger: options.logger ?? false, trustProxy: options.trustProxy ?? false });
+  try {
+    worker = await startHookWorker({
+      uploads: store.uploads,
+      queue: store.jobs,
+      hooks: asyncHooks,
+      retry: hooks.retry ?? {},
+      jobTimeoutMs: hooks.jobTimeoutMs ?? 60_000,
+      pollIntervalMs: hooks.pollIntervalMs ?? 1000,
+      now,
+      onJobError: (job, error) => app.log.warn({ err: error, job }, 'afterUpload hook failed'),
+    });
+    const runningWorker = worker;
+    // Async hooks start only once the reply is on the wire.
+    app.addHook('onResponse', async () => runningWorker.kick());
+
+    const recordOf = (request: FastifyRequest, body: Uint8Array): Omit<NewUploadRecord, 'verified'> => {
+      const facts = parseCallbackBody(headerText(request.headers['content-type']), body);
+      const record: Omit<NewUploadRecord, 'verified'> = {
+        receivedAt: now(),
+        vars: facts.vars,
+        fields: facts.fields,
+        bodyFormat: facts.format,
+        clientIp: request.ip,
+        target: request.raw.url ?? request.url,
+        headers: flattenHeaders(request.headers),
+        rawBody: body,
+      };
+      for (const name of ['bucket', 'object', 'etag', 'size', 'mimeType', 'imageInfo'] as const) {
+        if (facts[name] !== undefined) Object.assign(record, { [name]: facts[name] });
+      }
+      const requestId = headerText(request.headers['x-oss-request-id']);
+      if (requestId !== undefined) record.requestId = requestId;
+      return record;
+    };
+
+    const onVerified = async (callback: VerifiedCallback, request: FastifyRequest): Promise<JsonValue> => {
+      const record: NewUploadRecord = { ...recordOf(request, callback.rawBody), verified: true };
+      if (callback.bucket !== undefined) record.bucket = callback.bucket;
+      if (callback.keyUrl !== undefined) record.keyUrl = callback.keyUrl;
+      const id = await store.uploads.insert(record, hookNames);
+      const stored: UploadRecord = { ...record, id };
+      let value: JsonValue | undefined;
+      if (hooks.onUpload) {
+        const outcome = await runSyncHook(hooks.onUpload, stored, hooks.syncBudgetMs ?? 2000);
+        if (outcome.kind === 'reply') value = outcome.value;
+        if (outcome.kind === 'timeout')
+          request.log.warn({ id }, 'onUpload exceeded its budget; default reply sent');
+      }
+      value ??= options.reply ? await options.reply(stored) : defaultReceiverReply(stored);
+      await store.uploads.setReply(id, value);
+      return value;
+    };
+
+    const onRejected = (error: CallbackVerificationError, request: FastifyRequest): void => {
+      // Refused callbacks are recorded too (verified: false), so a developer can see why.
+      const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
+      const record: NewUploadRecord = {
+        ...recordOf(request, body),
+        verified: false,
+        rejectReason: error.reason,
+      };
+      store.uploads
+        .insert(record, [])
+        .catch((err: unknown) => request.log.error({ err }, 'recording failed'));
+    };
+
+    await app.register(ossCallbackPlugin, {
+      prefix: callbackPath,
+      resolver,
+      ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+      onVerified,
+      onRejected,
+    });
+    registerUploadsApi(app, { uploads: store.uploads, jobs: store.jobs });
+    if (options.routes) await options.routes(app);
+  } catch (err) {
+    await worker?.close();
+    await app.close();
+    await store.close();
+    throw err;
+  }
+
+  let origin: string | undefined;
+  const activeWorker = worker;
+  return {
+    app,
+    uploads: store.uploads,
+    jobs: store.jobs,
+    get callbackUrl() {
+      return origin === undefined ? undefined : `${origin}${callbackPath}`;
+    },
+    async listen() {
+      await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+      const address = app.server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      origin = `http://${host}:${address.port}`;
+      return origin;
+    },
+    async close() {
+      await app.close();
+      await activeWorker.close();
+      await store.close();
+    },
+  };
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function flattenHeaders(headers: FastifyRequest['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const text = headerText(value);
+    if (text !== undefined) out[name] = text;
+  }
+  return out;
+}

@@ -1,0 +1,383 @@
+/**
+ * The receiver app's SQLite storage: upload records, their `x:` variables and the hook-job queue,
+ * through Kysely over better-sqlite3 (WAL), so the same queries can later run on PostgreSQL
+ * (DESIGN.md "SQL layer"). Invariant: an upload and its hook jobs are written in one
+ * transaction, so a stored upload never lacks the jobs that must follow it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql, type Generated, type Selectable } from 'kysely';
+import type { CallbackBodyFormat, CallbackFieldValue } from '../callback-body.ts';
+import type { JsonValue } from '../callback-reply.ts';
+import type { CallbackVerificationReason } from '../callback-verification-error.ts';
+import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
+import type { HookJob, HookJobQueue, HookJobState, UploadRepository } from './upload-repository.ts';
+
+interface UploadsTable {
+  id: Generated<number>;
+  received_at: number;
+  verified: number;
+  reject_reason: string | null;
+  bucket: string | null;
+  object: string | null;
+  etag: string | null;
+  size: number | null;
+  mime_type: string | null;
+  image_height: number | null;
+  image_width: number | null;
+  image_format: string | null;
+  vars_json: string;
+  fields_json: string;
+  body_format: string;
+  client_ip: string | null;
+  request_id: string | null;
+  key_url: string | null;
+  target: string;
+  headers_json: string;
+  raw_body: Buffer;
+  reply_json: string | null;
+}
+
+interface UploadVarsTable {
+  upload_id: number;
+  name: string;
+  value: string;
+}
+
+interface HookJobsTable {
+  id: Generated<number>;
+  upload_id: number;
+  hook: string;
+  state: string;
+  attempts: number;
+  next_run_at: number;
+  last_error: string | null;
+  updated_at: number;
+}
+
+interface ReceiverSchema {
+  uploads: UploadsTable;
+  upload_vars: UploadVarsTable;
+  hook_jobs: HookJobsTable;
+}
+
+export interface SqliteReceiverStore {
+  uploads: UploadRepository;
+  jobs: HookJobQueue;
+  close(): Promise<void>;
+}
+
+const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 50;
+
+/** Opens (creating if needed) `<dataDir>/receiver.sqlite`. */
+export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteReceiverStore> {
+  mkdirSync(dataDir, { recursive: true });
+  const database = new Database(join(dataDir, 'receiver.sqlite'));
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<ReceiverSchema>({ dialect: new SqliteDialect({ database }) });
+  await migrate(db);
+  return {
+    uploads: createUploadRepository(db),
+    jobs: createHookJobQueue(db),
+    close: () => db.destroy(),
+  };
+}
+
+async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
+  await db.schema
+    .createTable('uploads')
+    .ifNotExists()
+    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('received_at', 'integer', (c) => c.notNull())
+    .addColumn('verified', 'integer', (c) => c.notNull())
+    .addColumn('reject_reason', 'text')
+    .addColumn('bucket', 'text')
+    .addColumn('object', 'text')
+    .addColumn('etag', 'text')
+    .addColumn('size', 'integer')
+    .addColumn('mime_type', 'text')
+    .addColumn('image_height', 'integer')
+    .addColumn('image_width', 'integer')
+    .addColumn('image_format', 'text')
+    .addColumn('vars_json', 'text', (c) => c.notNull())
+    .addColumn('fields_json', 'text', (c) => c.notNull())
+    .addColumn('body_format', 'text', (c) => c.notNull())
+    .addColumn('client_ip', 'text')
+    .addColumn('request_id', 'text')
+    .addColumn('key_url', 'text')
+    .addColumn('target', 'text', (c) => c.notNull())
+    .addColumn('headers_json', 'text', (c) => c.notNull())
+    .addColumn('raw_body', 'blob', (c) => c.notNull())
+    .addColumn('reply_json', 'text')
+    .execute();
+  await db.schema
+    .createIndex('uploads_bucket_object')
+    .ifNotExists()
+    .on('uploads')
+    .columns(['bucket', 'object'])
+    .execute();
+  await db.schema
+    .createIndex('uploads_received_at')
+    .ifNotExists()
+    .on('uploads')
+    .column('received_at')
+    .execute();
+  await db.schema
+    .createTable('upload_vars')
+    .ifNotExists()
+    .addColumn('upload_id', 'integer', (c) => c.notNull().references('uploads.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex('upload_vars_name_value')
+    .ifNotExists()
+    .on('upload_vars')
+    .columns(['name', 'value', 'upload_id'])
+    .execute();
+  await db.schema
+    .createTable('hook_jobs')
+    .ifNotExists()
+    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('upload_id', 'integer', (c) => c.notNull().references('uploads.id').onDelete('cascade'))
+    .addColumn('hook', 'text', (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('attempts', 'integer', (c) => c.notNull())
+    .addColumn('next_run_at', 'integer', (c) => c.notNull())
+    .addColumn('last_error', 'text')
+    .addColumn('updated_at', 'integer', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex('hook_jobs_due')
+    .ifNotExists()
+    .on('hook_jobs')
+    .columns(['state', 'next_run_at'])
+    .execute();
+}
+
+function createUploadRepository(db: Kysely<ReceiverSchema>): UploadRepository {
+  return {
+    async insert(record, hookNames) {
+      return db.transaction().execute(async (trx) => {
+        const { id } = await trx
+          .insertInto('uploads')
+          .values(toRow(record))
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const vars = Object.entries(record.vars).map(([name, value]) => ({ upload_id: id, name, value }));
+        if (vars.length > 0) await trx.insertInto('upload_vars').values(vars).execute();
+        if (hookNames.length > 0) {
+          await trx
+            .insertInto('hook_jobs')
+            .values(
+              hookNames.map((hook) => ({
+                upload_id: id,
+                hook,
+                state: 'pending',
+                attempts: 0,
+                next_run_at: record.receivedAt,
+                last_error: null,
+                updated_at: record.receivedAt,
+              })),
+            )
+            .execute();
+        }
+        return id;
+      });
+    },
+
+    async setReply(id, reply) {
+      await db
+        .updateTable('uploads')
+        .set({ reply_json: JSON.stringify(reply) })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async get(id) {
+      const row = await db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && fromRow(row);
+    },
+
+    async list(query: UploadQuery): Promise<UploadPage> {
+      const limit = Math.min(Math.max(Math.trunc(query.limit ?? DEFAULT_PAGE), 1), MAX_PAGE);
+      let q = db.selectFrom('uploads').selectAll();
+      if (query.bucket !== undefined) q = q.where('bucket', '=', query.bucket);
+      if (query.prefix !== undefined && query.prefix !== '') {
+        // substr() rather than LIKE: keys may contain % and _, and LIKE is case-insensitive.
+        q = q.where(sql<boolean>`substr(object, 1, ${query.prefix.length}) = ${query.prefix}`);
+      }
+      if (query.mimeType !== undefined) q = q.where('mime_type', '=', query.mimeType);
+      if (query.verified !== undefined) q = q.where('verified', '=', query.verified ? 1 : 0);
+      if (query.since !== undefined) q = q.where('received_at', '>=', query.since);
+      if (query.until !== undefined) q = q.where('received_at', '<', query.until);
+      for (const v of query.vars ?? []) {
+        q = q.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('upload_vars')
+              .select('upload_vars.upload_id')
+              .whereRef('upload_vars.upload_id', '=', 'uploads.id')
+              .where('upload_vars.name', '=', v.name)
+              .$if(v.value !== undefined, (sub) => sub.where('upload_vars.value', '=', v.value!)),
+          ),
+        );
+      }
+      if (query.cursor !== undefined) q = q.where('id', '<', decodeCursor(query.cursor));
+      const rows = await q
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
+      const page: UploadPage = { uploads: rows.slice(0, limit).map(fromRow) };
+      if (rows.length > limit) page.nextCursor = encodeCursor(rows[limit - 1]!.id);
+      return page;
+    },
+  };
+}
+
+function encodeCursor(id: number): string {
+  return Buffer.from(`id:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const match = /^id:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new RangeError('The cursor is not one this server issued.');
+  return Number(match[1]);
+}
+
+function toRow(record: NewUploadRecord): Omit<UploadsTable, 'id'> {
+  return {
+    received_at: record.receivedAt,
+    verified: record.verified ? 1 : 0,
+    reject_reason: record.rejectReason ?? null,
+    bucket: record.bucket ?? null,
+    object: record.object ?? null,
+    etag: record.etag ?? null,
+    size: record.size ?? null,
+    mime_type: record.mimeType ?? null,
+    image_height: record.imageInfo?.height ?? null,
+    image_width: record.imageInfo?.width ?? null,
+    image_format: record.imageInfo?.format ?? null,
+    vars_json: JSON.stringify(record.vars),
+    fields_json: JSON.stringify(record.fields),
+    body_format: record.bodyFormat,
+    client_ip: record.clientIp ?? null,
+    request_id: record.requestId ?? null,
+    key_url: record.keyUrl ?? null,
+    target: record.target,
+    headers_json: JSON.stringify(record.headers),
+    raw_body: Buffer.from(record.rawBody.buffer, record.rawBody.byteOffset, record.rawBody.byteLength),
+    reply_json: null,
+  };
+}
+
+function fromRow(row: Selectable<UploadsTable>): UploadRecord {
+  const record: UploadRecord = {
+    id: row.id,
+    receivedAt: row.received_at,
+    verified: row.verified === 1,
+    vars: JSON.parse(row.vars_json) as Record<string, string>,
+    fields: JSON.parse(row.fields_json) as Record<string, CallbackFieldValue>,
+    bodyFormat: row.body_format as CallbackBodyFormat,
+    target: row.target,
+    headers: JSON.parse(row.headers_json) as Record<string, string>,
+    rawBody: new Uint8Array(row.raw_body),
+  };
+  if (row.reject_reason !== null) record.rejectReason = row.reject_reason as CallbackVerificationReason;
+  if (row.bucket !== null) record.bucket = row.bucket;
+  if (row.object !== null) record.object = row.object;
+  if (row.etag !== null) record.etag = row.etag;
+  if (row.size !== null) record.size = row.size;
+  if (row.mime_type !== null) record.mimeType = row.mime_type;
+  if (row.image_height !== null || row.image_width !== null || row.image_format !== null) {
+    record.imageInfo = {};
+    if (row.image_height !== null) record.imageInfo.height = row.image_height;
+    if (row.image_width !== null) record.imageInfo.width = row.image_width;
+    if (row.image_format !== null) record.imageInfo.format = row.image_format;
+  }
+  if (row.client_ip !== null) record.clientIp = row.client_ip;
+  if (row.request_id !== null) record.requestId = row.request_id;
+  if (row.key_url !== null) record.keyUrl = row.key_url;
+  if (row.reply_json !== null) record.reply = JSON.parse(row.reply_json) as JsonValue;
+  return record;
+}
+
+function createHookJobQueue(db: Kysely<ReceiverSchema>): HookJobQueue {
+  const toJob = (row: Selectable<HookJobsTable>): HookJob => {
+    const job: HookJob = {
+      id: row.id,
+      uploadId: row.upload_id,
+      hook: row.hook,
+      state: row.state as HookJobState,
+      attempts: row.attempts,
+      nextRunAt: row.next_run_at,
+      updatedAt: row.updated_at,
+    };
+    if (row.last_error !== null) job.lastError = row.last_error;
+    return job;
+  };
+  return {
+    async claim(now) {
+      // One statement picks and marks the job, so two workers on one database cannot both run it.
+      const row = await db
+        .updateTable('hook_jobs')
+        .set((eb) => ({ state: 'running', attempts: eb('attempts', '+', 1), updated_at: now }))
+        .where(
+          'id',
+          '=',
+          db
+            .selectFrom('hook_jobs')
+            .select('id')
+            .where('state', '=', 'pending')
+            .where('next_run_at', '<=', now)
+            .orderBy('next_run_at')
+            .orderBy('id')
+            .limit(1),
+        )
+        .where('state', '=', 'pending')
+        .returningAll()
+        .executeTakeFirst();
+      return row && toJob(row);
+    },
+    async complete(id, now) {
+      await db
+        .updateTable('hook_jobs')
+        .set({ state: 'done', last_error: null, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+    async fail(id, error, now, retryAt) {
+      await db
+        .updateTable('hook_jobs')
+        .set({
+          state: retryAt === undefined ? 'failed' : 'pending',
+          last_error: error,
+          updated_at: now,
+          ...(retryAt === undefined ? {} : { next_run_at: retryAt }),
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+    async requeueRunning(now) {
+      const result = await db
+        .updateTable('hook_jobs')
+        .set({ state: 'pending', next_run_at: now, updated_at: now })
+        .where('state', '=', 'running')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+    async jobsFor(uploadId) {
+      const rows = await db
+        .selectFrom('hook_jobs')
+        .selectAll()
+        .where('upload_id', '=', uploadId)
+        .orderBy('id')
+        .execute();
+      return rows.map(toJob);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * What the receiver app remembers about each callback it received (verified or refused), and the
+ * query shape of the REST API. Plain data: no database types leak out of the repository.
+ */
+import type { CallbackFieldValue, CallbackBodyFormat, ImageInfo } from '../callback-body.ts';
+import type { JsonValue } from '../callback-reply.ts';
+import type { CallbackVerificationReason } from '../callback-verification-error.ts';
+
+export interface NewUploadRecord {
+  receivedAt: number; // Unix ms
+  verified: boolean;
+  /** Why the callback was refused; absent when verified. */
+  rejectReason?: CallbackVerificationReason;
+  bucket?: string;
+  object?: string;
+  etag?: string;
+  size?: number;
+  mimeType?: string;
+  imageInfo?: ImageInfo;
+  /** `x:` custom variables. */
+  vars: Record<string, string>;
+  fields: Record<string, CallbackFieldValue>;
+  bodyFormat: CallbackBodyFormat;
+  clientIp?: string;
+  requestId?: string;
+  keyUrl?: string;
+  /** The raw request-target the signature covered. */
+  target: string;
+  headers: Record<string, string>;
+  rawBody: Uint8Array;
+}
+
+export interface UploadRecord extends NewUploadRecord {
+  id: number;
+  /** The JSON the app answered OSS with, once sent. */
+  reply?: JsonValue;
+}
+
+export interface UploadQuery {
+  bucket?: string;
+  /** Object key prefix. */
+  prefix?: string;
+  mimeType?: string;
+  /** Only uploads whose `x:` variable `name` equals `value` (any value when `value` is absent). */
+  vars?: { name: string; value?: string }[];
+  verified?: boolean;
+  /** Unix ms, inclusive. */
+  since?: number;
+  /** Unix ms, exclusive. */
+  until?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+  /** Page size, 1..1000. */
+  limit?: number;
+}
+
+export interface UploadPage {
+  uploads: UploadRecord[];
+  /** Present when more records match: pass it as `cursor` for the next (older) page. */
+  nextCursor?: string;
+}

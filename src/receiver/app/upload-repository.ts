@@ -1,0 +1,43 @@
+/**
+ * Storage contracts of the receiver app: the upload records and the durable hook-job queue.
+ * SQLite implements both (`sqlite-receiver-store.ts`); a PostgreSQL implementation can follow the
+ * same contracts. Invariant for both: a record or job that a method has resolved for is durable
+ * (it survives a restart), so the reply to OSS never promises more than is stored.
+ */
+import type { JsonValue } from '../callback-reply.ts';
+import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
+
+export interface UploadRepository {
+  /** Stores a record and queues one job per named async hook, atomically. Returns the new id. */
+  insert(record: NewUploadRecord, hookNames: readonly string[]): Promise<number>;
+  /** Remembers the reply sent for a record. */
+  setReply(id: number, reply: JsonValue): Promise<void>;
+  get(id: number): Promise<UploadRecord | undefined>;
+  /** Newest first. @throws RangeError on a malformed cursor. */
+  list(query: UploadQuery): Promise<UploadPage>;
+}
+
+export type HookJobState = 'pending' | 'running' | 'done' | 'failed';
+
+export interface HookJob {
+  id: number;
+  uploadId: number;
+  hook: string;
+  state: HookJobState;
+  attempts: number;
+  /** Unix ms at which a pending job becomes due. */
+  nextRunAt: number;
+  lastError?: string;
+  updatedAt: number;
+}
+
+export interface HookJobQueue {
+  /** Takes the oldest due pending job and marks it running (attempts + 1), or undefined. */
+  claim(now: number): Promise<HookJob | undefined>;
+  complete(id: number, now: number): Promise<void>;
+  /** Back to pending at `retryAt`, or `failed` when `retryAt` is undefined. */
+  fail(id: number, error: string, now: number, retryAt: number | undefined): Promise<void>;
+  /** Crash recovery at start: jobs left `running` by a dead process become due again. */
+  requeueRunning(now: number): Promise<number>;
+  jobsFor(uploadId: number): Promise<HookJob[]>;
+}

@@ -1,0 +1,143 @@
+/**
+ * The receiver app's read API over recorded callbacks:
+ *   GET /api/uploads      filters bucket, prefix, mimeType, var (repeatable, `name` or
+ *                         `name=value`), verified, since/until (Unix ms or ISO 8601), limit,
+ *                         cursor; newest first, cursor pagination (`nextCursor`).
+ *   GET /api/uploads/:id  one record with its hook jobs.
+ * Invariant: bad query input answers 400 JSON naming the parameter, never a 500.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { UploadQuery, UploadRecord } from './upload-record.ts';
+import type { HookJob, HookJobQueue, UploadRepository } from './upload-repository.ts';
+
+class BadQueryError extends Error {}
+
+export interface UploadJson {
+  id: number;
+  receivedAt: string;
+  verified: boolean;
+  rejectReason?: string;
+  bucket?: string;
+  object?: string;
+  etag?: string;
+  size?: number;
+  mimeType?: string;
+  imageInfo?: UploadRecord['imageInfo'];
+  vars: Record<string, string>;
+  fields: UploadRecord['fields'];
+  bodyFormat: string;
+  clientIp?: string;
+  requestId?: string;
+  keyUrl?: string;
+  target: string;
+  headers: Record<string, string>;
+  /** The raw body as UTF-8 text, and exactly as bytes (base64). */
+  body: string;
+  bodyBase64: string;
+  reply?: UploadRecord['reply'];
+  hooks?: { hook: string; state: string; attempts: number; nextRunAt: string; lastError?: string }[];
+}
+
+export function uploadToJson(record: UploadRecord, jobs?: readonly HookJob[]): UploadJson {
+  const { rawBody, receivedAt, ...rest } = record;
+  const bytes = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
+  const json: UploadJson = {
+    ...rest,
+    receivedAt: new Date(receivedAt).toISOString(),
+    body: bytes.toString('utf8'),
+    bodyBase64: bytes.toString('base64'),
+  };
+  if (jobs) {
+    json.hooks = jobs.map((j) => ({
+      hook: j.hook,
+      state: j.state,
+      attempts: j.attempts,
+      nextRunAt: new Date(j.nextRunAt).toISOString(),
+      ...(j.lastError === undefined ? {} : { lastError: j.lastError }),
+    }));
+  }
+  return json;
+}
+
+type RawQuery = Record<string, string | string[] | undefined>;
+
+function single(query: RawQuery, name: string): string | undefined {
+  const value = query[name];
+  if (Array.isArray(value)) throw new BadQueryError(`Give "${name}" at most once.`);
+  return value;
+}
+
+function time(query: RawQuery, name: string): number | undefined {
+  const value = single(query, name);
+  if (value === undefined || value === '') return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms))
+    throw new BadQueryError(`"${name}" must be Unix milliseconds or an ISO 8601 time.`);
+  return ms;
+}
+
+export function parseUploadQuery(query: RawQuery): UploadQuery {
+  const result: UploadQuery = {};
+  for (const name of ['bucket', 'prefix', 'mimeType', 'cursor'] as const) {
+    const value = single(query, name);
+    if (value !== undefined && value !== '') result[name] = value;
+  }
+  const since = time(query, 'since');
+  if (since !== undefined) result.since = since;
+  const until = time(query, 'until');
+  if (until !== undefined) result.until = until;
+  const limit = single(query, 'limit');
+  if (limit !== undefined) {
+    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000) {
+      throw new BadQueryError('"limit" must be an integer from 1 to 1000.');
+    }
+    result.limit = Number(limit);
+  }
+  const verified = single(query, 'verified');
+  if (verified !== undefined) {
+    if (verified !== 'true' && verified !== 'false')
+      throw new BadQueryError('"verified" must be true or false.');
+    result.verified = verified === 'true';
+  }
+  const vars = query.var === undefined ? [] : Array.isArray(query.var) ? query.var : [query.var];
+  if (vars.length > 0) {
+    result.vars = vars.map((v) => {
+      const eq = v.indexOf('=');
+      const name = eq === -1 ? v : v.slice(0, eq);
+      if (name === '') throw new BadQueryError('"var" must be name or name=value.');
+      return eq === -1 ? { name } : { name, value: v.slice(eq + 1) };
+    });
+  }
+  return result;
+}
+
+export function registerUploadsApi(
+  app: FastifyInstance,
+  deps: { uploads: UploadRepository; jobs: HookJobQueue },
+): void {
+  app.get('/api/uploads', async (request, reply) => {
+    let query: UploadQuery;
+    try {
+      query = parseUploadQuery(request.query as RawQuery);
+      const page = await deps.uploads.list(query);
+      return {
+        uploads: page.uploads.map((u) => uploadToJson(u)),
+        ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+      };
+    } catch (err) {
+      if (err instanceof BadQueryError || err instanceof RangeError) {
+        return reply.code(400).send({ error: 'InvalidArgument', message: err.message });
+      }
+      throw err;
+    }
+  });
+
+  app.get('/api/uploads/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const record = /^\d{1,15}$/.test(id) ? await deps.uploads.get(Number(id)) : undefined;
+    if (record === undefined) {
+      return reply.code(404).send({ error: 'NotFound', message: `No upload with id ${id}.` });
+    }
+    return uploadToJson(record, await deps.jobs.jobsFor(record.id));
+  });
+}

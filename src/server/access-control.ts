@@ -9,7 +9,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ossError } from '../shared/oss-error.ts';
 import type { BucketAcl } from '../store/object-store.ts';
-import { ANONYMOUS, type Principal } from './principal.ts';
+import type { TemporaryAction } from '../shared/security-token.ts';
+import { parseCallback } from '../callback/parse-callback.ts';
+import { authenticate, authorizeAction } from './authenticate.ts';
+import type { Principal } from './principal.ts';
+import { header } from './request-context.ts';
 import type { Access, Route } from './routes.ts';
 import type { ServerDeps } from './request-context.ts';
 
@@ -30,17 +34,12 @@ export interface AuthConfig {
 }
 
 /**
- * The one authenticate() call site. Until src/server/authenticate.ts lands this only tells
- * signed requests from anonymous ones and does NOT verify signatures; wiring the real check is
- * replacing the body with `return authenticate(request, config)`.
+ * The one authenticate() call site (src/server/authenticate.ts): checks the V1/V4 header or
+ * presigned-URL signature and names the principal.
+ * @throws InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed | AccessDenied | …
  */
-export async function authenticateRequest(request: AuthRequest, _config: AuthConfig): Promise<Principal> {
-  const authorization = request.headers.authorization;
-  if (authorization !== undefined && authorization !== '') return { kind: 'root', accessKeyId: 'unverified' };
-  if (request.query.has('OSSAccessKeyId') || request.query.has('x-oss-credential')) {
-    return { kind: 'root', accessKeyId: 'unverified' };
-  }
-  return ANONYMOUS;
+export async function authenticateRequest(request: AuthRequest, config: AuthConfig): Promise<Principal> {
+  return authenticate(request, config);
 }
 
 function aclGrants(acl: BucketAcl, access: Access): boolean {
@@ -62,15 +61,26 @@ function aclGrants(acl: BucketAcl, access: Access): boolean {
 export async function authorizeRoute(
   principal: Principal,
   route: Route,
-  bucket: string | undefined,
+  request: AuthRequest,
   deps: Pick<ServerDeps, 'store'>,
 ): Promise<void> {
+  const { bucket } = request;
   switch (principal.kind) {
     case 'root':
       return;
-    case 'temporary':
-      // Temporary credentials are scoped by their policy (authorizeAction, signing work).
+    case 'temporary': {
+      // Temporary credentials are scoped by their policy: bucket, key prefix, actions, and
+      // possibly a required upload callback URL (DESIGN.md "Temporary credentials").
+      if (route.access === 'form') return;
+      const action = TEMPORARY_ACTION_OF[route.action];
+      if (action === undefined) {
+        throw ossError('AccessDenied', {
+          message: `Access denied by the security token policy: the action ${route.action} is not allowed.`,
+        });
+      }
+      authorizeAction(principal, { action, bucket, key: request.key, callbackUrls: callbackUrlsOf(request) });
       return;
+    }
     case 'anonymous': {
       // PostObject authorizes from its form fields (post-object-auth.ts).
       if (route.access === 'form') return;
@@ -82,6 +92,42 @@ export async function authorizeRoute(
       return;
     }
   }
+}
+
+/**
+ * The policy action each route needs. ListObjectsV2 is ListObjects and UploadPartCopy is
+ * UploadPart, as in OSS RAM policies; routes not listed (bucket administration, ListBuckets) are
+ * never open to temporary credentials.
+ */
+const TEMPORARY_ACTION_OF: Readonly<Record<string, TemporaryAction>> = {
+  GetObject: 'GetObject',
+  HeadObject: 'HeadObject',
+  GetObjectMeta: 'GetObjectMeta',
+  PutObject: 'PutObject',
+  AppendObject: 'AppendObject',
+  CopyObject: 'CopyObject',
+  DeleteObject: 'DeleteObject',
+  DeleteMultipleObjects: 'DeleteMultipleObjects',
+  ListObjects: 'ListObjects',
+  ListObjectsV2: 'ListObjects',
+  InitiateMultipartUpload: 'InitiateMultipartUpload',
+  UploadPart: 'UploadPart',
+  UploadPartCopy: 'UploadPart',
+  CompleteMultipartUpload: 'CompleteMultipartUpload',
+  AbortMultipartUpload: 'AbortMultipartUpload',
+  ListParts: 'ListParts',
+  ListMultipartUploads: 'ListMultipartUploads',
+};
+
+/** The callback URLs an upload asks for (header or presigned query), for a policy that requires one. */
+function callbackUrlsOf(request: AuthRequest): string[] {
+  const spec = parseCallback({
+    header: header(request, 'x-oss-callback'),
+    query: request.query.get('callback') ?? undefined,
+    varHeader: header(request, 'x-oss-callback-var'),
+    varQuery: request.query.get('callback-var') ?? undefined,
+  });
+  return spec === undefined ? [] : spec.urls.map((url) => url.href);
 }
 
 function anonymousDenied(target: Route['target']) {

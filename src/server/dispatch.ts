@@ -55,7 +55,7 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
       ...target,
     };
     const principal = await authenticateRequest(authRequest, config.auth);
-    await authorizeRoute(principal, route, target.bucket, config.deps);
+    await authorizeRoute(principal, route, authRequest, config.deps);
     const ctx: RequestContext = {
       ...authRequest,
       requestId: request.requestId,

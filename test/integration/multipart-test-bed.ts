@@ -90,6 +90,14 @@ export interface OssTestClient {
       progress?: (p: number, checkpoint: Checkpoint | null | undefined) => void | Promise<void>;
       headers?: Record<string, string>;
       mime?: string;
+      /** ali-oss's upload callback option, sent on Complete (SPEC.md §8.1). */
+      callback?: {
+        url: string;
+        body: string;
+        host?: string;
+        contentType?: string;
+        customValue?: Record<string, string>;
+      };
     },
   ): Promise<{ res: OssResponseInfo; bucket: string; name: string; etag: string; data?: unknown }>;
   cancel(): void;

@@ -141,7 +141,11 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
       }
       // FIDELITY: when every URL fails, the last attempt's message is reported (SPEC §4 [U]).
       const details: Record<string, string> = {};
-      if (last.ec !== undefined) details['EC'] = last.ec;
+      if (last.ec !== undefined) {
+        // §6.2: newer OSS responses point at the troubleshooting page of the EC.
+        details['EC'] = last.ec;
+        details['RecommendDoc'] = `https://api.aliyun.com/troubleshoot?q=${last.ec}`;
+      }
       return {
         ok: false,
         error: ossError('CallbackFailed', { message: last.message, details }),

@@ -133,7 +133,9 @@ describe('upload callback step', () => {
       expect(xml).toContain('<Message>Error status : 500.</Message>');
       expect(xml).toContain('<RequestId>0123456789ABCDEF01234567</RequestId>');
       expect(xml).toContain('<HostId>photos.localhost</HostId>');
-      expect(xml).toContain('<EC>0007-00000203</EC>');
+      expect(xml).toContain(
+        '<EC>0007-00000203</EC><RecommendDoc>https://api.aliyun.com/troubleshoot?q=0007-00000203</RecommendDoc>',
+      );
       // CompleteMultipartUpload has no ${contentMd5}; the stored object is still there.
       expect((await store.getObject('photos', 'b.txt')).object.size).toBe(13);
     } finally {

@@ -166,6 +166,23 @@ describe('uploadPartCopy', () => {
   });
 });
 
+describe('multipartUploadCopy', () => {
+  it('copies a source object range by range into a new multipart object', async () => {
+    const source = bytes(250 * KiB + 3, 11);
+    await bed.store.putObject(bed.bucket, 'copy/big source.bin', Readable.from([source]), {
+      meta: { contentType: 'application/x-source', userMeta: {} },
+    });
+    const result = await client.multipartUploadCopy(
+      'copy/big target.bin',
+      { sourceKey: 'copy/big source.bin', sourceBucketName: bed.bucket },
+      { partSize: 100 * KiB, parallel: 2 },
+    );
+    expect(result.res.status).toBe(200);
+    expect(result.etag).toMatch(/^"[0-9A-F]{32}-3"$/);
+    expect((await readObject(bed, 'copy/big target.bin')).equals(source)).toBe(true);
+  });
+});
+
 describe('abortMultipartUpload, listParts, listUploads', () => {
   it('pages parts with max-parts and part-number-marker', async () => {
     const key = 'list/parts.bin';

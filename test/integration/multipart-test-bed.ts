@@ -100,6 +100,11 @@ export interface OssTestClient {
       };
     },
   ): Promise<{ res: OssResponseInfo; bucket: string; name: string; etag: string; data?: unknown }>;
+  multipartUploadCopy(
+    name: string,
+    source: { sourceKey: string; sourceBucketName: string; startOffset?: number; endOffset?: number },
+    options?: { partSize?: number; parallel?: number },
+  ): Promise<{ res: OssResponseInfo; bucket: string; name: string; etag: string }>;
   cancel(): void;
   /** ali-oss's signed raw request, for what its methods cannot express. */
   request(params: {

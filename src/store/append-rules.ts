@@ -1,6 +1,8 @@
 /**
  * AppendObject rules shared by the backends: when an append is allowed, and what the object looks
- * like after it. Metadata is set by the first append (position 0) only; later appends keep it.
+ * like after it.
+ * FIDELITY: metadata is set by the append that creates the object (position 0); later appends keep
+ * it whatever headers they carry.
  */
 import { createHash } from 'node:crypto';
 import { crc64Combine } from '../shared/crc64.ts';

@@ -302,6 +302,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     } finally {
       unpin();
     }
+    // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
     const row: ObjectRow = {
       ...from,
       bucket,

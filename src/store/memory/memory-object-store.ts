@@ -197,6 +197,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
   ): Promise<StoredObject> {
     const from = this.#object(source.bucket, source.key);
     const target = this.#bucket(bucket);
+    // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
     const object: StoredObject = {
       ...from.object,
       bucket,

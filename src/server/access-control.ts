@@ -2,7 +2,7 @@
  * Who may do what: the single call site of authenticate() (signature checks, in
  * src/server/authenticate.ts) and the bucket-ACL rule for anonymous callers.
  *
- * Invariant: every request passes through `authorizeRequest` exactly once, before its operation
+ * Invariant: every request passes through `authenticateRequest` and `authorizeRoute` exactly once, before its operation
  * runs; anonymous callers reach only public-read (reads) and public-read-write (reads and writes)
  * buckets, never the service or owner-only bucket operations.
  */

@@ -458,3 +458,77 @@ describe('authorizeAction', () => {
     ).toThrow('Access denied by the security token policy.');
   });
 });
+
+describe('authenticate: conflicting or odd input', () => {
+  it('refuses a signature in both the URL and the Authorization header', () => {
+    const request = v1Request({ method: 'GET', bucket: 'b', key: 'k' });
+    const both = { ...request, query: new URLSearchParams('OSSAccessKeyId=ak&Expires=1&Signature=x') };
+    expect(failure(both).code).toBe('InvalidArgument');
+  });
+
+  it('refuses V4 additional headers the request does not carry', () => {
+    const request = v4Request(
+      { method: 'GET', bucket: 'b', key: 'k', headers: { range: 'bytes=0-1' } },
+      'sk',
+      'ak',
+      ['range'],
+    );
+    expect(authenticate(request, deps)).toEqual(ROOT);
+    const headers = { ...request.headers };
+    delete headers.range;
+    const error = failure({ ...request, headers });
+    expect(error.code).toBe('InvalidArgument');
+    expect(error.details['ArgumentValue']).toBe('range');
+  });
+
+  it('answers any garbage with a principal or an OssError, never another exception', () => {
+    const names = fc.constantFrom(
+      'OSSAccessKeyId',
+      'Expires',
+      'Signature',
+      'security-token',
+      'x-oss-signature-version',
+      'x-oss-credential',
+      'x-oss-date',
+      'x-oss-expires',
+      'x-oss-signature',
+      'x-oss-security-token',
+      'x-oss-additional-headers',
+      'uploads',
+    );
+    const authorization = fc.oneof(
+      fc.string(),
+      fc.string().map((s) => `OSS ${s}`),
+      fc.string().map((s) => `OSS4-HMAC-SHA256 ${s}`),
+      fc
+        .string()
+        .map((s) => `OSS4-HMAC-SHA256 Credential=ak/20261123/r/oss/aliyun_v4_request,Signature=${s}`),
+    );
+    fc.assert(
+      fc.property(
+        fc.option(authorization, { nil: undefined }),
+        fc.array(fc.tuple(names, fc.string()), { maxLength: 6 }),
+        fc.dictionary(
+          fc.constantFrom('x-oss-date', 'date', 'x-oss-security-token', 'content-type'),
+          fc.string(),
+        ),
+        (auth, pairs, headers) => {
+          const request: AuthenticateRequest = {
+            method: 'GET',
+            rawPath: '/k',
+            query: new URLSearchParams(pairs),
+            headers: auth === undefined ? headers : { ...headers, authorization: auth },
+            bucket: 'b',
+            key: 'k',
+          };
+          try {
+            authenticate(request, deps);
+          } catch (error) {
+            expect(isOssError(error), String(error)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -240,6 +240,14 @@ interface V4Check {
 }
 
 function verifyV4(check: V4Check): void {
+  const absent = check.additionalHeaders.find((name) => check.headers[name] === undefined);
+  if (absent !== undefined) {
+    // FIDELITY: OSS refuses additional headers the request lacks (EC 0002-00000077/78); code not public.
+    throw ossError('InvalidArgument', {
+      message: `The additional header ${absent} is not in the request.`,
+      details: { ArgumentName: 'AdditionalHeaders', ArgumentValue: check.additionalHeaders.join(';') },
+    });
+  }
   let first: { canonicalRequest: string; stringToSign: string } | undefined;
   for (const queryOptions of V4_QUERY_VARIANTS) {
     const canonicalRequest = v4CanonicalRequest({
@@ -374,6 +382,14 @@ export function authenticate(request: AuthenticateRequest, deps: AuthenticateDep
   const header = request.headers.authorization;
   const authorization = Array.isArray(header) ? header.join(',') : header;
   if (authorization !== undefined && authorization !== '') {
+    if (hasPresignedParameters(request.query)) {
+      // OSS refuses a signature in both the URL and the Authorization header.
+      // FIDELITY: the code and wording are not public; InvalidArgument names the conflict.
+      throw ossError('InvalidArgument', {
+        message: 'Only one authentication mechanism allowed: a signed URL or an Authorization header.',
+        details: { ArgumentName: 'Authorization' },
+      });
+    }
     if (authorization.startsWith(`${V4_ALGORITHM} `) || authorization === V4_ALGORITHM) {
       return authenticateV4Header(request, authorization, deps);
     }
@@ -386,6 +402,12 @@ export function authenticate(request: AuthenticateRequest, deps: AuthenticateDep
   }
   if (query.has('OSSAccessKeyId') || query.has('Signature')) return authenticateV1Presigned(request, deps);
   return { kind: 'anonymous' };
+}
+
+function hasPresignedParameters(query: URLSearchParams): boolean {
+  return ['OSSAccessKeyId', 'Signature', 'x-oss-signature', 'x-oss-credential'].some((name) =>
+    query.has(name),
+  );
 }
 
 /**

@@ -81,8 +81,11 @@ export interface SignedRequest {
   accessKeySecret?: string;
 }
 
-/** A path-style request signed with ali-oss's V1 signer. */
-export function signedRequest(server: TestServer, req: SignedRequest): Promise<RawResponse> {
+/** The path (with query) and headers of a path-style request signed with ali-oss's V1 signer. */
+export function signRequest(
+  server: TestServer,
+  req: Omit<SignedRequest, 'body'>,
+): { path: string; headers: Record<string, string> } {
   const headers: Record<string, string> = {
     'x-oss-date': (req.date ?? new Date()).toUTCString(),
     ...req.headers,
@@ -105,9 +108,15 @@ export function signedRequest(server: TestServer, req: SignedRequest): Promise<R
     ...Object.entries(req.query ?? {}).map(([k, v]) => `${k}=${encodeURIComponent(v)}`),
   ].join('&');
   const path = `/${req.bucket ?? ''}${req.bucket === undefined ? '' : '/'}${escapeKey(req.key ?? '')}`;
+  return { path: query === '' ? path : `${path}?${query}`, headers };
+}
+
+/** A path-style request signed with ali-oss's V1 signer. */
+export function signedRequest(server: TestServer, req: SignedRequest): Promise<RawResponse> {
+  const { path, headers } = signRequest(server, req);
   return rawRequest(server.port, {
     method: req.method,
-    path: query === '' ? path : `${path}?${query}`,
+    path,
     headers,
     ...(req.body === undefined ? {} : { body: req.body }),
   });

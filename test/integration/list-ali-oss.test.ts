@@ -4,6 +4,7 @@
  * (element order, encoding-type=url, NextMarker presence).
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
 import { signedRequest } from '../helpers/raw-request.ts';
@@ -105,6 +106,39 @@ describe.each(['fs', 'memory'] as const)('listing over the %s store', (backend) 
         );
       } finally {
         await client.delete('odd key+\u0001.txt');
+      }
+    });
+
+    it('truncates correctly around a common prefix spanning several store pages', async () => {
+      const keys = Array.from({ length: 40 }, (_, i) => `big/${String(i).padStart(4, '0')}`);
+      for (const key of keys) {
+        await server.store.putObject(server.bucket, key, Readable.from([Buffer.from('x')]), {
+          meta: { contentType: 'text/plain', userMeta: {} },
+        });
+      }
+      try {
+        const first = await client.list({ delimiter: '/', 'max-keys': 2 });
+        expect((first.objects as ListedObject[]).map((o) => o.name)).toEqual(['a.txt']);
+        expect(first.prefixes).toEqual(['big/']);
+        expect(first.isTruncated).toBe(true);
+        expect(first.nextMarker).toBe('big/');
+        const second = await client.list({ delimiter: '/', 'max-keys': 2, marker: 'big/' });
+        expect(second.prefixes).toEqual(['docs/', 'img/']);
+        const third = await client.list({ delimiter: '/', 'max-keys': 2, marker: 'img/' });
+        expect((third.objects as ListedObject[]).map((o) => o.name)).toEqual(['z.txt']);
+        expect(third.isTruncated).toBe(false);
+        const inside = await client.listV2({ prefix: 'big/', 'max-keys': 25 });
+        expect(inside.keyCount).toBe(25);
+        expect(inside.isTruncated).toBe(true);
+        const rest = await client.listV2({
+          prefix: 'big/',
+          'max-keys': 1000,
+          'continuation-token': inside.nextContinuationToken,
+        });
+        expect(rest.keyCount).toBe(15);
+        expect(rest.isTruncated).toBe(false);
+      } finally {
+        for (const key of keys) await server.store.deleteObject(server.bucket, key);
       }
     });
   });

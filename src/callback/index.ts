@@ -11,6 +11,7 @@ export {
   MAX_CALLBACK_VAR_LENGTH,
   type CallbackBodyType,
   type CallbackRequestParams,
+  type ParseCallbackOptions,
   type CallbackSpec,
 } from './parse-callback.ts';
 export {

@@ -259,6 +259,25 @@ describe('parseCallback', () => {
     );
   });
 
+  it('refuses literal private IPs when asked, after the URL checks and before the body', () => {
+    const isForbiddenAddress = (host: string): boolean => host === '192.168.1.1';
+    const text = JSON.stringify({ callbackUrl: 'http://a.b/;http://192.168.1.1/cb', callbackBody: '' });
+    const error = failure(() => parseCallback({ header: b64(text) }, { isForbiddenAddress }));
+    expect(error.message).toBe('Private address is forbidden to callback.');
+    expect(error.details).toEqual({ ArgumentName: 'callback', ArgumentValue: text, EC: '0007-00000008' });
+    // More than 5 URLs is reported first; without the option the private URL is accepted.
+    expectInvalid(
+      () =>
+        parseCallback(
+          { header: b64({ ...BASE, callbackUrl: 'http://192.168.1.1/;b;c;d;e;f' }) },
+          { isForbiddenAddress },
+        ),
+      'The number of callback url exceed max value.',
+      '0007-00000005',
+    );
+    expect(parseCallback({ header: b64({ ...BASE, callbackUrl: 'http://192.168.1.1/' }) })).toBeDefined();
+  });
+
   it('rejects a callback-var that is too long, not base64, not JSON or of the wrong shape', () => {
     expectInvalid(
       () => parseCallback({ header: b64(BASE), varHeader: b64({ 'x:a': 'v'.repeat(4000) }) }),

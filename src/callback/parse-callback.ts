@@ -42,6 +42,15 @@ export interface CallbackRequestParams {
   varQuery?: string | undefined;
 }
 
+export interface ParseCallbackOptions {
+  /**
+   * Real OSS's private-address refusal (§2.3, 0007-00000008), for literal IP hosts: checked here
+   * so it is reported in §12.2 order (after the URLs, before the body). Host names need DNS; the
+   * server checks those after parsing (src/server/callback-address-guard.ts).
+   */
+  isForbiddenAddress?: ((hostname: string) => boolean) | undefined;
+}
+
 /** Limits of §2.3 ("5 KB" of base64 text; exact boundary [U], treated as 5120 bytes). */
 export const MAX_CALLBACK_LENGTH = 5120;
 export const MAX_CALLBACK_VAR_LENGTH = 5120;
@@ -55,7 +64,10 @@ const JSON_TYPE = 'application/json' as const;
  * Returns undefined when the request asks for no callback.
  * @throws OssError InvalidArgument (400) with ArgumentName/ArgumentValue/EC details
  */
-export function parseCallback(params: CallbackRequestParams): CallbackSpec | undefined {
+export function parseCallback(
+  params: CallbackRequestParams,
+  options: ParseCallbackOptions = {},
+): CallbackSpec | undefined {
   // §2.1: header and query together are an error, checked before anything else.
   if (params.header !== undefined && params.query !== undefined) {
     throw invalidArgument(
@@ -76,7 +88,7 @@ export function parseCallback(params: CallbackRequestParams): CallbackSpec | und
   }
   const callback = params.header ?? params.query;
   const varText = params.varHeader ?? params.varQuery;
-  const spec = parseCallbackValue(callback);
+  const spec = parseCallbackValue(callback, options);
   if (spec === undefined) return undefined;
   spec.vars = varText === undefined ? {} : parseCallbackVar(varText);
   return spec;
@@ -87,8 +99,11 @@ export function parseCallback(params: CallbackRequestParams): CallbackSpec | und
  * values), and optionally a whole `callback-var` field (§7.2; SPEC recommends accepting it).
  * `fields` holds every form field except the file. Returns undefined without a callback field.
  */
-export function parseFormCallback(fields: ReadonlyMap<string, string>): CallbackSpec | undefined {
-  const spec = parseCallbackValue(fields.get('callback'));
+export function parseFormCallback(
+  fields: ReadonlyMap<string, string>,
+  options: ParseCallbackOptions = {},
+): CallbackSpec | undefined {
+  const spec = parseCallbackValue(fields.get('callback'), options);
   if (spec === undefined) return undefined;
   const whole = fields.get('callback-var');
   // FIDELITY: a `callback-var` form field is accepted; separate `x:` fields override its entries.
@@ -102,7 +117,10 @@ export function parseFormCallback(fields: ReadonlyMap<string, string>): Callback
 }
 
 /** Validates one base64 callback value (§2.3, in §12.2 order). `undefined`/empty → no callback. */
-function parseCallbackValue(value: string | undefined): CallbackSpec | undefined {
+function parseCallbackValue(
+  value: string | undefined,
+  options: ParseCallbackOptions,
+): CallbackSpec | undefined {
   // FIDELITY: an empty parameter (`x-oss-callback:` or `?callback=`) means "no callback", like an
   // empty callbackUrl (§2.2), rather than a base64 error.
   if (value === undefined || value === '') return undefined;
@@ -140,6 +158,13 @@ function parseCallbackValue(value: string | undefined): CallbackSpec | undefined
   // S2 as SPEC §2.2 recommends: the upload proceeds without a callback.
   if (rawUrl.trim() === '') return undefined;
   const urls = parseCallbackUrls(rawUrl, fail);
+  if (options.isForbiddenAddress !== undefined) {
+    for (const url of urls) {
+      if (options.isForbiddenAddress(url.hostname)) {
+        throw fail('Private address is forbidden to callback.', '0007-00000008');
+      }
+    }
+  }
 
   let host: string | undefined;
   const rawHost = json['callbackHost'];

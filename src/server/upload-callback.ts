@@ -12,14 +12,19 @@
  * CallbackFailed XML, both with the operation's success headers (§6.1, §6.2). Never a 5xx for a
  * callback that went wrong: the object is stored either way.
  */
-import { parseCallback, parseFormCallback, type CallbackSpec } from '../callback/parse-callback.ts';
+import {
+  parseCallback,
+  parseFormCallback,
+  type CallbackSpec,
+  type ParseCallbackOptions,
+} from '../callback/parse-callback.ts';
 import {
   templateUsesImageInfo,
   type CallbackOperation,
   type UploadFacts,
 } from '../callback/render-callback-body.ts';
 import type { StoredObject } from '../store/object-store.ts';
-import { assertPublicCallbackAddresses } from './callback-address-guard.ts';
+import { assertPublicCallbackAddresses, isPrivateAddress } from './callback-address-guard.ts';
 import type { CallbackDispatcher } from './callback-dispatcher.ts';
 import { readImageInfo } from './image-info.ts';
 import {
@@ -60,12 +65,15 @@ export async function uploadCallbackFromRequest(
   deps: CallbackDeps,
   operation: 'PutObject' | 'CompleteMultipartUpload',
 ): Promise<PendingCallback | undefined> {
-  const spec = parseCallback({
-    header: header(ctx, 'x-oss-callback'),
-    query: ctx.query.get('callback') ?? undefined,
-    varHeader: header(ctx, 'x-oss-callback-var'),
-    varQuery: ctx.query.get('callback-var') ?? undefined,
-  });
+  const spec = parseCallback(
+    {
+      header: header(ctx, 'x-oss-callback'),
+      query: ctx.query.get('callback') ?? undefined,
+      varHeader: header(ctx, 'x-oss-callback-var'),
+      varQuery: ctx.query.get('callback-var') ?? undefined,
+    },
+    parseOptions(deps),
+  );
   return pending(spec, operation, deps);
 }
 
@@ -77,7 +85,12 @@ export async function uploadCallbackFromForm(
   fields: ReadonlyMap<string, string>,
   deps: CallbackDeps,
 ): Promise<PendingCallback | undefined> {
-  return pending(parseFormCallback(fields), 'PostObject', deps);
+  return pending(parseFormCallback(fields, parseOptions(deps)), 'PostObject', deps);
+}
+
+/** Literal private IPs are refused while parsing, in §12.2 order; names after DNS (pending). */
+function parseOptions(deps: CallbackDeps): ParseCallbackOptions {
+  return deps.callbacks?.forbidPrivateAddresses === true ? { isForbiddenAddress: isPrivateAddress } : {};
 }
 
 async function pending(

@@ -160,6 +160,18 @@ describe('upload callback step', () => {
     await expect(uploadCallbackFromRequest(request, strict, 'PutObject')).rejects.toMatchObject({
       code: 'InvalidArgument',
       message: 'Private address is forbidden to callback.',
+      details: {
+        ArgumentValue: JSON.stringify({ callbackUrl: 'http://192.168.1.1/cb', callbackBody: 'a=b' }),
+        EC: '0007-00000008',
+      },
+    });
+    // A name is resolved first: localhost is loopback.
+    const named = {
+      headers: { 'x-oss-callback': b64({ callbackUrl: 'http://localhost:1/cb', callbackBody: 'a=b' }) },
+      query: new URLSearchParams(),
+    };
+    await expect(uploadCallbackFromRequest(named, strict, 'PutObject')).rejects.toMatchObject({
+      message: 'Private address is forbidden to callback.',
     });
   });
 

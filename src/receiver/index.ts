@@ -81,3 +81,10 @@ export type { NewUploadRecord, UploadRecord, UploadQuery, UploadPage } from './a
 export type { UploadRepository, HookJobQueue, HookJob, HookJobState } from './app/upload-repository.ts';
 export { openSqliteReceiverStore, type SqliteReceiverStore } from './app/sqlite-receiver-store.ts';
 export type { UploadJson } from './app/uploads-api.ts';
+export {
+  registerCredentialEndpoints,
+  sanitiseUserId,
+  defaultPostHost,
+  DEFAULT_POLICY_CALLBACK_BODY,
+  type ReceiverCredentials,
+} from './app/credential-endpoints.ts';

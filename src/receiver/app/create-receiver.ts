@@ -18,6 +18,7 @@ import type { JsonValue } from '../callback-reply.ts';
 import type { CallbackVerificationError } from '../callback-verification-error.ts';
 import { createPublicKeyResolver } from '../public-key-resolver.ts';
 import type { VerifiedCallback } from '../verify-oss-callback.ts';
+import { registerCredentialEndpoints, type ReceiverCredentials } from './credential-endpoints.ts';
 import { startHookWorker, type HookWorker } from './hook-worker.ts';
 import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
 import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
@@ -40,6 +41,8 @@ export interface ReceiverOptions {
   /** The JSON answered for a verified callback. Default `{"Status":"OK","id":…,"object":…}`. */
   reply?: (record: UploadRecord) => JsonValue | Promise<JsonValue>;
   hooks?: UploadHooks;
+  /** Enables `GET /sts`, `/api/sts` and `/api/post-policy` (SPEC.md §10), scoped per user. */
+  credentials?: ReceiverCredentials;
   /** Mounts extra routes (e.g. credential endpoints) on the same server. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
   /** Default 127.0.0.1. */
@@ -80,6 +83,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   });
   const store = await openSqliteReceiverStore(options.dataDir);
   let worker: HookWorker | undefined;
+  let origin: string | undefined;
   const app = Fastify({ logger: options.logger ?? false, trustProxy: options.trustProxy ?? false });
   try {
     worker = await startHookWorker({
@@ -155,6 +159,12 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       onRejected,
     });
     registerUploadsApi(app, { uploads: store.uploads, jobs: store.jobs });
+    if (options.credentials) {
+      registerCredentialEndpoints(app, options.credentials, {
+        callbackUrl: () => (origin === undefined ? undefined : `${origin}${callbackPath}`),
+        now,
+      });
+    }
     if (options.routes) await options.routes(app);
   } catch (err) {
     await worker?.close();
@@ -163,7 +173,6 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     throw err;
   }
 
-  let origin: string | undefined;
   const activeWorker = worker;
   return {
     app,

@@ -8,6 +8,8 @@
  * while the body streams through; `x-oss-hash-crc64ecma` is compared with the whole object after
  * the append, the value the response reports.
  */
+// FIDELITY: OSS does not document whether a client-sent CRC64 on AppendObject covers the appended
+// bytes or the whole object; upcall checks it against the whole object (what the response reports).
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { ossError } from '../../shared/oss-error.ts';

@@ -14,6 +14,8 @@ export const getObjectMeta: Operation = async (ctx, deps) => {
     'Last-Modified': object.lastModified.toUTCString(),
     'x-oss-hash-crc64ecma': object.crc64,
   };
+  // FIDELITY: OSS documents GetObjectMeta as HEAD only; upcall also answers GET ?objectMeta, with
+  // the same headers and an empty body.
   // On HEAD, Content-Length is the object's size (what ali-oss reports as `size`); a GET has an
   // empty body, so its Content-Length must stay 0.
   if (ctx.method === 'HEAD') return { status: 200, headers: { ...headers, 'Content-Length': object.size } };

@@ -43,14 +43,14 @@ describe('parseDeleteDocument', () => {
     expect(parseDeleteDocument(doc(max)).keys).toHaveLength(1000);
   });
 
+  // eslint-disable-next-line no-control-regex -- the characters XML 1.0 cannot carry, and CR
+  const UNCARRIABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\r]/;
+
   it('property: any valid key list escaped as ali-oss does reads back unchanged', () => {
     // Characters XML 1.0 cannot carry (and CR, which XML normalises) are out of scope.
     const key = fc
       .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
-      .filter(
-        (k) =>
-          !k.startsWith('/') && !k.startsWith('\\') && !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\r]/.test(k),
-      );
+      .filter((k) => !k.startsWith('/') && !k.startsWith('\\') && !UNCARRIABLE.test(k));
     fc.assert(
       fc.property(fc.array(key, { minLength: 1, maxLength: 20 }), fc.boolean(), (keys, quiet) => {
         const text = doc(

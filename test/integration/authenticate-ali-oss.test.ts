@@ -78,6 +78,8 @@ interface Client {
   delete(name: string): Promise<unknown>;
   list(query: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown>;
   initMultipartUpload(name: string): Promise<unknown>;
+  putACL(name: string, acl: string): Promise<unknown>;
+  append(name: string, content: Buffer, options?: Record<string, unknown>): Promise<unknown>;
   uploadPart(
     name: string,
     uploadId: string,
@@ -151,9 +153,11 @@ describe.each([
     expect(await captured(() => c.list({ prefix: 'dir/', 'max-keys': 10, delimiter: '/' }))).toEqual([root]);
   });
 
-  it('authenticates multipart sub-resources (uploads, partNumber + uploadId)', async () => {
+  it('authenticates multipart sub-resources (uploads, partNumber + uploadId) and acl', async () => {
     const c = client({ v4 });
     expect(await captured(() => c.initMultipartUpload('big.bin'))).toEqual([root]);
+    expect(await captured(() => c.putACL('big.bin', 'public-read'))).toEqual([root]);
+    expect(await captured(() => c.append('log.txt', Buffer.from('a'), { position: '0' }))).toEqual([root]);
   });
 
   it('authenticates an STS client as a temporary principal carrying its policy', async () => {
@@ -232,6 +236,15 @@ describe('ali-oss presigned URLs', () => {
     });
   });
 
+  it('accepts signatureUrl with an image process and a traffic limit (x-oss-* sub-resources)', async () => {
+    const signed = client().signatureUrl('img.jpg', { process: 'image/resize,w_100', trafficLimit: 819200 });
+    expect(new URL(signed).searchParams.get('x-oss-process')).toBe('image/resize,w_100');
+    expect(await fetchSigned(signed)).toEqual([root]);
+    const tampered = new URL(signed);
+    tampered.searchParams.set('x-oss-process', 'image/resize,w_2000');
+    expect(await fetchSigned(tampered.href)).toEqual([{ ok: false, code: 'SignatureDoesNotMatch' }]);
+  });
+
   it('accepts a signatureUrl PUT with a callback and content type, and refuses a different content type', async () => {
     const signed = client().signatureUrl('up/photo.jpg', {
       method: 'PUT',
@@ -253,7 +266,7 @@ describe('ali-oss presigned URLs', () => {
     expect(await fetchSigned(expired)).toEqual([{ ok: false, code: 'AccessDenied' }]);
   });
 
-  it('accepts signatureUrlV4 GET and PUT, with queries, additional headers and an STS token', async () => {
+  it('accepts signatureUrlV4 GET and PUT, with queries, signed headers and an STS token', async () => {
     const signedGet = await client().signatureUrlV4(
       'GET',
       600,

@@ -1,0 +1,207 @@
+/**
+ * `upcall dev` (= `npm start`): the storage server and the receiver app together, with embedded
+ * defaults, for developing upload callbacks on one machine (DESIGN.md "Who uses it", issue 6).
+ *
+ *   <data>/storage      the storage server's objects and callback signing key
+ *   <data>/receiver     the receiver's upload records
+ *   <data>/credentials.json  the generated access key (unless UPCALL_ACCESS_KEY_* are set)
+ *   <data>/dev-session.json  endpoint, bucket, keys and URLs for other CLI commands, while running
+ *
+ * The receiver trusts exactly the local server's key URL (SPEC.md §1.2 allowlist), so callbacks
+ * are verified end to end with the real RSA signature. Invariants: SIGINT/SIGTERM close both
+ * servers (in-flight requests finish, the port is released) and remove the session file; if
+ * either server fails to start, whatever did start is closed again.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
+import { defaultCallbackKeyUrl } from '../../server/callback-key.ts';
+import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
+import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
+import { processIo, type CliIo } from '../cli-io.ts';
+import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connection.ts';
+import { allowBrowserOrigins } from '../dev-cors.ts';
+import { devAccessKey } from '../dev-credentials.ts';
+import { devBanner } from '../dev-banner.ts';
+import { runAction } from '../run-action.ts';
+import { DEV_STORAGE_SUBDIR } from './keys.ts';
+
+export interface DevOptions {
+  dataDir: string;
+  /** Storage server port; 0 picks a free one. */
+  port: number;
+  receiverPort: number;
+  host: string;
+  bucket: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Log requests as JSON lines to stderr (default: quiet). */
+  verbose?: boolean;
+}
+
+export interface DevHandle {
+  session: DevSession;
+  banner: string;
+  server: UpcallServer;
+  receiver: Receiver;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DEV_PORT = 9000;
+export const DEFAULT_RECEIVER_PORT = 9100;
+export const DEFAULT_DEV_BUCKET = 'uploads';
+/** How long in-flight requests get to finish on Ctrl-C before connections are cut. */
+export const CLOSE_GRACE_MS = 2000;
+
+export async function startDev(options: DevOptions): Promise<DevHandle> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const key = await devAccessKey(dataDir, options.env);
+  const logger = pino({ level: options.verbose ? 'info' : 'warn' }, pino.destination(2));
+
+  const server = await createServer({
+    port: options.port,
+    host: options.host,
+    dataDir: join(dataDir, DEV_STORAGE_SUBDIR),
+    credentials: { [key.accessKeyId]: key.accessKeySecret },
+    bucketsToCreate: [options.bucket],
+    logger,
+  });
+  allowBrowserOrigins(server.httpServer);
+  const keyUrl = server.callbackService?.keyUrl() ?? defaultCallbackKeyUrl(server.host, server.port);
+
+  const storage = {
+    endpoint: server.url,
+    bucket: options.bucket,
+    region: DEFAULT_REGION,
+    accessKeyId: key.accessKeyId,
+    accessKeySecret: key.accessKeySecret,
+  };
+  let receiver: Receiver | undefined;
+  let receiverUrl: string;
+  try {
+    const created = await createReceiver({
+      dataDir: join(dataDir, 'receiver'),
+      port: options.receiverPort,
+      host: options.host,
+      keyUrlAllowlist: [keyUrl],
+      routes: (app) =>
+        mountDashboard(app, () => ({
+          storage,
+          ...(created.callbackUrl ? { callbackUrl: created.callbackUrl } : {}),
+        })),
+    });
+    receiver = created;
+    receiverUrl = await created.listen();
+  } catch (error) {
+    await receiver?.close();
+    await server.close();
+    throw error;
+  }
+  const running = receiver;
+  const callbackUrl = running.callbackUrl ?? `${receiverUrl}/callback`;
+
+  const session: DevSession = {
+    endpoint: server.url,
+    bucket: options.bucket,
+    accessKeyId: key.accessKeyId,
+    accessKeySecret: key.accessKeySecret,
+    callbackUrl,
+    receiverUrl,
+    dashboardUrl: `${receiverUrl}/dashboard`,
+    keyUrl,
+    pid: process.pid,
+  };
+  const sessionFile = join(dataDir, DEV_SESSION_FILE);
+  await writeFile(sessionFile, `${JSON.stringify(session, null, 2)}\n`, { mode: 0o600 });
+
+  let closing: Promise<void> | undefined;
+  return {
+    session,
+    banner: devBanner({
+      ...session,
+      dataDir: options.dataDir,
+      region: DEFAULT_REGION,
+      credentialSource: key.source,
+    }),
+    server,
+    receiver: running,
+    close() {
+      closing ??= (async () => {
+        await rm(sessionFile, { force: true });
+        // The receiver first: the storage server's callback pool holds keep-alive connections to it.
+        // A client that stops reading (a browser tab, a stalled download) must not keep Ctrl-C
+        // from finishing: after a grace period every connection is cut.
+        const force = setTimeout(() => {
+          running.app.server.closeAllConnections();
+          server.httpServer.closeAllConnections();
+        }, CLOSE_GRACE_MS);
+        force.unref();
+        // The receiver first: the storage server's callback pool holds keep-alive connections to it.
+        await running.close().catch(() => undefined);
+        await server.close();
+        clearTimeout(force);
+      })();
+      return closing;
+    },
+  };
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError('expected a port, 0-65535');
+  return port;
+}
+
+interface DevFlags {
+  data: string;
+  port: number;
+  receiverPort: number;
+  host: string;
+  bucket: string;
+  verbose?: boolean;
+}
+
+export function devCommand(io: CliIo = processIo()): Command {
+  const command = new Command('dev')
+    .description('run the storage server and the receiver app together for local development')
+    .option('--data <dir>', 'where objects, keys and upload records live', DEFAULT_DATA_DIR)
+    .option('--port <n>', 'storage server port (0: any free port)', parsePort, DEFAULT_DEV_PORT)
+    .option(
+      '--receiver-port <n>',
+      'receiver (app server, dashboard) port (0: any free port)',
+      parsePort,
+      DEFAULT_RECEIVER_PORT,
+    )
+    .option('--host <host>', 'address both servers listen on', '127.0.0.1')
+    .option('--bucket <name>', 'bucket created at start', DEFAULT_DEV_BUCKET)
+    .option('--verbose', 'log every request');
+  command.action((flags: DevFlags) =>
+    runAction(io, async () => {
+      const dev = await startDev({
+        dataDir: resolve(io.cwd, flags.data),
+        port: flags.port,
+        receiverPort: flags.receiverPort,
+        host: flags.host,
+        bucket: flags.bucket,
+        env: io.env,
+        verbose: flags.verbose === true,
+      });
+      io.out(dev.banner);
+      await new Promise<void>((done) => {
+        const stop = (signal: NodeJS.Signals): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          io.err(`\n${signal}: stopping…\n`);
+          dev.close().then(done, done);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      io.err('stopped.\n');
+    }),
+  );
+  return command;
+}

@@ -209,6 +209,19 @@ describe('checkTemporaryPolicy', () => {
     ).toBe(required);
   });
 
+  it('scopes listings by their prefix parameter', () => {
+    const lister: TemporaryPolicy = { bucket: 'b', prefix: 'u/1/', actions: ['ListObjects'] };
+    expect(
+      message(() =>
+        checkTemporaryPolicy(lister, { action: 'ListObjects', bucket: 'b', listPrefix: 'u/1/x' }),
+      ),
+    ).toBeUndefined();
+    expect(
+      message(() => checkTemporaryPolicy(lister, { action: 'ListObjects', bucket: 'b', listPrefix: 'u/' })),
+    ).toBe('Access denied by the security token policy: only keys starting with "u/1/" are allowed.');
+    expect(message(() => checkTemporaryPolicy(lister, { action: 'ListObjects', bucket: 'b' }))).toBeDefined();
+  });
+
   it('without a prefix allows the whole bucket', () => {
     expect(
       message(() =>

@@ -204,9 +204,13 @@ export interface ActionRequest {
   action: TemporaryAction;
   bucket: string | undefined;
   key?: string | undefined;
+  /** For ListObjects / ListMultipartUploads: the `prefix` query parameter (the key is absent). */
+  listPrefix?: string | undefined;
   /** The upload's callback URL(s), when the request carries a callback. */
   callbackUrls?: readonly string[] | undefined;
 }
+
+const LIST_ACTIONS: ReadonlySet<TemporaryAction> = new Set(['ListObjects', 'ListMultipartUploads']);
 
 const UPLOAD_ACTIONS: ReadonlySet<TemporaryAction> = new Set([
   'PutObject',
@@ -226,7 +230,9 @@ export function checkTemporaryPolicy(policy: TemporaryPolicy, request: ActionReq
   if (request.bucket !== policy.bucket)
     throw deny(`the bucket ${request.bucket ?? '(none)'} is not allowed.`);
   const prefix = policy.prefix ?? '';
-  if (prefix !== '' && !(request.key ?? '').startsWith(prefix)) {
+  // A listing names no key; it is inside the policy when its own prefix is.
+  const scoped = LIST_ACTIONS.has(request.action) ? request.listPrefix : request.key;
+  if (prefix !== '' && !(scoped ?? '').startsWith(prefix)) {
     throw deny(`only keys starting with "${prefix}" are allowed.`);
   }
   if (policy.callbackUrl !== undefined && UPLOAD_ACTIONS.has(request.action)) {

@@ -59,6 +59,8 @@ export interface ServerOptions {
   owner?: Owner;
   /** Host names that never carry a bucket label (path-style only), e.g. a load balancer's name. */
   pathStyleHosts?: readonly string[];
+  /** Log one line per request at info level (off by default: the hot path stays quiet). */
+  accessLog?: boolean;
   /** The clock; tests pass a fixed one. */
   now?: () => Date;
   /** Upload callbacks (upload-callback.ts); without it callback parameters are validated and ignored. */
@@ -103,6 +105,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     region: options.region ?? DEFAULT_REGION,
     owner,
     callbacks: options.callbacks ?? callbackService?.runtime,
+    credentials: (accessKeyId) => credentials.get(accessKeyId),
   };
   const auth: AuthConfig = {
     credentials: (accessKeyId) => credentials.get(accessKeyId),
@@ -126,7 +129,9 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     throw error;
   }
 
-  const httpServer = createHttpServer(createRequestListener(config));
+  const httpServer = createHttpServer(
+    createRequestListener(config, { accessLog: options.accessLog ?? false }),
+  );
   const host = options.host ?? '127.0.0.1';
   try {
     await listen(httpServer, options.port ?? 0, host);

@@ -40,10 +40,20 @@ export function splitRequestUrl(url: string): { rawPath: string; rawQuery: strin
   return { rawPath: target.slice(0, question), rawQuery: target.slice(question + 1) };
 }
 
-export function createRequestListener(config: DispatchConfig): RequestListener {
+export interface ListenerOptions {
+  /** One info line per request (request id, method, path, status, ms). Off by default: it costs. */
+  accessLog?: boolean;
+}
+
+export function createRequestListener(
+  config: DispatchConfig,
+  options: ListenerOptions = {},
+): RequestListener {
   const { logger } = config.deps;
   return (req, res) => {
-    handle(req, res, config).catch((error: unknown) => {
+    const requestId = nextRequestId(Date.now());
+    if (options.accessLog === true) logAccess(req, res, requestId, logger);
+    handle(req, res, requestId, config).catch((error: unknown) => {
       // dispatch() never throws; this only catches a failure while writing, after headers.
       logger.error({ err: error }, 'failed to write a response');
       res.destroy();
@@ -51,8 +61,29 @@ export function createRequestListener(config: DispatchConfig): RequestListener {
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, config: DispatchConfig): Promise<void> {
-  const requestId = nextRequestId(Date.now());
+function logAccess(req: IncomingMessage, res: ServerResponse, requestId: string, logger: Logger): void {
+  const started = process.hrtime.bigint();
+  res.once('close', () => {
+    logger.info(
+      {
+        requestId,
+        method: req.method,
+        url: req.url,
+        status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        complete: res.writableFinished,
+      },
+      'request',
+    );
+  });
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  config: DispatchConfig,
+): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const { rawPath, rawQuery } = splitRequestUrl(req.url ?? '/');
   // A client that vanishes mid-upload makes `req` error; the store sees that through its

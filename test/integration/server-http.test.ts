@@ -1,0 +1,139 @@
+/**
+ * The HTTP adapter's promises over real sockets: request id / Date / Server headers on every
+ * response, HEAD without a body, keep-alive surviving an error, `Expect: 100-continue`,
+ * virtual-host style on raw requests, the optional access log, and close() releasing the port.
+ */
+import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest, signRequest, signedRequest } from '../helpers/raw-request.ts';
+import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
+
+let server: TestServer;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logLines.push(chunk.toString());
+      callback();
+    },
+  });
+  server = await startTestServer({ accessLog: true, logger: pino({ level: 'info' }, sink) });
+  await signedRequest(server, { method: 'PUT', bucket: server.bucket, key: 'hello.txt', body: 'hello' });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('the HTTP adapter', () => {
+  it('puts x-oss-request-id, Date and Server on success, 204, 304 and error responses', async () => {
+    const ok = await signedRequest(server, { method: 'GET', bucket: server.bucket, key: 'hello.txt' });
+    const etag = String(ok.headers.etag);
+    const responses = [
+      ok,
+      await signedRequest(server, { method: 'DELETE', bucket: server.bucket, key: 'absent' }),
+      await signedRequest(server, {
+        method: 'GET',
+        bucket: server.bucket,
+        key: 'hello.txt',
+        headers: { 'If-None-Match': etag },
+      }),
+      await signedRequest(server, { method: 'GET', bucket: server.bucket, key: 'absent' }),
+    ];
+    expect(responses.map((r) => r.status)).toEqual([200, 204, 304, 404]);
+    const ids = new Set<string>();
+    for (const res of responses) {
+      expect(res.headers['x-oss-request-id']).toMatch(/^[0-9A-F]{24}$/);
+      expect(res.headers.server).toBe('AliyunOSS');
+      expect(Date.parse(String(res.headers.date))).not.toBeNaN();
+      ids.add(String(res.headers['x-oss-request-id']));
+    }
+    expect(ids.size).toBe(responses.length);
+  });
+
+  it('answers HEAD with the object headers and Content-Length but no body', async () => {
+    const head = await signedRequest(server, { method: 'HEAD', bucket: server.bucket, key: 'hello.txt' });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('5');
+    expect(head.body.length).toBe(0);
+  });
+
+  it('serves virtual-host style raw requests (bucket in Host)', async () => {
+    const { headers } = signRequest(server, { method: 'GET', bucket: server.bucket, key: 'hello.txt' });
+    const res = await rawRequest(server.port, {
+      method: 'GET',
+      path: '/hello.txt',
+      headers: { ...headers, host: `${server.bucket}.oss-cn-hangzhou.aliyuncs.com` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('hello');
+  });
+
+  it('honours Expect: 100-continue', async () => {
+    const { path, headers } = signRequest(server, {
+      method: 'PUT',
+      bucket: server.bucket,
+      key: 'continued.txt',
+    });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'PUT',
+        path,
+        headers: { ...headers, Expect: '100-continue', 'Content-Length': '9' },
+      });
+      req.on('continue', () => req.end('continued'));
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+    });
+    expect(status).toBe(200);
+    const got = await signedRequest(server, { method: 'GET', bucket: server.bucket, key: 'continued.txt' });
+    expect(got.text).toBe('continued');
+  });
+
+  it('keeps a keep-alive connection usable after an error response', async () => {
+    const { Agent } = await import('node:http');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (key: string) =>
+      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+        const signed = signRequest(server, { method: 'GET', bucket: server.bucket, key });
+        const req = httpRequest(
+          { host: '127.0.0.1', port: server.port, path: signed.path, headers: signed.headers, agent },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const first = await send('absent');
+    const second = await send('hello.txt');
+    agent.destroy();
+    expect(first.status).toBe(404);
+    expect(second.status).toBe(200);
+    expect(second.socket).toBe(first.socket);
+  });
+
+  it('writes an access log line per request when asked', () => {
+    const lines = logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l['msg'] === 'request');
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines.some((l) => l['method'] === 'HEAD' && l['status'] === 200)).toBe(true);
+    expect(lines.every((l) => typeof l['requestId'] === 'string')).toBe(true);
+  });
+
+  it('releases its port on close()', async () => {
+    const other = await startTestServer();
+    const { port } = other;
+    await other.close();
+    await expect(rawRequest(port, { method: 'GET', path: '/' })).rejects.toThrow();
+  });
+});

@@ -68,7 +68,8 @@ describe('bucket lifecycle through ali-oss', () => {
 
   it('answers 200 to re-creating an existing bucket and applies an explicit ACL', async () => {
     const client = ossClient(server, { bucket: 'again-bucket' });
-    await client.putBucket('again-bucket');
+    // ali-oss sends a CreateBucketConfiguration body when a storage class is given.
+    await client.putBucket('again-bucket', { storageClass: 'Standard', dataRedundancyType: 'LRS' });
     await client.put('stays.txt', Buffer.from('still here'));
     const again = await client.putBucket('again-bucket', { acl: 'public-read-write' });
     expect(again.res.status).toBe(200);

@@ -195,6 +195,42 @@ describe('PutObject / GetObject through ali-oss', () => {
     ).toBe('absent');
   });
 
+  it('accepts a key of exactly 1023 bytes', async () => {
+    const key = `${'长'.repeat(340)}abc`; // 340 × 3 + 3 = 1023 bytes
+    expect(Buffer.byteLength(key)).toBe(1023);
+    await client.put(key, Buffer.from('longest'));
+    expect(Buffer.from((await client.get(key)).content).toString()).toBe('longest');
+  });
+
+  it('replaces an object whole on a second PUT', async () => {
+    await client.put('replace.txt', Buffer.from('first version, longer'));
+    await client.put('replace.txt', Buffer.from('second'));
+    const got = await client.get('replace.txt');
+    expect(Buffer.from(got.content).toString()).toBe('second');
+    expect(got.res.headers['content-length']).toBe('6');
+  });
+
+  it('serves many concurrent uploads and downloads', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `concurrent/${i}`);
+    await Promise.all(keys.map((key) => client.put(key, Buffer.from(`body ${key}`))));
+    const bodies = await Promise.all(
+      keys.map(async (key) => Buffer.from((await client.get(key)).content).toString()),
+    );
+    expect(bodies).toEqual(keys.map((key) => `body ${key}`));
+  });
+
+  it('applies response-* overrides signed into a presigned URL', async () => {
+    const url = pathStyleClient(server).signatureUrl('greeting.txt', {
+      expires: 600,
+      response: { 'content-disposition': 'attachment; filename="hi.txt"', 'content-type': 'text/x-hi' },
+    });
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="hi.txt"');
+    expect(res.headers.get('content-type')).toBe('text/x-hi');
+    expect(await res.text()).toBe('hello, upcall');
+  });
+
   it('serves path-style requests on a hostname (sldEnable)', async () => {
     const path = pathStyleClient(server);
     await path.put('path/style.txt', Buffer.from('ps'));

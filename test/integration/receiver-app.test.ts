@@ -7,6 +7,7 @@ import {
   type Receiver,
   type ReceiverOptions,
 } from '../../src/receiver/app/create-receiver.ts';
+import { openSqliteReceiverStore } from '../../src/receiver/app/sqlite-receiver-store.ts';
 import type { UploadJson } from '../../src/receiver/app/uploads-api.ts';
 import { createCallbackSigner, sendRaw, type CallbackSigner } from '../helpers/receiver-callback-signer.ts';
 import { startKeyServer, type KeyServer } from '../helpers/receiver-key-server.ts';
@@ -355,5 +356,36 @@ describe('receiver app: hooks', () => {
     expect(delivered).toEqual(['r.txt']);
     const detail = await api<UploadJson>(second.origin, `/api/uploads/${id}`);
     expect(detail.json.object).toBe('r.txt');
+  });
+
+  it('a job left running by a crashed process runs again at the next start', async () => {
+    const dataDir = await tempDir();
+    const store = await openSqliteReceiverStore(dataDir);
+    const id = await store.uploads.insert(
+      {
+        receivedAt: Date.now(),
+        verified: true,
+        object: 'crash.txt',
+        vars: {},
+        fields: { object: 'crash.txt' },
+        bodyFormat: 'form',
+        target: '/callback',
+        headers: {},
+        rawBody: Buffer.from('object=crash.txt'),
+      },
+      ['notify'],
+    );
+    expect(await store.jobs.claim(Date.now())).toMatchObject({ uploadId: id, state: 'running', attempts: 1 });
+    await store.close(); // the process "dies" mid-job
+
+    const delivered: string[] = [];
+    const { receiver } = await start({
+      dataDir,
+      hooks: { pollIntervalMs: 10, afterUpload: { notify: (record) => void delivered.push(record.object!) } },
+    });
+    await vi.waitFor(async () => {
+      expect((await receiver.jobs.jobsFor(id))[0]).toMatchObject({ state: 'done', attempts: 2 });
+    });
+    expect(delivered).toEqual(['crash.txt']);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { devCommand } from './commands/dev.ts';
 import { getCommand } from './commands/get.ts';
 import { keysCommand } from './commands/keys.ts';
 import { lsCommand } from './commands/ls.ts';
@@ -21,6 +22,7 @@ const program = new Command('upcall')
   .description('OSS-compatible object storage with upload callbacks, and the kit that receives them')
   .version(version);
 
+program.addCommand(devCommand());
 program.addCommand(serverCommand());
 program.addCommand(putCommand());
 program.addCommand(getCommand());

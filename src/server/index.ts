@@ -12,3 +12,11 @@ export {
   type ServerOptions,
   type UpcallServer,
 } from './create-server.ts';
+export {
+  CANONICAL_CALLBACK_KEY_URL,
+  CALLBACK_PUBLIC_KEY_PATH,
+  loadCallbackKey,
+  type CallbackKey,
+  type CallbackKeyBits,
+} from './callback-key.ts';
+export type { CallbackService, CallbackServiceOptions } from './callback-service.ts';

@@ -3,7 +3,9 @@
  * endpoint parsed, ali-oss against it; credentials from the environment or the printed defaults;
  * a graceful stop on SIGTERM / SIGINT, and data that survives a restart on the same --data dir.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,5 +133,13 @@ describe('upcall server', () => {
 
   it('refuses an invalid bucket name before starting', async () => {
     await expect(startCli(['--bucket', 'Bad_Bucket'], {})).rejects.toThrow(/exited with 1/);
+  });
+
+  it('upcall --version prints the package version', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, '--version']);
+    expect(stdout.trim()).toBe(pkg.version);
   });
 });

@@ -11,7 +11,7 @@ import {
   mintTemporaryCredentials,
   type TemporaryAction,
   type TemporaryCredentials,
-} from '../../src/shared/security-token.ts';
+} from '../../src/client/temporary-credentials.ts';
 import { startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
 import {
   ACCESS_KEY_ID,

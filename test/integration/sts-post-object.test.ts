@@ -11,7 +11,8 @@ import {
   mintTemporaryCredentials,
   type TemporaryAction,
   type TemporaryCredentials,
-} from '../../src/shared/security-token.ts';
+} from '../../src/client/temporary-credentials.ts';
+import { buildPostPolicyBundle, postObjectFormFields } from '../../src/client/post-policy.ts';
 import { startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
 import {
   ACCESS_KEY_ID,
@@ -116,6 +117,34 @@ describe('PostObject with temporary credentials', () => {
     expect(await keys()).toContain('user-42/with-callback.txt');
     expect(sink.received.at(-1)?.body.toString()).toBe('object=user-42%2Fwith-callback.txt&v=one');
   });
+
+  it.each([1, 4] as const)(
+    'stores a form built from a V%i bundle of src/client/post-policy.ts with temporary credentials',
+    async (signatureVersion) => {
+      const credentials = mint();
+      const bundle = buildPostPolicyBundle({
+        credentials: {
+          accessKeyId: credentials.AccessKeyId,
+          accessKeySecret: credentials.AccessKeySecret,
+          securityToken: credentials.SecurityToken,
+        },
+        host: bed.server.url,
+        bucket: 'sts-post',
+        dir: 'user-42/',
+        expiresInSeconds: 300,
+        maxSize: 1024,
+        now: new Date(),
+        signatureVersion,
+      });
+      const key = `user-42/bundle-v${signatureVersion}.txt`;
+      const result = await post(Object.fromEntries(postObjectFormFields(bundle, key)));
+      expect(result.status).toBe(200);
+      expect(await keys()).toContain(key);
+      // The bundle's policy pins the directory: the same fields cannot write elsewhere.
+      const elsewhere = await post(Object.fromEntries(postObjectFormFields(bundle, 'user-99/x.txt')));
+      expect(elsewhere.code).toBe('AccessDenied');
+    },
+  );
 
   const refusals: {
     name: string;

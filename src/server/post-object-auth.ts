@@ -3,7 +3,10 @@
  * credentials in fields, not in an Authorization header):
  * - no signature fields at all: an anonymous upload, allowed only into a public-read-write bucket;
  * - `OSSAccessKeyId` + `policy` + `Signature` (V1) or the V4 fields (`x-oss-signature-version`,
- *   `x-oss-credential`, `x-oss-date`, `x-oss-signature`): a signed upload whose policy must hold.
+ *   `x-oss-credential`, `x-oss-date`, `x-oss-signature`): a signed upload whose policy must hold
+ *   (post-object-policy.ts);
+ * - plus `x-oss-security-token`: signed with temporary credentials; the token is verified here and
+ *   its own policy (prefix, actions, required callback) is returned for the operation to apply.
  *
  * Invariant: this is the only place a PostObject is authorized; it runs before a single byte of
  * the file is stored, and its content-length-range is what limits the stored size.

@@ -2,9 +2,11 @@
 // node:http adapter with a resolver that allowlists the server's key URL and fetches the PEM).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Agent, buildConnector } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeHandler } from '../../src/receiver/adapters/node-http.ts';
 import { createPublicKeyResolver } from '../../src/receiver/public-key-resolver.ts';
+import { CANONICAL_CALLBACK_KEY_URL } from '../../src/server/callback-key.ts';
 import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
 
@@ -74,6 +76,38 @@ describe('server → receiver', () => {
       expect(error.message).toMatch(/Error status : 4\d\d\./);
     } finally {
       await new Promise<void>((resolve) => strict.close(() => resolve()));
+    }
+  });
+
+  it('with the canonical key URL, an official-style verifier (gosspublic prefix only) accepts the callbacks', async () => {
+    const canonical = await startTestServer({
+      callback: { keyBits: 1024, keyUrl: CANONICAL_CALLBACK_KEY_URL },
+    });
+    // Stands in for a hosts-file entry `gosspublic.alicdn.com → the storage server` (docs/callbacks.md).
+    const direct = buildConnector({});
+    const hostsOverride = new Agent({
+      connect: (options, callback) => {
+        const redirected = options.hostname === 'gosspublic.alicdn.com';
+        direct(
+          redirected ? { ...options, hostname: '127.0.0.1', port: String(canonical.port) } : options,
+          callback,
+        );
+      },
+    });
+    const official = createServer(
+      createNodeHandler({ resolver: createPublicKeyResolver({ dispatcher: hostsOverride }) }),
+    );
+    await new Promise<void>((resolve) => official.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(official.address() as AddressInfo).port}/cb`;
+      const result = await ossClient(canonical).put('official.txt', Buffer.from('x'), {
+        callback: { url, body: 'object=${object}' },
+      });
+      expect(result.data).toEqual({ Status: 'OK' });
+    } finally {
+      await new Promise<void>((resolve) => official.close(() => resolve()));
+      await hostsOverride.close();
+      await canonical.close();
     }
   });
 });

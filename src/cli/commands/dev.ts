@@ -25,6 +25,7 @@ import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connecti
 import { allowBrowserOrigins } from '../dev-cors.ts';
 import { devAccessKey } from '../dev-credentials.ts';
 import { devBanner } from '../dev-banner.ts';
+import { DEMO_PREFIX, registerDevCredentialRoutes } from '../dev-credential-routes.ts';
 import { runAction } from '../run-action.ts';
 import { DEV_STORAGE_SUBDIR } from './keys.ts';
 
@@ -86,11 +87,11 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       port: options.receiverPort,
       host: options.host,
       keyUrlAllowlist: [keyUrl],
-      routes: (app) =>
-        mountDashboard(app, () => ({
-          storage,
-          ...(created.callbackUrl ? { callbackUrl: created.callbackUrl } : {}),
-        })),
+      routes: (app) => {
+        const callbackUrl = (): string => created.callbackUrl ?? '';
+        registerDevCredentialRoutes(app, { ...storage, callbackUrl });
+        mountDashboard(app, () => ({ storage, callbackUrl: callbackUrl(), demoPrefix: DEMO_PREFIX }));
+      },
     });
     receiver = created;
     receiverUrl = await created.listen();

@@ -116,9 +116,9 @@ function renderChart(uploads) {
     const [x, y] = p.split(',');
     parts.push(`<circle cx="${x}" cy="${y}" r="3.5" fill="#1d2430"/>`);
   }
-  parts.push(
-    `<text x="996" y="24" text-anchor="end" font-size="11" fill="#687385">peak ${maxCount}/min · ${maxLatency.toFixed(1)} ms</text>`,
-  );
+  const hasLatency = medians.some((m) => m !== undefined);
+  const peak = `peak ${maxCount}/min${hasLatency ? ` · ${maxLatency.toFixed(1)} ms` : ''}`;
+  parts.push(`<text x="996" y="24" text-anchor="end" font-size="11" fill="#687385">${peak}</text>`);
   svg.innerHTML = parts.join('');
 }
 

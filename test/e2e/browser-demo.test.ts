@@ -1,0 +1,104 @@
+// End to end in real headless Chromium: `upcall dev` (storage server + receiver), the browser
+// demo uploads an image with PostObject + callback and with the mobile flow (temporary
+// credentials + ali-oss browser build), and the dashboard shows the new rows with thumbnails.
+// Screenshots land in test-artifacts/ for a human to look at.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDev, type DevHandle } from '../../src/cli/commands/dev.ts';
+import { makePng } from './make-png.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(`browser e2e skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+}
+
+describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)', () => {
+  let dataDir: string;
+  let dev: DevHandle;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    dataDir = await mkdtemp(join(tmpdir(), 'upcall-e2e-'));
+    dev = await startDev({
+      dataDir,
+      port: 0,
+      receiverPort: 0,
+      host: '127.0.0.1',
+      bucket: 'uploads',
+      env: {},
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await dev?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('uploads with PostObject + callback and shows the app server reply', async () => {
+    await page.goto(`${dev.session.receiverUrl}/demo`);
+    await page.setInputFiles('#file', {
+      name: 'sunset.png',
+      mimeType: 'image/png',
+      buffer: makePng(320, 200),
+    });
+    await page.click('#post-upload');
+    await page.waitForSelector('#post-status.ok, #post-status.bad', { timeout: 20_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-postobject.png'), fullPage: true });
+    expect(await page.textContent('#post-status')).toContain('the app server replied');
+    const reply = JSON.parse((await page.textContent('#post-result')) ?? '') as Record<string, unknown>;
+    expect(reply).toHaveProperty('Status', 'OK');
+  });
+
+  it('uploads with temporary credentials + ali-oss + callback (mobile flow)', async () => {
+    await page.click('#sts-upload');
+    await page.waitForSelector('#sts-status.ok, #sts-status.bad', { timeout: 20_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-mobile-flow.png'), fullPage: true });
+    expect(await page.textContent('#sts-status')).toContain('the app server replied');
+  });
+
+  it('shows both uploads on the dashboard with thumbnails and variables', async () => {
+    await page.goto(`${dev.session.receiverUrl}/dashboard`);
+    await page.waitForSelector('#rows tr', { timeout: 10_000 });
+    await page.waitForFunction(
+      () => {
+        const images = Array.from(document.querySelectorAll<HTMLImageElement>('#rows img.thumb'));
+        return images.length >= 2 && images.every((img) => img.complete && img.naturalWidth > 0);
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.locator('#rows tr').count()).toBe(2);
+    expect(await page.textContent('#rows')).toContain('headless-chromium');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+  });
+
+  it('opens the detail page with the exact callback request and reply', async () => {
+    await page.click('#rows tr:first-child');
+    await page.waitForFunction(
+      () => document.querySelector('#request')?.textContent?.startsWith('POST '),
+      undefined,
+      {
+        timeout: 10_000,
+      },
+    );
+    const request = (await page.textContent('#request')) ?? '';
+    expect(request.toLowerCase()).toContain('authorization:');
+    expect(request.toLowerCase()).toContain('x-oss-pub-key-url:');
+    expect(await page.textContent('#reply')).toContain('OK');
+    await page.screenshot({ path: join(ARTIFACTS, 'upload-detail.png'), fullPage: true });
+  });
+});

@@ -121,6 +121,44 @@ describe('the HTTP adapter', () => {
     expect(second.socket).toBe(first.socket);
   });
 
+  it('survives a client that abandons a large download halfway', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 7);
+    const put = await signedRequest(server, {
+      method: 'PUT',
+      bucket: server.bucket,
+      key: 'big.bin',
+      body: big,
+    });
+    expect(put.status).toBe(200);
+    const signed = signRequest(server, { method: 'GET', bucket: server.bucket, key: 'big.bin' });
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: server.port, path: signed.path, headers: signed.headers, agent: false },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', (error) => (req.destroyed ? resolve() : reject(error)));
+      req.end();
+    });
+    const head = await signedRequest(server, { method: 'HEAD', bucket: server.bucket, key: 'big.bin' });
+    expect(head.headers['content-length']).toBe(String(big.length));
+    const got = await signedRequest(server, {
+      method: 'GET',
+      bucket: server.bucket,
+      key: 'big.bin',
+      headers: { Range: 'bytes=-4' },
+    });
+    expect(got.status).toBe(206);
+    expect([...got.body]).toEqual([7, 7, 7, 7]);
+    // An abandoned download is the client's choice, not a server error.
+    const errors = logLines.filter((line) => (JSON.parse(line) as { level: number }).level >= 50);
+    expect(errors).toEqual([]);
+  });
+
   it('writes an access log line per request when asked', () => {
     const lines = logLines
       .map((line) => JSON.parse(line) as Record<string, unknown>)

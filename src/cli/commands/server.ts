@@ -51,6 +51,14 @@ function parseKeyBits(value: string): CallbackKeyBits {
   throw new InvalidArgumentError('expected 1024, 2048 or 4096');
 }
 
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** `LOG_LEVEL` from the environment when it names a level (any case), else `info`. */
+function defaultLogLevel(io: CliIo): string {
+  const level = io.env['LOG_LEVEL']?.toLowerCase();
+  return level !== undefined && LOG_LEVELS.includes(level) ? level : 'info';
+}
+
 /** Signals that stop the server; injectable so tests never touch the test runner's handlers. */
 export interface StopSignals {
   on(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
@@ -72,8 +80,8 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
     .option('--callback-key-bits <bits>', 'size of a newly generated callback signing key', parseKeyBits)
     .addOption(
       new Option('--log-level <level>', 'request log level (stderr)')
-        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-        .default(io.env['LOG_LEVEL'] ?? 'info'),
+        .choices(LOG_LEVELS)
+        .default(defaultLogLevel(io)),
     )
     .action((flags: ServerFlags) =>
       runAction(io, async () => {

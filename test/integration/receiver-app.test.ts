@@ -143,6 +143,20 @@ describe('receiver app: records and REST API', () => {
     expect(accepted.json.uploads.map((u) => u.object)).toEqual(['ok.txt']);
   });
 
+  it('does not record refused callbacks when recordRejected is false', async () => {
+    const { origin } = await start({ recordRejected: false });
+    const body = Buffer.from('object=forged.txt');
+    const res = await sendRaw(origin, {
+      target: '/callback',
+      headers: signer.headers('/callback', Buffer.from('object=x')),
+      body,
+    });
+    expect(res.status).toBe(400);
+    await callback(origin, { object: 'ok.txt' });
+    const page = await api<Page>(origin, '/api/uploads');
+    expect(page.json.uploads.map((u) => u.object)).toEqual(['ok.txt']);
+  });
+
   it('filters by bucket, prefix, mimeType, x: variables and time, newest first', async () => {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     let clock = t0;

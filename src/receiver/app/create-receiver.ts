@@ -41,6 +41,11 @@ export interface ReceiverOptions {
   /** The JSON answered for a verified callback. Default `{"Status":"OK","id":…,"object":…}`. */
   reply?: (record: UploadRecord) => JsonValue | Promise<JsonValue>;
   hooks?: UploadHooks;
+  /**
+   * Record refused callbacks too (verified: false, with the reason), to debug a setup. Default
+   * true; turn it off on a public address, where anyone can post junk to fill the database.
+   */
+  recordRejected?: boolean;
   /** Enables `GET /sts`, `/api/sts` and `/api/post-policy` (SPEC.md §10), scoped per user. */
   credentials?: ReceiverCredentials;
   /** Mounts extra routes (e.g. credential endpoints) on the same server. */
@@ -95,6 +100,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       pollIntervalMs: hooks.pollIntervalMs ?? 1000,
       now,
       onJobError: (job, error) => app.log.warn({ err: error, job }, 'afterUpload hook failed'),
+      onQueueError: (error) => app.log.error({ err: error }, 'hook queue failed'),
     });
     const runningWorker = worker;
     // Async hooks start only once the reply is on the wire.
@@ -139,6 +145,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     };
 
     const onRejected = (error: CallbackVerificationError, request: FastifyRequest): void => {
+      if (options.recordRejected === false) return;
       // Refused callbacks are recorded too (verified: false), so a developer can see why.
       const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
       const record: NewUploadRecord = {

@@ -16,6 +16,8 @@ export interface HookWorkerOptions {
   pollIntervalMs: number;
   now: () => number;
   onJobError?: (job: HookJob, error: unknown) => void;
+  /** A queue (database) error outside any one job; the next poll tries again. */
+  onQueueError?: (error: unknown) => void;
 }
 
 export interface HookWorker {
@@ -84,10 +86,7 @@ export async function startHookWorker(options: HookWorkerOptions): Promise<HookW
     draining = drain()
       .catch((error: unknown) => {
         // A database error: leave the jobs where they are; the next poll tries again.
-        options.onJobError?.(
-          { id: 0, uploadId: 0, hook: '', state: 'pending', attempts: 0, nextRunAt: 0, updatedAt: 0 },
-          error,
-        );
+        options.onQueueError?.(error);
       })
       .finally(() => {
         draining = undefined;

@@ -1,12 +1,14 @@
 // `upcall dev` in-process: storage server + receiver wired together. An upload through the CLI
 // with a callback to the printed callback URL is verified by the receiver (real RSA signature,
 // key fetched from the allowlisted local key URL) and recorded; a restart keeps the keys.
+import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDev, type DevHandle } from '../../src/cli/commands/dev.ts';
+import { presignCommand } from '../../src/cli/commands/presign.ts';
 import { putCommand } from '../../src/cli/commands/put.ts';
 import { DEV_SESSION_FILE, type DevSession } from '../../src/cli/connection.ts';
 import { runCli } from './run-cli.ts';
@@ -70,6 +72,58 @@ describe('upcall dev', () => {
     const text = await list.body.text();
     expect(text).toContain('docs/hello.txt');
     expect(text).toContain('"x:device":"ci"');
+  });
+
+  it('the printed ali-oss snippet uploads with a callback the receiver records', async () => {
+    const require = createRequire(import.meta.url);
+    const OSS = require('ali-oss') as new (options: Record<string, string>) => {
+      put: (name: string, body: Buffer, options: Record<string, unknown>) => Promise<{ data: unknown }>;
+    };
+    const { session } = dev;
+    // The same options and callback as the banner prints.
+    const client = new OSS({
+      endpoint: session.endpoint,
+      region: 'oss-cn-hangzhou',
+      bucket: session.bucket,
+      accessKeyId: session.accessKeyId,
+      accessKeySecret: session.accessKeySecret,
+    });
+    const result = await client.put('hello.txt', Buffer.from('hello'), {
+      callback: {
+        url: session.callbackUrl,
+        body: 'bucket=${bucket}&object=${object}&size=${size}&mimeType=${mimeType}&device=${x:device}',
+        contentType: 'application/x-www-form-urlencoded',
+        customValue: { device: 'laptop' },
+      },
+    });
+    expect(result.data).toMatchObject({ Status: 'OK', object: 'hello.txt' });
+    expect(dev.banner).toContain("customValue: { device: 'laptop' }");
+  });
+
+  it('the README curl variant: a presigned PUT carrying the callback', async () => {
+    await writeFile(join(dir, 'curl.txt'), 'via curl');
+    const presign = await runCli(
+      presignCommand,
+      [
+        'presign',
+        'oss://uploads/curl.txt',
+        '--method',
+        'PUT',
+        '--content-type',
+        'text/plain',
+        '--callback-url',
+        dev.session.callbackUrl,
+      ],
+      { cwd: dir, env: {} },
+    );
+    expect(presign.exitCode).toBe(0);
+    const res = await request(presign.stdout.trim(), {
+      method: 'PUT',
+      headers: { 'content-type': 'text/plain' },
+      body: 'via curl',
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toMatchObject({ Status: 'OK', object: 'curl.txt' });
   });
 
   it('serves the dashboard and demo from the receiver', async () => {

@@ -43,7 +43,7 @@ export function presignCommand(io: CliIo = processIo()): Command {
     `
 Example (upload with curl, callback included):
   url=$(upcall presign oss://uploads/a.txt --method PUT --content-type text/plain \\
-        --callback-url http://127.0.0.1:9100/oss/callback)
+        --callback-url http://127.0.0.1:9100/callback)
   curl -T a.txt -H 'Content-Type: text/plain' "$url"`,
   );
   command.action((target: OssUrl, flags: PresignFlags) =>

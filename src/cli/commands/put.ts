@@ -56,7 +56,7 @@ export function putCommand(io: CliIo = processIo()): Command {
     'after',
     `
 Examples:
-  upcall put photo.jpg oss://uploads/photos/ --callback-url http://127.0.0.1:9100/oss/callback --var device=iphone
+  upcall put photo.jpg oss://uploads/photos/ --callback-url http://127.0.0.1:9100/callback --var device=iphone
   upcall put big.iso oss://uploads/big.iso --part-size 16MB --parallel 8
   upcall put data.json oss://uploads/d.json --callback-url http://app/cb --callback-body-type json \\
       --callback-body '{"object":\${object},"size":\${size},"user":\${x:user}}' --var user=42

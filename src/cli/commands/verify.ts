@@ -53,7 +53,7 @@ export function verifyCommand(io: CliIo = processIo()): Command {
     .argument('[request-file]', 'a raw HTTP request: request line, headers, blank line, body')
     .option('--headers <file>', 'header lines (optionally starting with "POST /path HTTP/1.1"), with --body')
     .option('--body <file>', 'the exact body bytes')
-    .option('--target <path>', 'the request path and query the app server received, e.g. /oss/callback?x=1')
+    .option('--target <path>', 'the request path and query the app server received, e.g. /callback?x=1')
     .option('--public-key <pem-file>', 'verify with this public key instead of fetching the key URL')
     .option('--allow-key-url <prefix>', 'also trust key URLs under this prefix (repeatable)', collect)
     .option('--data <dir>', 'also trust the key URL of the `upcall dev` session in this data dir');
@@ -62,7 +62,7 @@ export function verifyCommand(io: CliIo = processIo()): Command {
     `
 Examples:
   upcall verify captured.http
-  upcall verify --headers headers.txt --body body.bin --target '/oss/callback'
+  upcall verify --headers headers.txt --body body.bin --target '/callback'
   upcall verify captured.http --public-key callback_pub_key_v1.pem
 
 By default only the official key host (gosspublic.alicdn.com) and the key URL of a running

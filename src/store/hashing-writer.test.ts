@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc64 } from '../shared/crc64.ts';
 import { isOssError } from '../shared/oss-error.ts';
-import { chunkSink, receiveBody } from './hashing-writer.ts';
+import { chunkSink, receiveBody, type BodySink } from './hashing-writer.ts';
 
 describe('receiveBody', () => {
   it('hashes and passes through any chunking of the body (property)', async () => {
@@ -53,13 +53,17 @@ describe('receiveBody', () => {
     await expect(pending2).rejects.toThrow();
   });
 
-  it('fails when the sink fails', async () => {
-    const sink = new Writable({
-      write(_chunk, _encoding, callback) {
-        callback(new Error('disk full'));
-      },
-    });
+  it('fails when the sink fails, or when finishing (fsync) fails', async () => {
+    const sink: BodySink = {
+      write: (_chunks, callback) => callback(new Error('disk full')),
+      finish: (callback) => callback(),
+    };
     await expect(receiveBody(Readable.from([Buffer.from('x')]), sink)).rejects.toThrow('disk full');
+    const failingFinish: BodySink = {
+      write: (_chunks, callback) => callback(),
+      finish: (callback) => callback(new Error('EIO')),
+    };
+    await expect(receiveBody(Readable.from([Buffer.from('x')]), failingFinish)).rejects.toThrow('EIO');
   });
 
   it('fails (does not hang) when an HTTP client disconnects mid-body', async () => {

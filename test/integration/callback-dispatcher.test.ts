@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallbackSpec } from '../../src/callback/parse-callback.ts';
 import type { UploadFacts } from '../../src/callback/render-callback-body.ts';
@@ -405,5 +406,44 @@ describe('https callbacks', () => {
       message: 'Error status : 502.',
       ec: '0007-00000203',
     });
+  });
+});
+
+describe('independent verifier, property-based', () => {
+  it('accepts every callback sent, for random unicode keys, values, paths and queries', async () => {
+    const app = await track(appServer(json(200, '{"Status":"OK"}')));
+    const segment = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+        fc.string({ unit: 'grapheme', maxLength: 20 }),
+        fc.array(segment, { maxLength: 3 }),
+        fc.option(fc.stringMatching(/^[A-Za-z0-9=&+%-]{1,12}$/), { nil: undefined }),
+        fc.constantFrom('application/x-www-form-urlencoded', 'application/json') as fc.Arbitrary<
+          CallbackSpec['bodyType']
+        >,
+        async (key, value, segments, query, bodyType) => {
+          app.received.length = 0;
+          const path = segments.map((s) => encodeURIComponent(s)).join('/');
+          const url = `${app.url}/${path}${query === undefined ? '' : `?${query}`}`;
+          const body =
+            bodyType === 'application/json'
+              ? '{"o":${object},"v":${x:v},"s":${size}}'
+              : 'o=${object}&v=${x:v}';
+          const outcome = await dispatcher.dispatch(
+            spec([url], { body, bodyType, vars: { 'x:v': value } }),
+            { ...FACTS, object: key },
+            { requestId: 'R' },
+          );
+          expect(outcome.ok).toBe(true);
+          expect(app.received).toHaveLength(1);
+          verifyIndependently(app.received[0]!, publicKey, KEY_URL);
+          if (bodyType === 'application/json') {
+            expect(JSON.parse(app.received[0]!.body.toString())).toEqual({ o: key, v: value, s: FACTS.size });
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -2,10 +2,12 @@
  * The upload-callback step of PutObject, PostObject and CompleteMultipartUpload (SPEC.md §6, §7,
  * §12): the two calls an operation makes around its store write.
  *
- *   const callback = await uploadCallbackFromRequest(ctx, deps);   // validate, before storing
+ *   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject'); // before storing
  *   const object = await deps.store.putObject(…);
  *   const response = { status: 200, headers: uploadResultHeaders(object) };
- *   return callback ? answerWithCallback(callback, object, ctx, deps, response) : response;
+ *   return callback === undefined
+ *     ? response
+ *     : answerWithCallback(callback, object, callbackAnswerContext(ctx), deps, response);
  *
  * Invariants: a bad callback parameter fails the request with 400 before anything is stored
  * (§12.2); once the object is stored, the answer is 200 + the app server's JSON verbatim, or 203

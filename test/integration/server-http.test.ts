@@ -7,7 +7,8 @@ import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, signRequest, signedRequest } from '../helpers/raw-request.ts';
+import { createMemoryObjectStore } from '../../src/store/index.ts';
+import { errorCode, rawRequest, signRequest, signedRequest } from '../helpers/raw-request.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
 
 let server: TestServer;
@@ -166,6 +167,44 @@ describe('the HTTP adapter', () => {
     expect(lines.length).toBeGreaterThan(3);
     expect(lines.some((l) => l['method'] === 'HEAD' && l['status'] === 200)).toBe(true);
     expect(lines.every((l) => typeof l['requestId'] === 'string')).toBe(true);
+  });
+
+  it('turns an unexpected failure into InternalError 500, logged with the request id, details hidden', async () => {
+    const memory = createMemoryObjectStore();
+    await memory.createBucket('broken', 'private');
+    const failing = new Proxy(memory, {
+      get(target, property) {
+        if (property === 'headObject') return () => Promise.reject(new Error('disk on fire: /secret/path'));
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk.toString());
+        callback();
+      },
+    });
+    const broken = await startTestServer({
+      store: failing,
+      bucket: null,
+      logger: pino({ level: 'info' }, sink),
+    });
+    try {
+      const res = await signedRequest(broken, { method: 'GET', bucket: 'broken', key: 'k' });
+      expect(res.status).toBe(500);
+      expect(errorCode(res)).toBe('InternalError');
+      expect(res.text).not.toContain('disk on fire');
+      const requestId = String(res.headers['x-oss-request-id']);
+      const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(logged.some((l) => l['requestId'] === requestId && l['level'] === 50)).toBe(true);
+      const after = await signedRequest(broken, { method: 'PUT', bucket: 'broken', key: 'k', body: 'x' });
+      expect(after.status).toBe(200);
+    } finally {
+      await broken.close();
+      await memory.close();
+    }
   });
 
   it('releases its port on close()', async () => {

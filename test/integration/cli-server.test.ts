@@ -40,7 +40,7 @@ async function startCli(args: string[], env: Record<string, string>): Promise<Ru
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const endpoint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no endpoint printed; stderr: ${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no endpoint printed; stderr: ${err}`)), 60_000);
     const check = (): void => {
       const match = /^endpoint: (http:\/\/\S+)$/m.exec(out);
       if (match?.[1] !== undefined) {
@@ -77,7 +77,10 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('upcall server', () => {
+// Each test spawns node + tsx; under a loaded CI machine that start alone can take seconds.
+const SPAWN_TIMEOUT_MS = 120_000;
+
+describe('upcall server', { timeout: SPAWN_TIMEOUT_MS }, () => {
   it('serves ali-oss with credentials from the environment, stops on SIGTERM and keeps its data', async () => {
     const env = { UPCALL_ACCESS_KEY_ID: 'cli-key-id', UPCALL_ACCESS_KEY_SECRET: 'cli-key-secret-123' };
     const dataDir = join(root, 'data');

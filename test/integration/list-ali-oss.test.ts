@@ -167,6 +167,22 @@ describe.each(['fs', 'memory'] as const)('listing over the %s store', (backend) 
       expect(counts).toEqual([2, 2, 2, 1]);
     });
 
+    it('pages the same with V4-signed requests (continuation token in the canonical query)', async () => {
+      const v4 = ossClient(server, { authorizationV4: true });
+      const first = await v4.listV2({ 'max-keys': 3, delimiter: '/' });
+      expect((first.objects as ListedObject[]).map((o) => o.name)).toEqual(['a.txt']);
+      expect(first.prefixes).toEqual(['docs/', 'img/']);
+      const rest = await v4.listV2({
+        'max-keys': 3,
+        delimiter: '/',
+        'continuation-token': first.nextContinuationToken,
+      });
+      expect((rest.objects as ListedObject[]).map((o) => o.name)).toEqual(['z.txt']);
+      expect(rest.isTruncated).toBe(false);
+      const v1 = await v4.list({ marker: 'img/', delimiter: '/' });
+      expect((v1.objects as ListedObject[]).map((o) => o.name)).toEqual(['z.txt']);
+    });
+
     it('honours start-after, delimiter and fetch-owner', async () => {
       const page = await client.listV2({ 'start-after': 'docs/', delimiter: '/', 'fetch-owner': true });
       expect((page.objects as ListedObject[]).map((o) => o.name)).toEqual(['z.txt']);

@@ -20,7 +20,17 @@ export interface CliIo {
   setExitCode: (code: number) => void;
 }
 
+let stdoutGuarded = false;
+
 export function processIo(): CliIo {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    // `upcall ls | head`: a reader that goes away is not an error worth a stack trace.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   return {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),

@@ -552,6 +552,39 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         expect(['abc111', 'abc222']).toContain(data);
       });
 
+      it('serves any range of an object built from many segments (property)', async () => {
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 6 }),
+            fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 5 }),
+            async (sizes, picks) => {
+              const key = `seg-${run++}`;
+              const pieces = sizes.map((size, i) => bytes(size, run * 10 + i + 1));
+              let position = 0;
+              for (const piece of pieces) {
+                await store.appendObject('b', key, position, body(piece), { meta: META });
+                position += piece.length;
+              }
+              const all = Buffer.concat(pieces);
+              const head = await store.headObject('b', key);
+              expect(head.size).toBe(all.length);
+              expect(head.crc64).toBe(crc64(all));
+              expect((await get('b', key)).data.equals(all)).toBe(true);
+              if (all.length === 0) return;
+              for (const [a, b] of picks) {
+                const start = a % all.length;
+                const end = start + (b % (all.length - start));
+                expect((await get('b', key, { start, end })).data.equals(all.subarray(start, end + 1))).toBe(
+                  true,
+                );
+              }
+            },
+          ),
+          { numRuns: 15 },
+        );
+      });
+
       it('an appendable object can be copied and deleted', async () => {
         await store.appendObject('b', 'log', 0, body('abc'), { meta: META });
         await store.appendObject('b', 'log', 3, body('def'), { meta: META });

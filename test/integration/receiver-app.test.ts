@@ -129,6 +129,7 @@ describe('receiver app: records and REST API', () => {
     const headers = signer.headers('/callback', Buffer.from('object=other.txt'));
     const res = await sendRaw(origin, { target: '/callback', headers, body });
     expect(res.status).toBe(400);
+    expect((await sendRaw(origin, { method: 'GET', target: '/callback' })).status).toBe(501);
     await callback(origin, { object: 'ok.txt' });
     await vi.waitFor(async () => {
       const refused = await api<Page>(origin, '/api/uploads?verified=false');

@@ -145,7 +145,8 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     };
 
     const onRejected = (error: CallbackVerificationError, request: FastifyRequest): void => {
-      if (options.recordRejected === false) return;
+      // A GET or HEAD (a browser, a health check) is not a callback attempt: answered 501, not recorded.
+      if (options.recordRejected === false || error.reason === 'method-not-allowed') return;
       // Refused callbacks are recorded too (verified: false), so a developer can see why.
       const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
       const record: NewUploadRecord = {

@@ -56,6 +56,7 @@ export interface ByteRange {
 
 export interface ObjectStream {
   object: StoredObject;
+  /** Consume it or destroy it: an open body keeps its data readable (fs pins the blobs) even if the object is deleted meanwhile. */
   body: Readable;
 }
 

@@ -10,7 +10,12 @@
  *   stream opened by this process is still reading it, so an open GET survives a DELETE.
  * - Anything not referenced by a row (a crash between rename and commit, a lost commit) is an
  *   orphan and is swept at open; everything under tmp/ is swept at open.
- * One process owns a data dir.
+ * One process owns a data dir (data-dir-lock.ts).
+ *
+ * Durability: the file is fsynced before its row commits; the directory entries (create, rename)
+ * are not fsynced separately, which is the bare "temp file + fsync + rename" discipline. On ext4
+ * and xfs the journal commits those entries no later than the next fsync of any file, i.e. before
+ * the WAL sync that makes the row durable, so a durable row never names a missing file.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';

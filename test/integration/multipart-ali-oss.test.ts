@@ -284,6 +284,27 @@ describe('multipartUpload (managed)', () => {
     expect((await readObject(bed, 'managed/file.bin')).equals(data)).toBe(true);
   });
 
+  it('works with V4 request signing (authorizationV4), incl. listParts, listUploads and abort', async () => {
+    const v4 = bed.client({ authorizationV4: true });
+    const data = bytes(2 * 100 * KiB + 99, 12);
+    const file = join(dir, 'v4.bin');
+    await writeFile(file, data);
+    const result = await v4.multipartUpload('managed/v4 signed.bin', file, {
+      partSize: 100 * KiB,
+      parallel: 2,
+    });
+    expect(result.res.status).toBe(200);
+    expect((await readObject(bed, 'managed/v4 signed.bin')).equals(data)).toBe(true);
+    const init = await v4.initMultipartUpload('managed/v4-abort.bin');
+    await v4.uploadPart('managed/v4-abort.bin', init.uploadId, 1, file, 0, 10);
+    expect((await v4.listParts('managed/v4-abort.bin', init.uploadId)).parts).toMatchObject({
+      PartNumber: '1',
+    });
+    expect((await v4.listUploads({ prefix: 'managed/v4-abort' })).uploads).toHaveLength(1);
+    await v4.abortMultipartUpload('managed/v4-abort.bin', init.uploadId);
+    expect((await v4.listUploads({ prefix: 'managed/v4-abort' })).uploads).toHaveLength(0);
+  });
+
   it('resumes from the checkpoint after a cancel, uploading only the missing parts', async () => {
     const data = bytes(8 * 100 * KiB, 10);
     const file = join(dir, 'resume.bin');

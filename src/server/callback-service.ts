@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { CallbackDispatcher } from './callback-dispatcher.ts';
 import { createCallbackDispatcher } from './callback-dispatcher.ts';
 import {
+  CALLBACK_PUBLIC_KEY_PATH,
   defaultCallbackKeyUrl,
   fromPrivateKeyPem,
   isCallbackKeyRequest,
@@ -56,11 +57,14 @@ export interface CallbackService {
   keyUrl(): string;
   /** Tells the service where the server listens, for the default key URL. */
   listening(host: string, port: number): void;
-  /** The PEM response when the request asks for the public key, else undefined. */
+  /**
+   * The PEM response when the request asks for the public key, else undefined (synchronously, so
+   * the hot path of every other request pays one string comparison).
+   */
   keyResponse(
     request: { method: string; rawPath: string; host: string },
     pathStyleHosts: ReadonlySet<string>,
-  ): Promise<OssResponse | undefined>;
+  ): Promise<OssResponse> | undefined;
   close(): Promise<void>;
 }
 
@@ -102,7 +106,8 @@ export function createCallbackService(
       const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
       ownUrl = defaultCallbackKeyUrl(reachable, port);
     },
-    async keyResponse(request, pathStyleHosts) {
+    keyResponse(request, pathStyleHosts) {
+      if (request.rawPath !== CALLBACK_PUBLIC_KEY_PATH) return undefined;
       const hit = isCallbackKeyRequest(
         {
           method: request.method,
@@ -113,11 +118,11 @@ export function createCallbackService(
         keyUrl(),
       );
       if (!hit) return undefined;
-      return {
+      return key().then((loaded) => ({
         status: 200,
         headers: { 'Content-Type': 'application/x-pem-file', 'Cache-Control': 'max-age=86400' },
-        body: (await key()).publicKeyPem,
-      };
+        body: loaded.publicKeyPem,
+      }));
     },
     close: () => dispatcher.close(),
   };

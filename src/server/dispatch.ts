@@ -36,8 +36,16 @@ export interface DispatchConfig {
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
   const host = request.headers.host ?? '';
   // The public key app servers verify callbacks with (SPEC.md §1.2); no bucket, no auth.
-  const keyResponse = await config.callbackKey?.keyResponse({ ...request, host }, config.pathStyleHosts);
-  if (keyResponse !== undefined) return keyResponse;
+  const keyResponse = config.callbackKey?.keyResponse({ ...request, host }, config.pathStyleHosts);
+  if (keyResponse !== undefined) {
+    return keyResponse.catch((error: unknown) =>
+      errorResponse(
+        error,
+        { requestId: request.requestId, method: request.method, host },
+        config.deps.logger,
+      ),
+    );
+  }
   let target: RequestTarget = {};
   try {
     target = resolveTarget(host, request.rawPath, config.pathStyleHosts);

@@ -108,6 +108,21 @@ describe('callback service', () => {
     }
   });
 
+  it('reports an unreadable key file on use, and retries after it is fixed', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, CALLBACK_KEY_FILE), 'not a key');
+    const service = createCallbackService({ dataDir: dir }, { owner: 'o', now: () => new Date() });
+    try {
+      const request = { method: 'GET', rawPath: '/callback_pub_key_v1.pem', host: '127.0.0.1:1' };
+      await expect(service.keyResponse(request, new Set())).rejects.toThrow(/not a PEM private key/);
+      await rm(join(dir, CALLBACK_KEY_FILE));
+      await loadCallbackKey(dir, { bits: 1024 });
+      expect((await service.keyResponse(request, new Set()))?.status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
   it('uses a configured key URL, e.g. the canonical one, and answers for that host', async () => {
     const service = createCallbackService(
       { keyUrl: CANONICAL_CALLBACK_KEY_URL, keyBits: 1024 },

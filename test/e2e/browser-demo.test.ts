@@ -82,6 +82,15 @@ describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)',
       { timeout: 10_000 },
     );
     expect(await page.locator('#rows tr').count()).toBe(2);
+    // The receiver measured how long it took to answer each callback.
+    await page.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('#rows td.latency')).every((td) =>
+          /ms$/.test(td.textContent ?? ''),
+        ),
+      undefined,
+      { timeout: 10_000 },
+    );
     expect(await page.textContent('#rows')).toContain('headless-chromium');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   });

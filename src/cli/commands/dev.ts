@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
 import { defaultCallbackKeyUrl } from '../../server/callback-key.ts';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
+import { trackCallbackLatency } from '../../receiver/dashboard/callback-latency.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connection.ts';
@@ -52,6 +53,8 @@ export interface DevHandle {
 export const DEFAULT_DEV_PORT = 9000;
 export const DEFAULT_RECEIVER_PORT = 9100;
 export const DEFAULT_DEV_BUCKET = 'uploads';
+/** Where the receiver takes callbacks (its default). */
+export const CALLBACK_PATH = '/callback';
 /** How long in-flight requests get to finish on Ctrl-C before connections are cut. */
 export const CLOSE_GRACE_MS = 2000;
 
@@ -87,9 +90,11 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       port: options.receiverPort,
       host: options.host,
       keyUrlAllowlist: [keyUrl],
+      callbackPath: CALLBACK_PATH,
       routes: (app) => {
         const callbackUrl = (): string => created.callbackUrl ?? '';
         registerDevCredentialRoutes(app, { ...storage, callbackUrl });
+        trackCallbackLatency(app, CALLBACK_PATH);
         mountDashboard(app, () => ({ storage, callbackUrl: callbackUrl(), demoPrefix: DEMO_PREFIX }));
       },
     });
@@ -101,7 +106,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
     throw error;
   }
   const running = receiver;
-  const callbackUrl = running.callbackUrl ?? `${receiverUrl}/callback`;
+  const callbackUrl = running.callbackUrl ?? `${receiverUrl}${CALLBACK_PATH}`;
 
   const session: DevSession = {
     endpoint: server.url,

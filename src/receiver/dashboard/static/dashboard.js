@@ -1,4 +1,4 @@
-/* global document, window */
+/* global document, window, CSS */
 // The uploads table: polls GET /api/uploads every 2 s, renders new rows (with a thumbnail for
 // images), the summary numbers and the SVG chart. Rows link to the detail page.
 import {
@@ -51,10 +51,24 @@ function row(u) {
     el('td', { class: 'nowrap' }, formatSize(u.size)),
     el('td', {}, vars.length ? vars : el('span', { class: 'muted' }, '—')),
     el('td', {}, el('span', { class: `badge ${u.ok ? 'ok' : 'bad'}` }, u.ok ? 'OK' : u.outcome)),
-    el('td', { class: 'nowrap' }, u.latencyMs === undefined ? '' : `${Math.round(u.latencyMs * 10) / 10} ms`),
+    el('td', { class: 'nowrap latency' }, formatLatency(u.latencyMs)),
     el('td', { class: 'muted nowrap' }, formatTime(u.receivedAt)),
   );
   return tr;
+}
+
+function formatLatency(ms) {
+  return typeof ms === 'number' ? `${Math.round(ms * 10) / 10} ms` : '';
+}
+
+/** Callback latencies measured by the receiver (GET /dashboard/latency.json), by record id. */
+async function latencies() {
+  try {
+    const response = await fetch('/dashboard/latency.json', { headers: { accept: 'application/json' } });
+    return response.ok ? await response.json() : {};
+  } catch {
+    return {};
+  }
 }
 
 function median(values) {
@@ -127,9 +141,13 @@ async function poll() {
   try {
     const response = await fetch('/api/uploads?limit=200', { headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const measured = await latencies();
     const uploads = recordsOf(await response.json())
       .map(normalize)
       .sort((a, b) => timeOf(b) - timeOf(a));
+    for (const u of uploads) {
+      if (u.latencyMs === undefined && typeof measured[u.id] === 'number') u.latencyMs = measured[u.id];
+    }
     const tbody = document.getElementById('rows');
     const fresh = uploads.filter((u) => !seen.has(String(u.id)));
     for (const u of [...fresh].reverse()) {
@@ -137,6 +155,12 @@ async function poll() {
       const tr = row(u);
       if (!firstLoad) tr.classList.add('fresh');
       tbody.prepend(tr);
+    }
+    // A row can appear before its reply was sent; fill its latency in later.
+    for (const u of uploads) {
+      const cell = tbody.querySelector(`tr[data-id="${CSS.escape(String(u.id))}"] td.latency`);
+      if (cell && cell.textContent === '' && u.latencyMs !== undefined)
+        cell.textContent = formatLatency(u.latencyMs);
     }
     document.getElementById('empty').style.display = uploads.length ? 'none' : 'block';
     renderStats(uploads);

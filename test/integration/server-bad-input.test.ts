@@ -252,6 +252,36 @@ const rows: Row[] = [
     code: 'InvalidArgument',
   },
   {
+    name: 'declared Content-Length over 5 GiB',
+    send: () => {
+      const { path, headers } = signRequest(server, { method: 'PUT', bucket: server.bucket, key: VICTIM });
+      return new Promise<RawResponse>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: server.port,
+            method: 'PUT',
+            path,
+            headers: { ...headers, 'Content-Length': String(6 * 1024 ** 3) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => {
+              const body = Buffer.concat(chunks);
+              req.destroy();
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString() });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.write('only a few bytes');
+      });
+    },
+    status: 400,
+    code: 'EntityTooLarge',
+  },
+  {
     name: 'malformed Authorization header',
     send: () =>
       rawRequest(server.port, {

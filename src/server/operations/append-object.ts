@@ -18,11 +18,12 @@ import { expectedDigests, verifyDigests } from '../integrity.ts';
 import { requireObject } from '../multipart-request.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import type { Operation } from '../request-context.ts';
-import { MAX_PUT_OBJECT_BYTES } from './put-object.ts';
+import { MAX_PUT_OBJECT_BYTES, refuseDeclaredOversize } from './put-object.ts';
 
 export const appendObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   const position = parsePosition(ctx.query.get('position'));
+  refuseDeclaredOversize(ctx, MAX_PUT_OBJECT_BYTES - position);
   const meta = objectMetaFromHeaders(ctx.headers, key);
   const { contentMd5, crc64 } = expectedDigests(ctx.headers);
 

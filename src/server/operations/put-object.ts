@@ -8,14 +8,29 @@
 import { integrityCheck } from '../integrity.ts';
 import { requireObject } from '../multipart-request.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
-import type { OssResponse, Operation } from '../request-context.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import { header, type OssResponse, type Operation, type RequestContext } from '../request-context.ts';
 import { answerWithCallback, callbackAnswerContext, uploadCallbackFromRequest } from '../upload-callback.ts';
 
 /** OSS: a single PutObject or AppendObject carries at most 5 GiB. */
 export const MAX_PUT_OBJECT_BYTES = 5 * 1024 * 1024 * 1024;
 
+/**
+ * A `Content-Length` over the limit is refused before a byte is read (the store's `maxSize` stops
+ * chunked bodies as they stream). @throws EntityTooLarge
+ */
+export function refuseDeclaredOversize(ctx: RequestContext, maxBytes: number): void {
+  const declared = Number(header(ctx, 'content-length') ?? '0');
+  if (declared > maxBytes) {
+    throw ossError('EntityTooLarge', {
+      details: { MaxSizeAllowed: String(maxBytes), ProposedSize: String(declared) },
+    });
+  }
+}
+
 export const putObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
+  refuseDeclaredOversize(ctx, MAX_PUT_OBJECT_BYTES);
   const meta = objectMetaFromHeaders(ctx.headers, key);
   const beforeCommit = integrityCheck(ctx.headers);
   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject');

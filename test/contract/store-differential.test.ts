@@ -1,0 +1,127 @@
+// Differential property test: random sequences of writes applied to the memory and fs backends
+// must leave them indistinguishable through the interface (same errors, listings, bodies, hashes).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isOssError } from '../../src/shared/oss-error.ts';
+import {
+  createFsObjectStore,
+  createMemoryObjectStore,
+  type ObjectMeta,
+  type ObjectStore,
+  type StoredObject,
+} from '../../src/store/index.ts';
+import { body, bytes, readAll } from './object-store.contract.ts';
+
+const META: ObjectMeta = { contentType: 'a/b', userMeta: { x: '1' } };
+const key = fc.constantFrom('a', 'a/b', 'a/c', 'b', 'é', 'dir/x', 'dir/y/z');
+
+type Op =
+  | { op: 'put'; key: string; size: number }
+  | { op: 'delete'; key: string }
+  | { op: 'append'; key: string; size: number; offset: number }
+  | { op: 'copy'; from: string; to: string };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('put' as const), key, size: fc.integer({ min: 0, max: 2000 }) }),
+  fc.record({ op: fc.constant('delete' as const), key }),
+  fc.record({
+    op: fc.constant('append' as const),
+    key,
+    size: fc.integer({ min: 0, max: 2000 }),
+    offset: fc.integer({ min: -1, max: 1 }),
+  }),
+  fc.record({ op: fc.constant('copy' as const), from: key, to: key }),
+);
+
+/** What a call produced, in a comparable form: the error code, or the value without timestamps. */
+async function outcome<T>(call: () => Promise<T>): Promise<unknown> {
+  try {
+    const value = await call();
+    return strip(value);
+  } catch (error) {
+    return { error: isOssError(error) ? error.code : String(error) };
+  }
+}
+
+function strip(value: unknown): unknown {
+  if (value === undefined || value === null || typeof value !== 'object') return value;
+  const { lastModified: _l, ...rest } = value as StoredObject;
+  return rest;
+}
+
+async function apply(store: ObjectStore, o: Op, seed: number): Promise<unknown> {
+  switch (o.op) {
+    case 'put':
+      return outcome(() => store.putObject('b', o.key, body(bytes(o.size, seed)), { meta: META }));
+    case 'delete':
+      return outcome(() => store.deleteObject('b', o.key));
+    case 'append':
+      return outcome(async () => {
+        const size = await store.headObject('b', o.key).then(
+          (h) => h.size,
+          () => 0,
+        );
+        return store.appendObject('b', o.key, Math.max(0, size + o.offset), body(bytes(o.size, seed)), {
+          meta: META,
+        });
+      });
+    case 'copy':
+      return outcome(() => store.copyObject({ bucket: 'b', key: o.from }, 'b', o.to));
+  }
+}
+
+async function snapshot(store: ObjectStore): Promise<unknown> {
+  const page = await store.listObjects('b', { maxKeys: 1000 });
+  const objects = [];
+  for (const object of page.objects) {
+    const { body: stream } = await store.getObject('b', object.key);
+    objects.push({ ...(strip(object) as object), data: (await readAll(stream)).toString('base64') });
+  }
+  const delimited = await store.listObjects('b', { delimiter: '/', maxKeys: 3 });
+  return { objects, delimited: { ...delimited, objects: delimited.objects.map(strip) } };
+}
+
+describe('memory and fs backends agree', () => {
+  let dataDir: string;
+  let fsStore: ObjectStore;
+  let memStore: ObjectStore;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'upcall-diff-'));
+    fsStore = await createFsObjectStore({ dataDir });
+    memStore = createMemoryObjectStore();
+  });
+  afterAll(async () => {
+    await fsStore.close();
+    await memStore.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('on random operation sequences (property)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+        run++;
+        for (const s of [fsStore, memStore]) await s.createBucket('b', 'private');
+        try {
+          for (const [i, o] of ops.entries()) {
+            const seed = run * 100 + i + 1;
+            const [a, b] = [await apply(fsStore, o, seed), await apply(memStore, o, seed)];
+            expect(a, JSON.stringify(o)).toEqual(b);
+          }
+          expect(await snapshot(fsStore)).toEqual(await snapshot(memStore));
+        } finally {
+          for (const s of [fsStore, memStore]) {
+            for (const o of (await s.listObjects('b', { maxKeys: 1000 })).objects)
+              await s.deleteObject('b', o.key);
+            await s.deleteBucket('b');
+          }
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+});

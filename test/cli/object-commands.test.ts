@@ -12,6 +12,7 @@ import { lsCommand } from '../../src/cli/commands/ls.ts';
 import { presignCommand } from '../../src/cli/commands/presign.ts';
 import { putCommand } from '../../src/cli/commands/put.ts';
 import { rmCommand } from '../../src/cli/commands/rm.ts';
+import { mintTemporaryCredentials } from '../../src/client/temporary-credentials.ts';
 import { createServer, type UpcallServer } from '../../src/server/create-server.ts';
 import { runCli } from './run-cli.ts';
 
@@ -125,6 +126,48 @@ describe('object commands', () => {
 
     const buckets = await runCli(lsCommand, ['ls'], { cwd: dir, env });
     expect(buckets.stdout).toContain('oss://photos');
+  });
+
+  it('explains a wrong secret and a missing server', async () => {
+    await writeFile(join(dir, 'a.txt'), 'a');
+    const wrong = await runCli(putCommand, ['put', 'a.txt', 'oss://photos/a.txt'], {
+      cwd: dir,
+      env: { ...env, UPCALL_ACCESS_KEY_SECRET: 'nope' },
+    });
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.stderr).toContain('SignatureDoesNotMatch (HTTP 403)');
+    expect(wrong.stderr).toContain('hint:');
+    const none = await runCli(lsCommand, ['ls'], { cwd: dir, env: {} });
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain('npm start');
+  });
+
+  it('uploads with temporary credentials, within their policy only', async () => {
+    const temporary = mintTemporaryCredentials({
+      rootAccessKeyId: 'cli-test-key',
+      rootAccessKeySecret: 'cli-test-secret',
+      policy: { bucket: 'photos', prefix: 'tmp/', actions: ['PutObject'], expiresInSeconds: 600 },
+      now: new Date(),
+    });
+    const stsEnv = {
+      UPCALL_ENDPOINT: server.url,
+      UPCALL_ACCESS_KEY_ID: temporary.AccessKeyId,
+      UPCALL_ACCESS_KEY_SECRET: temporary.AccessKeySecret,
+      UPCALL_SECURITY_TOKEN: temporary.SecurityToken,
+    };
+    await writeFile(join(dir, 't.txt'), 't');
+    const inside = await runCli(putCommand, ['put', 't.txt', 'oss://photos/tmp/t.txt'], {
+      cwd: dir,
+      env: stsEnv,
+    });
+    expect(inside.stderr).toBe('');
+    expect(inside.exitCode).toBe(0);
+    const outside = await runCli(putCommand, ['put', 't.txt', 'oss://photos/t.txt'], {
+      cwd: dir,
+      env: stsEnv,
+    });
+    expect(outside.exitCode).toBe(1);
+    expect(outside.stderr).toContain('AccessDenied (HTTP 403)');
   });
 
   it('rejects callback flags without a callback URL and bad oss:// addresses', async () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createServer, type ServerOptions, type UpcallServer } from '../../src/server/create-server.ts';
-import type { ObjectStore } from '../../src/store/object-store.ts';
+import { createMemoryObjectStore, type ObjectStore } from '../../src/store/index.ts';
 
 export const TEST_ACCESS_KEY_ID = 'upcall-test-key-id';
 export const TEST_ACCESS_KEY_SECRET = 'upcall-test-key-secret';
@@ -39,17 +39,21 @@ export interface TestServer {
 export interface TestServerOptions extends Omit<ServerOptions, 'port' | 'host' | 'dataDir' | 'credentials'> {
   /** Default TEST_BUCKET; `null` creates none. */
   bucket?: string | null;
+  /** `fs` (default: the embedded store in the temp dir) or `memory`. Ignored when `store` is given. */
+  backend?: 'fs' | 'memory';
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'upcall-test-'));
   const bucket = options.bucket === undefined ? TEST_BUCKET : options.bucket;
-  const { bucket: _bucket, ...serverOptions } = options;
+  const { bucket: _bucket, backend, ...serverOptions } = options;
+  const memory = backend === 'memory' && options.store === undefined ? createMemoryObjectStore() : undefined;
   let server: UpcallServer;
   try {
     server = await createServer({
       logger: pino({ level: process.env['UPCALL_TEST_LOG_LEVEL'] ?? 'error' }),
       ...serverOptions,
+      ...(memory === undefined ? {} : { store: memory }),
       host: '127.0.0.1',
       port: 0,
       dataDir,
@@ -57,6 +61,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       bucketsToCreate: [...(bucket === null ? [] : [bucket]), ...(options.bucketsToCreate ?? [])],
     });
   } catch (error) {
+    await memory?.close();
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -73,6 +78,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     server,
     async close() {
       await server.close();
+      await memory?.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -40,10 +40,12 @@ export const getObject: Operation = async (ctx, deps) => {
     }
     const range = resolveRange(header(ctx, 'range'), object.size);
     const stream: ObjectStream = await deps.store.getObject(bucket, key, range);
-    if (!sameVersion(stream.object, object) && attempt < MAX_ATTEMPTS) {
-      // Replaced between the two reads: judge the new version instead.
+    if (!sameVersion(stream.object, object)) {
+      // Replaced between the two reads: judge the new version instead. Headers, range and body
+      // must describe one version, so a key rewritten faster than it can be read is refused.
       stream.body.destroy();
-      continue;
+      if (attempt < MAX_ATTEMPTS) continue;
+      throw ossError('ServiceUnavailable');
     }
     applyOverrides(ctx, headers);
     if (range === undefined) {

@@ -8,7 +8,7 @@
  */
 import { basename, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import type { ProgressListener, UploadResult } from '../../client/oss-client.ts';
 import { formatByteSize, parseByteSize } from '../byte-size.ts';
@@ -36,17 +36,15 @@ export function putCommand(io: CliIo = processIo()): Command {
     .argument('<file>', 'local file to upload')
     .argument('<oss-url>', 'oss://bucket/key (a key ending in / gets the file name appended)', parseOssUrl)
     .option('--content-type <type>', 'Content-Type of the object (default: from the file extension)')
-    .option(
-      '--multipart-threshold <size>',
-      'use multipart upload from this size on',
-      parseByteSize,
-      parseByteSize(DEFAULT_THRESHOLD),
+    .addOption(
+      new Option('--multipart-threshold <size>', 'use multipart upload from this size on')
+        .argParser(parseByteSize)
+        .default(parseByteSize(DEFAULT_THRESHOLD), DEFAULT_THRESHOLD),
     )
-    .option(
-      '--part-size <size>',
-      'multipart part size (at least 100KB)',
-      parseByteSize,
-      parseByteSize(DEFAULT_PART_SIZE),
+    .addOption(
+      new Option('--part-size <size>', 'multipart part size (at least 100KB)')
+        .argParser(parseByteSize)
+        .default(parseByteSize(DEFAULT_PART_SIZE), DEFAULT_PART_SIZE),
     )
     .option('--parallel <n>', 'parts uploaded at once', (v) => Math.max(1, Number.parseInt(v, 10) || 1), 4)
     .option('--no-progress', 'do not draw a progress bar');

@@ -35,6 +35,10 @@ export function describeFailure(error: unknown): string {
     return `error: cannot reach the storage server (${String(code)}). Is \`npm start\` (upcall dev) running?\n`;
   }
   if (code === 'ENOENT' && error instanceof Error) return `error: ${error.message}\n`;
+  if (code === 'EADDRINUSE') {
+    const port = (error as { port?: unknown }).port;
+    return `error: port ${String(port)} is already in use (another upcall dev?); pick others with --port and --receiver-port, or 0 for any free port.\n`;
+  }
   return `error: ${error instanceof Error ? error.message : String(error)}\n`;
 }
 

@@ -79,6 +79,10 @@ export const OSS_ERRORS = {
   // 409
   BucketAlreadyExists: { status: 409, message: 'The requested bucket name is not available.' },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty.' },
+  FileAlreadyExists: {
+    status: 409,
+    message: 'The object you specified already exists and can not be overwritten.',
+  },
   // 412 / 304 / 416
   PreconditionFailed: { status: 412, message: 'At least one of the pre-conditions you specified did not hold.' },
   NotModified: { status: 304, message: 'Not Modified' },

@@ -53,6 +53,24 @@ describe.each(['fs', 'memory'] as const)('on the %s store', (backend) => {
       expect(Buffer.from((await client.get('self.txt')).content).toString()).toBe('same bytes');
     });
 
+    it('refuses to overwrite with x-oss-forbid-overwrite: true (FileAlreadyExists)', async () => {
+      const headers = { 'x-oss-forbid-overwrite': 'true' };
+      await client.put('keep.txt', Buffer.from('original'), { headers });
+      await expect(client.put('keep.txt', Buffer.from('replacement'), { headers })).rejects.toMatchObject({
+        status: 409,
+        code: 'FileAlreadyExists',
+      });
+      await expect(client.copy('keep.txt', 'src.json', { headers })).rejects.toMatchObject({
+        status: 409,
+        code: 'FileAlreadyExists',
+      });
+      expect(Buffer.from((await client.get('keep.txt')).content).toString()).toBe('original');
+      await client.put('keep.txt', Buffer.from('allowed'), {
+        headers: { 'x-oss-forbid-overwrite': 'false' },
+      });
+      expect(Buffer.from((await client.get('keep.txt')).content).toString()).toBe('allowed');
+    });
+
     it('copies across buckets', async () => {
       const other = ossClient(server, { bucket: 'upcall-other' });
       await other.copy('from-main.json', `/${server.bucket}/src.json`);

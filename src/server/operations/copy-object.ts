@@ -11,6 +11,7 @@
 import { ossError } from '../../shared/oss-error.ts';
 import type { CopySource, ObjectMeta } from '../../store/object-store.ts';
 import { evaluateConditions } from '../conditional.ts';
+import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
 import { requireObject } from '../multipart-request.ts';
 import { objectMetaFromHeaders, quoteEtag } from '../object-meta.ts';
 import { header, type Operation, type RequestContext, type ServerDeps } from '../request-context.ts';
@@ -29,6 +30,7 @@ export const copyObject: Operation = async (ctx, deps) => {
   }
   // FIDELITY: OSS limits CopyObject to 1 GiB sources (larger ones need UploadPartCopy); upcall
   // copies any size, streaming inside the store.
+  if (forbidsOverwrite(ctx)) await assertAbsent(deps.store, bucket, key);
   const object = await deps.store.copyObject(source, bucket, key, meta);
   return {
     status: 200,

@@ -5,6 +5,8 @@
  * callback, SPEC.md §12.2) → store the body, checking the digests in `beforeCommit` so a body
  * that does not match is never visible → (upload callback, §6) → the success response.
  */
+import type { StoredObject } from '../../store/object-store.ts';
+import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
 import { integrityCheck } from '../integrity.ts';
 import { requireObject } from '../multipart-request.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
@@ -32,8 +34,17 @@ export const putObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   refuseDeclaredOversize(ctx, MAX_PUT_OBJECT_BYTES);
   const meta = objectMetaFromHeaders(ctx.headers, key);
-  const beforeCommit = integrityCheck(ctx.headers);
+  const digests = integrityCheck(ctx.headers);
   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject');
+  const noOverwrite = forbidsOverwrite(ctx);
+  if (noOverwrite) await assertAbsent(deps.store, bucket, key);
+  const beforeCommit =
+    noOverwrite || digests !== undefined
+      ? async (pending: StoredObject) => {
+          digests?.(pending);
+          if (noOverwrite) await assertAbsent(deps.store, bucket, key);
+        }
+      : undefined;
 
   const object = await deps.store.putObject(bucket, key, ctx.body, {
     meta,

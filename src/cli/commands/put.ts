@@ -76,12 +76,12 @@ Exit status: 0 uploaded (and callback succeeded), 2 uploaded but the callback fa
           ? new SingleBar({
               stream: process.stderr,
               hideCursor: true,
-              format: ' {bar} {percentage}% | {loaded} / {total} | ETA {eta_formatted}',
+              format: ' {bar} {percentage}% | {loaded} / {size} | ETA {eta_formatted}',
             })
           : undefined;
       let onProgress: ProgressListener | undefined;
       if (bar) {
-        bar.start(size, 0, { loaded: formatByteSize(0), total: formatByteSize(size) });
+        bar.start(size, 0, { loaded: formatByteSize(0), size: formatByteSize(size) });
         onProgress = (loaded) => bar.update(loaded, { loaded: formatByteSize(loaded) });
       }
       let result: UploadResult;

@@ -1,9 +1,10 @@
 /**
  * PutObject (`PUT /key`): streams the request body into the store as the whole object.
  *
- * Flow: validate everything the headers decide (metadata, Content-MD5 / CRC64 syntax, the upload
- * callback, SPEC.md §12.2) → store the body, checking the digests in `beforeCommit` so a body
- * that does not match is never visible → (upload callback, §6) → the success response.
+ * Flow: validate everything the headers decide (size, metadata, Content-MD5 / CRC64 syntax, the
+ * upload callback, SPEC.md §12.2, `x-oss-forbid-overwrite`) → store the body, checking the digests
+ * in `beforeCommit` so a body that does not match is never visible → (upload callback, §6) → the
+ * success response.
  */
 import type { StoredObject } from '../../store/object-store.ts';
 import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';

@@ -76,14 +76,16 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   const keyUrl = server.callbackService?.keyUrl() ?? defaultCallbackKeyUrl(server.host, server.port);
 
   const storage = {
-    endpoint: server.url,
+    endpoint: reachable(server.url),
     bucket: options.bucket,
     region: DEFAULT_REGION,
     accessKeyId: key.accessKeyId,
     accessKeySecret: key.accessKeySecret,
   };
   let receiver: Receiver | undefined;
-  let receiverUrl: string;
+  let receiverUrl = '';
+  // Known once the receiver listens; the routes below read it per request.
+  const callbackUrlNow = (): string => (receiverUrl === '' ? '' : `${receiverUrl}${CALLBACK_PATH}`);
   try {
     const created = await createReceiver({
       dataDir: join(dataDir, 'receiver'),
@@ -92,24 +94,23 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       keyUrlAllowlist: [keyUrl],
       callbackPath: CALLBACK_PATH,
       routes: (app) => {
-        const callbackUrl = (): string => created.callbackUrl ?? '';
-        registerDevCredentialRoutes(app, { ...storage, callbackUrl });
+        registerDevCredentialRoutes(app, { ...storage, callbackUrl: callbackUrlNow });
         trackCallbackLatency(app, CALLBACK_PATH);
-        mountDashboard(app, () => ({ storage, callbackUrl: callbackUrl(), demoPrefix: DEMO_PREFIX }));
+        mountDashboard(app, () => ({ storage, callbackUrl: callbackUrlNow(), demoPrefix: DEMO_PREFIX }));
       },
     });
     receiver = created;
-    receiverUrl = await created.listen();
+    receiverUrl = reachable(await created.listen());
   } catch (error) {
     await receiver?.close();
     await server.close();
     throw error;
   }
   const running = receiver;
-  const callbackUrl = running.callbackUrl ?? `${receiverUrl}${CALLBACK_PATH}`;
+  const callbackUrl = callbackUrlNow();
 
   const session: DevSession = {
-    endpoint: server.url,
+    endpoint: storage.endpoint,
     bucket: options.bucket,
     accessKeyId: key.accessKeyId,
     accessKeySecret: key.accessKeySecret,
@@ -152,6 +153,16 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       return closing;
     },
   };
+}
+
+/**
+ * A wildcard bind address (`--host 0.0.0.0`) is not an address to give clients or to print;
+ * on this machine they reach the servers at 127.0.0.1.
+ */
+function reachable(origin: string): string {
+  const url = new URL(origin);
+  if (url.hostname === '0.0.0.0' || url.hostname === '[::]') url.hostname = '127.0.0.1';
+  return url.origin;
 }
 
 function parsePort(value: string): number {

@@ -26,19 +26,26 @@ export const OSS_ERRORS = {
   InvalidPart: {
     status: 400,
     message:
-      'One or more of the specified parts could not be found or the specified entity tag might not have matched the part\'s entity tag.',
+      "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.",
   },
   InvalidPartOrder: {
     status: 400,
-    message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+    message:
+      'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
   },
   EntityTooSmall: {
     status: 400,
     message: 'Your proposed upload smaller than the minimum allowed object size.',
   },
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed object size.' },
-  InvalidPolicyDocument: { status: 400, message: 'The content of the form does not meet the conditions specified in the policy document.' },
-  IncorrectNumberOfFilesInPOSTRequest: { status: 400, message: 'POST requires exactly one file upload per request.' },
+  InvalidPolicyDocument: {
+    status: 400,
+    message: 'The content of the form does not meet the conditions specified in the policy document.',
+  },
+  IncorrectNumberOfFilesInPOSTRequest: {
+    status: 400,
+    message: 'POST requires exactly one file upload per request.',
+  },
   MalformedPOSTRequest: {
     status: 400,
     message: 'The body of your POST request is not well-formed multipart/form-data.',
@@ -48,18 +55,26 @@ export const OSS_ERRORS = {
   InvalidRequest: { status: 400, message: 'Invalid Request.' },
   RequestTimeout: {
     status: 400,
-    message: 'Your socket connection to the server was not read from or written to within the timeout period.',
+    message:
+      'Your socket connection to the server was not read from or written to within the timeout period.',
   },
-  IncompleteBody: { status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.' },
+  IncompleteBody: {
+    status: 400,
+    message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
+  },
   PositionNotEqualToLength: { status: 409, message: 'Position is not equal to file length.' },
   ObjectNotAppendable: { status: 409, message: 'The operation is not valid for this object.' },
   InvalidSecurityToken: { status: 403, message: 'The security token you provided is invalid.' },
   // 403
   AccessDenied: { status: 403, message: 'AccessDenied' },
-  InvalidAccessKeyId: { status: 403, message: 'The OSS Access Key Id you provided does not exist in our records.' },
+  InvalidAccessKeyId: {
+    status: 403,
+    message: 'The OSS Access Key Id you provided does not exist in our records.',
+  },
   SignatureDoesNotMatch: {
     status: 403,
-    message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
   RequestTimeTooSkewed: {
     status: 403,
@@ -71,7 +86,8 @@ export const OSS_ERRORS = {
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchUpload: {
     status: 404,
-    message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    message:
+      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
   },
   BucketCallbackPolicyNotExist: { status: 404, message: 'The callback policy does not exist.' },
   // 405
@@ -84,14 +100,20 @@ export const OSS_ERRORS = {
     message: 'The object you specified already exists and can not be overwritten.',
   },
   // 412 / 304 / 416
-  PreconditionFailed: { status: 412, message: 'At least one of the pre-conditions you specified did not hold.' },
+  PreconditionFailed: {
+    status: 412,
+    message: 'At least one of the pre-conditions you specified did not hold.',
+  },
   NotModified: { status: 304, message: 'Not Modified' },
   InvalidRange: { status: 416, message: 'The requested range cannot be satisfied.' },
   // 203: the upload is stored, the callback failed (SPEC.md §6.2)
   CallbackFailed: { status: 203, message: 'Callback failed.' },
   // 5xx
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
-  NotImplemented: { status: 501, message: 'A header you provided implies functionality that is not implemented.' },
+  NotImplemented: {
+    status: 501,
+    message: 'A header you provided implies functionality that is not implemented.',
+  },
   ServiceUnavailable: { status: 503, message: 'Please reduce your request rate.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

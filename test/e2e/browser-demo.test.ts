@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDev, type DevHandle } from '../../src/cli/commands/dev.ts';
+import { verifyCommand } from '../../src/cli/commands/verify.ts';
+import { runCli } from '../cli/run-cli.ts';
 import { makePng } from './make-png.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -109,5 +111,17 @@ describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)',
     expect(request.toLowerCase()).toContain('x-oss-pub-key-url:');
     expect(await page.textContent('#reply')).toContain('OK');
     await page.screenshot({ path: join(ARTIFACTS, 'upload-detail.png'), fullPage: true });
+  });
+
+  it('downloads the capture, which `upcall verify` accepts byte for byte', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const file = join(dataDir, 'capture.http');
+    await download.saveAs(file);
+    const run = await runCli(verifyCommand, ['verify', file, '--allow-key-url', dev.session.keyUrl], {
+      cwd: dataDir,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('valid: the signature matches');
+    expect(run.stdout).toContain('headless-chromium');
   });
 });

@@ -24,6 +24,19 @@ function rawRequest(u) {
   return `${lines.join('\n')}\n\n${decodeBody(u.request.body)}`;
 }
 
+/** The capture as bytes (request line, headers, raw body) for `upcall verify <file>`. */
+function offerDownload(u) {
+  const base64 = u.raw.bodyBase64;
+  if (typeof base64 !== 'string') return;
+  const head = rawRequest({ ...u, request: { ...u.request, body: '' } }).replace(/\n/g, '\r\n');
+  const body = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const blob = new Blob([head, body], { type: 'message/http' });
+  const link = document.getElementById('download');
+  link.href = URL.createObjectURL(blob);
+  link.download = `callback-${u.id}.http`;
+  link.hidden = false;
+}
+
 function reply(u) {
   if (u.reply === undefined) return '(not recorded)';
   if (typeof u.reply === 'string') return u.reply;
@@ -84,6 +97,7 @@ async function load() {
       .replaceChildren(el('img', { class: 'preview', src: thumbnailUrl(u), alt: u.object }));
   }
   document.getElementById('request').textContent = rawRequest(u);
+  offerDownload(u);
   document.getElementById('reply').textContent = reply(u);
 }
 

@@ -5,12 +5,15 @@
  * and printed so clients can be configured. Prints `endpoint: <url>` once listening (scripts and
  * tests parse that line) and closes gracefully on SIGINT / SIGTERM.
  *
+ * Region, callback key size / URL, the private-callback refusal and path-style host names are
+ * flags, each also settable from an `UPCALL_…` variable (SERVER_ENV); a flag wins over the variable.
+ *
  * Invariant: stdout carries only the banner; request logs go to stderr.
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import type { CallbackKeyBits } from '../../server/callback-key.ts';
+import { CANONICAL_CALLBACK_KEY_URL, type CallbackKeyBits } from '../../server/callback-key.ts';
 import {
   createServer,
   DEFAULT_ACCESS_KEY_ID,
@@ -28,9 +31,30 @@ interface ServerFlags {
   host: string;
   data?: string;
   bucket: string[];
-  region: string;
+  region?: string;
   callbackKeyBits?: CallbackKeyBits;
+  callbackKeyUrl?: string;
+  forbidPrivateCallbacks?: boolean;
+  pathStyleHost: string[];
   logLevel: string;
+}
+
+/** The environment variables behind the flags (a flag given on the command line wins). */
+export const SERVER_ENV = {
+  region: 'UPCALL_REGION',
+  callbackKeyBits: 'UPCALL_CALLBACK_KEY_BITS',
+  callbackKeyUrl: 'UPCALL_CALLBACK_KEY_URL',
+  forbidPrivateCallbacks: 'UPCALL_FORBID_PRIVATE_CALLBACKS',
+  pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
+} as const;
+
+/** Flags merged with their environment variables, validated. */
+interface ServerSettings {
+  region: string;
+  callbackKeyBits: CallbackKeyBits | undefined;
+  callbackKeyUrl: string | undefined;
+  forbidPrivateCallbacks: boolean;
+  pathStyleHosts: string[];
 }
 
 function parsePort(value: string): number {
@@ -49,6 +73,67 @@ function collectBucket(value: string, previous: string[]): string[] {
 function parseKeyBits(value: string): CallbackKeyBits {
   if (value === '1024' || value === '2048' || value === '4096') return Number(value) as CallbackKeyBits;
   throw new InvalidArgumentError('expected 1024, 2048 or 4096');
+}
+
+function parseKeyUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError('expected an absolute http(s) URL');
+  }
+  return value;
+}
+
+function parseHostName(value: string): string {
+  const host = value.trim().toLowerCase();
+  // Compared with the Host header's name part (port stripped), so a port here could never match.
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(host)) {
+    throw new InvalidArgumentError('expected a host name without scheme or port, e.g. oss.example.com');
+  }
+  return host;
+}
+
+function collectHostName(value: string, previous: string[]): string[] {
+  return [...previous, parseHostName(value)];
+}
+
+function parseBoolean(value: string): boolean {
+  const normalized = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(normalized)) return false;
+  throw new InvalidArgumentError('expected 1/true/yes or 0/false/no');
+}
+
+/** One environment variable through the flag's own parser; a bad value is a usage error naming it. */
+function fromEnv<T>(io: CliIo, name: string, parse: (value: string) => T): T | undefined {
+  const value = io.env[name];
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parse(value);
+  } catch (error) {
+    throw new UsageError(`${name}=${value}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function settings(flags: ServerFlags, io: CliIo): ServerSettings {
+  const envHosts = fromEnv(io, SERVER_ENV.pathStyleHosts, (value) =>
+    value
+      .split(',')
+      .filter((host) => host.trim() !== '')
+      .map(parseHostName),
+  );
+  return {
+    region: flags.region ?? fromEnv(io, SERVER_ENV.region, (value) => value) ?? DEFAULT_REGION,
+    callbackKeyBits: flags.callbackKeyBits ?? fromEnv(io, SERVER_ENV.callbackKeyBits, parseKeyBits),
+    callbackKeyUrl: flags.callbackKeyUrl ?? fromEnv(io, SERVER_ENV.callbackKeyUrl, parseKeyUrl),
+    forbidPrivateCallbacks:
+      flags.forbidPrivateCallbacks ?? fromEnv(io, SERVER_ENV.forbidPrivateCallbacks, parseBoolean) ?? false,
+    pathStyleHosts: flags.pathStyleHost.length > 0 ? flags.pathStyleHost : (envHosts ?? []),
+  };
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -76,8 +161,30 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       collectBucket,
       [],
     )
-    .option('--region <region>', 'region reported by GetBucketLocation / GetBucketInfo', DEFAULT_REGION)
-    .option('--callback-key-bits <bits>', 'size of a newly generated callback signing key', parseKeyBits)
+    .option(
+      '--region <region>',
+      `region reported by GetBucketLocation / GetBucketInfo (default: ${DEFAULT_REGION}; env ${SERVER_ENV.region})`,
+    )
+    .option(
+      '--callback-key-bits <bits>',
+      `size of a newly generated callback signing key: 1024 (throughput tests), 2048 or 4096 (default: 2048; env ${SERVER_ENV.callbackKeyBits}); a key already in --data is kept`,
+      parseKeyBits,
+    )
+    .option(
+      '--callback-key-url <url>',
+      `public key URL sent in x-oss-pub-key-url, e.g. ${CANONICAL_CALLBACK_KEY_URL} (default: this server's /callback_pub_key_v1.pem; env ${SERVER_ENV.callbackKeyUrl})`,
+      parseKeyUrl,
+    )
+    .option(
+      '--forbid-private-callbacks',
+      `refuse callback URLs that are or resolve to private addresses, as OSS does (default: off; env ${SERVER_ENV.forbidPrivateCallbacks}=1)`,
+    )
+    .option(
+      '--path-style-host <host>',
+      `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
+      collectHostName,
+      [],
+    )
     .addOption(
       new Option('--log-level <level>', 'request log level (stderr)')
         .choices(LOG_LEVELS)
@@ -86,6 +193,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
     .action((flags: ServerFlags) =>
       runAction(io, async () => {
         const credentials = accessKey(io);
+        const chosen = settings(flags, io);
         const dataDir = flags.data === undefined ? undefined : resolve(io.cwd, flags.data);
         const server = await createServer({
           port: flags.port,
@@ -93,11 +201,16 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           ...(dataDir !== undefined && { dataDir }),
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
-          region: flags.region,
+          region: chosen.region,
+          pathStyleHosts: chosen.pathStyleHosts,
           logger: pino({ name: 'upcall-server', level: flags.logLevel }, pino.destination(2)),
-          ...(flags.callbackKeyBits !== undefined && { callback: { keyBits: flags.callbackKeyBits } }),
+          callback: {
+            keyBits: chosen.callbackKeyBits,
+            keyUrl: chosen.callbackKeyUrl,
+            forbidPrivateAddresses: chosen.forbidPrivateCallbacks,
+          },
         });
-        io.out(banner(server, { ...flags, dataDir }, credentials));
+        io.out(banner(server, { ...flags, dataDir }, chosen, credentials));
         stopOn(server, io, signals);
       }),
     );
@@ -124,17 +237,22 @@ function accessKey(io: CliIo): AccessKeySetting {
 function banner(
   server: UpcallServer,
   flags: Omit<ServerFlags, 'data'> & { dataDir: string | undefined },
+  chosen: ServerSettings,
   key: AccessKeySetting,
 ): string {
   const lines = [
     `upcall server listening`,
     `endpoint: ${server.url}`,
-    `region: ${flags.region}`,
+    `region: ${chosen.region}`,
     `data: ${flags.dataDir ?? '(memory only: nothing is kept after exit)'}`,
     `buckets: ${flags.bucket.length > 0 ? flags.bucket.join(', ') : '(none created at start)'}`,
     `AccessKeyId: ${key.id}`,
     key.fromEnv ? 'AccessKeySecret: (from UPCALL_ACCESS_KEY_SECRET)' : `AccessKeySecret: ${key.secret}`,
   ];
+  const keyUrl = server.callbackService?.keyUrl();
+  if (keyUrl !== undefined) lines.push(`callback key URL: ${keyUrl}`);
+  if (chosen.forbidPrivateCallbacks) lines.push('private callback addresses: forbidden');
+  if (chosen.pathStyleHosts.length > 0) lines.push(`path-style hosts: ${chosen.pathStyleHosts.join(', ')}`);
   if (!key.fromEnv) {
     lines.push(
       '(default credentials: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET to choose your own)',

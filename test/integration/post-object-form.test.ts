@@ -4,6 +4,7 @@
  * `${filename}`, and malformed forms, each refused with the OSS error and nothing stored.
  */
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc64 } from '../../src/shared/crc64.ts';
@@ -137,6 +138,35 @@ describe('PostObject, anonymous form into a public-read-write bucket', () => {
     const { response } = await post(formOf({ KEY: 'case/upper.txt', 'X-OSS-META-Tag': 'x' }));
     expect(response.status).toBe(204);
     expect((await bed.store.headObject(bed.bucket, 'case/upper.txt')).meta.userMeta).toEqual({ tag: 'x' });
+  });
+
+  it('accepts the form at POST / with the bucket in Host (virtual-host style, where browser forms go)', async () => {
+    // fetch cannot set Host, so the encoded form goes out over node:http.
+    const encoded = new Request('http://form/', { method: 'POST', body: formOf({ key: 'vhost/a.txt' }) });
+    const body = Buffer.from(await encoded.arrayBuffer());
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: Number(new URL(bed.server.url).port),
+          method: 'POST',
+          path: '/',
+          headers: {
+            host: `${bed.bucket}.oss-cn-hangzhou.aliyuncs.com`,
+            'content-type': encoded.headers.get('content-type') ?? '',
+            'content-length': body.length,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(204);
+    expect(await objectText('vhost/a.txt')).toBe('hello');
   });
 });
 

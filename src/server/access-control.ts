@@ -78,7 +78,15 @@ export async function authorizeRoute(
           message: `Access denied by the security token policy: the action ${route.action} is not allowed.`,
         });
       }
-      authorizeAction(principal, { action, bucket, key: request.key, callbackUrls: callbackUrlsOf(request) });
+      authorizeAction(principal, {
+        action,
+        bucket,
+        key: request.key,
+        // ListObjects(V2) and ListMultipartUploads name no key: the token's key prefix is checked
+        // against the listing's own `prefix` parameter instead.
+        listPrefix: request.query.get('prefix') ?? undefined,
+        callbackUrls: callbackUrlsOf(request),
+      });
       return;
     }
     case 'anonymous': {

@@ -133,6 +133,22 @@ describe('upcall server', { timeout: SPAWN_TIMEOUT_MS }, () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it('--host 0.0.0.0 binds every interface but prints an endpoint clients can use', async () => {
+    const cli = await startCli(['--host', '0.0.0.0', '--bucket', 'wide'], {});
+    try {
+      expect(cli.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(cli.stdout()).toContain(`listening on: http://0.0.0.0:${cli.port} (every interface)`);
+      const id = /^AccessKeyId: (\S+)$/m.exec(cli.stdout())?.[1] ?? '';
+      const secret = /^AccessKeySecret: (\S+)$/m.exec(cli.stdout())?.[1] ?? '';
+      const client = clientFor(cli, 'wide', id, secret);
+      await client.put('w.txt', Buffer.from('w'));
+      expect((await client.get('w.txt')).content.toString()).toBe('w');
+    } finally {
+      cli.child.kill('SIGTERM');
+    }
+    expect(await cli.exited).toBe(0);
+  });
+
   it('refuses an invalid bucket name before starting', async () => {
     await expect(startCli(['--bucket', 'Bad_Bucket'], {})).rejects.toThrow(/exited with 1/);
   });

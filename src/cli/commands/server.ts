@@ -242,13 +242,14 @@ function banner(
 ): string {
   const lines = [
     `upcall server listening`,
-    `endpoint: ${server.url}`,
+    `endpoint: ${reachableUrl(server.url)}`,
     `region: ${chosen.region}`,
     `data: ${flags.dataDir ?? '(memory only: nothing is kept after exit)'}`,
     `buckets: ${flags.bucket.length > 0 ? flags.bucket.join(', ') : '(none created at start)'}`,
     `AccessKeyId: ${key.id}`,
     key.fromEnv ? 'AccessKeySecret: (from UPCALL_ACCESS_KEY_SECRET)' : `AccessKeySecret: ${key.secret}`,
   ];
+  if (reachableUrl(server.url) !== server.url) lines.push(`listening on: ${server.url} (every interface)`);
   const keyUrl = server.callbackService?.keyUrl();
   if (keyUrl !== undefined) lines.push(`callback key URL: ${keyUrl}`);
   if (chosen.forbidPrivateCallbacks) lines.push('private callback addresses: forbidden');
@@ -259,6 +260,17 @@ function banner(
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A wildcard bind address (`--host 0.0.0.0` / `::`) is no address to point a client at; on this
+ * machine clients reach the server at 127.0.0.1 (as `upcall dev` prints, and as the callback key
+ * URL already does).
+ */
+function reachableUrl(origin: string): string {
+  const url = new URL(origin);
+  if (url.hostname === '0.0.0.0' || url.hostname === '[::]') url.hostname = '127.0.0.1';
+  return url.origin;
 }
 
 /** First signal: stop accepting, finish in-flight requests, close the store. Second: exit now. */

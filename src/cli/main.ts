@@ -10,6 +10,7 @@ import { keysCommand } from './commands/keys.ts';
 import { lsCommand } from './commands/ls.ts';
 import { presignCommand } from './commands/presign.ts';
 import { putCommand } from './commands/put.ts';
+import { receiverCommand } from './commands/receiver.ts';
 import { rmCommand } from './commands/rm.ts';
 import { serverCommand } from './commands/server.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -24,6 +25,7 @@ const program = new Command('upcall')
 
 program.addCommand(devCommand());
 program.addCommand(serverCommand());
+program.addCommand(receiverCommand());
 program.addCommand(putCommand());
 program.addCommand(getCommand());
 program.addCommand(lsCommand());

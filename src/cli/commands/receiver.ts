@@ -1,0 +1,183 @@
+/**
+ * `upcall receiver --port N --data DIR [--allow-key-url PREFIX]...`: the receiver app alone
+ * (DESIGN.md "Interfaces other people script against"; docs/receiver.md): verifies OSS upload
+ * callbacks, records them in `<data>/receiver.sqlite`, serves the REST API (`/api/uploads`) and
+ * the dashboard. Prints `callback URL: <url>` and `dashboard: <url>` once listening (scripts and
+ * tests parse those lines) and closes gracefully on SIGINT / SIGTERM.
+ *
+ * Invariant: callback keys are fetched only from the allowlisted key URL prefixes (default: the
+ * official OSS key host, SPEC.md §1.2), or never when a key is pinned with --public-key.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
+import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
+import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver/key-url-allowlist.ts';
+import { processIo, type CliIo } from '../cli-io.ts';
+import { UsageError } from '../connection.ts';
+import { runAction } from '../run-action.ts';
+import type { StopSignals } from './server.ts';
+
+/** The same port `upcall dev` gives its receiver. */
+export const DEFAULT_RECEIVER_PORT = 9100;
+export const DEFAULT_RECEIVER_DATA_DIR = '.upcall/receiver';
+/** The environment variable behind --allow-key-url (comma-separated); the flag wins. */
+export const ALLOW_KEY_URLS_ENV = 'UPCALL_ALLOW_KEY_URLS';
+/** How long in-flight requests get to finish on a stop before connections are cut. */
+const CLOSE_GRACE_MS = 2000;
+
+interface ReceiverFlags {
+  port: number;
+  host: string;
+  data: string;
+  allowKeyUrl: string[];
+  publicKey?: string;
+  callbackPath: string;
+  recordRejected: boolean;
+  verbose?: boolean;
+}
+
+function parsePort(value: string): number {
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('expected a port number 0..65535');
+  return port;
+}
+
+/** Validated as the receiver will use it, so a bad prefix fails at parse time, not at start. */
+function parseKeyUrlPrefix(value: string): string {
+  try {
+    createKeyUrlAllowlist([value]);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+  return value;
+}
+
+function collectKeyUrlPrefix(value: string, previous: string[]): string[] {
+  return [...previous, parseKeyUrlPrefix(value)];
+}
+
+function parseCallbackPath(value: string): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$/.test(value)) {
+    throw new InvalidArgumentError('expected an absolute path such as /callback');
+  }
+  return value;
+}
+
+function keyUrlAllowlist(flags: ReceiverFlags, io: CliIo): readonly string[] {
+  if (flags.allowKeyUrl.length > 0) return flags.allowKeyUrl;
+  const fromEnv = io.env[ALLOW_KEY_URLS_ENV];
+  if (fromEnv === undefined || fromEnv.trim() === '') return DEFAULT_KEY_URL_ALLOWLIST;
+  return fromEnv
+    .split(',')
+    .map((prefix) => prefix.trim())
+    .filter((prefix) => prefix !== '')
+    .map((prefix) => {
+      try {
+        return parseKeyUrlPrefix(prefix);
+      } catch (error) {
+        throw new UsageError(
+          `${ALLOW_KEY_URLS_ENV}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    });
+}
+
+export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = process): Command {
+  return new Command('receiver')
+    .description('run the receiver app (verifies, records and answers upload callbacks; REST API, dashboard)')
+    .option('-p, --port <port>', 'port to listen on (0 picks a free one)', parsePort, DEFAULT_RECEIVER_PORT)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('-d, --data <dir>', 'where upload records live (receiver.sqlite)', DEFAULT_RECEIVER_DATA_DIR)
+    .option(
+      '--allow-key-url <prefix>',
+      `key URL prefix callback public keys may be fetched from (repeatable; default: ${DEFAULT_KEY_URL_ALLOWLIST.join(' ')}; env ${ALLOW_KEY_URLS_ENV}, comma-separated). For upcall server add its endpoint, e.g. http://127.0.0.1:9000/`,
+      collectKeyUrlPrefix,
+      [],
+    )
+    .option('--public-key <file>', 'pin the callback public key (PEM file): nothing is ever fetched')
+    .option('--callback-path <path>', 'path OSS posts callbacks to', parseCallbackPath, '/callback')
+    .option('--no-record-rejected', 'do not record refused callbacks (on a public address)')
+    .option('--verbose', 'log every request (stderr)')
+    .action((flags: ReceiverFlags) =>
+      runAction(io, async () => {
+        if (flags.publicKey !== undefined && flags.allowKeyUrl.length > 0) {
+          throw new UsageError('--public-key and --allow-key-url exclude each other');
+        }
+        const publicKey =
+          flags.publicKey === undefined
+            ? undefined
+            : await readFile(resolve(io.cwd, flags.publicKey), 'utf8');
+        const allowlist = publicKey === undefined ? keyUrlAllowlist(flags, io) : undefined;
+        const dataDir = resolve(io.cwd, flags.data);
+        let callbackUrl = '';
+        const receiver = await createReceiver({
+          dataDir,
+          port: flags.port,
+          host: flags.host,
+          callbackPath: flags.callbackPath,
+          recordRejected: flags.recordRejected,
+          logger: flags.verbose === true,
+          ...(publicKey === undefined ? { keyUrlAllowlist: allowlist ?? [] } : { publicKey }),
+          routes: (app) => mountDashboard(app, () => ({ callbackUrl })),
+        });
+        let origin: string;
+        try {
+          origin = reachable(await receiver.listen());
+        } catch (error) {
+          await receiver.close();
+          throw error;
+        }
+        callbackUrl = `${origin}${flags.callbackPath}`;
+        io.out(
+          [
+            'upcall receiver listening',
+            `callback URL: ${callbackUrl}`,
+            `dashboard: ${origin}/dashboard`,
+            `uploads API: ${origin}/api/uploads`,
+            `data: ${dataDir}`,
+            publicKey === undefined
+              ? `trusted key URLs: ${(allowlist ?? []).join(', ')}`
+              : `pinned public key: ${resolve(io.cwd, flags.publicKey ?? '')}`,
+            '',
+          ].join('\n'),
+        );
+        stopOn(receiver, io, signals);
+      }),
+    );
+}
+
+/** A wildcard bind address is not one to hand out; on this machine clients reach 127.0.0.1. */
+function reachable(origin: string): string {
+  const url = new URL(origin);
+  if (url.hostname === '0.0.0.0' || url.hostname === '[::]') url.hostname = '127.0.0.1';
+  return url.origin;
+}
+
+/** First signal: stop accepting, let in-flight callbacks finish, close the database. Second: exit now. */
+function stopOn(receiver: Receiver, io: CliIo, signals: StopSignals): void {
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    io.err('upcall receiver: stopping\n');
+    // A keep-alive client (the storage server's callback pool, a browser) must not hold the stop.
+    const cut = setTimeout(() => receiver.app.server.closeAllConnections(), CLOSE_GRACE_MS);
+    cut.unref();
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    receiver.close().then(
+      () => {
+        clearTimeout(cut);
+        io.err('upcall receiver: stopped\n');
+      },
+      (error: unknown) => {
+        io.err(`upcall receiver: error while stopping: ${String(error)}\n`);
+        io.setExitCode(1);
+      },
+    );
+  };
+  signals.on('SIGINT', stop);
+  signals.on('SIGTERM', stop);
+}

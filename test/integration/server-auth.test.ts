@@ -148,6 +148,21 @@ describe('signed requests that must fail (authenticate.ts)', () => {
       code: 'SignatureDoesNotMatch',
     });
   });
+
+  it('a wrong V4 secret gets the canonical request and string-to-sign in the body', async () => {
+    const url = await pathStyleClient(server, { accessKeySecret: 'wrong' }).signatureUrlV4(
+      'GET',
+      600,
+      {},
+      'auth/v1.txt',
+    );
+    const res = await fetch(url);
+    const text = await res.text();
+    expect(res.status).toBe(403);
+    expect(text).toContain('<Code>SignatureDoesNotMatch</Code>');
+    expect(text).toContain(`<CanonicalRequest>GET\n/${server.bucket}/auth/v1.txt\n`);
+    expect(text).toMatch(/<StringToSign>OSS4-HMAC-SHA256\n\d{8}T\d{6}Z\n/);
+  });
 });
 
 describe('temporary credentials (x-oss-security-token) through ali-oss', () => {

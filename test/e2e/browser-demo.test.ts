@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { startDev, type DevHandle } from '../../src/cli/commands/dev.ts';
+import { putCommand } from '../../src/cli/commands/put.ts';
 import { verifyCommand } from '../../src/cli/commands/verify.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { makePng } from './make-png.ts';
@@ -18,6 +20,12 @@ const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   console.warn(`browser e2e skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+}
+
+/** Runs in the page: the uploads the dashboard chart's bars add up to equal `expected`. */
+function chartCountIs(expected: number): boolean {
+  const titles = Array.from(document.querySelectorAll('#chart rect title'));
+  return titles.reduce((sum, title) => sum + Number.parseInt(title.textContent ?? '0', 10), 0) === expected;
 }
 
 describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)', () => {
@@ -63,6 +71,7 @@ describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)',
     expect(await page.textContent('#post-status')).toContain('the app server replied');
     const reply = JSON.parse((await page.textContent('#post-result')) ?? '') as Record<string, unknown>;
     expect(reply).toHaveProperty('Status', 'OK');
+    expect(await page.getAttribute('#post-progress', 'style')).toContain('width: 100%');
   });
 
   it('uploads with temporary credentials + ali-oss + callback (mobile flow)', async () => {
@@ -70,6 +79,7 @@ describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)',
     await page.waitForSelector('#sts-status.ok, #sts-status.bad', { timeout: 20_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'demo-mobile-flow.png'), fullPage: true });
     expect(await page.textContent('#sts-status')).toContain('the app server replied');
+    expect(await page.getAttribute('#sts-progress', 'style')).toContain('width: 100%');
   });
 
   it('shows both uploads on the dashboard with thumbnails and variables', async () => {
@@ -123,5 +133,50 @@ describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)',
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('valid: the signature matches');
     expect(run.stdout).toContain('headless-chromium');
+  });
+
+  it('updates the open dashboard live: a new upload appears, and the chart counts it, without a reload', async () => {
+    await page.goto(`${dev.session.receiverUrl}/dashboard`);
+    await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 2, undefined, {
+      timeout: 10_000,
+    });
+    // The chart shows uploads per minute as bars (a <title> each) and callback latency as points.
+    await page.waitForFunction(chartCountIs, 2, { timeout: 10_000 });
+    expect(await page.locator('#chart circle').count()).toBeGreaterThan(0);
+    // A marker that a reload or navigation would wipe.
+    await page.evaluate(() => Object.assign(window, { stillTheSamePage: true }));
+
+    await writeFile(join(dataDir, 'live.txt'), 'uploaded while the dashboard is open');
+    const { endpoint, accessKeyId, accessKeySecret, callbackUrl } = dev.session;
+    const put = await runCli(
+      putCommand,
+      [
+        'put',
+        'live.txt',
+        'oss://uploads/live.txt',
+        '--callback-url',
+        callbackUrl,
+        '--var',
+        'device=live-cli',
+      ],
+      {
+        cwd: dataDir,
+        env: {
+          UPCALL_ENDPOINT: endpoint,
+          UPCALL_ACCESS_KEY_ID: accessKeyId,
+          UPCALL_ACCESS_KEY_SECRET: accessKeySecret,
+        },
+      },
+    );
+    expect(put.stdout).toContain('callback: OK');
+
+    await page.waitForSelector('#rows tr.fresh', { timeout: 10_000 });
+    expect(await page.locator('#rows tr').count()).toBe(3);
+    expect(await page.textContent('#rows tr:first-child')).toContain('live-cli');
+    await page.waitForFunction(chartCountIs, 3, { timeout: 10_000 });
+    expect(
+      await page.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage),
+    ).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-live.png'), fullPage: true });
   });
 });

@@ -2,6 +2,7 @@
 // server: the app receives valid JSON whose strings are quoted and escaped (unicode, quotes and
 // backslashes in the key and in x: vars), size a bare number, and each value equal to what the
 // client is told in the response headers (ETag, crc64, Content-MD5, request id).
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
 import { startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
@@ -62,6 +63,18 @@ describe('JSON-mode callback bodies through ali-oss', () => {
       note,
       missing: '',
     });
+    // §4 headers as the real server sends them.
+    const sent = callback!.headers;
+    expect(sent['x-oss-bucket']).toBe(server.bucket);
+    expect(sent['x-oss-request-id']).toBe(headers['x-oss-request-id']);
+    expect(sent['x-oss-owner']).toMatch(/\S/);
+    expect(sent['x-oss-requester']).toBe(sent['x-oss-owner']);
+    expect(sent['x-oss-signature-version']).toBe('1.0');
+    expect(sent['x-oss-tag']).toBe('CALLBACK');
+    expect(sent['user-agent']).toBe('aliyun-oss-callback');
+    expect(sent['content-md5']).toBe(createHash('md5').update(callback!.body).digest('base64'));
+    expect(new Date(String(sent['date'])).toUTCString()).toBe(sent['date']);
+    expect(callback!.target).toBe('/json?x=1');
     // §3.3: "/" is not escaped as "\/".
     expect(callback!.body.toString('utf8')).toContain('"object":"目录/a');
   });

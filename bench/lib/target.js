@@ -32,14 +32,14 @@ function httpDate() {
  * @property {string} [subresource]  signed query, e.g. `uploads`
  * @property {string} [query]  unsigned query, e.g. `max-keys=1000`
  * @property {Record<string, string>} [headers]  lower-case names
- * @property {Buffer} [body]
+ * @property {Buffer | import("node:stream").Readable} [body]  a stream needs its own content-length header
  */
 
 /** @param {Target} target @param {OpSpec} op @returns {import('undici').Dispatcher.RequestOptions} */
 export function buildRequest(target, op) {
   /** @type {Record<string, string>} */
   const headers = { date: httpDate(), ...op.headers };
-  if (op.body !== undefined) headers['content-length'] = String(op.body.length);
+  if (Buffer.isBuffer(op.body)) headers['content-length'] = String(op.body.length);
   if (target.dialect) {
     headers.authorization = authorization(target.dialect, {
       method: op.method,

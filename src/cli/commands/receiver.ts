@@ -31,7 +31,7 @@ interface ReceiverFlags {
   port: number;
   host: string;
   data: string;
-  allowKeyUrl: string[];
+  allowKeyUrl?: string[];
   publicKey?: string;
   callbackPath: string;
   recordRejected: boolean;
@@ -54,8 +54,9 @@ function parseKeyUrlPrefix(value: string): string {
   return value;
 }
 
-function collectKeyUrlPrefix(value: string, previous: string[]): string[] {
-  return [...previous, parseKeyUrlPrefix(value)];
+/** No default list: commander would print `(default: [])`, which says less than the help text. */
+function collectKeyUrlPrefix(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), parseKeyUrlPrefix(value)];
 }
 
 function parseCallbackPath(value: string): string {
@@ -66,7 +67,7 @@ function parseCallbackPath(value: string): string {
 }
 
 function keyUrlAllowlist(flags: ReceiverFlags, io: CliIo): readonly string[] {
-  if (flags.allowKeyUrl.length > 0) return flags.allowKeyUrl;
+  if (flags.allowKeyUrl !== undefined) return flags.allowKeyUrl;
   const fromEnv = io.env[ALLOW_KEY_URLS_ENV];
   if (fromEnv === undefined || fromEnv.trim() === '') return DEFAULT_KEY_URL_ALLOWLIST;
   return fromEnv
@@ -94,7 +95,6 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
       '--allow-key-url <prefix>',
       `key URL prefix callback public keys may be fetched from (repeatable; default: ${DEFAULT_KEY_URL_ALLOWLIST.join(' ')}; env ${ALLOW_KEY_URLS_ENV}, comma-separated). For upcall server add its endpoint, e.g. http://127.0.0.1:9000/`,
       collectKeyUrlPrefix,
-      [],
     )
     .option('--public-key <file>', 'pin the callback public key (PEM file): nothing is ever fetched')
     .option('--callback-path <path>', 'path OSS posts callbacks to', parseCallbackPath, '/callback')
@@ -102,7 +102,7 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
     .option('--verbose', 'log every request (stderr)')
     .action((flags: ReceiverFlags) =>
       runAction(io, async () => {
-        if (flags.publicKey !== undefined && flags.allowKeyUrl.length > 0) {
+        if (flags.publicKey !== undefined && flags.allowKeyUrl !== undefined) {
           throw new UsageError('--public-key and --allow-key-url exclude each other');
         }
         const publicKey =

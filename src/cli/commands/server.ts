@@ -35,7 +35,7 @@ interface ServerFlags {
   callbackKeyBits?: CallbackKeyBits;
   callbackKeyUrl?: string;
   forbidPrivateCallbacks?: boolean;
-  pathStyleHost: string[];
+  pathStyleHost?: string[];
   logLevel: string;
 }
 
@@ -97,8 +97,9 @@ function parseHostName(value: string): string {
   return host;
 }
 
-function collectHostName(value: string, previous: string[]): string[] {
-  return [...previous, parseHostName(value)];
+/** No default list: commander would print `(default: [])`, which says less than the help text. */
+function collectHostName(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), parseHostName(value)];
 }
 
 function parseBoolean(value: string): boolean {
@@ -132,7 +133,7 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
     callbackKeyUrl: flags.callbackKeyUrl ?? fromEnv(io, SERVER_ENV.callbackKeyUrl, parseKeyUrl),
     forbidPrivateCallbacks:
       flags.forbidPrivateCallbacks ?? fromEnv(io, SERVER_ENV.forbidPrivateCallbacks, parseBoolean) ?? false,
-    pathStyleHosts: flags.pathStyleHost.length > 0 ? flags.pathStyleHost : (envHosts ?? []),
+    pathStyleHosts: flags.pathStyleHost ?? envHosts ?? [],
   };
 }
 
@@ -183,7 +184,6 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       '--path-style-host <host>',
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
-      [],
     )
     .addOption(
       new Option('--log-level <level>', 'request log level (stderr)')

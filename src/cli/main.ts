@@ -1,19 +1,26 @@
 /**
  * The `upcall` command (DESIGN.md "Interfaces other people script against"): argument parsing and
  * dispatch only. Each command lives in `commands/<name>.ts` and is registered here in one line.
+ *
+ * Commands load lazily: `upcall server …` imports only the server command (not Fastify, the
+ * receiver or the dashboard), which keeps start-up time and resident memory down; `upcall`,
+ * `upcall --help` or an unknown word load them all so help and suggestions stay complete.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { devCommand } from './commands/dev.ts';
-import { getCommand } from './commands/get.ts';
-import { keysCommand } from './commands/keys.ts';
-import { lsCommand } from './commands/ls.ts';
-import { presignCommand } from './commands/presign.ts';
-import { putCommand } from './commands/put.ts';
-import { receiverCommand } from './commands/receiver.ts';
-import { rmCommand } from './commands/rm.ts';
-import { serverCommand } from './commands/server.ts';
-import { verifyCommand } from './commands/verify.ts';
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  dev: async () => (await import('./commands/dev.ts')).devCommand(),
+  server: async () => (await import('./commands/server.ts')).serverCommand(),
+  receiver: async () => (await import('./commands/receiver.ts')).receiverCommand(),
+  put: async () => (await import('./commands/put.ts')).putCommand(),
+  get: async () => (await import('./commands/get.ts')).getCommand(),
+  ls: async () => (await import('./commands/ls.ts')).lsCommand(),
+  rm: async () => (await import('./commands/rm.ts')).rmCommand(),
+  presign: async () => (await import('./commands/presign.ts')).presignCommand(),
+  keys: async () => (await import('./commands/keys.ts')).keysCommand(),
+  verify: async () => (await import('./commands/verify.ts')).verifyCommand(),
+};
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -23,15 +30,8 @@ const program = new Command('upcall')
   .description('OSS-compatible object storage with upload callbacks, and the kit that receives them')
   .version(version);
 
-program.addCommand(devCommand());
-program.addCommand(serverCommand());
-program.addCommand(receiverCommand());
-program.addCommand(putCommand());
-program.addCommand(getCommand());
-program.addCommand(lsCommand());
-program.addCommand(rmCommand());
-program.addCommand(presignCommand());
-program.addCommand(keysCommand());
-program.addCommand(verifyCommand());
+const named = process.argv[2];
+const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+for (const command of await Promise.all(wanted.map((name) => COMMANDS[name]!()))) program.addCommand(command);
 
 await program.parseAsync(process.argv);

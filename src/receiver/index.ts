@@ -68,6 +68,7 @@ export {
   defaultReceiverReply,
   type Receiver,
   type ReceiverOptions,
+  type ReceiverStore,
 } from './app/create-receiver.ts';
 export type {
   UploadHooks,

@@ -27,8 +27,13 @@ import type { HookJobQueue, UploadRepository } from './upload-repository.ts';
 import { registerUploadsApi } from './uploads-api.ts';
 
 export interface ReceiverOptions {
-  /** Directory for `receiver.sqlite`; created if missing. */
-  dataDir: string;
+  /** Directory for `receiver.sqlite`; created if missing. Not used when `store` is given. */
+  dataDir?: string;
+  /**
+   * Records and hook jobs kept somewhere other than SQLite (e.g. PostgreSQL implementing the
+   * contracts of `upload-repository.ts`). The caller owns it: `close()` leaves it open.
+   */
+  store?: ReceiverStore;
   /** Key URL prefixes to fetch callback keys from. Default: the official OSS key host only. */
   keyUrlAllowlist?: readonly string[];
   /** A pinned callback public key (no fetching). Mutually exclusive with keyUrlAllowlist. */
@@ -60,6 +65,11 @@ export interface ReceiverOptions {
   now?: () => number;
 }
 
+export interface ReceiverStore {
+  uploads: UploadRepository;
+  jobs: HookJobQueue;
+}
+
 export interface Receiver {
   app: FastifyInstance;
   uploads: UploadRepository;
@@ -75,6 +85,18 @@ export function defaultReceiverReply(record: UploadRecord): JsonValue {
   return { Status: 'OK', id: record.id, object: record.object ?? null };
 }
 
+/** The given store (left open on close) or SQLite in dataDir (closed with the receiver). */
+async function openReceiverStore(
+  options: ReceiverOptions,
+): Promise<ReceiverStore & { close(): Promise<void> }> {
+  if (options.store !== undefined) {
+    const { uploads, jobs } = options.store;
+    return { uploads, jobs, close: () => Promise.resolve() };
+  }
+  if (options.dataDir === undefined) throw new TypeError('createReceiver needs dataDir or store');
+  return openSqliteReceiverStore(options.dataDir);
+}
+
 export async function createReceiver(options: ReceiverOptions): Promise<Receiver> {
   const now = options.now ?? Date.now;
   const callbackPath = options.callbackPath ?? '/callback';
@@ -86,7 +108,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     ...(options.keyUrlAllowlist === undefined ? {} : { keyUrlAllowlist: options.keyUrlAllowlist }),
     ...(options.keyFetchTimeoutMs === undefined ? {} : { timeoutMs: options.keyFetchTimeoutMs }),
   });
-  const store = await openSqliteReceiverStore(options.dataDir);
+  const store = await openReceiverStore(options);
   let worker: HookWorker | undefined;
   let origin: string | undefined;
   const app = Fastify({ logger: options.logger ?? false, trustProxy: options.trustProxy ?? false });

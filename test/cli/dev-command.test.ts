@@ -11,6 +11,8 @@ import { startDev, type DevHandle } from '../../src/cli/commands/dev.ts';
 import { presignCommand } from '../../src/cli/commands/presign.ts';
 import { putCommand } from '../../src/cli/commands/put.ts';
 import { DEV_SESSION_FILE, type DevSession } from '../../src/cli/connection.ts';
+import { createCallbackSigner, sendRaw } from '../helpers/receiver-callback-signer.ts';
+import { startKeyServer } from '../helpers/receiver-key-server.ts';
 import { runCli } from './run-cli.ts';
 
 let dir: string;
@@ -135,6 +137,33 @@ describe('upcall dev', () => {
       // Not reading the whole SDK leaves a response in flight; close() must still finish.
       await res.body.dump({ limit: 1024 });
       expect(res.statusCode).toBe(200);
+    }
+  });
+
+  it("the receiver trusts only the local server's key URL: a foreign key is never fetched", async () => {
+    // A well-formed callback signed by someone else, whose key is really served (so only the
+    // allowlist, not a failed fetch, can refuse it).
+    const foreign = await startKeyServer({ kind: 'pem', pem: '' });
+    try {
+      const signer = createCallbackSigner({ keyUrl: foreign.keyUrl, modulusLength: 1024 });
+      foreign.mode = { kind: 'pem', pem: signer.publicKeyPem };
+      const body = Buffer.from('bucket=uploads&object=forged.txt&size=1');
+      const target = new URL(dev.session.callbackUrl).pathname;
+      const res = await sendRaw(dev.session.receiverUrl, {
+        target,
+        headers: signer.headers(target, body),
+        body,
+      });
+      expect(res.status).toBe(400);
+      expect(res.json).toMatchObject({ Status: 'Failed', Reason: 'key-host-not-allowed' });
+      expect(foreign.hits()).toBe(0);
+      const list = await request(`${dev.session.receiverUrl}/api/uploads`);
+      const uploads = (
+        (await list.body.json()) as { uploads: { verified: boolean; fields?: Record<string, string> }[] }
+      ).uploads;
+      expect(uploads.some((u) => u.verified && u.fields?.['object'] === 'forged.txt')).toBe(false);
+    } finally {
+      await foreign.close();
     }
   });
 

@@ -39,6 +39,7 @@ interface SdkError {
   code: string;
   message: string;
   requestId?: string;
+  ecCode?: string;
 }
 
 async function expectCallbackFailed(call: Promise<unknown>): Promise<void> {
@@ -52,6 +53,8 @@ async function expectCallbackFailed(call: Promise<unknown>): Promise<void> {
   expect(error!.code).toBe('CallbackFailed');
   expect(error!.message).toContain('Error status : 400.');
   expect(error!.requestId).toMatch(/^[0-9A-F]{24}$/);
+  // ali-oss reads the error-center code from the 203 XML (SPEC.md §6.3).
+  expect(error!.ecCode).toBe('0007-00000203');
 }
 
 async function readBack(key: string): Promise<string> {

@@ -148,6 +148,7 @@ describe.each(OPERATIONS)('$name with a callback, on the wire', ({ upload, conte
     const xml = result.body.toString();
     expect(xml).toContain('<Code>CallbackFailed</Code>');
     expect(xml).toContain('<Message>Error status : 500.</Message>');
+    expect(xml).toContain('<EC>0007-00000203</EC>');
     expect(xml).toContain(`<RequestId>${result.headers['x-oss-request-id']}</RequestId>`);
     await expectUsualHeaders(result, contentMd5);
   });

@@ -1,10 +1,12 @@
 // `upcall dev` in-process: storage server + receiver wired together. An upload through the CLI
 // with a callback to the printed callback URL is verified by the receiver (real RSA signature,
 // key fetched from the allowlisted local key URL) and recorded; a restart keeps the keys.
+import { execFile, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDev, type DevHandle } from '../../src/cli/commands/dev.ts';
@@ -17,6 +19,15 @@ import { runCli } from './run-cli.ts';
 
 let dir: string;
 let dev: DevHandle;
+
+function haveCurl(): boolean {
+  try {
+    execFileSync('curl', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'upcall-dev-'));
@@ -129,6 +140,32 @@ describe('upcall dev', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(await res.body.json()).toMatchObject({ Status: 'OK', object: 'curl.txt' });
+  });
+
+  it.skipIf(!haveCurl())('the README curl command itself: curl -T with the presigned URL', async () => {
+    await writeFile(join(dir, 'package.json'), '{"name":"from-curl"}');
+    const presign = await runCli(
+      presignCommand,
+      [
+        'presign',
+        'oss://uploads/hello.txt',
+        '--method',
+        'PUT',
+        '--content-type',
+        'text/plain',
+        '--callback-url',
+        dev.session.callbackUrl,
+      ],
+      { cwd: dir, env: {} },
+    );
+    expect(presign.exitCode).toBe(0);
+    // As the README has it: curl -sS -T package.json -H 'Content-Type: text/plain' "$url"
+    const { stdout } = await promisify(execFile)(
+      'curl',
+      ['-sS', '-T', 'package.json', '-H', 'Content-Type: text/plain', presign.stdout.trim()],
+      { cwd: dir },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ Status: 'OK', object: 'hello.txt' });
   });
 
   it('serves the dashboard and demo from the receiver', async () => {

@@ -218,6 +218,8 @@ try {
 }
 
 const previous = await readFile(join(HERE, 'RESULTS.md'), 'utf8').catch(() => '');
+// Profiling findings are written by hand in findings.md and carried into every report.
+const findings = await readFile(join(HERE, 'findings.md'), 'utf8').catch(() => '');
 await mkdir(outDir, { recursive: true });
 await writeFile(
   join(outDir, 'RESULTS.md'),
@@ -232,7 +234,7 @@ await writeFile(
       `"tmpfs" rows keep every data dir in /dev/shm (CPU cost, fsync nearly free); "disk" rows use ${tmpdir()} (durability cost). The ceiling is a raw node:http server that streams the body to a temp file with MD5, fsyncs and renames; s3rver 3.7 is the peer (it does not fsync). Requests are path-style and signed (OSS V1 for upcall, AWS V2 for s3rver; the ceiling takes none). Outside CPU load is machine CPU busy outside the benchmark's processes, sampled from /proc every 250 ms.`,
     ].join('\n\n'),
     changes: changesSince(previous, rows),
-  }),
+  }) + (findings ? `\n${findings}` : ''),
 );
 await writeFile(join(outDir, 'results.svg'), resultsSvg(rows));
 console.log(`bench: wrote ${join(outDir, 'RESULTS.md')}`);

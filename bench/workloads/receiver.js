@@ -18,41 +18,67 @@ export async function receiver(ctx) {
     join(REPO_ROOT, 'src', 'receiver', 'public-key-resolver.ts')
   );
   const { signCallback } = await import(join(REPO_ROOT, 'src', 'callback', 'callback-signature.ts'));
+  const { REAL_VECTORS, OSS_PUBLIC_KEY_PEM, vectorHeaders } = await import(
+    join(REPO_ROOT, 'test', 'helpers', 'receiver-vectors.ts')
+  );
   const rows = [];
+  const keyUrl = 'http://gosspublic.alicdn.com/callback_pub_key_v1.pem';
+
+  // Real OSS callbacks (SPEC.md §11), signed by OSS with its own RSA-512 key: what an app server
+  // behind Alibaba Cloud OSS verifies. Then upcall's own key sizes (2048 is its default).
+  const cases = [
+    {
+      label: 'real OSS callbacks (SPEC §11), OSS RSA-512 key',
+      publicKey: OSS_PUBLIC_KEY_PEM,
+      requests: REAL_VECTORS.map((v) => ({
+        method: 'POST',
+        target: v.target,
+        headers: vectorHeaders(v, keyUrl),
+        body: Buffer.from(v.body),
+      })),
+      target: true,
+    },
+  ];
   for (const bits of [1024, 2048]) {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-    const resolver = createPublicKeyResolver({ publicKey });
-    const requests = Array.from({ length: 64 }, (_, i) => {
-      const body = Buffer.from(`bucket=b&object=k${i}&etag=%22ABC%22&size=${i}`);
-      const target = `/callback?n=${i}`;
-      const authorization = signCallback(target, body, privateKey);
-      return {
-        method: 'POST',
-        target,
-        headers: {
-          authorization,
-          'x-oss-pub-key-url': Buffer.from('http://127.0.0.1/key.pem').toString('base64'),
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body,
-      };
+    cases.push({
+      label: `upcall-signed callbacks, RSA-${bits} key`,
+      publicKey,
+      requests: Array.from({ length: 64 }, (_, i) => {
+        const body = Buffer.from(`bucket=b&object=k${i}&etag=%22ABC%22&size=${i}`);
+        const target = `/callback?n=${i}`;
+        return {
+          method: 'POST',
+          target,
+          headers: {
+            authorization: signCallback(target, body, privateKey),
+            'x-oss-pub-key-url': Buffer.from(keyUrl).toString('base64'),
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body,
+        };
+      }),
+      target: false,
     });
-    await verifyOssCallback(requests[0], { resolver });
+  }
+  for (const c of cases) {
+    const resolver = createPublicKeyResolver({ publicKey: c.publicKey });
+    for (const r of c.requests) await verifyOssCallback(r, { resolver });
     const ms = ctx.quick ? 300 : 3000;
     const t0 = performance.now();
     let n = 0;
     while (performance.now() - t0 < ms) {
-      for (let i = 0; i < 64; i++) await verifyOssCallback(requests[i], { resolver });
-      n += 64;
+      for (const r of c.requests) await verifyOssCallback(r, { resolver });
+      n += c.requests.length;
     }
     const perSec = (1000 * n) / (performance.now() - t0);
     rows.push({
-      workload: `receiver: verify callback, RSA-${bits}, cached key`,
+      workload: `receiver: verify ${c.label}, cached key`,
       compare: 'verifications/s on one core',
       storage: 'memory',
       figures: `${perSec.toFixed(0)} /s`,
-      target: bits === 2048 ? '≥ 20000 /s' : undefined,
-      met: bits === 2048 ? perSec >= 20_000 : undefined,
+      target: '≥ 20000 /s',
+      met: perSec >= 20_000,
     });
   }
   return rows;

@@ -1,7 +1,7 @@
 // The receiver kit's verifier in this process (one core): verified callbacks per second with
 // the key already cached, over a set of distinct signed callbacks. Runs the TypeScript sources
 // through tsx, as the package does.
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../lib/upcall.js';
@@ -17,7 +17,9 @@ export async function receiver(ctx) {
   const { createPublicKeyResolver } = await import(
     join(REPO_ROOT, 'src', 'receiver', 'public-key-resolver.ts')
   );
-  const { signCallback } = await import(join(REPO_ROOT, 'src', 'callback', 'callback-signature.ts'));
+  const { signCallback, callbackStringToSign } = await import(
+    join(REPO_ROOT, 'src', 'callback', 'callback-signature.ts')
+  );
   const { REAL_VECTORS, OSS_PUBLIC_KEY_PEM, vectorHeaders } = await import(
     join(REPO_ROOT, 'test', 'helpers', 'receiver-vectors.ts')
   );
@@ -36,7 +38,6 @@ export async function receiver(ctx) {
         headers: vectorHeaders(v, keyUrl),
         body: Buffer.from(v.body),
       })),
-      target: true,
     },
   ];
   for (const bits of [1024, 2048]) {
@@ -58,28 +59,42 @@ export async function receiver(ctx) {
           body,
         };
       }),
-      target: false,
     });
   }
+  const ms = ctx.quick ? 300 : 3000;
   for (const c of cases) {
     const resolver = createPublicKeyResolver({ publicKey: c.publicKey });
     for (const r of c.requests) await verifyOssCallback(r, { resolver });
-    const ms = ctx.quick ? 300 : 3000;
-    const t0 = performance.now();
-    let n = 0;
-    while (performance.now() - t0 < ms) {
+    const perSec = await rate(ms, async () => {
       for (const r of c.requests) await verifyOssCallback(r, { resolver });
-      n += c.requests.length;
-    }
-    const perSec = (1000 * n) / (performance.now() - t0);
+      return c.requests.length;
+    });
+    // The ceiling: node:crypto's RSA check alone over the same prepared inputs, no parsing.
+    const key = typeof c.publicKey === 'string' ? createPublicKey(c.publicKey) : c.publicKey;
+    const prepared = c.requests.map((r) => ({
+      data: callbackStringToSign(r.target, r.body),
+      signature: Buffer.from(String(r.headers.authorization), 'base64'),
+    }));
+    const rawPerSec = await rate(ms, async () => {
+      for (const p of prepared) verify('md5', p.data, key, p.signature);
+      return prepared.length;
+    });
     rows.push({
       workload: `receiver: verify ${c.label}, cached key`,
       compare: 'verifications/s on one core',
       storage: 'memory',
-      figures: `${perSec.toFixed(0)} /s`,
+      figures: `${perSec.toFixed(0)} /s; crypto.verify alone ${rawPerSec.toFixed(0)} /s (${(perSec / rawPerSec).toFixed(2)}×)`,
       target: '≥ 20000 /s',
       met: perSec >= 20_000,
     });
   }
   return rows;
+}
+
+/** Calls `batch` until `ms` have passed; returns items per second. */
+async function rate(ms, batch) {
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < ms) n += await batch();
+  return (1000 * n) / (performance.now() - t0);
 }

@@ -54,7 +54,9 @@ export function parseCallbackBody(contentType: string | undefined, body: Uint8Ar
       if (!(name in fields)) fields[name] = value;
     }
   }
-  return { format, fields, ...wellKnownFacts(fields) };
+  const facts: CallbackBodyFacts = { format, fields, vars: {} };
+  addWellKnownFacts(facts);
+  return facts;
 }
 
 function parseJsonObject(text: string): Record<string, CallbackFieldValue> | undefined {
@@ -69,12 +71,11 @@ function parseJsonObject(text: string): Record<string, CallbackFieldValue> | und
   return undefined;
 }
 
-function wellKnownFacts(
-  fields: Record<string, CallbackFieldValue>,
-): Omit<CallbackBodyFacts, 'format' | 'fields'> {
-  const facts: Omit<CallbackBodyFacts, 'format' | 'fields'> = { vars: {} };
-  for (const [name, value] of Object.entries(fields)) {
-    if (name.startsWith('x:')) facts.vars[name] = scalarText(value) ?? JSON.stringify(value);
+/** Adds the upload facts the official templates carry, each only when present. */
+function addWellKnownFacts(facts: CallbackBodyFacts): void {
+  const fields = facts.fields;
+  for (const name of Object.keys(fields)) {
+    if (name.startsWith('x:')) facts.vars[name] = scalarText(fields[name]) ?? JSON.stringify(fields[name]);
   }
   const bucket = text(fields, 'bucket');
   if (bucket !== undefined) facts.bucket = bucket;
@@ -96,7 +97,6 @@ function wellKnownFacts(
   const format = scalarText(info?.format ?? fields['imageInfo.format'] ?? fields.format);
   if (format !== undefined && format !== '') imageInfo.format = format;
   if (Object.keys(imageInfo).length > 0) facts.imageInfo = imageInfo;
-  return facts;
 }
 
 function text(fields: Record<string, CallbackFieldValue>, name: string): string | undefined {

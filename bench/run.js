@@ -23,6 +23,7 @@ import { list } from './workloads/list.js';
 import { callback } from './workloads/callback.js';
 import { memoryPut, memoryMultipart } from './workloads/memory.js';
 import { receiver } from './workloads/receiver.js';
+import { receiverApp } from './workloads/receiver-app.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -37,12 +38,25 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
  * @property {Storage[]} storages
  * @property {Record<Storage, ServerSet>} servers
  * @property {string} appOrigin
+ * @property {import('./lib/child-server.js').ChildServer} app  the minimal app server
+ * @property {string} tmpfsDir  scratch space on tmpfs for a workload's own servers
+ * @property {(s: import('./lib/child-server.js').ChildServer) => import('./lib/child-server.js').ChildServer} track  stops a workload's server at the end of the run
  * @property {(o: { name: string, dataDir: string, env?: NodeJS.ProcessEnv }) => ReturnType<typeof startUpcall>} startUpcall
  * @property {(t: import('./lib/target.js').Target) => Promise<void>} createBucket
  * @property {() => Promise<{ bits: number, target: import('./lib/target.js').Target }[]>} callbackUpcalls
  */
 
-const WORKLOADS = { smallPut, largePut, smallGet, list, callback, memoryPut, memoryMultipart, receiver };
+const WORKLOADS = {
+  smallPut,
+  largePut,
+  smallGet,
+  list,
+  callback,
+  memoryPut,
+  memoryMultipart,
+  receiver,
+  receiverApp,
+};
 
 const { values: args } = parseArgs({
   options: {
@@ -158,6 +172,9 @@ try {
     storages,
     servers,
     appOrigin: app.origin,
+    app,
+    tmpfsDir,
+    track,
     startUpcall: (o) => startUpcall({ ...o, bucket: 'bench' }),
     createBucket,
     async callbackUpcalls() {

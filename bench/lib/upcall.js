@@ -70,3 +70,32 @@ export async function startUpcall(options) {
     },
   };
 }
+
+/**
+ * The receiver app through its CLI (`upcall receiver --port N --data DIR --public-key FILE`):
+ * verifies each callback with the pinned key and records it in SQLite before it answers.
+ * @param {{ dataDir: string, publicKeyFile: string, callbackPath: string, host?: string }} options
+ * @returns {Promise<import('./child-server.js').ChildServer>}
+ */
+export async function startReceiver(options) {
+  const host = options.host ?? '127.0.0.1';
+  const port = await freePort(host);
+  return startChildServer(
+    'upcall receiver',
+    [
+      CLI,
+      'receiver',
+      '--port',
+      String(port),
+      '--host',
+      host,
+      '--data',
+      options.dataDir,
+      '--public-key',
+      options.publicKeyFile,
+      '--callback-path',
+      options.callbackPath,
+    ],
+    { cwd: REPO_ROOT, host, port, stopSignal: 'SIGINT', timeoutMs: 60_000, env: { LOG_LEVEL: 'warn' } },
+  );
+}

@@ -13,7 +13,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ossCallbackPlugin } from '../adapters/fastify.ts';
-import { parseCallbackBody } from '../callback-body.ts';
+import { parseCallbackBody, type CallbackBodyFacts } from '../callback-body.ts';
 import type { JsonValue } from '../callback-reply.ts';
 import type { CallbackVerificationError } from '../callback-verification-error.ts';
 import { createPublicKeyResolver } from '../public-key-resolver.ts';
@@ -125,11 +125,16 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       onQueueError: (error) => app.log.error({ err: error }, 'hook queue failed'),
     });
     const runningWorker = worker;
-    // Async hooks start only once the reply is on the wire.
-    app.addHook('onResponse', async () => runningWorker.kick());
+    // Async hooks start only once the reply is on the wire (and only if there are any: the
+    // interval still picks up jobs left from a run that had hooks).
+    if (hookNames.length > 0) app.addHook('onResponse', async () => runningWorker.kick());
 
-    const recordOf = (request: FastifyRequest, body: Uint8Array): Omit<NewUploadRecord, 'verified'> => {
-      const facts = parseCallbackBody(headerText(request.headers['content-type']), body);
+    const recordOf = (
+      request: FastifyRequest,
+      body: Uint8Array,
+      // A verified callback arrives parsed already; a refused one is parsed here, for the record.
+      facts: CallbackBodyFacts = parseCallbackBody(headerText(request.headers['content-type']), body),
+    ): Omit<NewUploadRecord, 'verified'> => {
       const record: Omit<NewUploadRecord, 'verified'> = {
         receivedAt: now(),
         vars: facts.vars,
@@ -149,7 +154,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     };
 
     const onVerified = async (callback: VerifiedCallback, request: FastifyRequest): Promise<JsonValue> => {
-      const record: NewUploadRecord = { ...recordOf(request, callback.rawBody), verified: true };
+      const record: NewUploadRecord = { ...recordOf(request, callback.rawBody, callback), verified: true };
       if (callback.bucket !== undefined) record.bucket = callback.bucket;
       if (callback.keyUrl !== undefined) record.keyUrl = callback.keyUrl;
       const id = await store.uploads.insert(record, hookNames);

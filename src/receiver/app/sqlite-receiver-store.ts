@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql, type Generated, type Selectable } from 'kysely';
+import { Kysely, SqliteDialect, sql, type Generated, type Selectable, type SqliteDatabase } from 'kysely';
 import type { CallbackBodyFormat, CallbackFieldValue } from '../callback-body.ts';
 import type { JsonValue } from '../callback-reply.ts';
 import type { CallbackVerificationReason } from '../callback-verification-error.ts';
@@ -78,12 +78,35 @@ export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteRe
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<ReceiverSchema>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<ReceiverSchema>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+  });
   await migrate(db);
   return {
     uploads: createUploadRepository(db),
     jobs: createHookJobQueue(db),
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; compiling the SQL cost more than running
+ * the insert (bench/findings.md). Statements are reused per SQL text, a bounded number of them
+ * (list filters make the SQL vary).
+ */
+function withStatementCache(database: Database.Database, max = 128): SqliteDatabase {
+  const statements = new Map<string, Database.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text) {
+      let statement = statements.get(text);
+      if (statement === undefined) {
+        statement = database.prepare(text);
+        statements.set(text, statement);
+        if (statements.size > max) statements.delete(statements.keys().next().value!);
+      }
+      return statement;
+    },
   };
 }
 

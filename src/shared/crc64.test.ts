@@ -39,6 +39,39 @@ describe('crc64 (CRC-64/XZ, ECMA-182)', () => {
     );
   });
 
+  it('agrees with the reference at every byte offset into a shared buffer (the 32-bit word path)', () => {
+    // Views at offsets 0..7 of one ArrayBuffer: aligned and misaligned heads, then words, then tails.
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 700 }), fc.nat(7), (bytes, offset) => {
+        const backing = new Uint8Array(bytes.length + 8);
+        backing.set(bytes, offset);
+        const view = backing.subarray(offset, offset + bytes.length);
+        expect(crc64(view)).toBe(referenceCrc64(bytes));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('matches the check value when "123456789" sits inside a larger misaligned input', () => {
+    const backing = Buffer.alloc(3 + 9 * 16);
+    for (let k = 0; k < 16; k++) backing.write('123456789', 3 + 9 * k, 'latin1');
+    let expected = '0';
+    for (let k = 0; k < 16; k++) expected = crc64Combine(expected, 0x995dc9bbdf1939fan, 9);
+    expect(crc64(backing.subarray(3))).toBe(expected);
+    expect(crc64(backing.subarray(3))).toBe(referenceCrc64(backing.subarray(3)));
+  });
+
+  it('resumes from state() with fromState() to the same result, and rejects a bad register', () => {
+    const data = Buffer.from('the quick brown fox jumps over the lazy dog, twice over: the quick brown fox');
+    const first = new Crc64().update(data.subarray(0, 13));
+    const [lo, hi] = first.state();
+    expect(Crc64.fromState(lo, hi).update(data.subarray(13)).digest()).toBe(crc64(data));
+    expect(Crc64.fromState(...new Crc64().state()).digest()).toBe('0');
+    expect(() => Crc64.fromState(-1, 0)).toThrow(RangeError);
+    expect(() => Crc64.fromState(0, 2 ** 32)).toThrow(RangeError);
+    expect(() => Crc64.fromState(0.5, 0)).toThrow(RangeError);
+  });
+
   it('gives the same result however the input is split', () => {
     fc.assert(
       fc.property(

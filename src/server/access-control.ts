@@ -22,8 +22,8 @@ export interface AuthRequest {
   rawPath: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
-  bucket?: string;
-  key?: string;
+  bucket?: string | undefined;
+  key?: string | undefined;
 }
 
 export interface AuthConfig {

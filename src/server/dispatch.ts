@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { isOssError, ossError } from '../shared/oss-error.ts';
-import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
+import { type AuthConfig, type AuthRequest, authenticateRequest, authorizeRoute } from './access-control.ts';
 import type { CallbackService } from './callback-service.ts';
 import { ANONYMOUS } from './principal.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
@@ -36,7 +36,10 @@ export interface DispatchConfig {
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
   const host = request.headers.host ?? '';
   // The public key app servers verify callbacks with (SPEC.md §1.2); no bucket, no auth.
-  const keyResponse = config.callbackKey?.keyResponse({ ...request, host }, config.pathStyleHosts);
+  const keyResponse = config.callbackKey?.keyResponse(
+    { method: request.method, rawPath: request.rawPath, host },
+    config.pathStyleHosts,
+  );
   if (keyResponse !== undefined) {
     return keyResponse.catch((error: unknown) =>
       errorResponse(
@@ -55,17 +58,25 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
       query: request.query,
       hasHeader: (name) => request.headers[name] !== undefined,
     });
-    const authRequest = {
+    // Object literals of one fixed shape, not spreads: V8 copies spreads of varying shapes through
+    // its slow generic path, and this runs for every request.
+    const authRequest: AuthRequest = {
       method: request.method,
       rawPath: request.rawPath,
       query: request.query,
       headers: request.headers,
-      ...target,
+      bucket: target.bucket,
+      key: target.key,
     };
     const principal = await authenticateRequest(authRequest, config.auth);
     await authorizeRoute(principal, route, authRequest, config.deps);
     const ctx: RequestContext = {
-      ...authRequest,
+      method: request.method,
+      rawPath: request.rawPath,
+      query: request.query,
+      headers: request.headers,
+      bucket: target.bucket,
+      key: target.key,
       requestId: request.requestId,
       body: request.body,
       principal,

@@ -23,8 +23,8 @@ export interface RequestContext {
   /** The query string exactly as sent, parsed without further decoding of keys. */
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
-  readonly bucket?: string;
-  readonly key?: string;
+  readonly bucket?: string | undefined;
+  readonly key?: string | undefined;
   /** The request body; operations stream it into the store, never buffer it. */
   readonly body: Readable;
   /** Who is asking, after authenticate(); anonymous until then. */

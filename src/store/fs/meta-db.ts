@@ -106,6 +106,11 @@ export function prefixEnd(prefix: Buffer): Buffer {
 export class MetaDb {
   readonly db: Database.Database;
   readonly #run: (fn: () => unknown) => unknown;
+  /**
+   * Buckets by name: read by nearly every request, written rarely, and only by this process (the
+   * data-dir lock), so rows are kept after the first read and dropped on every bucket write.
+   */
+  readonly #buckets = new Map<string, BucketRow>();
   readonly #s: {
     insertBucket: Statement<[string, number, string]>;
     getBucket: Statement<[string], BucketRow>;
@@ -199,10 +204,17 @@ export class MetaDb {
 
   /** Runs `fn` in one transaction: all of it commits, or (it throws) none of it. */
   transaction<T>(fn: () => T): T {
-    return this.#run(fn) as T;
+    try {
+      return this.#run(fn) as T;
+    } catch (error) {
+      // A rolled-back transaction may have read its own uncommitted bucket writes.
+      this.#buckets.clear();
+      throw error;
+    }
   }
 
   insertBucket(name: string, createdMs: number, acl: BucketAcl): boolean {
+    this.#buckets.delete(name);
     try {
       this.#s.insertBucket.run(name, createdMs, acl);
       return true;
@@ -212,15 +224,22 @@ export class MetaDb {
     }
   }
   getBucket(name: string): BucketRow | undefined {
-    return this.#s.getBucket.get(name);
+    let row = this.#buckets.get(name);
+    if (row === undefined) {
+      row = this.#s.getBucket.get(name);
+      if (row !== undefined) this.#buckets.set(name, row);
+    }
+    return row;
   }
   listBuckets(): BucketRow[] {
     return this.#s.listBuckets.all();
   }
   setAcl(name: string, acl: BucketAcl): boolean {
+    this.#buckets.delete(name);
     return this.#s.setAcl.run(acl, name).changes > 0;
   }
   deleteBucket(name: string): void {
+    this.#buckets.delete(name);
     this.#s.deleteBucket.run(name);
   }
   bucketHasObjects(name: string): boolean {

@@ -1,11 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc64 } from '../shared/crc64.ts';
 import { isOssError } from '../shared/oss-error.ts';
+import { Crc64Pool } from './crc64-pool.ts';
 import { chunkSink, receiveBody, type BodySink } from './hashing-writer.ts';
 
 describe('receiveBody', () => {
@@ -95,5 +97,162 @@ describe('receiveBody', () => {
     await reached;
     const result = await outcome;
     expect(result).toBeInstanceOf(Error);
+  });
+});
+
+describe('receiveBody with the CRC-64 worker pool', () => {
+  // A tiny threshold, batch and in-flight bound, so small test bodies cross all of them.
+  const THRESHOLD = 4096;
+  let pool: Crc64Pool;
+  beforeAll(async () => {
+    pool = new Crc64Pool({ size: 2, thresholdBytes: THRESHOLD, batchBytes: 1500, maxInFlightBytes: 4000 });
+    expect(await pool.ready()).toBe(true);
+  });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  /** A sink that is slow now and then, so the worker and the writer race in both directions. */
+  function slowSink(): { sink: BodySink; chunks: Buffer[] } {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    return {
+      chunks,
+      sink: {
+        write(more, callback) {
+          chunks.push(...more);
+          if (++n % 3 === 0) setImmediate(callback);
+          else callback();
+        },
+        finish(callback) {
+          setImmediate(callback);
+        },
+      },
+    };
+  }
+
+  it('gives the inline CRC for sizes around the threshold and any chunking (property)', async () => {
+    const source = Buffer.from(Array.from({ length: 3 * THRESHOLD }, (_, i) => (i * 131 + (i >> 7)) & 0xff));
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .integer({ min: THRESHOLD - 64, max: THRESHOLD + 64 })
+          .chain((n) => fc.oneof(fc.constant(n), fc.integer({ min: 0, max: 3 * THRESHOLD }))),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 20 }),
+        async (size, cuts) => {
+          const all = source.subarray(0, size);
+          const chunks: Buffer[] = [];
+          for (let at = 0, k = 0; at < size; k++) {
+            const n = Math.min(cuts[k % cuts.length]!, size - at);
+            chunks.push(Buffer.from(all.subarray(at, at + n)));
+            at += n;
+          }
+          const { sink, chunks: out } = slowSink();
+          const received = await receiveBody(Readable.from(chunks), sink, undefined, { crc64Pool: pool });
+          expect(received.crc64).toBe(crc64(all));
+          expect(received.size).toBe(size);
+          expect(Buffer.concat(out).equals(all)).toBe(true);
+          expect(received.md5.equals(createHash('md5').update(all).digest())).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(pool.jobsStarted).toBeGreaterThan(10); // the worker path ran, not only the inline one
+    expect(pool.activeJobs).toBe(0);
+  });
+
+  it('gives the inline CRC for a few MiB in odd-sized chunks, concurrently', async () => {
+    const bodies = [3 * 1024 * 1024 + 7, 2 * 1024 * 1024 - 3, 5 * 1024 * 1024].map((n, s) => {
+      const b = Buffer.allocUnsafe(n);
+      for (let i = 0; i < n; i++) b[i] = (i * (s + 7) + (i >>> 11)) & 0xff;
+      return b;
+    });
+    const results = await Promise.all(
+      bodies.map((all) => {
+        const chunks: Buffer[] = [];
+        for (let at = 0; at < all.length; at += 65_537) chunks.push(all.subarray(at, at + 65_537));
+        return receiveBody(Readable.from(chunks), slowSink().sink, undefined, { crc64Pool: pool });
+      }),
+    );
+    for (const [i, received] of results.entries()) expect(received.crc64).toBe(crc64(bodies[i]!));
+  });
+
+  it('does not leave a job behind when the body fails, is too large or the sink fails', async () => {
+    const failing = new PassThrough();
+    const pending = receiveBody(failing, chunkSink().sink, undefined, { crc64Pool: pool });
+    failing.write(Buffer.alloc(3 * THRESHOLD));
+    await new Promise((resolve) => setImmediate(resolve));
+    failing.destroy(new Error('client went away'));
+    await expect(pending).rejects.toThrow('client went away');
+
+    const tooLarge = receiveBody(
+      Readable.from([Buffer.alloc(THRESHOLD), Buffer.alloc(THRESHOLD), Buffer.alloc(THRESHOLD)]),
+      chunkSink().sink,
+      2 * THRESHOLD + 1,
+      { crc64Pool: pool },
+    );
+    await expect(tooLarge).rejects.toMatchObject({ code: 'EntityTooLarge' });
+
+    let writes = 0;
+    const diskFull: BodySink = {
+      write: (_chunks, callback) => callback(++writes > 3 ? new Error('disk full') : null),
+      finish: (callback) => callback(),
+    };
+    const chunks = Array.from({ length: 10 }, () => Buffer.alloc(THRESHOLD));
+    await expect(
+      receiveBody(Readable.from(chunks), diskFull, undefined, { crc64Pool: pool }),
+    ).rejects.toThrow('disk full');
+    expect(pool.activeJobs).toBe(0);
+  });
+
+  it('fails the upload (no hang) when its worker dies mid-body, and works again afterwards', async () => {
+    const crashPool = new Crc64Pool({ size: 1, thresholdBytes: THRESHOLD, batchBytes: 1024 });
+    expect(await crashPool.ready()).toBe(true);
+    const body = new PassThrough();
+    const pending = receiveBody(body, chunkSink().sink, undefined, { crc64Pool: crashPool }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    body.write(Buffer.alloc(2 * THRESHOLD));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(crashPool.activeJobs).toBe(1);
+    await crashPool.close(); // what the pool sees when a worker crashes: its 'exit'
+    expect(await pending).toBeInstanceOf(Error);
+    expect(crashPool.activeJobs).toBe(0);
+
+    expect(await crashPool.ready()).toBe(true);
+    const all = Buffer.alloc(3 * THRESHOLD, 0x5a);
+    const received = await receiveBody(
+      Readable.from([all.subarray(0, 5000), all.subarray(5000)]),
+      chunkSink().sink,
+      undefined,
+      {
+        crc64Pool: crashPool,
+      },
+    );
+    expect(received.crc64).toBe(crc64(all));
+    await crashPool.close();
+  });
+
+  it('keeps the process alive only while a job runs (an idle pool does not hold the event loop)', () => {
+    // A script that reads a body from memory (no socket holds the loop) with a warm pool, prints
+    // the CRC and must then exit on its own.
+    const script = `
+      import { Readable } from 'node:stream';
+      import { Crc64Pool } from ${JSON.stringify(new URL('./crc64-pool.ts', import.meta.url).href)};
+      import { chunkSink, receiveBody } from ${JSON.stringify(new URL('./hashing-writer.ts', import.meta.url).href)};
+      const pool = new Crc64Pool({ size: 1, thresholdBytes: 1024 });
+      await pool.ready();
+      const body = Readable.from([Buffer.alloc(3000, 1), Buffer.alloc(300000, 2)]);
+      const received = await receiveBody(body, chunkSink().sink, undefined, { crc64Pool: pool });
+      console.log(received.crc64);
+    `;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe(crc64(Buffer.concat([Buffer.alloc(3000, 1), Buffer.alloc(300000, 2)])));
   });
 });

@@ -7,6 +7,11 @@
  * error, sink error) rejects and the caller discards whatever the sink received. Nothing becomes
  * visible here: committing is the backend's job, after this resolves.
  *
+ * The CRC-64 of a body past the pool's threshold (1 MiB) continues in a worker thread
+ * (crc64-pool.ts), in parallel with the MD5 and the sink's write; the Writable's callback waits for
+ * the sink and for the worker to be within its in-flight bound, so memory stays bounded either way.
+ * Smaller bodies, and every body while no worker is ready, are hashed inline.
+ *
  * The body is piped, not pipelined: when the store gives up (EntityTooLarge, a disk error) the
  * client's stream is unpiped but not destroyed, so the HTTP layer can still answer with the error
  * (and then drain or close the connection as it sees fit).
@@ -16,6 +21,7 @@ import { Writable, finished, type Readable } from 'node:stream';
 import { Crc64 } from '../shared/crc64.ts';
 import { etagFromMd5 } from '../shared/etag.ts';
 import { ossError } from '../shared/oss-error.ts';
+import { sharedCrc64Pool, type Crc64Job, type Crc64Pool } from './crc64-pool.ts';
 
 export interface ReceivedBody {
   size: number;
@@ -38,6 +44,11 @@ export interface BodySink {
   finish(callback: (error?: Error | null) => void): void;
 }
 
+export interface ReceiveBodyOptions {
+  /** Where large bodies' CRC runs: the process-wide pool by default; `false` keeps it inline. */
+  crc64Pool?: Crc64Pool | false;
+}
+
 /**
  * Streams `body` into `sink`, resolving with the body's size and hashes once `sink.finish` has
  * called back. One Writable does the counting, hashing and handing on (no Transform stage: a small
@@ -48,24 +59,40 @@ export function receiveBody(
   body: Readable,
   sink: BodySink,
   maxSize: number = Number.POSITIVE_INFINITY,
+  options: ReceiveBodyOptions = {},
 ): Promise<ReceivedBody> {
   return new Promise((resolve, reject) => {
     const md5 = createHash('md5');
-    const crc = new Crc64();
+    let crc = new Crc64();
+    const pool = options.crc64Pool === undefined ? sharedCrc64Pool() : options.crc64Pool || undefined;
+    let job: Crc64Job | undefined;
     let size = 0;
     const take = (chunk: Buffer): Error | undefined => {
       size += chunk.length;
       if (size > maxSize) return ossError('EntityTooLarge', { details: { MaxSize: String(maxSize) } });
       md5.update(chunk);
-      crc.update(chunk);
+      if (job) {
+        job.push(chunk);
+      } else {
+        crc.update(chunk);
+        // Hand over at a chunk boundary: the worker continues from the register as it is now.
+        if (pool && size >= pool.thresholdBytes) job = pool.offload(crc, (error) => writable.destroy(error));
+      }
       return undefined;
     };
+    // The sink has the chunks; with a worker, also wait until it is within its in-flight bound.
+    const written =
+      (callback: (error?: Error | null) => void) =>
+      (error?: Error | null): void => {
+        if (error || !job) callback(error);
+        else job.whenRoom(callback);
+      };
     const writable = new Writable({
       highWaterMark: 256 * 1024,
       write(chunk: Buffer, _encoding, callback) {
         const error = take(chunk);
         if (error) callback(error);
-        else sink.write([chunk], callback);
+        else sink.write([chunk], written(callback));
       },
       writev(entries, callback) {
         const chunks: Buffer[] = [];
@@ -74,10 +101,22 @@ export function receiveBody(
           if (error) return callback(error);
           chunks.push(chunk as Buffer);
         }
-        sink.write(chunks, callback);
+        sink.write(chunks, written(callback));
       },
       final(callback) {
-        sink.finish(callback);
+        if (!job) return sink.finish(callback);
+        // The worker's last batches and the sink's fsync run at the same time.
+        let pending = 2;
+        let failure: Error | null = null;
+        const settle = (error?: Error | null): void => {
+          failure ??= error ?? null;
+          if (--pending === 0) callback(failure);
+        };
+        job.end((error, finished) => {
+          if (finished) crc = finished;
+          settle(error);
+        });
+        sink.finish(settle);
       },
     });
     // A body that errors or closes before its end (client abort) fails the write.
@@ -87,7 +126,11 @@ export function receiveBody(
     finished(writable, (error) => {
       stopWatchingBody();
       body.unpipe(writable);
-      if (error) return reject(error);
+      if (error) {
+        // The worker forgets the body; nothing of it stays queued there.
+        job?.cancel();
+        return reject(error);
+      }
       const digest = md5.digest();
       resolve({
         size,

@@ -1,0 +1,56 @@
+/**
+ * Worker-thread entry of the CRC-64 pool (crc64-pool.ts): continues the CRC of large upload bodies
+ * off the main thread, so it runs in parallel with the MD5 and the file write there.
+ *
+ * Invariant: one job per upload, keyed by id; a job's data messages arrive in body order (one
+ * MessagePort is FIFO) and each is acknowledged once hashed, which is what bounds the bytes in flight
+ * on the main side. A dropped job (abort, error) is forgotten; messages for unknown ids are ignored,
+ * since a drop can overtake nothing but may follow data already queued.
+ */
+import { parentPort } from 'node:worker_threads';
+import { Crc64 } from '../shared/crc64.ts';
+
+/** Main thread → worker. `start` carries the register of the part hashed inline so far. */
+export type ToCrc64Worker =
+  | { op: 'start'; id: number; lo: number; hi: number }
+  | { op: 'data'; id: number; data: Uint8Array }
+  | { op: 'end'; id: number }
+  | { op: 'drop'; id: number };
+
+/** Worker → main thread. */
+export type FromCrc64Worker =
+  | { op: 'ready' }
+  | { op: 'ack'; id: number; bytes: number }
+  | { op: 'done'; id: number; lo: number; hi: number };
+
+const port = parentPort;
+if (port) {
+  const jobs = new Map<number, Crc64>();
+  const reply = (message: FromCrc64Worker): void => port.postMessage(message);
+  port.on('message', (message: ToCrc64Worker) => {
+    switch (message.op) {
+      case 'start':
+        jobs.set(message.id, Crc64.fromState(message.lo, message.hi));
+        break;
+      case 'data': {
+        const crc = jobs.get(message.id);
+        if (!crc) break;
+        crc.update(message.data);
+        reply({ op: 'ack', id: message.id, bytes: message.data.length });
+        break;
+      }
+      case 'end': {
+        const crc = jobs.get(message.id);
+        if (!crc) break;
+        jobs.delete(message.id);
+        const [lo, hi] = crc.state();
+        reply({ op: 'done', id: message.id, lo, hi });
+        break;
+      }
+      case 'drop':
+        jobs.delete(message.id);
+        break;
+    }
+  });
+  reply({ op: 'ready' });
+}

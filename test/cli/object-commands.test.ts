@@ -181,4 +181,15 @@ describe('object commands', () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('expected oss://bucket/key');
   });
+
+  it('says plainly when the file to put is missing or a directory, and uploads nothing', async () => {
+    const missing = await runCli(putCommand, ['put', 'nope.txt', 'oss://photos/nope.txt'], { cwd: dir, env });
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/^error: .*no such file.*nope\.txt/m);
+    const folder = await runCli(putCommand, ['put', '.', 'oss://photos/folder'], { cwd: dir, env });
+    expect(folder.exitCode).toBe(1);
+    expect(folder.stderr).toBe(`error: . is not a file (upload a directory's files one by one)\n`);
+    const listed = await runCli(lsCommand, ['ls', 'oss://photos/folder'], { cwd: dir, env });
+    expect(listed.stdout).not.toContain('folder');
+  });
 });

@@ -15,7 +15,7 @@ import { formatByteSize, parseByteSize } from '../byte-size.ts';
 import { callbackFailureHint } from '../callback-failure-hint.ts';
 import { addCallbackOptions, callbackFromFlags, type CallbackFlags } from '../callback-options.ts';
 import { EXIT_CALLBACK_FAILED, processIo, type CliIo } from '../cli-io.ts';
-import { addConnectionOptions, connect, type ConnectionFlags } from '../connection.ts';
+import { addConnectionOptions, connect, UsageError, type ConnectionFlags } from '../connection.ts';
 import { formatOssUrl, parseOssUrl } from '../oss-url.ts';
 import { runAction } from '../run-action.ts';
 
@@ -69,7 +69,10 @@ Exit status: 0 uploaded (and callback succeeded), 2 uploaded but the callback fa
       const callback = callbackFromFlags(flags);
       const key =
         target.key === '' || target.key.endsWith('/') ? `${target.key}${basename(file)}` : target.key;
-      const size = (await stat(path)).size;
+      const info = await stat(path);
+      if (!info.isFile())
+        throw new UsageError(`${file} is not a file (upload a directory's files one by one)`);
+      const size = info.size;
       const multipart = size >= flags.multipartThreshold;
       const bar =
         flags.progress && io.isTTY

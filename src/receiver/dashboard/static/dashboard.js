@@ -108,13 +108,15 @@ function renderChart(uploads) {
   const medians = buckets.map((b) => median(b.latencies));
   const maxLatency = Math.max(1, ...medians.filter((v) => v !== undefined));
   const w = 1000 / minutes;
+  // The plot spans y 30..150; the band above it holds the peak label, so no bar runs under it.
+  const plot = 120;
   const parts = [];
   for (let i = 0; i <= 4; i++) {
-    const y = 10 + i * 35;
+    const y = 30 + i * 30;
     parts.push(`<line x1="0" x2="1000" y1="${y}" y2="${y}" stroke="#eef1f5" stroke-width="1"/>`);
   }
   buckets.forEach((b, i) => {
-    const h = (b.count / maxCount) * 140;
+    const h = (b.count / maxCount) * plot;
     if (b.count > 0) {
       parts.push(
         `<rect x="${i * w + 3}" y="${150 - h}" width="${w - 6}" height="${h}" rx="3" fill="#ffb37a"><title>${b.count} upload(s)</title></rect>`,
@@ -122,7 +124,7 @@ function renderChart(uploads) {
     }
   });
   const points = medians
-    .map((m, i) => (m === undefined ? undefined : `${i * w + w / 2},${150 - (m / maxLatency) * 140}`))
+    .map((m, i) => (m === undefined ? undefined : `${i * w + w / 2},${150 - (m / maxLatency) * plot}`))
     .filter(Boolean);
   if (points.length > 1)
     parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="#1d2430" stroke-width="2"/>`);
@@ -132,7 +134,7 @@ function renderChart(uploads) {
   }
   const hasLatency = medians.some((m) => m !== undefined);
   const peak = `peak ${maxCount}/min${hasLatency ? ` · ${maxLatency.toFixed(1)} ms` : ''}`;
-  parts.push(`<text x="996" y="24" text-anchor="end" font-size="11" fill="#687385">${peak}</text>`);
+  parts.push(`<text x="996" y="16" text-anchor="end" font-size="11" fill="#687385">${peak}</text>`);
   svg.innerHTML = parts.join('');
 }
 

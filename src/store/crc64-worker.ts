@@ -3,8 +3,8 @@
  * off the main thread, so it runs in parallel with the MD5 and the file write there.
  *
  * Invariant: one job per upload, keyed by id; a job's data messages arrive in body order (one
- * MessagePort is FIFO) and each is acknowledged once hashed, which is what bounds the bytes in flight
- * on the main side. A dropped job (abort, error) is forgotten; messages for unknown ids are ignored,
+ * MessagePort is FIFO) and each is acknowledged once hashed, its buffer handed back with the ack:
+ * the acks bound the bytes in flight on the main side, and the returned buffers are reused there. A dropped job (abort, error) is forgotten; messages for unknown ids are ignored,
  * since a drop can overtake nothing but may follow data already queued.
  */
 import { parentPort } from 'node:worker_threads';
@@ -20,23 +20,26 @@ export type ToCrc64Worker =
 /** Worker → main thread. */
 export type FromCrc64Worker =
   | { op: 'ready' }
-  | { op: 'ack'; id: number; bytes: number }
+  | { op: 'ack'; id: number; bytes: number; buffer: ArrayBuffer }
   | { op: 'done'; id: number; lo: number; hi: number };
 
 const port = parentPort;
 if (port) {
   const jobs = new Map<number, Crc64>();
-  const reply = (message: FromCrc64Worker): void => port.postMessage(message);
+  const reply = (message: FromCrc64Worker, transfer?: ArrayBuffer[]): void =>
+    port.postMessage(message, transfer);
   port.on('message', (message: ToCrc64Worker) => {
     switch (message.op) {
       case 'start':
         jobs.set(message.id, Crc64.fromState(message.lo, message.hi));
         break;
       case 'data': {
-        const crc = jobs.get(message.id);
-        if (!crc) break;
-        crc.update(message.data);
-        reply({ op: 'ack', id: message.id, bytes: message.data.length });
+        jobs.get(message.id)?.update(message.data);
+        // The batch goes back to be filled again (acknowledged even for a dropped job): garbage
+        // left here would be freed only by this thread's rare GCs, and a 2 GiB PUT would leave
+        // well over 100 MB of it behind.
+        const buffer = message.data.buffer as ArrayBuffer;
+        reply({ op: 'ack', id: message.id, bytes: message.data.length, buffer }, [buffer]);
         break;
       }
       case 'end': {

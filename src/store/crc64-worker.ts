@@ -9,6 +9,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { Crc64 } from '../shared/crc64.ts';
+import { WasmCrc64 } from './crc64-wasm.ts';
 
 /** Main thread → worker. `start` carries the register of the part hashed inline so far. */
 export type ToCrc64Worker =
@@ -23,18 +24,34 @@ export type FromCrc64Worker =
   | { op: 'ack'; id: number; bytes: number; buffer: ArrayBuffer }
   | { op: 'done'; id: number; lo: number; hi: number };
 
+/** The WebAssembly engine (about 1.75x the JavaScript one here), or JavaScript where it cannot load. */
+function engine(): (state: [lo: number, hi: number], data: Uint8Array) => [lo: number, hi: number] {
+  try {
+    const wasm = new WasmCrc64();
+    return (state, data) => wasm.update(state, data);
+  } catch {
+    return (state, data) =>
+      Crc64.fromState(...state)
+        .update(data)
+        .state();
+  }
+}
+
 const port = parentPort;
 if (port) {
-  const jobs = new Map<number, Crc64>();
+  const update = engine();
+  /** Each job's register, as `Crc64.state()` halves. */
+  const jobs = new Map<number, [lo: number, hi: number]>();
   const reply = (message: FromCrc64Worker, transfer?: ArrayBuffer[]): void =>
     port.postMessage(message, transfer);
   port.on('message', (message: ToCrc64Worker) => {
     switch (message.op) {
       case 'start':
-        jobs.set(message.id, Crc64.fromState(message.lo, message.hi));
+        jobs.set(message.id, Crc64.fromState(message.lo, message.hi).state());
         break;
       case 'data': {
-        jobs.get(message.id)?.update(message.data);
+        const state = jobs.get(message.id);
+        if (state) jobs.set(message.id, update(state, message.data));
         // The batch goes back to be filled again (acknowledged even for a dropped job): garbage
         // left here would be freed only by this thread's rare GCs, and a 2 GiB PUT would leave
         // well over 100 MB of it behind.
@@ -43,11 +60,10 @@ if (port) {
         break;
       }
       case 'end': {
-        const crc = jobs.get(message.id);
-        if (!crc) break;
+        const state = jobs.get(message.id);
+        if (!state) break;
         jobs.delete(message.id);
-        const [lo, hi] = crc.state();
-        reply({ op: 'done', id: message.id, lo, hi });
+        reply({ op: 'done', id: message.id, lo: state[0], hi: state[1] });
         break;
       }
       case 'drop':

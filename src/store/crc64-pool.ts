@@ -25,7 +25,7 @@ import type { FromCrc64Worker, ToCrc64Worker } from './crc64-worker.ts';
 export interface Crc64PoolOptions {
   /** Worker threads (default: cores - 1, at least 1, at most 4). */
   size?: number;
-  /** Bodies at least this long move to a worker (default 1 MiB). */
+  /** Bodies at least this long move to a worker (default 512 KiB). */
   thresholdBytes?: number;
   /** Posted-but-unhashed bytes per job before the writer is held (default 4 MiB). */
   maxInFlightBytes?: number;
@@ -316,9 +316,9 @@ export class Crc64Pool {
     }
   }
 
-  /** Keeps about as many spare batches as four jobs can have in flight; the rest go to the GC. */
+  /** Keeps as many spare batches as two jobs can have in flight (9 MiB by default); the rest go to the GC. */
   #recycle(buffer: ArrayBuffer): void {
-    const limit = 4 * (Math.ceil(this.#maxInFlight / this.#batchBytes) + 1);
+    const limit = 2 * (Math.ceil(this.#maxInFlight / this.#batchBytes) + 1);
     if (buffer.byteLength === this.#batchBytes && this.#spare.length < limit)
       this.#spare.push(Buffer.from(buffer));
   }

@@ -41,6 +41,18 @@ describe('receiveBody', () => {
     expect(body.destroyed).toBe(false);
   });
 
+  it('fails an oversized body as it arrives, even while the sink is still busy with a write', async () => {
+    // A sink whose first write never completes: the chunks behind it wait in the Writable's buffer,
+    // yet the limit is checked when they arrive, not when that buffer drains.
+    const stuck: BodySink = { write: () => undefined, finish: (callback) => callback() };
+    const body = new PassThrough();
+    const pending = receiveBody(body, stuck, 100_000).catch((e: unknown) => e);
+    for (let i = 0; i < 4; i++) body.write(Buffer.alloc(30_000));
+    const error: unknown = await pending;
+    expect(isOssError(error) && error.code).toBe('EntityTooLarge');
+    expect(body.destroyed).toBe(false);
+  });
+
   it('fails when the body errors or closes before its end', async () => {
     const failing = new PassThrough();
     const pending = receiveBody(failing, chunkSink().sink);

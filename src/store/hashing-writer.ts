@@ -122,12 +122,20 @@ export function receiveBody(
         sink.finish(settle);
       },
     });
+    let arrived = 0;
+    const countArrival = (chunk: Buffer): void => {
+      arrived += chunk.length;
+      if (arrived > maxSize && !writable.destroyed) {
+        writable.destroy(ossError('EntityTooLarge', { details: { MaxSize: String(maxSize) } }));
+      }
+    };
     // A body that errors or closes before its end (client abort) fails the write.
     const stopWatchingBody = finished(body, { writable: false }, (error) => {
       if (error) writable.destroy(error);
     });
     finished(writable, (error) => {
       stopWatchingBody();
+      body.off('data', countArrival);
       body.unpipe(writable);
       if (error) {
         // The worker forgets the body; nothing of it stays queued there.
@@ -144,6 +152,9 @@ export function receiveBody(
       });
     });
     body.pipe(writable);
+    // The Writable buffers up to its high-water mark behind a write at the disk; counting what
+    // arrives, not what it has processed, fails an oversized body before that buffer fills.
+    body.on('data', countArrival);
   });
 }
 

@@ -25,7 +25,7 @@ import type { FromCrc64Worker, ToCrc64Worker } from './crc64-worker.ts';
 export interface Crc64PoolOptions {
   /** Worker threads (default: cores - 1, at least 1, at most 4). */
   size?: number;
-  /** Bodies at least this long move to a worker (default 512 KiB). */
+  /** Bodies at least this long move to a worker (default 1 MiB). */
   thresholdBytes?: number;
   /** Posted-but-unhashed bytes per job before the writer is held (default 4 MiB). */
   maxInFlightBytes?: number;

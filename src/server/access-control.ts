@@ -6,25 +6,18 @@
  * runs; anonymous callers reach only public-read (reads) and public-read-write (reads and writes)
  * buckets, never the service or owner-only bucket operations.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { ossError } from '../shared/oss-error.ts';
 import type { BucketAcl } from '../store/object-store.ts';
 import type { TemporaryAction } from '../shared/security-token.ts';
 import { parseCallback } from '../callback/parse-callback.ts';
-import { authenticate, authorizeAction } from './authenticate.ts';
+import { authenticate, authorizeAction, type AuthenticateRequest } from './authenticate.ts';
 import type { Principal } from './principal.ts';
 import { header } from './request-context.ts';
 import type { Access, Route } from './routes.ts';
 import type { ServerDeps } from './request-context.ts';
 
-export interface AuthRequest {
-  method: string;
-  rawPath: string;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  bucket?: string | undefined;
-  key?: string | undefined;
-}
+/** The request parts the signature checks read: the same shape authenticate() takes. */
+export type AuthRequest = AuthenticateRequest;
 
 export interface AuthConfig {
   /** The secret of an access key id, or undefined when it is unknown. */

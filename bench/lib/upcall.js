@@ -27,38 +27,17 @@ export function upcallMissing() {
  * @returns {Promise<{ server: import('./child-server.js').ChildServer, target: import('./target.js').Target }>}
  */
 export async function startUpcall(options) {
-  const host = options.host ?? '127.0.0.1';
-  const port = await freePort(host);
-  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
-  const server = await startChildServer(
-    options.name ?? 'upcall',
-    [
-      ...nodeArgs,
-      CLI,
-      'server',
-      '--port',
-      String(port),
-      '--host',
-      host,
-      '--data',
-      options.dataDir,
-      ...(options.extraArgs ?? []),
-    ],
-    {
-      cwd: REPO_ROOT,
-      host,
-      port,
-      // SIGINT: the CLI's graceful stop, so a --cpu-prof profile gets written on exit.
-      stopSignal: 'SIGINT',
-      timeoutMs: 60_000,
-      env: {
-        UPCALL_ACCESS_KEY_ID: UPCALL_KEY.accessKeyId,
-        UPCALL_ACCESS_KEY_SECRET: UPCALL_KEY.secret,
-        LOG_LEVEL: 'warn',
-        ...options.env,
-      },
+  const server = await startCli(options.name ?? 'upcall', 'server', {
+    host: options.host,
+    dataDir: options.dataDir,
+    nodeArgs: options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [],
+    args: options.extraArgs ?? [],
+    env: {
+      UPCALL_ACCESS_KEY_ID: UPCALL_KEY.accessKeyId,
+      UPCALL_ACCESS_KEY_SECRET: UPCALL_KEY.secret,
+      ...options.env,
     },
-  );
+  });
   return {
     server,
     target: {
@@ -78,24 +57,45 @@ export async function startUpcall(options) {
  * @returns {Promise<import('./child-server.js').ChildServer>}
  */
 export async function startReceiver(options) {
+  return startCli('upcall receiver', 'receiver', {
+    host: options.host,
+    dataDir: options.dataDir,
+    args: ['--public-key', options.publicKeyFile, '--callback-path', options.callbackPath],
+  });
+}
+
+/**
+ * One upcall CLI command as a child process on a free port: `upcall <command> --port N --host H
+ * --data DIR [args]`, quiet logging, stopped with SIGINT (the CLI's graceful stop, so a
+ * --cpu-prof profile gets written on exit).
+ * @param {string} name
+ * @param {string} command
+ * @param {{ host?: string, dataDir: string, nodeArgs?: string[], args?: string[], env?: NodeJS.ProcessEnv }} options
+ */
+async function startCli(name, command, options) {
   const host = options.host ?? '127.0.0.1';
   const port = await freePort(host);
   return startChildServer(
-    'upcall receiver',
+    name,
     [
+      ...(options.nodeArgs ?? []),
       CLI,
-      'receiver',
+      command,
       '--port',
       String(port),
       '--host',
       host,
       '--data',
       options.dataDir,
-      '--public-key',
-      options.publicKeyFile,
-      '--callback-path',
-      options.callbackPath,
+      ...(options.args ?? []),
     ],
-    { cwd: REPO_ROOT, host, port, stopSignal: 'SIGINT', timeoutMs: 60_000, env: { LOG_LEVEL: 'warn' } },
+    {
+      cwd: REPO_ROOT,
+      host,
+      port,
+      stopSignal: 'SIGINT',
+      timeoutMs: 60_000,
+      env: { LOG_LEVEL: 'warn', ...options.env },
+    },
   );
 }

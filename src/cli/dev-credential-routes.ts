@@ -16,7 +16,11 @@
 import type { FastifyInstance } from 'fastify';
 import { buildCallbackParams } from '../client/callback-params.ts';
 import { buildPostPolicyBundle } from '../client/post-policy.ts';
-import { mintTemporaryCredentials, temporaryCredentialsReply } from '../client/temporary-credentials.ts';
+import {
+  mintTemporaryCredentials,
+  temporaryCredentialsReply,
+  UPLOAD_ACTIONS,
+} from '../client/temporary-credentials.ts';
 
 export interface DevCredentialOptions {
   /** The storage server as browsers reach it. */
@@ -52,15 +56,7 @@ export function registerDevCredentialRoutes(app: FastifyInstance, options: DevCr
         policy: {
           bucket: options.bucket,
           prefix: DEMO_PREFIX,
-          actions: [
-            'PutObject',
-            'PostObject',
-            'InitiateMultipartUpload',
-            'UploadPart',
-            'CompleteMultipartUpload',
-            'AbortMultipartUpload',
-            'ListParts',
-          ],
+          actions: UPLOAD_ACTIONS,
           callbackUrl: options.callbackUrl(),
           expiresInSeconds: CREDENTIAL_TTL_SECONDS,
         },

@@ -8,7 +8,7 @@
  *     policy: { bucket, prefix: `user-${id}/`, actions: ['PutObject'], callbackUrl, expiresInSeconds: 900 },
  *     now: new Date() })));
  */
-import type { TemporaryCredentials } from '../shared/security-token.ts';
+import type { TemporaryAction, TemporaryCredentials } from '../shared/security-token.ts';
 
 export {
   mintTemporaryCredentials,
@@ -18,6 +18,17 @@ export {
   type TemporaryCredentials,
   type TemporaryPolicy,
 } from '../shared/security-token.ts';
+
+/** What an uploading client needs: single and multipart uploads, and resuming a multipart one. */
+export const UPLOAD_ACTIONS: readonly TemporaryAction[] = [
+  'PutObject',
+  'PostObject',
+  'InitiateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'ListParts',
+];
 
 export interface TemporaryCredentialsReply extends TemporaryCredentials {
   StatusCode: 200;

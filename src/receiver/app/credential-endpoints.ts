@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { buildCallbackParams } from '../../client/callback-params.ts';
 import { buildPostPolicyBundle } from '../../client/post-policy.ts';
 import { mintTemporaryCredentials, type TemporaryAction } from '../../shared/security-token.ts';
+import { UPLOAD_ACTIONS } from '../../client/temporary-credentials.ts';
 
 export interface ReceiverCredentials {
   /** The root key the endpoints sign and mint with. Never sent to clients. */
@@ -42,23 +43,13 @@ export interface ReceiverCredentials {
   dir?: (user: string) => string;
   /** Who is asking. Default the `user` query parameter, else the `x-upcall-user` header, else `anonymous`. */
   user?: (request: FastifyRequest) => string | undefined;
-  /** What STS credentials allow. Default: single and multipart uploads. */
+  /** What STS credentials allow. Default: UPLOAD_ACTIONS (single and multipart uploads). */
   actions?: readonly TemporaryAction[];
 }
 
 export const DEFAULT_POLICY_CALLBACK_BODY =
   'bucket=${bucket}&object=${object}&etag=${etag}&size=${size}&mimeType=${mimeType}' +
   '&imageInfo.height=${imageInfo.height}&imageInfo.width=${imageInfo.width}&imageInfo.format=${imageInfo.format}';
-
-const DEFAULT_ACTIONS: readonly TemporaryAction[] = [
-  'PutObject',
-  'PostObject',
-  'InitiateMultipartUpload',
-  'UploadPart',
-  'CompleteMultipartUpload',
-  'AbortMultipartUpload',
-  'ListParts',
-];
 
 /**
  * Makes a user id safe as one key-path segment: letters, digits, `.`, `_`, `-` kept, anything
@@ -115,7 +106,7 @@ export function registerCredentialEndpoints(
         policy: {
           bucket: credentials.bucket,
           prefix: s.dir,
-          actions: credentials.actions ?? DEFAULT_ACTIONS,
+          actions: credentials.actions ?? UPLOAD_ACTIONS,
           callbackUrl: s.callbackUrl,
           expiresInSeconds: credentials.stsExpiresInSeconds ?? 900,
         },

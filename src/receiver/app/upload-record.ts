@@ -2,24 +2,16 @@
  * What the receiver app remembers about each callback it received (verified or refused), and the
  * query shape of the REST API. Plain data: no database types leak out of the repository.
  */
-import type { CallbackFieldValue, CallbackBodyFormat, ImageInfo } from '../callback-body.ts';
+import type { CallbackBodyFacts, CallbackBodyFormat } from '../callback-body.ts';
 import type { JsonValue } from '../callback-reply.ts';
 import type { CallbackVerificationReason } from '../callback-verification-error.ts';
 
-export interface NewUploadRecord {
+/** The upload facts of the callback body (bucket, object, etag, size, mimeType, imageInfo, `x:` vars, fields), and how it came. */
+export interface NewUploadRecord extends Omit<CallbackBodyFacts, 'format'> {
   receivedAt: number; // Unix ms
   verified: boolean;
   /** Why the callback was refused; absent when verified. */
   rejectReason?: CallbackVerificationReason;
-  bucket?: string;
-  object?: string;
-  etag?: string;
-  size?: number;
-  mimeType?: string;
-  imageInfo?: ImageInfo;
-  /** `x:` custom variables. */
-  vars: Record<string, string>;
-  fields: Record<string, CallbackFieldValue>;
   bodyFormat: CallbackBodyFormat;
   clientIp?: string;
   requestId?: string;

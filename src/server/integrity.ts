@@ -9,6 +9,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ossError } from '../shared/oss-error.ts';
 import type { StoredObject } from '../store/object-store.ts';
 
+/** What a stored body's digests are read from: an object, or a multipart part (no contentMd5 kept). */
+export type DigestedBody = Pick<StoredObject, 'etag' | 'crc64' | 'contentMd5'>;
+
 export interface ExpectedDigests {
   /** base64 of the 16-byte MD5, as sent. */
   contentMd5?: string;
@@ -46,13 +49,13 @@ export function expectedDigests(headers: IncomingHttpHeaders): ExpectedDigests {
   return expected;
 }
 
-/** base64 MD5 of the body a StoredObject describes, from its hex ETag when no contentMd5 is kept. */
-function bodyMd5(object: StoredObject): string {
+/** base64 MD5 of the body, from its hex ETag when no contentMd5 is kept. */
+function bodyMd5(object: DigestedBody): string {
   return object.contentMd5 ?? Buffer.from(object.etag, 'hex').toString('base64');
 }
 
 /** Compares the received body with what the client promised. @throws BadDigest | InvalidCRC64 */
-export function verifyDigests(expected: ExpectedDigests, received: StoredObject): void {
+export function verifyDigests(expected: ExpectedDigests, received: DigestedBody): void {
   if (expected.contentMd5 !== undefined && expected.contentMd5 !== bodyMd5(received)) {
     throw ossError('BadDigest', {
       details: { ExpectedMD5: expected.contentMd5, CalculatedMD5: bodyMd5(received) },
@@ -65,8 +68,8 @@ export function verifyDigests(expected: ExpectedDigests, received: StoredObject)
   }
 }
 
-/** The `beforeCommit` hook for a single-request upload, or undefined when nothing was promised. */
-export function integrityCheck(headers: IncomingHttpHeaders): ((pending: StoredObject) => void) | undefined {
+/** The `beforeCommit` hook for an upload or a part, or undefined when nothing was promised. */
+export function integrityCheck(headers: IncomingHttpHeaders): ((pending: DigestedBody) => void) | undefined {
   const expected = expectedDigests(headers);
   if (expected.contentMd5 === undefined && expected.crc64 === undefined) return undefined;
   return (pending) => verifyDigests(expected, pending);

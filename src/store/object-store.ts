@@ -152,6 +152,16 @@ export interface PartRecord {
   lastModified: Date;
 }
 
+export interface PartOptions {
+  /** Fails the write with EntityTooLarge as soon as more bytes than this arrive. */
+  maxSize?: number;
+  /**
+   * Runs after the part is fully received and hashed, before it replaces an earlier part with the
+   * same number. Throwing aborts the write (e.g. BadDigest, InvalidCRC64) and nothing changes.
+   */
+  beforeCommit?: (pending: PartRecord) => void | Promise<void>;
+}
+
 export interface CompletedPart {
   partNumber: number;
   /** As the client sent it; quotes and case are normalised by the store. */
@@ -176,12 +186,7 @@ export interface MultipartStore {
   /** @throws NoSuchBucket */
   initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo>;
   /** Replaces any earlier part with the same number. @throws NoSuchUpload */
-  uploadPart(
-    ref: UploadRef,
-    partNumber: number,
-    body: Readable,
-    options?: { maxSize?: number },
-  ): Promise<PartRecord>;
+  uploadPart(ref: UploadRef, partNumber: number, body: Readable, options?: PartOptions): Promise<PartRecord>;
   /** Parts in part-number order; `after` = part-number-marker. @throws NoSuchUpload */
   listParts(
     ref: UploadRef,

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crc64 } from '../../src/shared/crc64.ts';
 import { md5Etag, multipartEtag } from '../../src/shared/etag.ts';
 import { isOssError } from '../../src/shared/oss-error.ts';
-import type { ObjectMeta, ObjectStore, StoredObject } from '../../src/store/index.ts';
+import type { ObjectMeta, ObjectStore, PartRecord, StoredObject } from '../../src/store/index.ts';
 
 export interface StoreFixture {
   store: ObjectStore;
@@ -787,6 +787,34 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         const object = await store.multipart.complete(upload, [{ partNumber: 1, etag: again.etag }]);
         expect((await get('b', 'k')).data.equals(part1)).toBe(true);
         expect(object.etag).toBe(multipartEtag([again.etag]));
+      });
+
+      it('passes the pending part to beforeCommit; a throw keeps the earlier part', async () => {
+        const upload = await store.multipart.initiate('b', 'k', META);
+        const earlier = await store.multipart.uploadPart(upload, 1, body(part1));
+        let seen: PartRecord | undefined;
+        const failure = new Error('InvalidCRC64 from the HTTP layer');
+        await expect(
+          store.multipart.uploadPart(upload, 1, body(part2), {
+            beforeCommit: (pending) => {
+              seen = pending;
+              throw failure;
+            },
+          }),
+        ).rejects.toBe(failure);
+        expect(seen).toMatchObject({ partNumber: 1, etag: md5Etag(part2), crc64: crc64(part2) });
+        await expect(
+          store.multipart.uploadPart(upload, 2, body(part3), {
+            beforeCommit: async () => {
+              await Promise.resolve();
+              throw failure;
+            },
+          }),
+        ).rejects.toBe(failure);
+        const { parts } = await store.multipart.listParts(upload, 0, 1000);
+        expect(parts).toEqual([earlier]);
+        await store.multipart.complete(upload, [{ partNumber: 1, etag: earlier.etag }]);
+        expect((await get('b', 'k')).data.equals(part1)).toBe(true);
       });
 
       it('lists parts in number order with paging', async () => {

@@ -39,6 +39,7 @@ import type {
   ObjectMeta,
   ObjectStore,
   ObjectStream,
+  PartOptions,
   PartRecord,
   PutOptions,
   StoredObject,
@@ -421,10 +422,10 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     ref: UploadRef,
     partNumber: number,
     body: Readable,
-    options?: { maxSize?: number },
+    options: PartOptions = {},
   ): Promise<PartRecord> {
     this.#requireUpload(ref);
-    const { id, received } = await this.#writeBlob(body, options?.maxSize);
+    const { id, received } = await this.#writeBlob(body, options.maxSize);
     const row: PartRow = {
       upload_id: ref.uploadId,
       part_number: partNumber,
@@ -434,6 +435,12 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       crc64: received.crc64,
       last_modified_ms: Date.now(),
     };
+    try {
+      await options.beforeCommit?.(toPartRecord(row));
+    } catch (error) {
+      await this.#blobs.removeNow([id]);
+      throw error;
+    }
     const dropped = await this.#commitOrRemove([id], () => {
       // The upload may have been completed or aborted while the part streamed in.
       this.#requireUpload(ref);

@@ -33,6 +33,7 @@ import type {
   ObjectMeta,
   ObjectStore,
   ObjectStream,
+  PartOptions,
   PartRecord,
   PutOptions,
   StoredObject,
@@ -263,12 +264,10 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     ref: UploadRef,
     partNumber: number,
     body: Readable,
-    options?: { maxSize?: number },
+    options: PartOptions = {},
   ): Promise<PartRecord> {
     this.#upload(ref);
-    const { received, data } = await receive(body, options?.maxSize);
-    // The upload may have been completed or aborted while the part streamed in.
-    const upload = this.#upload(ref);
+    const { received, data } = await receive(body, options.maxSize);
     const record: PartRecord = {
       partNumber,
       etag: received.etag,
@@ -276,6 +275,9 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       crc64: received.crc64,
       lastModified: new Date(),
     };
+    await options.beforeCommit?.({ ...record });
+    // The upload may have been completed or aborted while the part streamed in.
+    const upload = this.#upload(ref);
     upload.parts.set(partNumber, { record, data });
     return { ...record };
   }

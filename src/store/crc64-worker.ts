@@ -4,8 +4,9 @@
  *
  * Invariant: one job per upload, keyed by id; a job's data messages arrive in body order (one
  * MessagePort is FIFO) and each is acknowledged once hashed, its buffer handed back with the ack:
- * the acks bound the bytes in flight on the main side, and the returned buffers are reused there. A dropped job (abort, error) is forgotten; messages for unknown ids are ignored,
- * since a drop can overtake nothing but may follow data already queued.
+ * the acks bound the bytes in flight on the main side, and the returned buffers are reused there.
+ * A dropped job (abort, error) is forgotten; messages for unknown ids are ignored, since a drop
+ * can overtake nothing but may follow data already queued.
  */
 import { parentPort } from 'node:worker_threads';
 import { Crc64 } from '../shared/crc64.ts';

@@ -1,7 +1,6 @@
 // Ctrl-C on `npm start` (issue 6): a terminal's Ctrl-C is SIGINT, not the SIGTERM a process
 // manager sends. The real `upcall dev` process, sent SIGINT, closes both servers (their ports
 // refuse connections afterwards), removes the session file and exits 0.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +8,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_SESSION_FILE, type DevSession } from '../../src/cli/connection.ts';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'upcall.js');
-const env = { ...process.env, UPCALL_ACCESS_KEY_ID: undefined, UPCALL_ACCESS_KEY_SECRET: undefined };
+import { spawnCli } from '../helpers/spawn-cli.ts';
 
 let dir: string;
 
@@ -24,27 +21,12 @@ afterAll(async () => {
 
 describe('upcall dev and Ctrl-C', () => {
   it('SIGINT closes both servers, removes the session file and exits 0', async () => {
-    const dev = spawn(process.execPath, [BIN, 'dev', '--port', '0', '--receiver-port', '0'], {
+    const dev = await spawnCli(['dev', '--port', '0', '--receiver-port', '0'], {
       cwd: dir,
-      env,
+      ready: /(Press Ctrl-C)/,
     });
-    let stdout = '';
-    let stderr = '';
-    dev.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    dev.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const closed = once(dev, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+    const closed = once(dev.child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setInterval(() => {
-          if (stdout.includes('Press Ctrl-C')) {
-            clearInterval(timer);
-            resolve();
-          } else if (dev.exitCode !== null) {
-            clearInterval(timer);
-            reject(new Error(`upcall dev exited early: ${stderr}`));
-          }
-        }, 50);
-      });
       const session = JSON.parse(
         await readFile(join(dir, '.upcall', DEV_SESSION_FILE), 'utf8'),
       ) as DevSession;
@@ -54,17 +36,17 @@ describe('upcall dev and Ctrl-C', () => {
         await res.body.dump();
       }
 
-      dev.kill('SIGINT');
+      dev.child.kill('SIGINT');
       const [code, signal] = await closed;
       expect({ code, signal }).toEqual({ code: 0, signal: null });
-      expect(stderr).toContain('SIGINT: stopping');
-      expect(stderr).toContain('stopped.');
+      expect(dev.stderr()).toContain('SIGINT: stopping');
+      expect(dev.stderr()).toContain('stopped.');
       await expect(readFile(join(dir, '.upcall', DEV_SESSION_FILE))).rejects.toThrow();
       await expect(request(session.endpoint)).rejects.toThrow();
       await expect(request(session.dashboardUrl)).rejects.toThrow();
     } finally {
-      if (dev.exitCode === null && dev.signalCode === null) {
-        dev.kill('SIGKILL');
+      if (dev.child.exitCode === null && dev.child.signalCode === null) {
+        dev.child.kill('SIGKILL');
         await closed;
       }
     }

@@ -1,21 +1,20 @@
 // `node bin/upcall.js dev` as a real process, the way `npm start` runs it: it prints the banner,
 // a second `upcall put` process finds the session and uploads with a callback, and SIGTERM shuts
 // both servers down cleanly (exit 0, session file removed).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_SESSION_FILE, type DevSession } from '../../src/cli/connection.ts';
+import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'upcall.js');
 const env = { ...process.env, UPCALL_ACCESS_KEY_ID: undefined, UPCALL_ACCESS_KEY_SECRET: undefined };
 
 let dir: string;
-let dev: ChildProcess;
-let stdout = '';
-let stderr = '';
+let dev: SpawnedCli;
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env });
@@ -28,29 +27,16 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'upcall-dev-process-'));
-  dev = spawn(process.execPath, [BIN, 'dev', '--port', '0', '--receiver-port', '0', '--bucket', 'photos'], {
+  dev = await spawnCli(['dev', '--port', '0', '--receiver-port', '0', '--bucket', 'photos'], {
     cwd: dir,
-    env,
-  });
-  dev.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  dev.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (stdout.includes('Press Ctrl-C')) {
-        clearInterval(timer);
-        resolve();
-      } else if (dev.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`upcall dev exited early: ${stderr}`));
-      }
-    }, 50);
+    ready: /(Press Ctrl-C)/,
   });
 }, 60_000);
 
 afterAll(async () => {
-  if (dev.exitCode === null) {
-    dev.kill('SIGKILL');
-    await once(dev, 'close');
+  if (dev.child.exitCode === null) {
+    dev.child.kill('SIGKILL');
+    await once(dev.child, 'close');
   }
   await rm(dir, { recursive: true, force: true });
 });
@@ -58,9 +44,9 @@ afterAll(async () => {
 describe('node bin/upcall.js dev', () => {
   it('prints the banner and uploads from a second process with a callback', async () => {
     const session = JSON.parse(await readFile(join(dir, '.upcall', DEV_SESSION_FILE), 'utf8')) as DevSession;
-    expect(stdout).toContain(session.endpoint);
-    expect(stdout).toContain(session.callbackUrl);
-    expect(stdout).toContain(session.accessKeySecret);
+    expect(dev.stdout()).toContain(session.endpoint);
+    expect(dev.stdout()).toContain(session.callbackUrl);
+    expect(dev.stdout()).toContain(session.accessKeySecret);
     await writeFile(join(dir, 'note.txt'), 'from another terminal');
     const put = await run([
       'put',
@@ -78,10 +64,10 @@ describe('node bin/upcall.js dev', () => {
   }, 60_000);
 
   it('stops cleanly on SIGTERM', async () => {
-    dev.kill('SIGTERM');
-    const [code] = (await once(dev, 'close')) as [number | null];
+    dev.child.kill('SIGTERM');
+    const [code] = (await once(dev.child, 'close')) as [number | null];
     expect(code).toBe(0);
-    expect(stderr).toContain('stopped.');
+    expect(dev.stderr()).toContain('stopped.');
     await expect(readFile(join(dir, '.upcall', DEV_SESSION_FILE))).rejects.toThrow();
   }, 30_000);
 });

@@ -30,12 +30,16 @@ const CLEARED = [
 
 export async function spawnCli(
   args: string[],
-  options: { env?: Record<string, string>; ready: RegExp },
+  options: { env?: Record<string, string>; ready: RegExp; cwd?: string },
 ): Promise<SpawnedCli> {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   for (const name of CLEARED) delete env[name];
   Object.assign(env, options.env);
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));

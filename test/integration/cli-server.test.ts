@@ -3,65 +3,28 @@
  * endpoint parsed, ali-oss against it; credentials from the environment or the printed defaults;
  * a graceful stop on SIGTERM / SIGINT, and data that survives a restart on the same --data dir.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ossClient } from '../helpers/ali-oss-client.ts';
+import { CLI_PATH, spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
 import type { TestServer } from '../helpers/start-test-server.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/upcall.js', import.meta.url));
-
-interface RunningCli {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
+interface RunningCli extends SpawnedCli {
   endpoint: string;
   port: number;
-  exited: Promise<number | null>;
 }
 
+/** `upcall server --port 0 …`, ready once it prints its endpoint. */
 async function startCli(args: string[], env: Record<string, string>): Promise<RunningCli> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
-  if (env['UPCALL_ACCESS_KEY_ID'] === undefined) {
-    delete childEnv['UPCALL_ACCESS_KEY_ID'];
-    delete childEnv['UPCALL_ACCESS_KEY_SECRET'];
-  }
-  const child = spawn(process.execPath, [CLI, 'server', '--port', '0', ...args], {
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const cli = await spawnCli(['server', '--port', '0', ...args], {
+    env,
+    ready: /^endpoint: (http:\/\/\S+)$/m,
   });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no endpoint printed; stderr: ${err}`)), 60_000);
-    const check = (): void => {
-      const match = /^endpoint: (http:\/\/\S+)$/m.exec(out);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`upcall server exited with ${String(code)}: ${err}`));
-    });
-  });
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    endpoint,
-    port: Number(new URL(endpoint).port),
-    exited,
-  };
+  return { ...cli, endpoint: cli.ready, port: Number(new URL(cli.ready).port) };
 }
 
 function clientFor(cli: RunningCli, bucket: string, accessKeyId: string, accessKeySecret: string) {
@@ -157,7 +120,7 @@ describe('upcall server', { timeout: SPAWN_TIMEOUT_MS }, () => {
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
       version: string;
     };
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, '--version']);
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI_PATH, '--version']);
     expect(stdout.trim()).toBe(pkg.version);
   });
 });

@@ -116,13 +116,13 @@ describe('upcall dev', () => {
     expect(dev.banner).toContain("customValue: { device: 'laptop' }");
   });
 
-  it('the README curl variant: a presigned PUT carrying the callback', async () => {
-    await writeFile(join(dir, 'curl.txt'), 'via curl');
+  /** `upcall presign oss://uploads/<key> --method PUT` with the session's callback, as the README has it. */
+  async function presignPutWithCallback(key: string): Promise<string> {
     const presign = await runCli(
       presignCommand,
       [
         'presign',
-        'oss://uploads/curl.txt',
+        `oss://uploads/${key}`,
         '--method',
         'PUT',
         '--content-type',
@@ -133,7 +133,13 @@ describe('upcall dev', () => {
       { cwd: dir, env: {} },
     );
     expect(presign.exitCode).toBe(0);
-    const res = await request(presign.stdout.trim(), {
+    return presign.stdout.trim();
+  }
+
+  it('the README curl variant: a presigned PUT carrying the callback', async () => {
+    await writeFile(join(dir, 'curl.txt'), 'via curl');
+    const url = await presignPutWithCallback('curl.txt');
+    const res = await request(url, {
       method: 'PUT',
       headers: { 'content-type': 'text/plain' },
       body: 'via curl',
@@ -144,25 +150,11 @@ describe('upcall dev', () => {
 
   it.skipIf(!haveCurl())('the README curl command itself: curl -T with the presigned URL', async () => {
     await writeFile(join(dir, 'package.json'), '{"name":"from-curl"}');
-    const presign = await runCli(
-      presignCommand,
-      [
-        'presign',
-        'oss://uploads/hello.txt',
-        '--method',
-        'PUT',
-        '--content-type',
-        'text/plain',
-        '--callback-url',
-        dev.session.callbackUrl,
-      ],
-      { cwd: dir, env: {} },
-    );
-    expect(presign.exitCode).toBe(0);
+    const url = await presignPutWithCallback('hello.txt');
     // As the README has it: curl -sS -T package.json -H 'Content-Type: text/plain' "$url"
     const { stdout } = await promisify(execFile)(
       'curl',
-      ['-sS', '-T', 'package.json', '-H', 'Content-Type: text/plain', presign.stdout.trim()],
+      ['-sS', '-T', 'package.json', '-H', 'Content-Type: text/plain', url],
       { cwd: dir },
     );
     expect(JSON.parse(stdout)).toMatchObject({ Status: 'OK', object: 'hello.txt' });

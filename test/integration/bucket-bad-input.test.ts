@@ -7,20 +7,13 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, rawRequest, signedRequest, type RawResponse } from '../helpers/raw-request.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
+import { expectVictimIntact, storeVictim, VICTIM } from '../helpers/victim-object.ts';
 
 let server: TestServer;
-const VICTIM = 'victim.txt';
-const VICTIM_BODY = 'the original body';
 
 beforeAll(async () => {
   server = await startTestServer();
-  const put = await signedRequest(server, {
-    method: 'PUT',
-    bucket: server.bucket,
-    key: VICTIM,
-    body: VICTIM_BODY,
-  });
-  expect(put.status).toBe(200);
+  await storeVictim(server);
 });
 afterAll(async () => {
   await server.close();
@@ -319,9 +312,7 @@ describe('bucket and listing bad input', () => {
     expect(res.text).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>/);
     expect(res.text).toContain(`<RequestId>${String(res.headers['x-oss-request-id'])}</RequestId>`);
 
-    const victim = await signedRequest(server, { method: 'GET', bucket: server.bucket, key: VICTIM });
-    expect(victim.status).toBe(200);
-    expect(victim.text).toBe(VICTIM_BODY);
+    await expectVictimIntact(server);
     const bucket = await signedRequest(server, {
       method: 'GET',
       bucket: server.bucket,

@@ -15,20 +15,13 @@ import {
   type RawResponse,
 } from '../helpers/raw-request.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
+import { expectVictimIntact, storeVictim, VICTIM, VICTIM_BODY } from '../helpers/victim-object.ts';
 
 let server: TestServer;
-const VICTIM = 'victim.txt';
-const VICTIM_BODY = 'the original body';
 
 beforeAll(async () => {
   server = await startTestServer();
-  const put = await signedRequest(server, {
-    method: 'PUT',
-    bucket: server.bucket,
-    key: VICTIM,
-    body: VICTIM_BODY,
-  });
-  expect(put.status).toBe(200);
+  await storeVictim(server);
 });
 afterAll(async () => {
   await server.close();
@@ -358,12 +351,6 @@ const rows: Row[] = [
   },
 ];
 
-async function expectVictimIntact(): Promise<void> {
-  const got = await signedRequest(server, { method: 'GET', bucket: server.bucket, key: VICTIM });
-  expect(got.status).toBe(200);
-  expect(got.text).toBe(VICTIM_BODY);
-}
-
 describe('bad input', () => {
   it.each(rows)('$name → $status $code', async (row) => {
     const res = await row.send();
@@ -374,7 +361,7 @@ describe('bad input', () => {
     expect(res.text).toContain(`<RequestId>${String(res.headers['x-oss-request-id'])}</RequestId>`);
     expect(res.text).toMatch(/<Message>[^<]+<\/Message>/);
     expect(res.text).toContain('<HostId>');
-    await expectVictimIntact();
+    await expectVictimIntact(server);
   });
 
   it('HEAD errors carry no body but the code in x-oss-err', async () => {
@@ -413,7 +400,7 @@ describe('bad input', () => {
         });
       });
     }
-    await expectVictimIntact();
+    await expectVictimIntact(server);
     const partial = await signedRequest(server, {
       method: 'GET',
       bucket: server.bucket,
@@ -431,6 +418,6 @@ describe('bad input', () => {
       body: Buffer.alloc(2 * 1024 * 1024, 3),
     });
     expect(errorCode(res)).toBe('InvalidDigest');
-    await expectVictimIntact();
+    await expectVictimIntact(server);
   });
 });

@@ -8,7 +8,67 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc64 } from '../shared/crc64.ts';
 import { isOssError } from '../shared/oss-error.ts';
 import { Crc64Pool } from './crc64-pool.ts';
-import { chunkSink, receiveBody, type BodySink } from './hashing-writer.ts';
+import { chunkSink, receiveBody, type BodySink, type ReceivedBody } from './hashing-writer.ts';
+
+/**
+ * A sink whose finish (the fsync) calls back only when released, recording the order of events, so
+ * a test can see onHashed fire while the body is not yet durable.
+ */
+function heldSink(events: string[]): { sink: BodySink; release: () => void; finishing: Promise<void> } {
+  let held: ((error?: Error | null) => void) | undefined;
+  let finishCalled!: () => void;
+  const finishing = new Promise<void>((resolve) => (finishCalled = resolve));
+  return {
+    finishing,
+    release: () => {
+      events.push('finish released');
+      held?.();
+    },
+    sink: {
+      write: (_chunks, callback) => callback(),
+      finish(callback) {
+        events.push('finish called');
+        held = callback;
+        finishCalled();
+      },
+    },
+  };
+}
+
+/** Records the hook's calls, with a promise of the first one. */
+function hookRecorder(events: string[]): {
+  calls: ReceivedBody[];
+  onHashed: (body: ReceivedBody) => void;
+  first: Promise<ReceivedBody>;
+} {
+  const calls: ReceivedBody[] = [];
+  let firstCall!: (body: ReceivedBody) => void;
+  const first = new Promise<ReceivedBody>((resolve) => (firstCall = resolve));
+  return {
+    calls,
+    first,
+    onHashed(body) {
+      events.push('hashed');
+      calls.push(body);
+      firstCall(body);
+    },
+  };
+}
+
+/** Resolves 'pending' if `promise` has not settled by the time the event loop has turned a few times. */
+async function stillPending(promise: Promise<unknown>): Promise<unknown> {
+  const marker = Symbol('pending');
+  const tick = new Promise((resolve) => setImmediate(() => setImmediate(() => resolve(marker))));
+  return (await Promise.race([
+    promise.then(
+      () => 'settled',
+      () => 'settled',
+    ),
+    tick,
+  ])) === marker
+    ? 'pending'
+    : 'settled';
+}
 
 describe('receiveBody', () => {
   it('hashes and passes through any chunking of the body (property)', async () => {
@@ -109,6 +169,70 @@ describe('receiveBody', () => {
     await reached;
     const result = await outcome;
     expect(result).toBeInstanceOf(Error);
+  });
+
+  it('calls onHashed once, with the resolved digests, before the sink finishes (inline CRC)', async () => {
+    const events: string[] = [];
+    const all = Buffer.from('early signing needs only the digests');
+    const { sink, release, finishing } = heldSink(events);
+    const hook = hookRecorder(events);
+    const pending = receiveBody(Readable.from([all.subarray(0, 5), all.subarray(5)]), sink, undefined, {
+      crc64Pool: false,
+      onHashed: hook.onHashed,
+    });
+    await finishing;
+    // Inline, the hook runs before the sink is even asked to finish (the fsync).
+    expect(events).toEqual(['hashed', 'finish called']);
+    const early = await hook.first;
+    // The digests are out while the fsync is still held: the upload has not resolved.
+    expect(await stillPending(pending)).toBe('pending');
+    expect(early.crc64).toBe(crc64(all));
+    expect(early.size).toBe(all.length);
+    expect(early.contentMd5).toBe(createHash('md5').update(all).digest('base64'));
+    release();
+    const received = await pending;
+    expect(received).toBe(early);
+    expect(hook.calls).toEqual([received]);
+    expect(events).toEqual(['hashed', 'finish called', 'finish released']);
+  });
+
+  it('does not call onHashed when receiving fails (client abort, EntityTooLarge, sink error)', async () => {
+    const events: string[] = [];
+    const hook = hookRecorder(events);
+    const aborted = new PassThrough();
+    const pending = receiveBody(aborted, chunkSink().sink, undefined, { onHashed: hook.onHashed });
+    aborted.write('partial');
+    aborted.destroy(new Error('client went away'));
+    await expect(pending).rejects.toThrow('client went away');
+
+    await expect(
+      receiveBody(Readable.from([Buffer.alloc(11)]), chunkSink().sink, 10, { onHashed: hook.onHashed }),
+    ).rejects.toMatchObject({ code: 'EntityTooLarge' });
+
+    const diskFull: BodySink = {
+      write: (_chunks, callback) => callback(new Error('disk full')),
+      finish: (callback) => callback(),
+    };
+    await expect(
+      receiveBody(Readable.from([Buffer.from('x')]), diskFull, undefined, { onHashed: hook.onHashed }),
+    ).rejects.toThrow('disk full');
+    expect(hook.calls).toEqual([]);
+  });
+
+  it('completes the upload when onHashed throws (the hook cannot break a write)', async () => {
+    const all = Buffer.from('still stored');
+    const { sink, chunks } = chunkSink();
+    let calls = 0;
+    const received = await receiveBody(Readable.from([all]), sink, undefined, {
+      crc64Pool: false,
+      onHashed: () => {
+        calls++;
+        throw new Error('hook bug');
+      },
+    });
+    expect(calls).toBe(1);
+    expect(received.crc64).toBe(crc64(all));
+    expect(Buffer.concat(chunks).equals(all)).toBe(true);
   });
 });
 
@@ -214,6 +338,74 @@ describe('receiveBody with the CRC-64 worker pool', () => {
     await expect(
       receiveBody(Readable.from(chunks), diskFull, undefined, { crc64Pool: pool }),
     ).rejects.toThrow('disk full');
+    expect(pool.activeJobs).toBe(0);
+  });
+
+  it('calls onHashed once, with the resolved digests, while the sink finishes (worker CRC)', async () => {
+    const events: string[] = [];
+    const all = Buffer.from(Array.from({ length: 5 * THRESHOLD + 17 }, (_, i) => (i * 7) & 0xff));
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < all.length; at += 1000) chunks.push(all.subarray(at, at + 1000));
+    const { sink, release } = heldSink(events);
+    const hook = hookRecorder(events);
+    const started = pool.jobsStarted;
+    const pending = receiveBody(Readable.from(chunks), sink, undefined, {
+      crc64Pool: pool,
+      onHashed: hook.onHashed,
+    });
+    // The fsync is held until the hook has fired: a hook that waited for it would never come.
+    const early = await hook.first;
+    expect(await stillPending(pending)).toBe('pending');
+    expect(early.crc64).toBe(crc64(all));
+    expect(early.etag).toBe(createHash('md5').update(all).digest('hex').toUpperCase());
+    release();
+    const received = await pending;
+    expect(pool.jobsStarted).toBe(started + 1); // the worker path ran
+    expect(received).toBe(early);
+    expect(hook.calls).toEqual([received]);
+    // The sink's finish runs concurrently with the worker's last batches; the hook precedes its callback.
+    expect(events).toContain('finish called');
+    expect(events.indexOf('hashed')).toBeLessThan(events.indexOf('finish released'));
+  });
+
+  it('does not call onHashed when a worker-hashed body fails, and survives a throwing hook', async () => {
+    const events: string[] = [];
+    const hook = hookRecorder(events);
+    const failing = new PassThrough();
+    const pending = receiveBody(failing, chunkSink().sink, undefined, {
+      crc64Pool: pool,
+      onHashed: hook.onHashed,
+    });
+    failing.write(Buffer.alloc(3 * THRESHOLD));
+    await new Promise((resolve) => setImmediate(resolve));
+    failing.destroy(new Error('client went away'));
+    await expect(pending).rejects.toThrow('client went away');
+    await expect(
+      receiveBody(
+        Readable.from([Buffer.alloc(THRESHOLD), Buffer.alloc(THRESHOLD)]),
+        chunkSink().sink,
+        THRESHOLD,
+        {
+          crc64Pool: pool,
+          onHashed: hook.onHashed,
+        },
+      ),
+    ).rejects.toMatchObject({ code: 'EntityTooLarge' });
+    expect(hook.calls).toEqual([]);
+
+    const all = Buffer.alloc(3 * THRESHOLD, 0x33);
+    const received = await receiveBody(
+      Readable.from([all.subarray(0, 100), all.subarray(100)]),
+      chunkSink().sink,
+      undefined,
+      {
+        crc64Pool: pool,
+        onHashed: () => {
+          throw new Error('hook bug');
+        },
+      },
+    );
+    expect(received.crc64).toBe(crc64(all));
     expect(pool.activeJobs).toBe(0);
   });
 

@@ -12,6 +12,10 @@
  * the sink and for the worker to be within its in-flight bound, so memory stays bounded either way.
  * Smaller bodies, and every body while no worker is ready, are hashed inline.
  *
+ * `onHashed` reports the digests as soon as they are known (last chunk taken, worker's CRC back),
+ * while the sink's fsync is still running, so a caller can start work that needs only them (e.g.
+ * signing an upload callback) in parallel with making the body durable.
+ *
  * The body is piped, not pipelined: when the store gives up (EntityTooLarge, a disk error) the
  * client's stream is unpiped but not destroyed, so the HTTP layer can still answer with the error
  * (and then drain or close the connection as it sees fit).
@@ -47,6 +51,11 @@ export interface BodySink {
 export interface ReceiveBodyOptions {
   /** Where large bodies' CRC runs: the process-wide pool by default; `false` keeps it inline. */
   crc64Pool?: Crc64Pool | false;
+  /**
+   * Called at most once with the body's digests (the same object the promise resolves with), before
+   * or while `sink.finish` runs; not called when receiving fails first. Must not throw.
+   */
+  onHashed?: (body: ReceivedBody) => void;
 }
 
 /**
@@ -67,6 +76,30 @@ export function receiveBody(
     const pool = options.crc64Pool === undefined ? sharedCrc64Pool() : options.crc64Pool || undefined;
     let job: Crc64Job | undefined;
     let size = 0;
+    // md5.digest() works once: the digests are made once, when the last byte is hashed, and both
+    // onHashed and the resolve get that object.
+    let received: ReceivedBody | undefined;
+    const hashed = (): ReceivedBody => {
+      if (received) return received;
+      const digest = md5.digest();
+      received = {
+        size,
+        md5: digest,
+        etag: etagFromMd5(digest),
+        contentMd5: digest.toString('base64'),
+        crc64: crc.digest(),
+      };
+      const { onHashed } = options;
+      if (onHashed) {
+        try {
+          onHashed(received);
+        } catch {
+          // Contract: the hook must not throw. If it does anyway, the upload goes on: early work on
+          // its behalf must never be able to fail (or half-fail) the write itself.
+        }
+      }
+      return received;
+    };
     const take = (chunk: Buffer): Error | undefined => {
       size += chunk.length;
       if (size > maxSize) return ossError('EntityTooLarge', { details: { MaxSize: String(maxSize) } });
@@ -107,7 +140,10 @@ export function receiveBody(
         sink.write(chunks, written(callback));
       },
       final(callback) {
-        if (!job) return sink.finish(callback);
+        if (!job) {
+          hashed();
+          return sink.finish(callback);
+        }
         // The worker's last batches and the sink's fsync run at the same time.
         let pending = 2;
         let failure: Error | null = null;
@@ -117,6 +153,8 @@ export function receiveBody(
         };
         job.end((error, finished) => {
           if (finished) crc = finished;
+          // A sink that already failed fails the upload: no digests to report then.
+          if (!error && !failure) hashed();
           settle(error);
         });
         sink.finish(settle);
@@ -142,14 +180,7 @@ export function receiveBody(
         job?.cancel();
         return reject(error);
       }
-      const digest = md5.digest();
-      resolve({
-        size,
-        md5: digest,
-        etag: etagFromMd5(digest),
-        contentMd5: digest.toString('base64'),
-        crc64: crc.digest(),
-      });
+      resolve(hashed());
     });
     body.pipe(writable);
     // The Writable buffers up to its high-water mark behind a write at the disk; counting what

@@ -26,6 +26,7 @@ import { Crc64 } from '../shared/crc64.ts';
 import { etagFromMd5 } from '../shared/etag.ts';
 import { ossError } from '../shared/oss-error.ts';
 import { sharedCrc64Pool, type Crc64Job, type Crc64Pool } from './crc64-pool.ts';
+import type { ReceivedDigests } from './object-store.ts';
 
 export interface ReceivedBody {
   size: number;
@@ -187,6 +188,17 @@ export function receiveBody(
     // arrives, not what it has processed, fails an oversized body before that buffer fills.
     body.on('data', countArrival);
   });
+}
+
+/**
+ * receiveBody options that report the digests to a store caller's `PutOptions.onReceived`. The hook
+ * gets its own copy of the four facts, so nothing it does can change what the store then commits.
+ */
+export function reportingTo(onReceived: ((body: ReceivedDigests) => void) | undefined): ReceiveBodyOptions {
+  if (!onReceived) return {};
+  return {
+    onHashed: ({ size, etag, contentMd5, crc64 }) => onReceived({ size, etag, contentMd5, crc64 }),
+  };
 }
 
 /** A sink that keeps the chunks in memory (the memory backend's storage). */

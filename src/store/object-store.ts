@@ -69,6 +69,25 @@ export interface PutOptions {
   beforeCommit?: (pending: StoredObject) => void | Promise<void>;
   /** Fails the write with EntityTooLarge as soon as more bytes than this arrive. */
   maxSize?: number;
+  /**
+   * Called at most once, synchronously, as soon as the whole body has arrived and been hashed, before
+   * the backend makes it durable and commits it. The upload can still fail after this (a disk error,
+   * a digest check in beforeCommit, a missing bucket), so use it only to start work that is simply
+   * dropped then (e.g. signing an upload callback). Not called when receiving fails. Must not throw.
+   * PutObject only (and PostObject, which uses it); appendObject ignores it.
+   */
+  onReceived?: (body: ReceivedDigests) => void;
+}
+
+/** A received body's facts, known before it is committed (same meanings as StoredObject's fields). */
+export interface ReceivedDigests {
+  size: number;
+  /** Upper-case hex MD5, no quotes. */
+  etag: string;
+  /** base64 MD5 of the body. */
+  contentMd5: string;
+  /** CRC-64/XZ (ECMA-182) as a decimal string. */
+  crc64: string;
 }
 
 export interface ListQuery {

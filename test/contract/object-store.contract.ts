@@ -5,13 +5,20 @@
  * `makeStore` returns a fresh, empty store and a `dispose` that closes it and removes whatever it
  * left on disk.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crc64 } from '../../src/shared/crc64.ts';
 import { md5Etag, multipartEtag } from '../../src/shared/etag.ts';
 import { isOssError } from '../../src/shared/oss-error.ts';
-import type { ObjectMeta, ObjectStore, PartRecord, StoredObject } from '../../src/store/index.ts';
+import type {
+  ObjectMeta,
+  ObjectStore,
+  PartRecord,
+  ReceivedDigests,
+  StoredObject,
+} from '../../src/store/index.ts';
 
 export interface StoreFixture {
   store: ObjectStore;
@@ -368,6 +375,84 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         ).rejects.toBe(failure);
         await expectOssError(store.headObject('b', 'fresh'), 'NoSuchKey');
         expect((await store.listObjects('b', { maxKeys: 10 })).objects.map((o) => o.key)).toEqual(['k']);
+      });
+
+      it('reports the body digests to onReceived once, before beforeCommit, equal to the stored ones', async () => {
+        // Large enough to take the CRC-64 worker path where a backend uses it, small enough to stay fast.
+        for (const data of [Buffer.from('callback body'), Buffer.alloc(0), bytes(1536 * KiB, 5)]) {
+          const events: string[] = [];
+          const received: ReceivedDigests[] = [];
+          const stored = await store.putObject('b', 'k', body(data), {
+            meta: META,
+            onReceived: (digests) => {
+              events.push('received');
+              received.push(digests);
+            },
+            beforeCommit: () => {
+              events.push('beforeCommit');
+            },
+          });
+          expect(events).toEqual(['received', 'beforeCommit']);
+          expect(received).toEqual([
+            { size: stored.size, etag: stored.etag, contentMd5: stored.contentMd5, crc64: stored.crc64 },
+          ]);
+          expect(received[0]).toEqual({
+            size: data.length,
+            etag: md5Etag(data),
+            contentMd5: createHash('md5').update(data).digest('base64'),
+            crc64: crc64(data),
+          });
+        }
+      });
+
+      it('onReceived has fired when beforeCommit rejects the body, and nothing is stored', async () => {
+        const old = await put('b', 'k', 'old');
+        const failure = new Error('BadDigest from the HTTP layer');
+        const events: string[] = [];
+        let digests: ReceivedDigests | undefined;
+        await expect(
+          store.putObject('b', 'k', body('new data'), {
+            meta: META,
+            onReceived: (d) => {
+              events.push('received');
+              digests = d;
+            },
+            beforeCommit: () => {
+              events.push('beforeCommit');
+              throw failure;
+            },
+          }),
+        ).rejects.toBe(failure);
+        expect(events).toEqual(['received', 'beforeCommit']);
+        expect(digests).toMatchObject({ size: 8, etag: md5Etag(Buffer.from('new data')) });
+        expect(await store.headObject('b', 'k')).toEqual(old);
+        expect((await get('b', 'k')).data.toString()).toBe('old');
+        expect((await store.listObjects('b', { maxKeys: 10 })).objects.map((o) => o.key)).toEqual(['k']);
+      });
+
+      it('does not call onReceived when the body fails or is too large; a throwing hook stores anyway', async () => {
+        let calls = 0;
+        const onReceived = (): void => {
+          calls++;
+        };
+        await expect(
+          store.putObject('b', 'k', failingBody(bytes(10)), { meta: META, onReceived }),
+        ).rejects.toThrow();
+        await expectOssError(
+          store.putObject('b', 'k', body(bytes(100)), { meta: META, maxSize: 99, onReceived }),
+          'EntityTooLarge',
+        );
+        expect(calls).toBe(0);
+        await expectOssError(store.headObject('b', 'k'), 'NoSuchKey');
+
+        const stored = await store.putObject('b', 'k', body('kept'), {
+          meta: META,
+          onReceived: () => {
+            throw new Error('hook bug');
+          },
+        });
+        expect(await store.headObject('b', 'k')).toEqual(stored);
+        expect((await get('b', 'k')).data.toString()).toBe('kept');
       });
 
       it('a body that fails mid-way leaves the old object intact and nothing new visible', async () => {

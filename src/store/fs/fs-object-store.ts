@@ -23,7 +23,7 @@ import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
 import { ossError } from '../../shared/oss-error.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
-import { receiveBody, type ReceivedBody } from '../hashing-writer.ts';
+import { receiveBody, reportingTo, type ReceivedBody, type ReceiveBodyOptions } from '../hashing-writer.ts';
 import { buildListPage, commonPrefixOf, compareKeys } from '../key-order.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import type {
@@ -161,10 +161,11 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   async #writeBlob(
     body: Readable,
     maxSize: number | undefined,
+    options?: ReceiveBodyOptions,
   ): Promise<{ id: string; received: ReceivedBody }> {
     const pending = await this.#blobs.create();
     try {
-      const received = await receiveBody(body, pending.sink, maxSize);
+      const received = await receiveBody(body, pending.sink, maxSize, options);
       await pending.commit();
       return { id: pending.id, received };
     } catch (error) {
@@ -215,7 +216,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     this.#requireBucket(bucket);
-    const { id, received } = await this.#writeBlob(body, options.maxSize);
+    // onReceived fires inside, while the blob is fsynced and renamed (PutOptions).
+    const { id, received } = await this.#writeBlob(body, options.maxSize, reportingTo(options.onReceived));
     const object: StoredObject = {
       bucket,
       key,

@@ -11,7 +11,13 @@ import { Readable } from 'node:stream';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
 import { ossError } from '../../shared/oss-error.ts';
-import { chunkSink, receiveBody, type ReceivedBody } from '../hashing-writer.ts';
+import {
+  chunkSink,
+  receiveBody,
+  reportingTo,
+  type ReceivedBody,
+  type ReceiveBodyOptions,
+} from '../hashing-writer.ts';
 import { buildListPage, compareKeys } from '../key-order.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import {
@@ -94,9 +100,10 @@ function sliceSegments(segments: readonly Buffer[], range: ByteRange): Buffer[] 
 async function receive(
   body: Readable,
   maxSize: number | undefined,
+  options?: ReceiveBodyOptions,
 ): Promise<{ received: ReceivedBody; data: Buffer }> {
   const { sink, chunks } = chunkSink();
-  const received = await receiveBody(body, sink, maxSize);
+  const received = await receiveBody(body, sink, maxSize, options);
   return { received, data: Buffer.concat(chunks) };
 }
 
@@ -156,7 +163,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     const target = this.#bucket(bucket);
-    const { received, data } = await receive(body, options.maxSize);
+    const { received, data } = await receive(body, options.maxSize, reportingTo(options.onReceived));
     const object: StoredObject = {
       bucket,
       key,

@@ -28,6 +28,17 @@ const CONTEXT = {
 const header = (json: object): string => Buffer.from(JSON.stringify(json)).toString('base64');
 
 describe('buildCallbackRequests', () => {
+  it('leaves x-oss-pub-key-url out for an unsigned callback (no key URL given)', () => {
+    const spec = parseCallback({
+      header: header({ callbackUrl: 'http://app.example.com/cb', callbackBody: 'o=${object}' }),
+    })!;
+    const { keyUrl: _keyUrl, ...unsigned } = CONTEXT;
+    const [request] = buildCallbackRequests(spec, FACTS, unsigned);
+    expect(request!.headers).not.toHaveProperty('x-oss-pub-key-url');
+    expect(request!.headers['x-oss-signature-version']).toBe('1.0');
+    expect(request!.body.toString()).toBe('o=headSculpture%2Fjikang2.jpg');
+  });
+
   it('reproduces the headers, body and string-to-sign of the real 2019 capture (SPEC §11 C)', () => {
     const spec = parseCallback({
       header: header({

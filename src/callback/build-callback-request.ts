@@ -16,8 +16,11 @@ export interface CallbackRequestContext {
   date: Date;
   /** The upload's request id, also sent as `x-oss-request-id`. */
   requestId: string;
-  /** The public key URL; sent base64-encoded in `x-oss-pub-key-url` (§1.2). */
-  keyUrl: string;
+  /**
+   * The public key URL; sent base64-encoded in `x-oss-pub-key-url` (§1.2). Absent for a callback
+   * that goes out unsigned (a server option, never OSS's behaviour): the header is left out.
+   */
+  keyUrl?: string | undefined;
   /** Bucket owner id (`x-oss-owner`). */
   owner: string;
   /** Requester id (`x-oss-requester`); defaults to the owner. */
@@ -40,6 +43,8 @@ export function buildCallbackRequests(
 ): CallbackRequest[] {
   const body = Buffer.from(renderCallbackBody(spec, facts), 'utf8');
   const contentMd5 = createHash('md5').update(body).digest('base64');
+  const keyUrl =
+    context.keyUrl === undefined ? undefined : Buffer.from(context.keyUrl, 'utf8').toString('base64');
   return spec.urls.map((url) => ({
     url,
     // A URL without a path is `POST / HTTP/1.1` (§4, S5); WHATWG URL gives `/` already.
@@ -56,7 +61,7 @@ export function buildCallbackRequests(
       'x-oss-additional-headers': '',
       'x-oss-bucket': facts.bucket,
       'x-oss-owner': context.owner,
-      'x-oss-pub-key-url': Buffer.from(context.keyUrl, 'utf8').toString('base64'),
+      ...(keyUrl !== undefined && { 'x-oss-pub-key-url': keyUrl }),
       'x-oss-request-id': context.requestId,
       'x-oss-requester': context.requester ?? context.owner,
       'x-oss-signature-version': '1.0',

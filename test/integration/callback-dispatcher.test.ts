@@ -11,7 +11,12 @@ import {
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallbackSpec } from '../../src/callback/parse-callback.ts';
@@ -83,16 +88,31 @@ async function appServer(reply: Reply): Promise<{ url: string; received: Receive
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
 }
 
-/** A raw TCP server that answers every request with the given bytes (for malformed replies). */
-async function rawServer(response: string | null): Promise<{ url: string; server: NetServer }> {
+/**
+ * A raw TCP server that answers every request with the given bytes (for malformed replies), then
+ * closes the connection, or with `stall` keeps it open without another byte.
+ */
+async function rawServer(
+  response: string | null,
+  { stall = false } = {},
+): Promise<{ url: string; server: NetServer }> {
+  const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
+    sockets.add(socket);
     socket.on('error', () => undefined);
     socket.once('data', () => {
-      if (response !== null) socket.end(response);
+      if (response !== null && stall) socket.write(response);
+      else if (response !== null) socket.end(response);
       // null: accept and never answer (the timeout case)
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Closing must not wait for a stalled connection.
+  const close = server.close.bind(server);
+  server.close = (callback) => {
+    for (const socket of sockets) socket.destroy();
+    return close(callback);
+  };
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
@@ -228,6 +248,28 @@ describe('callback dispatcher', () => {
     expect((await failureMessage(spec([created.url]))).message).toBe('Error status : 201.');
   });
 
+  it('keeps the connection after a small error reply, closes it after a large one', async () => {
+    const ports: number[] = [];
+    let big = false;
+    const app = await track(
+      appServer((_req, res) => {
+        const text = big ? 'x'.repeat(200 * 1024) : '{"e":1}';
+        res.writeHead(500, { 'content-type': 'text/plain', 'content-length': text.length });
+        res.end(text);
+      }),
+    );
+    app.server.on('connection', (socket) => ports.push(socket.remotePort ?? 0));
+    expect((await failureMessage(spec([app.url]))).message).toBe('Error status : 500.');
+    expect((await failureMessage(spec([app.url]))).message).toBe('Error status : 500.');
+    expect(ports).toHaveLength(1);
+    // A body past 64 KiB is not read to its end: the connection is closed instead.
+    big = true;
+    expect((await failureMessage(spec([app.url]))).message).toBe('Error status : 500.');
+    big = false;
+    expect((await failureMessage(spec([app.url]))).message).toBe('Error status : 500.');
+    expect(ports.length).toBeGreaterThan(1);
+  });
+
   it('reports a refused connection', async () => {
     const probe = createNetServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -279,6 +321,15 @@ describe('callback dispatcher', () => {
     const long = await track(appServer(json(200, JSON.stringify({ pad: 'x'.repeat(100) }))));
     expect((await failureMessage(spec([long.url]))).message).toBe(
       'Error Status : 400.User server return too long content-length value.',
+    );
+  });
+
+  it('reports a reply that stalls in its body as a timeout', async () => {
+    const stall = await track(
+      rawServer('HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{"Sta', { stall: true }),
+    );
+    expect((await failureMessage(spec([stall.url]))).message).toMatch(
+      /reply timeout, cost:\d+ms, timeout:300ms$/,
     );
   });
 

@@ -46,6 +46,12 @@ export interface CallbackServiceOptions {
   forbidPrivateAddresses?: boolean | undefined;
   /** Verify app servers' TLS certificates (default true). */
   rejectUnauthorized?: boolean | undefined;
+  /**
+   * Send callbacks without `Authorization` and `x-oss-pub-key-url` (default false). Never OSS's
+   * behaviour, and no verifier accepts them: only for app servers that trust the network instead
+   * (a private link or loopback), which then save the RSA signature per upload.
+   */
+  unsigned?: boolean | undefined;
 }
 
 export interface CallbackService {
@@ -87,7 +93,8 @@ export function createCallbackService(
   let ownUrl = '';
   const keyUrl = (): string => options.keyUrl ?? ownUrl;
   const dispatcher = createCallbackDispatcher({
-    privateKey: async () => (await key()).privateKey,
+    // FIDELITY: OSS signs every callback; unsigned ones are an upcall option, off by default.
+    privateKey: options.unsigned === true ? null : async () => (await key()).privateKey,
     keyUrl,
     owner: server.owner,
     now: server.now,

@@ -6,6 +6,8 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublicKeyResolver } from '../../src/receiver/public-key-resolver.ts';
+import { verifyOssCallback } from '../../src/receiver/verify-oss-callback.ts';
 import { ossClient } from '../helpers/ali-oss-client.ts';
 import { rawRequest, signRequest } from '../helpers/raw-request.ts';
 import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
@@ -17,6 +19,7 @@ const KEY_SECRET = 'flags-key-secret';
 const CREDENTIALS = { UPCALL_ACCESS_KEY_ID: KEY_ID, UPCALL_ACCESS_KEY_SECRET: KEY_SECRET };
 const CANONICAL = 'http://gosspublic.alicdn.com/callback_pub_key_v1.pem';
 const BUCKET = 'flags-bucket';
+const PEM_PATH = '/callback_pub_key_v1.pem';
 
 function startServer(args: string[], env: Record<string, string> = {}): Promise<SpawnedCli> {
   return spawnCli(['server', '--port', '0', '--bucket', BUCKET, ...args], {
@@ -138,6 +141,39 @@ describe('upcall server flags', { timeout: 120_000 }, () => {
       expect(res.status).toBe(200);
     } finally {
       await stop(cli);
+    }
+  });
+
+  it('unsigned callbacks (flag or variable): no Authorization, no key URL, the reply still relayed', async () => {
+    for (const [args, env] of [
+      [['--unsigned-callbacks'], {}],
+      [[], { UPCALL_UNSIGNED_CALLBACKS: '1' }],
+    ] as const) {
+      const cli = await startServer([...args], env);
+      try {
+        expect(cli.stdout()).toContain('callbacks: UNSIGNED');
+        const client = ossClient(target(cli));
+        const before = sink.received.length;
+        const result = await client.put('unsigned.txt', Buffer.from('x'), {
+          callback: { url: `${sink.url}/cb`, body: 'k=${object}&s=${size}' },
+        });
+        expect(result.res.status).toBe(200);
+        expect(result.data).toMatchObject({ Status: 'OK', verified: false, body: 'k=unsigned.txt&s=1' });
+        const callback = sink.received[before];
+        expect(callback?.headers['authorization']).toBeUndefined();
+        expect(callback?.headers['x-oss-pub-key-url']).toBeUndefined();
+        expect(callback?.headers['x-oss-bucket']).toBe(BUCKET);
+        // The app-server kit refuses it like any callback without a signature.
+        const pem = (await rawRequest(Number(new URL(cli.ready).port), { method: 'GET', path: PEM_PATH }))
+          .text;
+        const verdict = await verifyOssCallback(
+          { method: 'POST', target: callback!.target, headers: callback!.headers, body: callback!.body },
+          { resolver: createPublicKeyResolver({ publicKey: pem }) },
+        ).catch((error: unknown) => error);
+        expect(verdict).toMatchObject({ reason: 'missing-signature' });
+      } finally {
+        await stop(cli);
+      }
     }
   });
 

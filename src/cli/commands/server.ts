@@ -5,7 +5,7 @@
  * and printed so clients can be configured. Prints `endpoint: <url>` once listening (scripts and
  * tests parse that line) and closes gracefully on SIGINT / SIGTERM.
  *
- * Region, callback key size / URL, the private-callback refusal and path-style host names are
+ * Region, callback key size / URL, the private-callback refusal, unsigned callbacks and path-style host names are
  * flags, each also settable from an `UPCALL_…` variable (SERVER_ENV); a flag wins over the variable.
  *
  * Invariant: stdout carries only the banner; request logs go to stderr.
@@ -35,6 +35,7 @@ interface ServerFlags {
   callbackKeyBits?: CallbackKeyBits;
   callbackKeyUrl?: string;
   forbidPrivateCallbacks?: boolean;
+  unsignedCallbacks?: boolean;
   pathStyleHost?: string[];
   logLevel: string;
 }
@@ -45,6 +46,7 @@ export const SERVER_ENV = {
   callbackKeyBits: 'UPCALL_CALLBACK_KEY_BITS',
   callbackKeyUrl: 'UPCALL_CALLBACK_KEY_URL',
   forbidPrivateCallbacks: 'UPCALL_FORBID_PRIVATE_CALLBACKS',
+  unsignedCallbacks: 'UPCALL_UNSIGNED_CALLBACKS',
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
 } as const;
 
@@ -54,6 +56,7 @@ interface ServerSettings {
   callbackKeyBits: CallbackKeyBits | undefined;
   callbackKeyUrl: string | undefined;
   forbidPrivateCallbacks: boolean;
+  unsignedCallbacks: boolean;
   pathStyleHosts: string[];
 }
 
@@ -133,6 +136,8 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
     callbackKeyUrl: flags.callbackKeyUrl ?? fromEnv(io, SERVER_ENV.callbackKeyUrl, parseKeyUrl),
     forbidPrivateCallbacks:
       flags.forbidPrivateCallbacks ?? fromEnv(io, SERVER_ENV.forbidPrivateCallbacks, parseBoolean) ?? false,
+    unsignedCallbacks:
+      flags.unsignedCallbacks ?? fromEnv(io, SERVER_ENV.unsignedCallbacks, parseBoolean) ?? false,
     pathStyleHosts: flags.pathStyleHost ?? envHosts ?? [],
   };
 }
@@ -181,6 +186,10 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `refuse callback URLs that are or resolve to private addresses, as OSS does (default: off; env ${SERVER_ENV.forbidPrivateCallbacks}=1)`,
     )
     .option(
+      '--unsigned-callbacks',
+      `send callbacks without a signature, for app servers that trust the network instead; no verifier accepts them (default: off; env ${SERVER_ENV.unsignedCallbacks}=1)`,
+    )
+    .option(
       '--path-style-host <host>',
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
@@ -208,6 +217,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
             keyBits: chosen.callbackKeyBits,
             keyUrl: chosen.callbackKeyUrl,
             forbidPrivateAddresses: chosen.forbidPrivateCallbacks,
+            unsigned: chosen.unsignedCallbacks,
           },
         });
         io.out(banner(server, { ...flags, dataDir }, chosen, credentials));
@@ -253,6 +263,7 @@ function banner(
   const keyUrl = server.callbackService?.keyUrl();
   if (keyUrl !== undefined) lines.push(`callback key URL: ${keyUrl}`);
   if (chosen.forbidPrivateCallbacks) lines.push('private callback addresses: forbidden');
+  if (chosen.unsignedCallbacks) lines.push('callbacks: UNSIGNED (app servers cannot verify them)');
   if (chosen.pathStyleHosts.length > 0) lines.push(`path-style hosts: ${chosen.pathStyleHosts.join(', ')}`);
   if (!key.fromEnv) {
     lines.push(

@@ -3,11 +3,14 @@
  * §12): the two calls an operation makes around its store write.
  *
  *   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject'); // before storing
- *   const object = await deps.store.putObject(…);
+ *   const context = callbackAnswerContext(ctx);
+ *   const onReceived = signWhenReceived(callback, { bucket, key, meta }, context, deps);
+ *   const object = await deps.store.putObject(…, { …, onReceived });
  *   const response = { status: 200, headers: uploadResultHeaders(object) };
- *   return callback === undefined
- *     ? response
- *     : answerWithCallback(callback, object, callbackAnswerContext(ctx), deps, response);
+ *   return callback === undefined ? response : answerWithCallback(callback, object, context, deps, response);
+ *
+ * `signWhenReceived` builds the callback and starts its RSA signature as soon as the body is
+ * hashed, so the signing runs while the store fsyncs, renames and commits instead of after.
  *
  * Invariants: a bad callback parameter fails the request with 400 before anything is stored
  * (§12.2); once the object is stored, the answer is 200 + the app server's JSON verbatim, or 203
@@ -25,9 +28,9 @@ import {
   type CallbackOperation,
   type UploadFacts,
 } from '../callback/render-callback-body.ts';
-import type { StoredObject } from '../store/object-store.ts';
+import type { ObjectMeta, ReceivedDigests, StoredObject } from '../store/object-store.ts';
 import { assertPublicCallbackAddresses, isPrivateAddress } from './callback-address-guard.ts';
-import type { CallbackDispatcher } from './callback-dispatcher.ts';
+import type { CallbackContext, CallbackDispatcher, PreparedCallback } from './callback-dispatcher.ts';
 import { readImageInfo } from './image-info.ts';
 import {
   header,
@@ -49,6 +52,8 @@ export interface CallbackRuntime {
 export interface PendingCallback {
   readonly spec: CallbackSpec;
   readonly operation: CallbackOperation;
+  /** Built and being signed since the body was received (signWhenReceived). */
+  early?: { readonly facts: UploadFacts; readonly prepared: PreparedCallback };
 }
 
 type CallbackDeps = Pick<ServerDeps, 'store' | 'logger'> & {
@@ -151,36 +156,30 @@ export async function answerWithCallback(
   success: OssResponse,
 ): Promise<OssResponse> {
   const runtime = deps.callbacks;
-  const kept = successHeaders(success);
   if (runtime === undefined) return success;
-  const imageInfo = templateUsesImageInfo(callback.spec.body)
-    ? await readImageInfo(deps.store, object.bucket, object.key, object.size)
-    : undefined;
-  const facts: UploadFacts = {
-    bucket: object.bucket,
-    object: object.key,
-    etag: object.etag,
-    size: object.size,
-    mimeType: object.meta.contentType,
-    imageInfo,
-    crc64: object.crc64,
-    // §3.1: only PutObject and PostObject have one; the store records none for multipart.
-    contentMd5: callback.operation === 'CompleteMultipartUpload' ? undefined : object.contentMd5,
-    clientIp: context.clientIp,
-    reqId: context.requestId,
-    operation: callback.operation,
-  };
-  const outcome = await runtime.dispatcher.dispatch(callback.spec, facts, {
-    requestId: context.requestId,
-    requester: context.requester,
-  });
+  const { early } = callback;
+  let prepared: PreparedCallback;
+  if (early !== undefined && early.facts.etag === object.etag && early.facts.size === object.size) {
+    prepared = early.prepared;
+  } else {
+    const imageInfo = templateUsesImageInfo(callback.spec.body)
+      ? await readImageInfo(deps.store, object.bucket, object.key, object.size)
+      : undefined;
+    const facts = uploadFacts(callback, object, object.meta.contentType, imageInfo, context);
+    prepared = runtime.dispatcher.prepare(callback.spec, facts, dispatchContext(context));
+  }
+  const outcome = await runtime.dispatcher.send(prepared);
   if (outcome.ok) {
     deps.logger.debug(
       { requestId: context.requestId, url: outcome.url.href, latencyMs: outcome.latencyMs },
       'upload callback succeeded',
     );
     // §6.1: 200, the app's body verbatim as JSON, plus the usual success headers.
-    return { status: 200, headers: { ...kept, 'Content-Type': 'application/json' }, body: outcome.body };
+    return {
+      status: 200,
+      headers: successHeaders(success, { 'Content-Type': 'application/json' }),
+      body: outcome.body,
+    };
   }
   deps.logger.info(
     {
@@ -197,16 +196,83 @@ export async function answerWithCallback(
     { requestId: context.requestId, method: context.method, host: context.host },
     deps.logger,
   );
-  return { status: failure.status, headers: { ...kept, ...failure.headers }, body: failure.body ?? '' };
+  return {
+    status: failure.status,
+    headers: successHeaders(success, failure.headers),
+    body: failure.body ?? '',
+  };
 }
 
-/** The operation's headers minus those describing the body it no longer sends. */
-function successHeaders(response: OssResponse): Record<string, HeaderValue> {
+/**
+ * The store's `onReceived` hook for a pending callback (PutObject, PostObject): builds the callback
+ * from the received body's digests and starts its RSA signature at once, so signing runs while
+ * the store makes the object durable; answerWithCallback then only sends it. Undefined when there
+ * is nothing to start: no callback, or a body template with `${imageInfo.*}`, which needs the
+ * stored object. If the upload fails after all, the started signature is simply dropped.
+ */
+export function signWhenReceived(
+  callback: PendingCallback | undefined,
+  upload: { bucket: string; key: string; meta: ObjectMeta },
+  context: CallbackAnswerContext,
+  deps: CallbackDeps,
+): ((body: ReceivedDigests) => void) | undefined {
+  const runtime = deps.callbacks;
+  if (callback === undefined || runtime === undefined || templateUsesImageInfo(callback.spec.body)) {
+    return undefined;
+  }
+  return (body) => {
+    const facts = uploadFacts(
+      callback,
+      { bucket: upload.bucket, key: upload.key, ...body },
+      upload.meta.contentType,
+      undefined,
+      context,
+    );
+    callback.early = {
+      facts,
+      prepared: runtime.dispatcher.prepare(callback.spec, facts, dispatchContext(context)),
+    };
+  };
+}
+
+/** The §3.1 variables of an upload, from the stored object or the received body's digests. */
+function uploadFacts(
+  callback: PendingCallback,
+  object: Pick<StoredObject, 'bucket' | 'key' | 'etag' | 'size' | 'crc64' | 'contentMd5'>,
+  mimeType: string,
+  imageInfo: UploadFacts['imageInfo'],
+  context: CallbackAnswerContext,
+): UploadFacts {
+  return {
+    bucket: object.bucket,
+    object: object.key,
+    etag: object.etag,
+    size: object.size,
+    mimeType,
+    imageInfo,
+    crc64: object.crc64,
+    // §3.1: only PutObject and PostObject have one; the store records none for multipart.
+    contentMd5: callback.operation === 'CompleteMultipartUpload' ? undefined : object.contentMd5,
+    clientIp: context.clientIp,
+    reqId: context.requestId,
+    operation: callback.operation,
+  };
+}
+
+function dispatchContext(context: CallbackAnswerContext): CallbackContext {
+  return { requestId: context.requestId, requester: context.requester };
+}
+
+/** The operation's headers minus those describing the body it no longer sends, plus `added`. */
+function successHeaders(
+  response: OssResponse,
+  added: Readonly<Record<string, HeaderValue>> | undefined,
+): Record<string, HeaderValue> {
   const headers: Record<string, HeaderValue> = {};
-  for (const [name, value] of Object.entries(response.headers ?? {})) {
+  for (const name in response.headers) {
     const lower = name.toLowerCase();
     if (lower === 'content-type' || lower === 'content-length' || lower === 'location') continue;
-    headers[name] = value;
+    headers[name] = response.headers[name];
   }
-  return headers;
+  return Object.assign(headers, added);
 }

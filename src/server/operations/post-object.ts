@@ -31,6 +31,7 @@ import { postResponse } from '../responses/post-response.ts';
 import {
   answerWithCallback,
   callbackAnswerContext,
+  signWhenReceived,
   uploadCallbackFromForm,
   type PendingCallback,
 } from '../upload-callback.ts';
@@ -90,9 +91,16 @@ export const postObject: Operation = async (ctx, deps) => {
         });
       }
 
+      const onReceived = signWhenReceived(
+        pendingCallback,
+        { bucket, key, meta },
+        callbackAnswerContext(ctx),
+        deps,
+      );
       const object = await deps.store.putObject(bucket, key, form.file.stream, {
         meta,
         maxSize,
+        ...(onReceived === undefined ? {} : { onReceived }),
         beforeCommit: async (pending) => {
           // Commit only a form that was well-formed to its end (file last and alone).
           await form.formComplete();

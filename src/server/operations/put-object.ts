@@ -3,8 +3,8 @@
  *
  * Flow: validate everything the headers decide (size, metadata, Content-MD5 / CRC64 syntax, the
  * upload callback, SPEC.md §12.2, `x-oss-forbid-overwrite`) → store the body, checking the digests
- * in `beforeCommit` so a body that does not match is never visible → (upload callback, §6) → the
- * success response.
+ * in `beforeCommit` so a body that does not match is never visible (and signing the callback from
+ * `onReceived`, while the store commits) → (upload callback, §6) → the success response.
  */
 import type { StoredObject } from '../../store/object-store.ts';
 import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
@@ -13,7 +13,12 @@ import { requireObject } from '../multipart-request.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { ossError } from '../../shared/oss-error.ts';
 import { header, type OssResponse, type Operation, type RequestContext } from '../request-context.ts';
-import { answerWithCallback, callbackAnswerContext, uploadCallbackFromRequest } from '../upload-callback.ts';
+import {
+  answerWithCallback,
+  callbackAnswerContext,
+  signWhenReceived,
+  uploadCallbackFromRequest,
+} from '../upload-callback.ts';
 
 /** OSS: a single PutObject or AppendObject carries at most 5 GiB. */
 export const MAX_PUT_OBJECT_BYTES = 5 * 1024 * 1024 * 1024;
@@ -47,14 +52,18 @@ export const putObject: Operation = async (ctx, deps) => {
         }
       : undefined;
 
+  const context = callback === undefined ? undefined : callbackAnswerContext(ctx);
+  const onReceived = context && signWhenReceived(callback, { bucket, key, meta }, context, deps);
+
   const object = await deps.store.putObject(bucket, key, ctx.body, {
     meta,
     maxSize: MAX_PUT_OBJECT_BYTES,
     ...(beforeCommit === undefined ? {} : { beforeCommit }),
+    ...(onReceived === undefined ? {} : { onReceived }),
   });
 
   const response: OssResponse = { status: 200, headers: uploadResultHeaders(object) };
-  return callback === undefined
+  return callback === undefined || context === undefined
     ? response
-    : answerWithCallback(callback, object, callbackAnswerContext(ctx), deps, response);
+    : answerWithCallback(callback, object, context, deps, response);
 };

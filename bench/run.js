@@ -39,11 +39,11 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
  * @property {Record<Storage, ServerSet>} servers
  * @property {string} appOrigin
  * @property {import('./lib/child-server.js').ChildServer} app  the minimal app server
- * @property {string} tmpfsDir  scratch space on tmpfs for a workload's own servers
+ * @property {Record<Storage, string>} scratch  where a workload's own servers keep data, per storage
  * @property {(s: import('./lib/child-server.js').ChildServer) => import('./lib/child-server.js').ChildServer} track  stops a workload's server at the end of the run
- * @property {(o: { name: string, dataDir: string, env?: NodeJS.ProcessEnv }) => ReturnType<typeof startUpcall>} startUpcall
+ * @property {string} tmpfsDir  scratch space on tmpfs for a workload's own servers
+ * @property {(o: { name: string, dataDir: string, env?: NodeJS.ProcessEnv, extraArgs?: string[] }) => ReturnType<typeof startUpcall>} startUpcall
  * @property {(t: import('./lib/target.js').Target) => Promise<void>} createBucket
- * @property {() => Promise<{ bits: number, target: import('./lib/target.js').Target }[]>} callbackUpcalls
  */
 
 const WORKLOADS = {
@@ -152,9 +152,6 @@ async function startSet(storage, root) {
   };
 }
 
-/** @type {{ bits: number, target: import('./lib/target.js').Target }[] | undefined} */
-let callbackTargets;
-
 try {
   const missing = upcallMissing();
   if (missing) throw new Unavailable(`upcall cannot start: ${missing}`);
@@ -175,29 +172,9 @@ try {
     app,
     tmpfsDir,
     track,
+    scratch: { tmpfs: tmpfsDir, disk: diskDir },
     startUpcall: (o) => startUpcall({ ...o, bucket: 'bench' }),
     createBucket,
-    async callbackUpcalls() {
-      if (!callbackTargets) {
-        callbackTargets = [];
-        for (const bits of quick ? [1024] : [1024, 2048]) {
-          const { server, target } = await startUpcall({
-            name: `upcall (RSA-${bits})`,
-            dataDir: join(tmpfsDir, `upcall-cb-${bits}`),
-            bucket: 'bench',
-            extraArgs: ['--callback-key-bits', String(bits)],
-          }).catch((/** @type {Error} */ err) => {
-            throw new Unavailable(
-              `upcall server --callback-key-bits ${bits} did not start: ${err.message.split('\n')[0]}`,
-            );
-          });
-          track(server);
-          await createBucket(target);
-          callbackTargets.push({ bits, target });
-        }
-      }
-      return callbackTargets;
-    },
   };
 
   for (const [name, workload] of Object.entries(WORKLOADS)) {

@@ -49,6 +49,8 @@ export interface ServerOptions {
   /** Where the server's own fs store keeps its data (ignored when `store` is given); without
    *  it (and without `store`) data lives in memory. */
   dataDir?: string;
+  /** False: the fs store does not fsync new blobs (FsObjectStoreOptions.fsync; unsafe). Default true. */
+  fsync?: boolean;
   /** AccessKeyId → AccessKeySecret. Default: DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET. */
   credentials?: Readonly<Record<string, string>>;
   /** Buckets created at start unless they exist (private unless an acl is given). */
@@ -168,7 +170,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
 /** The embedded fs backend (blobs + SQLite) in `dataDir`; without a dataDir, memory only. */
 async function createStore(options: ServerOptions): Promise<ObjectStore> {
   if (options.dataDir === undefined) return createMemoryObjectStore();
-  return createFsObjectStore({ dataDir: options.dataDir });
+  return createFsObjectStore({ dataDir: options.dataDir, fsync: options.fsync ?? true });
 }
 
 function firstKeyId(credentials: ReadonlyMap<string, string>): string {

@@ -5,6 +5,9 @@
  * host names, and the region. A flag wins over its variable; a bad variable stops the start.
  */
 import { createPublicKey } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicKeyResolver } from '../../src/receiver/public-key-resolver.ts';
 import { verifyOssCallback } from '../../src/receiver/verify-oss-callback.ts';
@@ -174,6 +177,34 @@ describe('upcall server flags', { timeout: 120_000 }, () => {
       } finally {
         await stop(cli);
       }
+    }
+  });
+
+  it('--unsafe-no-fsync / UPCALL_UNSAFE_NO_FSYNC=1 is announced, and the data dir still works', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'upcall-no-fsync-'));
+    try {
+      for (const [args, env] of [
+        [['--unsafe-no-fsync'], {}],
+        [[], { UPCALL_UNSAFE_NO_FSYNC: '1' }],
+      ] as const) {
+        const cli = await startServer(['--data', dataDir, ...args], env);
+        try {
+          expect(cli.stdout()).toContain('fsync: OFF');
+          const client = ossClient(target(cli));
+          await client.put('fast.txt', Buffer.from('kept without fsync'));
+          expect(String((await client.get('fast.txt')).content)).toBe('kept without fsync');
+        } finally {
+          await stop(cli);
+        }
+      }
+      const safe = await startServer(['--data', dataDir]);
+      try {
+        expect(safe.stdout()).not.toContain('fsync: OFF');
+      } finally {
+        await stop(safe);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 

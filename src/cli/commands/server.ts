@@ -5,8 +5,9 @@
  * and printed so clients can be configured. Prints `endpoint: <url>` once listening (scripts and
  * tests parse that line) and closes gracefully on SIGINT / SIGTERM.
  *
- * Region, callback key size / URL, the private-callback refusal, unsigned callbacks and path-style host names are
- * flags, each also settable from an `UPCALL_…` variable (SERVER_ENV); a flag wins over the variable.
+ * Region, callback key size / URL, the private-callback refusal, unsigned callbacks, skipping fsync
+ * and path-style host names are flags, each also settable from an `UPCALL_…` variable (SERVER_ENV);
+ * a flag wins over the variable.
  *
  * Invariant: stdout carries only the banner; request logs go to stderr.
  */
@@ -36,6 +37,7 @@ interface ServerFlags {
   callbackKeyUrl?: string;
   forbidPrivateCallbacks?: boolean;
   unsignedCallbacks?: boolean;
+  unsafeNoFsync?: boolean;
   pathStyleHost?: string[];
   logLevel: string;
 }
@@ -47,6 +49,7 @@ export const SERVER_ENV = {
   callbackKeyUrl: 'UPCALL_CALLBACK_KEY_URL',
   forbidPrivateCallbacks: 'UPCALL_FORBID_PRIVATE_CALLBACKS',
   unsignedCallbacks: 'UPCALL_UNSIGNED_CALLBACKS',
+  unsafeNoFsync: 'UPCALL_UNSAFE_NO_FSYNC',
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
 } as const;
 
@@ -57,6 +60,7 @@ interface ServerSettings {
   callbackKeyUrl: string | undefined;
   forbidPrivateCallbacks: boolean;
   unsignedCallbacks: boolean;
+  fsync: boolean;
   pathStyleHosts: string[];
 }
 
@@ -138,6 +142,7 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
       flags.forbidPrivateCallbacks ?? fromEnv(io, SERVER_ENV.forbidPrivateCallbacks, parseBoolean) ?? false,
     unsignedCallbacks:
       flags.unsignedCallbacks ?? fromEnv(io, SERVER_ENV.unsignedCallbacks, parseBoolean) ?? false,
+    fsync: !(flags.unsafeNoFsync ?? fromEnv(io, SERVER_ENV.unsafeNoFsync, parseBoolean) ?? false),
     pathStyleHosts: flags.pathStyleHost ?? envHosts ?? [],
   };
 }
@@ -190,6 +195,10 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `send callbacks without a signature, for app servers that trust the network instead; no verifier accepts them (default: off; env ${SERVER_ENV.unsignedCallbacks}=1)`,
     )
     .option(
+      '--unsafe-no-fsync',
+      `do not fsync uploaded data before acknowledging it: faster on a real disk, for tests and throwaway data; a power loss can lose or tear recent objects (default: off; env ${SERVER_ENV.unsafeNoFsync}=1)`,
+    )
+    .option(
       '--path-style-host <host>',
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
@@ -208,6 +217,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           port: flags.port,
           host: flags.host,
           ...(dataDir !== undefined && { dataDir }),
+          fsync: chosen.fsync,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
           region: chosen.region,
@@ -264,6 +274,9 @@ function banner(
   if (keyUrl !== undefined) lines.push(`callback key URL: ${keyUrl}`);
   if (chosen.forbidPrivateCallbacks) lines.push('private callback addresses: forbidden');
   if (chosen.unsignedCallbacks) lines.push('callbacks: UNSIGNED (app servers cannot verify them)');
+  if (!chosen.fsync && flags.dataDir !== undefined) {
+    lines.push('fsync: OFF (--unsafe-no-fsync: a power loss can lose recent uploads)');
+  }
   if (chosen.pathStyleHosts.length > 0) lines.push(`path-style hosts: ${chosen.pathStyleHosts.join(', ')}`);
   if (!key.fromEnv) {
     lines.push(

@@ -47,9 +47,9 @@ export function newBlobId(): string {
 
 /**
  * A BodySink over a file descriptor, on the callback fs API (lighter than FileHandle on the small
- * PUT hot path): writes in order, then fsync + close on finish.
+ * PUT hot path): writes in order, then fsync (unless `fsync` is false) + close on finish.
  */
-function fileSink(fd: number): BodySink & { close(): void } {
+function fileSink(fd: number, fsync: boolean): BodySink & { close(): void } {
   let closed = false;
   const closeOnce = (callback: (error?: Error | null) => void) => {
     if (closed) return callback();
@@ -78,6 +78,7 @@ function fileSink(fd: number): BodySink & { close(): void } {
   return {
     write: writeAll,
     finish(callback) {
+      if (!fsync) return closeOnce(callback);
       fs.fsync(fd, (error) => {
         if (error) return closeOnce(() => callback(error));
         closeOnce(callback);
@@ -101,19 +102,22 @@ export class BlobDir {
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   readonly #makeDurable: () => void;
+  readonly #fsync: boolean;
 
   /**
    * `makeDurable` must make every metadata commit made so far durable (the SQLite side syncs its
    * WAL); it runs before dropped blobs are unlinked, batched.
    */
-  private constructor(dataDir: string, makeDurable: () => void) {
+  private constructor(dataDir: string, makeDurable: () => void, fsync: boolean) {
     this.#blobs = join(dataDir, 'blobs');
     this.#tmp = join(dataDir, 'tmp');
     this.#makeDurable = makeDurable;
+    this.#fsync = fsync;
   }
 
-  static async open(dataDir: string, makeDurable: () => void): Promise<BlobDir> {
-    const dir = new BlobDir(dataDir, makeDurable);
+  /** `fsync: false` skips the fsync before each rename (FsObjectStoreOptions.fsync). */
+  static async open(dataDir: string, makeDurable: () => void, { fsync = true } = {}): Promise<BlobDir> {
+    const dir = new BlobDir(dataDir, makeDurable, fsync);
     await rm(dir.#tmp, { recursive: true, force: true });
     await mkdir(dir.#tmp, { recursive: true });
     await mkdir(dir.#blobs, { recursive: true });
@@ -135,7 +139,7 @@ export class BlobDir {
     const fd = await new Promise<number>((resolve, reject) =>
       fs.open(tmpPath, 'wx', (error, fd) => (error ? reject(error) : resolve(fd))),
     );
-    const sink = fileSink(fd);
+    const sink = fileSink(fd, this.#fsync);
     let renamed = false;
     return {
       id,

@@ -206,7 +206,6 @@ export function devCommand(io: CliIo = processIo()): Command {
         env: io.env,
         verbose: flags.verbose === true,
       });
-      io.out(dev.banner);
       await new Promise<void>((done) => {
         const stop = (signal: NodeJS.Signals): void => {
           process.off('SIGINT', stop);
@@ -214,8 +213,10 @@ export function devCommand(io: CliIo = processIo()): Command {
           io.err(`\n${signal}: stopping…\n`);
           dev.close().then(done, done);
         };
+        // Handlers first: a script may send SIGTERM the moment it reads the banner.
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        io.out(dev.banner);
       });
       io.err('stopped.\n');
     }),

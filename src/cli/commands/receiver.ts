@@ -130,6 +130,8 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
           throw error;
         }
         callbackUrl = `${origin}${flags.callbackPath}`;
+        // Handlers first: a script may send SIGTERM the moment it reads the banner.
+        stopOn(receiver, io, signals);
         io.out(
           [
             'upcall receiver listening',
@@ -143,7 +145,6 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
             '',
           ].join('\n'),
         );
-        stopOn(receiver, io, signals);
       }),
     );
 }

@@ -230,8 +230,9 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
             unsigned: chosen.unsignedCallbacks,
           },
         });
-        io.out(banner(server, { ...flags, dataDir }, chosen, credentials));
+        // Handlers first: a script may send SIGTERM the moment it reads the endpoint line.
         stopOn(server, io, signals);
+        io.out(banner(server, { ...flags, dataDir }, chosen, credentials));
       }),
     );
 }

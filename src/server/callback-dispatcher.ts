@@ -100,7 +100,13 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
   const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
   const lookup = options.forbidPrivateAddresses === true ? publicOnlyLookup : undefined;
   const rejectUnauthorized = options.rejectUnauthorized ?? true;
-  const signed = options.privateKey !== null;
+  const key = options.privateKey;
+  // Absent for unsigned callbacks: nothing to sign, no Authorization, no key URL.
+  const sign =
+    key === null
+      ? undefined
+      : async (request: CallbackRequest): Promise<string> =>
+          signCallbackAsync(request.target, request.body, typeof key === 'function' ? await key() : key);
   // FIDELITY: OSS sends `Connection: close` (§4); we keep connections alive instead, because a
   // loopback callback costs several times more without reuse (DESIGN.md). App servers see no
   // difference in the request they verify.
@@ -108,17 +114,14 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
   const withSni = new Agent({ ...agentOptions, connect: connector(true, lookup, rejectUnauthorized) });
   const withoutSni = new Agent({ ...agentOptions, connect: connector(false, lookup, rejectUnauthorized) });
 
-  async function authorize(request: CallbackRequest): Promise<string> {
-    const key = options.privateKey;
-    if (key === null) return '';
-    return signCallbackAsync(request.target, request.body, typeof key === 'function' ? await key() : key);
-  }
-
-  function authorization(prepared: PreparedCallback, index: number): Promise<string> {
+  function authorization(
+    prepared: PreparedCallback,
+    index: number,
+    signer: (request: CallbackRequest) => Promise<string>,
+  ): Promise<string> {
     const started = prepared.authorizations[index];
     if (started !== undefined) return started;
-    const request = prepared.requests[index] as CallbackRequest;
-    const signing = authorize(request);
+    const signing = signer(prepared.requests[index] as CallbackRequest);
     // Nobody may ever await it (the upload failed after `prepare`): never an unhandled rejection.
     signing.catch(() => undefined);
     prepared.authorizations[index] = signing;
@@ -128,11 +131,9 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
   async function attempt(prepared: PreparedCallback, index: number): Promise<Buffer> {
     const request = prepared.requests[index] as CallbackRequest;
     let headers = request.headers;
-    if (signed) {
-      const value = await authorization(prepared, index).catch((error: unknown) => {
-        throw transportFailure(error);
-      });
-      headers = { ...headers, authorization: value };
+    // A signing failure is this attempt's failure; send() maps it like a transport error.
+    if (sign !== undefined) {
+      headers = { ...headers, authorization: await authorization(prepared, index, sign) };
     }
     return post(prepared.sni ? withSni : withoutSni, request, headers, timeoutMs, maxReplyBytes);
   }
@@ -142,12 +143,17 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
       const requests = buildCallbackRequests(spec, facts, {
         date: options.now(),
         requestId: context.requestId,
-        keyUrl: !signed ? undefined : typeof options.keyUrl === 'string' ? options.keyUrl : options.keyUrl(),
+        keyUrl:
+          sign === undefined
+            ? undefined
+            : typeof options.keyUrl === 'string'
+              ? options.keyUrl
+              : options.keyUrl(),
         owner: options.owner,
         requester: context.requester,
       });
       const prepared: PreparedCallback = { requests, sni: spec.sni, authorizations: [] };
-      if (signed && requests.length > 0) void authorization(prepared, 0);
+      if (sign !== undefined && requests.length > 0) void authorization(prepared, 0, sign);
       return prepared;
     },
     async send(prepared) {

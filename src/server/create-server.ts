@@ -50,7 +50,7 @@ export interface ServerOptions {
    *  it (and without `store`) data lives in memory. */
   dataDir?: string;
   /** False: the fs store does not fsync new blobs (FsObjectStoreOptions.fsync; unsafe). Default true. */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
   /** AccessKeyId → AccessKeySecret. Default: DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET. */
   credentials?: Readonly<Record<string, string>>;
   /** Buckets created at start unless they exist (private unless an acl is given). */
@@ -170,7 +170,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
 /** The embedded fs backend (blobs + SQLite) in `dataDir`; without a dataDir, memory only. */
 async function createStore(options: ServerOptions): Promise<ObjectStore> {
   if (options.dataDir === undefined) return createMemoryObjectStore();
-  return createFsObjectStore({ dataDir: options.dataDir, fsync: options.fsync ?? true });
+  return createFsObjectStore({ dataDir: options.dataDir, fsync: options.fsync });
 }
 
 function firstKeyId(credentials: ReadonlyMap<string, string>): string {

@@ -116,7 +116,11 @@ export class BlobDir {
   }
 
   /** `fsync: false` skips the fsync before each rename (FsObjectStoreOptions.fsync). */
-  static async open(dataDir: string, makeDurable: () => void, { fsync = true } = {}): Promise<BlobDir> {
+  static async open(
+    dataDir: string,
+    makeDurable: () => void,
+    { fsync }: { fsync: boolean },
+  ): Promise<BlobDir> {
     const dir = new BlobDir(dataDir, makeDurable, fsync);
     await rm(dir.#tmp, { recursive: true, force: true });
     await mkdir(dir.#tmp, { recursive: true });

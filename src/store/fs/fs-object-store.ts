@@ -67,7 +67,7 @@ export interface FsObjectStoreOptions {
    * a real disk, for tests and throwaway data. A process crash still loses nothing acknowledged
    * (the page cache survives it); an OS crash or power loss can leave recent objects empty or torn.
    */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
 }
 
 const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');

@@ -2,12 +2,13 @@
 // the store makes the object durable, and send it only once the object is stored. Observed through
 // ali-oss on a real server: the dispatcher and the store are the real ones, wrapped to record the
 // order of `prepare` (build + start signing), `stored` (putObject resolved) and `send`.
-import { createHash, createHmac, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallbackDispatcher, type CallbackDispatcher } from '../../src/server/callback-dispatcher.ts';
+import { encodePostPolicy, signPostPolicyV1 } from '../../src/shared/post-policy.ts';
 import { createFsObjectStore, type ObjectStore } from '../../src/store/index.ts';
 import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
 import { startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
@@ -99,10 +100,11 @@ describe('upload callbacks signed while the object is stored', () => {
 
   it('PostObject does the same', async () => {
     events = [];
-    const policy = Buffer.from(
-      JSON.stringify({ expiration: new Date(Date.now() + 60_000).toISOString(), conditions: [] }),
-    ).toString('base64');
-    const signature = createHmacBase64(server.accessKeySecret, policy);
+    const policy = encodePostPolicy({
+      expiration: new Date(Date.now() + 60_000).toISOString(),
+      conditions: [],
+    });
+    const signature = signPostPolicyV1(server.accessKeySecret, policy);
     const callback = Buffer.from(
       JSON.stringify({ callbackUrl: `${sink.url}/post`, callbackBody: 'o=${object}' }),
     );
@@ -142,7 +144,3 @@ describe('upload callbacks signed while the object is stored', () => {
     await expect(client.head('bad-digest.txt')).rejects.toMatchObject({ status: 404 });
   });
 });
-
-function createHmacBase64(secret: string, text: string): string {
-  return createHmac('sha1', secret).update(text).digest('base64');
-}

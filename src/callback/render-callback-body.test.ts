@@ -116,6 +116,13 @@ describe('renderCallbackBody, JSON mode', () => {
     expect(JSON.parse(body)).toEqual({ key: 'headSculpture/jikang2.jpg', both: 'deeplink:q"', esc: '"q"' });
   });
 
+  it('substitutes a placeholder right after a backslash inside quotes (a `$` is no JSON escape)', () => {
+    // Found by the property test: `\${bucket}` was copied as an escape and left `${bucket}` in.
+    expect(json('{"a":"\\${bucket}","b":"\\\\${x:a}"}', { 'x:a': 'v' })).toBe(
+      '{"a":"\\deeplink","b":"\\\\v"}',
+    );
+  });
+
   it('renders a missing custom variable as an empty string and non-image sizes empty', () => {
     expect(json('{"a":${x:none},"h":"${imageInfo.height}"}', {}, { ...FACTS, imageInfo: undefined })).toBe(
       '{"a":"","h":""}',

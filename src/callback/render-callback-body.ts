@@ -95,7 +95,9 @@ export function renderCallbackBody(input: RenderInput, facts: UploadFacts): stri
       // and scan the rest as ordinary text.
     }
     if (json) {
-      if (ch === '\\' && inString) {
+      // An escape inside a string hides the next character from the quote tracking. A `$` is
+      // never part of a JSON escape, so `\${object}` still substitutes (OSS replaces text).
+      if (ch === '\\' && inString && template[i + 1] !== '$') {
         out += template.slice(i, i + 2);
         i += 2;
         continue;

@@ -27,6 +27,7 @@ export function callbackStringToSign(target: string, body: Uint8Array): Buffer {
 }
 
 function percentDecode(path: string): string {
+  if (!path.includes('%')) return path;
   try {
     return decodeURIComponent(path);
   } catch {

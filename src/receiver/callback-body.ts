@@ -36,7 +36,7 @@ const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 
 export function parseCallbackBody(contentType: string | undefined, body: Uint8Array): CallbackBodyFacts {
-  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const mediaType = mediaTypeOf(contentType);
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   let format: CallbackBodyFormat = 'unparsed';
   let fields: Record<string, CallbackFieldValue> = Object.create(null) as Record<string, CallbackFieldValue>;
@@ -50,13 +50,19 @@ export function parseCallbackBody(contentType: string | undefined, body: Uint8Ar
     format = 'form';
     // URLSearchParams decodes "+" as space, as form decoding must (SPEC.md §3.2 renders values
     // url-encoded); the first value of a repeated name wins.
-    for (const [name, value] of new URLSearchParams(text)) {
+    new URLSearchParams(text).forEach((value, name) => {
       if (!(name in fields)) fields[name] = value;
-    }
+    });
   }
   const facts: CallbackBodyFacts = { format, fields, vars: {} };
   addWellKnownFacts(facts);
   return facts;
+}
+
+/** The bare media type; the two OSS sends (SPEC.md §3) skip the split and lower-casing. */
+function mediaTypeOf(contentType: string | undefined): string {
+  if (contentType === FORM || contentType === JSON_TYPE) return contentType;
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 function parseJsonObject(text: string): Record<string, CallbackFieldValue> | undefined {

@@ -128,15 +128,22 @@ const OSS_HEADERS: readonly (readonly [keyof OssCallbackHeaders, string])[] = [
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
+// Every callback from one storage server names the same key URL: decode it once, not per call.
+let lastKeyUrlHeader: string | undefined;
+let lastKeyUrl: string | undefined;
+
 /** `x-oss-pub-key-url` is standard padded base64 of the URL (SPEC.md §1.2). */
 function decodeKeyUrl(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
+  if (value === lastKeyUrlHeader) return lastKeyUrl;
   const text = value.trim();
   if (text === '') return undefined;
   if (text.length % 4 !== 0 || !BASE64.test(text)) {
     throw new CallbackVerificationError('bad-key-url', 'The x-oss-pub-key-url header is not base64.');
   }
-  return Buffer.from(text, 'base64').toString('utf8');
+  lastKeyUrl = Buffer.from(text, 'base64').toString('utf8');
+  lastKeyUrlHeader = value;
+  return lastKeyUrl;
 }
 
 /** Case-insensitive header lookup over node's header record or a web `Headers`. */
@@ -151,15 +158,22 @@ export function headerReader(headers: CallbackHeaders): (name: string) => string
   return (name) => {
     let value = record[name];
     if (value === undefined) {
-      if (lower === undefined) {
-        const entries = Object.entries(record);
-        lower = entries.some(([k]) => k !== k.toLowerCase())
-          ? new Map(entries.map(([k, v]) => [k.toLowerCase(), v]))
-          : null;
-      }
+      lower ??= lowerCasedCopy(record);
       value = lower?.get(name);
     }
     if (value === undefined) return undefined;
     return typeof value === 'string' ? value : value.join(', ');
   };
+}
+
+/** A lower-cased copy of a record with mixed-case names, or null when every name is lower case. */
+function lowerCasedCopy(
+  record: Readonly<Record<string, string | readonly string[] | undefined>>,
+): Map<string, string | readonly string[] | undefined> | null {
+  for (const name in record) {
+    if (name !== name.toLowerCase()) {
+      return new Map(Object.entries(record).map(([k, v]) => [k.toLowerCase(), v]));
+    }
+  }
+  return null;
 }

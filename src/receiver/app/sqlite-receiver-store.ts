@@ -1,8 +1,9 @@
 /**
  * The receiver app's SQLite storage: upload records, their `x:` variables and the hook-job queue,
  * through Kysely over better-sqlite3 (WAL), so the same queries can later run on PostgreSQL
- * (DESIGN.md "SQL layer"). Invariant: an upload and its hook jobs are written in one
- * transaction, so a stored upload never lacks the jobs that must follow it.
+ * (DESIGN.md "SQL layer"); the callback path's fixed writes go through `sqlite-upload-writer.ts`
+ * instead (prepared once, committed in groups). Invariant: an upload and its hook jobs are
+ * written in one transaction, so a stored upload never lacks the jobs that must follow it.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import type { CallbackBodyFormat, CallbackFieldValue } from '../callback-body.ts
 import type { JsonValue } from '../callback-reply.ts';
 import type { CallbackVerificationReason } from '../callback-verification-error.ts';
 import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
+import { createUploadWriter, type UploadWriter } from './sqlite-upload-writer.ts';
 import type { HookJob, HookJobQueue, HookJobState, UploadRepository } from './upload-repository.ts';
 
 interface UploadsTable {
@@ -82,12 +84,41 @@ export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteRe
     dialect: new SqliteDialect({ database: withStatementCache(database) }),
   });
   await migrate(db);
+  const writer = createUploadWriter(database, UPLOAD_COLUMNS);
   return {
-    uploads: createUploadRepository(db),
+    uploads: createUploadRepository(db, writer),
     jobs: createHookJobQueue(db),
-    close: () => db.destroy(),
+    close: () => {
+      writer.flush();
+      return db.destroy();
+    },
   };
 }
+
+// Every column but `id`, checked complete against the table type (the writer binds them by name).
+const UPLOAD_COLUMNS = Object.keys({
+  received_at: true,
+  verified: true,
+  reject_reason: true,
+  bucket: true,
+  object: true,
+  etag: true,
+  size: true,
+  mime_type: true,
+  image_height: true,
+  image_width: true,
+  image_format: true,
+  vars_json: true,
+  fields_json: true,
+  body_format: true,
+  client_ip: true,
+  request_id: true,
+  key_url: true,
+  target: true,
+  headers_json: true,
+  raw_body: true,
+  reply_json: true,
+} satisfies Record<keyof Omit<UploadsTable, 'id'>, true>);
 
 /**
  * Kysely's SQLite driver prepares every query anew; compiling the SQL cost more than running
@@ -182,44 +213,13 @@ async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
     .execute();
 }
 
-function createUploadRepository(db: Kysely<ReceiverSchema>): UploadRepository {
+function createUploadRepository(db: Kysely<ReceiverSchema>, writer: UploadWriter): UploadRepository {
   return {
-    async insert(record, hookNames) {
-      return db.transaction().execute(async (trx) => {
-        const { id } = await trx
-          .insertInto('uploads')
-          .values(toRow(record))
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        const vars = Object.entries(record.vars).map(([name, value]) => ({ upload_id: id, name, value }));
-        if (vars.length > 0) await trx.insertInto('upload_vars').values(vars).execute();
-        if (hookNames.length > 0) {
-          await trx
-            .insertInto('hook_jobs')
-            .values(
-              hookNames.map((hook) => ({
-                upload_id: id,
-                hook,
-                state: 'pending',
-                attempts: 0,
-                next_run_at: record.receivedAt,
-                last_error: null,
-                updated_at: record.receivedAt,
-              })),
-            )
-            .execute();
-        }
-        return id;
-      });
-    },
+    // The callback path's writes go through the group-committing writer (sqlite-upload-writer.ts).
+    insert: (record, hookNames) =>
+      writer.insert({ row: toRow(record), vars: record.vars, hookNames, receivedAt: record.receivedAt }),
 
-    async setReply(id, reply) {
-      await db
-        .updateTable('uploads')
-        .set({ reply_json: JSON.stringify(reply) })
-        .where('id', '=', id)
-        .execute();
-    },
+    setReply: (id, reply) => writer.setReply(id, JSON.stringify(reply)),
 
     async get(id) {
       const row = await db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,0 +1,121 @@
+// The receiver's SQLite store commits the callback path's writes in groups (one transaction per
+// turn of the event loop). Each write must still settle on its own: its id once committed, its
+// own error when it alone is bad, and nothing queued may be lost on close.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCallbackSigner, sendRaw } from '../../../test/helpers/receiver-callback-signer.ts';
+import { createReceiver } from './create-receiver.ts';
+import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
+import type { NewUploadRecord } from './upload-record.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'upcall-upload-writer-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function record(object: string, overrides: Partial<NewUploadRecord> = {}): NewUploadRecord {
+  return {
+    receivedAt: 1_700_000_000_000,
+    verified: true,
+    bodyFormat: 'form',
+    fields: { object },
+    vars: { 'x:n': object },
+    object,
+    target: '/callback',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    rawBody: Buffer.from(`object=${object}`),
+    ...overrides,
+  };
+}
+
+describe('the SQLite store under concurrent callback writes', () => {
+  it('gives each of many same-turn inserts its own id, with its vars, jobs and reply', async () => {
+    const store = await openSqliteReceiverStore(join(dir, 'many'));
+    try {
+      const names = Array.from({ length: 40 }, (_, i) => `k${i}`);
+      const ids = await Promise.all(names.map((n) => store.uploads.insert(record(n), ['thumb', 'index'])));
+      expect(new Set(ids).size).toBe(names.length);
+      await Promise.all(ids.map((id, i) => store.uploads.setReply(id, { n: names[i]! })));
+      for (const [i, id] of ids.entries()) {
+        const stored = await store.uploads.get(id);
+        expect(stored).toMatchObject({ object: names[i], vars: { 'x:n': names[i] }, reply: { n: names[i] } });
+        expect((await store.jobs.jobsFor(id)).map((j) => j.hook)).toEqual(['thumb', 'index']);
+      }
+      const page = await store.uploads.list({ vars: [{ name: 'x:n', value: 'k7' }] });
+      expect(page.uploads.map((u) => u.id)).toEqual([ids[7]]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects only the bad write of a group; the others in the same turn are stored', async () => {
+    const store = await openSqliteReceiverStore(join(dir, 'one-bad'));
+    try {
+      // NaN binds as NULL, which the NOT NULL received_at column refuses.
+      const results = await Promise.allSettled([
+        store.uploads.insert(record('before'), ['hook']),
+        store.uploads.insert(record('bad', { receivedAt: Number.NaN }), ['hook']),
+        store.uploads.insert(record('after'), ['hook']),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const page = await store.uploads.list({});
+      expect(page.uploads.map((u) => u.object).sort()).toEqual(['after', 'before']);
+      for (const r of results) {
+        if (r.status === 'fulfilled') expect(await store.jobs.jobsFor(r.value)).toHaveLength(1);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('commits writes still queued when the store closes', async () => {
+    const storeDir = join(dir, 'close');
+    const store = await openSqliteReceiverStore(storeDir);
+    const pending = store.uploads.insert(record('queued'), []);
+    await store.close();
+    const id = await pending;
+    const reopened = await openSqliteReceiverStore(storeDir);
+    try {
+      expect(await reopened.uploads.get(id)).toMatchObject({ object: 'queued' });
+      // A write after close fails instead of hanging.
+      await expect(store.uploads.insert(record('late'), [])).rejects.toThrow();
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('answers concurrent signed callbacks over HTTP, each with its own record', async () => {
+    const signer = createCallbackSigner({ keyUrl: 'http://127.0.0.1:9/key.pem', modulusLength: 1024 });
+    const receiver = await createReceiver({ dataDir: join(dir, 'http'), publicKey: signer.publicKeyPem });
+    try {
+      const origin = await receiver.listen();
+      const replies = await Promise.all(
+        Array.from({ length: 24 }, async (_, i) => {
+          const body = Buffer.from(`bucket=b&object=c${i}.jpg&size=${i}&x:i=${i}`);
+          return sendRaw(origin, {
+            target: '/callback',
+            headers: signer.headers('/callback', body, {}),
+            body,
+          });
+        }),
+      );
+      expect(replies.map((r) => r.status)).toEqual(Array(24).fill(200));
+      const answered = replies.map((r) => r.json as { id: number; object: string });
+      expect(new Set(answered.map((a) => a.id)).size).toBe(24);
+      for (const a of answered) {
+        const stored = await receiver.uploads.get(a.id);
+        expect(stored).toMatchObject({
+          object: a.object,
+          reply: { Status: 'OK', id: a.id, object: a.object },
+        });
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * The writes on the receiver's callback path (a new upload with its `x:` vars and hook jobs; the
+ * reply sent for it), committed in groups: every write asked for during one turn of the event
+ * loop goes into one SQLite transaction, and each caller's promise settles once that transaction
+ * has committed.
+ *
+ * Why not Kysely here: under load each callback cost two transactions built query by query, and
+ * compiling the SQL plus the async hops of Kysely's transaction cost as much as SQLite's own work
+ * (bench/findings.md). These four statements are fixed, so they are prepared once and run
+ * synchronously through better-sqlite3. Reads and the hook queue stay on Kysely.
+ *
+ * Invariants: a write that resolved is committed; a write that fails (e.g. a NOT NULL column
+ * given NaN) rejects alone, since a failed group is retried one write at a time; `flush()` on
+ * close commits whatever is still queued.
+ */
+import type Database from 'better-sqlite3';
+
+/** The `uploads` row as bound to the insert (named parameters, one per column but `id`). */
+export type UploadRow = Record<string, string | number | Buffer | null>;
+
+export interface NewUpload {
+  row: UploadRow;
+  vars: Readonly<Record<string, string>>;
+  hookNames: readonly string[];
+  /** Due time and update time of the queued hook jobs (Unix ms). */
+  receivedAt: number;
+}
+
+export interface UploadWriter {
+  insert(upload: NewUpload): Promise<number>;
+  setReply(id: number, replyJson: string): Promise<void>;
+  /** Commits the queued writes now (before closing the database). */
+  flush(): void;
+}
+
+type Write =
+  | { kind: 'insert'; upload: NewUpload; resolve: (id: number) => void; reject: (err: unknown) => void }
+  | {
+      kind: 'reply';
+      id: number;
+      json: string;
+      resolve: (id: number) => void;
+      reject: (err: unknown) => void;
+    };
+
+export function createUploadWriter(database: Database.Database, columns: readonly string[]): UploadWriter {
+  const insertUpload = database.prepare(
+    `insert into "uploads" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`,
+  );
+  const insertVar = database.prepare(
+    'insert into "upload_vars" ("upload_id", "name", "value") values (?, ?, ?)',
+  );
+  const insertJob = database.prepare(
+    'insert into "hook_jobs" ("upload_id", "hook", "state", "attempts", "next_run_at", "last_error", "updated_at") ' +
+      "values (?, ?, 'pending', 0, ?, null, ?)",
+  );
+  const updateReply = database.prepare('update "uploads" set "reply_json" = ? where "id" = ?');
+
+  const apply = (write: Write): number => {
+    if (write.kind === 'reply') {
+      updateReply.run(write.json, write.id);
+      return write.id;
+    }
+    const { row, vars, hookNames, receivedAt } = write.upload;
+    const id = Number(insertUpload.run(row).lastInsertRowid);
+    for (const [name, value] of Object.entries(vars)) insertVar.run(id, name, value);
+    for (const hook of hookNames) insertJob.run(id, hook, receivedAt, receivedAt);
+    return id;
+  };
+  const commit = database.transaction((writes: readonly Write[]) => writes.map(apply));
+
+  let queued: Write[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (queued.length === 0) return;
+    const writes = queued;
+    queued = [];
+    let ids: number[];
+    try {
+      ids = commit(writes);
+    } catch {
+      // The whole group rolled back; find the write that failed by committing each alone.
+      for (const write of writes) {
+        try {
+          write.resolve(commit([write])[0]!);
+        } catch (err) {
+          write.reject(err);
+        }
+      }
+      return;
+    }
+    writes.forEach((write, i) => write.resolve(ids[i]!));
+  };
+  const enqueue = (write: Write): void => {
+    queued.push(write);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+
+  return {
+    insert: (upload) =>
+      new Promise((resolve, reject) => enqueue({ kind: 'insert', upload, resolve, reject })),
+    setReply: (id, json) =>
+      new Promise((resolve, reject) =>
+        enqueue({ kind: 'reply', id, json, resolve: () => resolve(), reject }),
+      ),
+    flush,
+  };
+}

@@ -16,7 +16,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { ossError } from '../shared/oss-error.ts';
 import { dispatch, type DispatchConfig, type IncomingRequest } from './dispatch.ts';
@@ -148,13 +148,35 @@ async function writeResponse(
     return;
   }
   try {
-    await pipeline(body, res);
+    await sendBody(body, res);
   } catch (error) {
     // A download the client abandoned is normal; a store read failing mid-body is not.
     if (!res.destroyed || !isClientAbort(error)) {
       log.error({ err: error, requestId }, 'response body failed mid-stream');
     }
     res.destroy();
+  }
+}
+
+/**
+ * Streams a body into the response; settles when the response has finished (or fails with the
+ * body's error, or a premature close when the client leaves, after destroying the body). Not
+ * `stream.pipeline`: it builds an AbortController for every response and on finish an AbortError
+ * DOMException with its stack, about 5% of the server's time in a profile of 4 KiB GETs.
+ */
+async function sendBody(body: Readable, res: ServerResponse): Promise<void> {
+  let bodyError: Error | undefined;
+  body.once('error', (error) => {
+    bodyError = error;
+    res.destroy(error);
+  });
+  res.once('close', () => body.destroy());
+  body.pipe(res);
+  try {
+    await finished(res);
+  } catch (error) {
+    // The response only reports a premature close; the store's error is the one to log.
+    throw bodyError ?? error;
   }
 }
 

@@ -4,7 +4,7 @@
  * virtual-host style on raw requests, the optional access log, and close() releasing the port.
  */
 import { request as httpRequest } from 'node:http';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryObjectStore } from '../../src/store/index.ts';
@@ -203,6 +203,88 @@ describe('the HTTP adapter', () => {
       expect(after.status).toBe(200);
     } finally {
       await broken.close();
+      await memory.close();
+    }
+  });
+
+  it('cuts the response and logs when the store fails mid-body; releases the body when the client leaves', async () => {
+    const memory = createMemoryObjectStore();
+    await memory.createBucket('flaky', 'private');
+    await memory.putObject('flaky', 'k', Readable.from([Buffer.alloc(1024 * 1024, 1)]), {
+      meta: { contentType: 'application/octet-stream', userMeta: {} },
+    });
+    const bodies: Readable[] = [];
+    let failMidway = true;
+    const flaky = new Proxy(memory, {
+      get(target, property) {
+        if (property === 'getObject') {
+          return async (...args: Parameters<typeof memory.getObject>) => {
+            const stream = await memory.getObject(...args);
+            // 64 KiB, then a read error (failMidway) or a stall that only a destroy ends.
+            let sent = false;
+            const body = new Readable({
+              read() {
+                if (!sent) {
+                  sent = true;
+                  this.push(Buffer.alloc(64 * 1024, 2));
+                } else if (failMidway) {
+                  this.destroy(new Error('EIO: read failed'));
+                }
+              },
+            });
+            stream.body.destroy();
+            bodies.push(body);
+            return { ...stream, body };
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk.toString());
+        callback();
+      },
+    });
+    const server = await startTestServer({
+      store: flaky,
+      bucket: null,
+      logger: pino({ level: 'info' }, sink),
+    });
+    const download = (onFirstData: (req: ReturnType<typeof httpRequest>) => void) => {
+      const signed = signRequest(server, { method: 'GET', bucket: 'flaky', key: 'k' });
+      return new Promise<{ received: number; error?: Error }>((resolve) => {
+        let received = 0;
+        const req = httpRequest(
+          { host: '127.0.0.1', port: server.port, path: signed.path, headers: signed.headers, agent: false },
+          (res) => {
+            res.on('data', (chunk: Buffer) => {
+              if (received === 0) onFirstData(req);
+              received += chunk.length;
+            });
+            res.on('error', (error) => resolve({ received, error }));
+            res.on('end', () => resolve({ received }));
+          },
+        );
+        req.on('error', (error) => resolve({ received, error }));
+        req.end();
+      });
+    };
+    try {
+      const failed = await download(() => {});
+      expect(failed.error).toBeDefined(); // cut short: 1 MiB announced, 64 KiB sent
+      expect(failed.received).toBeLessThan(1024 * 1024);
+      await expect.poll(() => lines.some((l) => l.includes('response body failed mid-stream'))).toBe(true);
+
+      failMidway = false;
+      await download((req) => req.destroy());
+      await expect.poll(() => bodies.at(-1)?.destroyed).toBe(true);
+      const after = await signedRequest(server, { method: 'HEAD', bucket: 'flaky', key: 'k' });
+      expect(after.status).toBe(200);
+    } finally {
+      await server.close();
       await memory.close();
     }
   });

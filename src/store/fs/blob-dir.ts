@@ -17,7 +17,7 @@
  * and xfs the journal commits those entries no later than the next fsync of any file, i.e. before
  * the WAL sync that makes the row durable, so a durable row never names a missing file.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, unlink, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,8 +41,12 @@ export interface PendingBlob {
   discard(): Promise<void>;
 }
 
+/**
+ * 32 hex digits, 122 of them random. randomUUID draws from a cached entropy pool; randomBytes(16)
+ * asked OpenSSL on every PUT (2% of a 4 KiB PUT's server time in a profile).
+ */
 export function newBlobId(): string {
-  return randomBytes(16).toString('hex');
+  return randomUUID().replaceAll('-', '');
 }
 
 /**

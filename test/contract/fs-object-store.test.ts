@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsObjectStore, type ObjectMeta, type ObjectStore } from '../../src/store/index.ts';
 import { body, bytes, readAll, runObjectStoreContract } from './object-store.contract.ts';
@@ -198,6 +199,18 @@ describe('fs backend specifics', () => {
       }),
     ).rejects.toThrow('rejected');
     await expect(store.putObject('b', 'k', body(bytes(100)), { meta: META, maxSize: 10 })).rejects.toThrow();
+    // A client that vanishes mid-body: before the file is opened (a sink holds back the first
+    // 64 KiB) and after.
+    for (const sent of [1 * KiB, 100 * KiB]) {
+      const vanishing = Readable.from(
+        (async function* () {
+          yield bytes(sent);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          throw new Error('client went away');
+        })(),
+      );
+      await expect(store.putObject('b', 'k', vanishing, { meta: META })).rejects.toThrow('client went away');
+    }
     expect(await blobFiles(dataDir)).toEqual([]);
     expect(await readdir(join(dataDir, 'tmp'))).toEqual([]);
   });

@@ -1,21 +1,24 @@
 /**
  * The blob files of the fs backend: `<dataDir>/blobs/<xx>/<id>`, named by a random id (never by
- * key, so no key can reach outside the directory), written under `<dataDir>/tmp/`, fsynced and
- * renamed into place. A blob is immutable once renamed and is owned by exactly one metadata row
+ * key, so no key can reach outside the directory), written under `<dataDir>/tmp/`, made durable
+ * and renamed into place. A blob is immutable once renamed and is owned by exactly one metadata row
  * (an object segment or a multipart part); copies hard-link a blob under a new id.
  *
  * Invariants:
- * - A blob file exists before any row names it (written, fsynced, renamed, then the row commits).
+ * - A blob file exists before any row names it (written, made durable, renamed, then the row
+ *   commits).
  * - A blob is unlinked only after the row that dropped it is durable (see `#flushGarbage`) and no
  *   stream opened by this process is still reading it, so an open GET survives a DELETE.
  * - Anything not referenced by a row (a crash between rename and commit, a lost commit) is an
  *   orphan and is swept at open; everything under tmp/ is swept at open.
  * One process owns a data dir (data-dir-lock.ts).
  *
- * Durability: the file is fsynced before its row commits; the directory entries (create, rename)
- * are not fsynced separately, which is the bare "temp file + fsync + rename" discipline. On ext4
- * and xfs the journal commits those entries no later than the next fsync of any file, i.e. before
- * the WAL sync that makes the row durable, so a durable row never names a missing file.
+ * Durability: the file's data is durable before its row commits (an fsync, or for a small body
+ * one write through O_DSYNC, which is write + fdatasync in one call; see fileSink). The directory
+ * entries (create, rename) are not fsynced separately, which is the bare "temp file + fsync +
+ * rename" discipline. On ext4 and xfs the journal commits those entries no later than the next
+ * fsync or fdatasync of a new file, i.e. before the WAL sync that makes the row durable, so a
+ * durable row never names a missing file.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -31,11 +34,11 @@ export interface Segment {
   size: number;
 }
 
-/** A blob being written: receive into `sink` (which fsyncs on finish), then `commit()` or `discard()`. */
+/** A blob being written: receive into `sink` (durable once finished), then `commit()` or `discard()`. */
 export interface PendingBlob {
   id: string;
   sink: BodySink;
-  /** Moves the written, fsynced file into blobs/. */
+  /** Moves the written, durable file into blobs/. */
   commit(): Promise<void>;
   /** Removes whatever was written (idempotent, never throws). */
   discard(): Promise<void>;
@@ -49,19 +52,48 @@ export function newBlobId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
+/** The most a sink holds back before opening its file (see fileSink). */
+const HOLD_LIMIT = 64 * 1024;
+const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
+const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+
 /**
- * A BodySink over a file descriptor, on the callback fs API (lighter than FileHandle on the small
- * PUT hot path): writes in order, then fsync (unless `fsync` is false) + close on finish.
+ * A BodySink into a new file at `path`, on the callback fs API (lighter than FileHandle on the
+ * small PUT hot path): writes in order, then makes the data durable (unless `fsync` is false)
+ * and closes on finish.
+ *
+ * Every fs call is a hop to libuv's threadpool, and on small PUTs those hops are most of the
+ * store's cost. So the file is opened only when the first bytes are to be written, and up to
+ * HOLD_LIMIT bytes are held back first: a body that fits arrives whole before the file exists,
+ * and is written through a file opened with O_DSYNC (each write returns once its data is durable,
+ * like write + fdatasync), which saves the separate fsync. A larger body opens the file at once
+ * and is fsynced on finish, as one sync at the end beats one per write.
  */
-function fileSink(fd: number, fsync: boolean): BodySink & { close(): void } {
+function fileSink(path: string, fsync: boolean): BodySink & { close(): void } {
+  let fd: number | undefined;
+  let held: Buffer[] | undefined = [];
+  let heldBytes = 0;
   let closed = false;
+  const openFile = (flags: number, callback: (error?: Error | null) => void): void => {
+    fs.open(path, flags, 0o666, (error, opened) => {
+      if (error) return callback(error);
+      if (closed) {
+        // Discarded while the open was in flight: the discard's unlink may have run already.
+        fs.close(opened, () => fs.unlink(path, () => undefined));
+        return callback(new Error('The blob was discarded while it was being opened.'));
+      }
+      fd = opened;
+      callback();
+    });
+  };
   const closeOnce = (callback: (error?: Error | null) => void) => {
     if (closed) return callback();
     closed = true;
+    if (fd === undefined) return callback();
     fs.close(fd, callback);
   };
   const writeAll = (chunks: Buffer[], callback: (error?: Error | null) => void): void => {
-    fs.writev(fd, chunks, (error, written) => {
+    fs.writev(fd!, chunks, (error, written) => {
       if (error) return callback(error);
       let total = 0;
       for (const c of chunks) total += c.length;
@@ -79,19 +111,57 @@ function fileSink(fd: number, fsync: boolean): BodySink & { close(): void } {
       writeAll(rest, callback);
     });
   };
+  const withHeld = (chunks: Buffer[]): Buffer[] => {
+    const all = held!.length === 0 ? chunks : [...held!, ...chunks];
+    held = undefined;
+    return all;
+  };
   return {
-    write: writeAll,
+    write(chunks, callback) {
+      if (held !== undefined) {
+        let bytes = 0;
+        for (const c of chunks) bytes += c.length;
+        if (heldBytes + bytes <= HOLD_LIMIT) {
+          held.push(...chunks);
+          heldBytes += bytes;
+          return callback();
+        }
+        const all = withHeld(chunks);
+        return openFile(CREATE, (error) => (error ? callback(error) : writeAll(all, callback)));
+      }
+      writeAll(chunks, callback);
+    },
     finish(callback) {
+      if (held !== undefined) {
+        // The whole body was held: one durable write through O_DSYNC, then close.
+        const all = withHeld([]);
+        const durable = fsync && O_DSYNC !== undefined;
+        const flags = durable ? CREATE | O_DSYNC : CREATE;
+        return openFile(flags, (error) => {
+          if (error) return callback(error);
+          const done = (writeError?: Error | null) => {
+            if (writeError) return closeOnce(() => callback(writeError));
+            if (fsync && !durable) return syncAndClose(callback);
+            closeOnce(callback);
+          };
+          if (all.length === 0) return done();
+          writeAll(all, done);
+        });
+      }
       if (!fsync) return closeOnce(callback);
-      fs.fsync(fd, (error) => {
-        if (error) return closeOnce(() => callback(error));
-        closeOnce(callback);
-      });
+      syncAndClose(callback);
     },
     close() {
       closeOnce(() => undefined);
     },
   };
+
+  function syncAndClose(callback: (error?: Error | null) => void): void {
+    fs.fsync(fd!, (error) => {
+      if (error) return closeOnce(() => callback(error));
+      closeOnce(callback);
+    });
+  }
 }
 
 export class BlobDir {
@@ -144,10 +214,7 @@ export class BlobDir {
   async create(): Promise<PendingBlob> {
     const id = newBlobId();
     const tmpPath = join(this.#tmp, id);
-    const fd = await new Promise<number>((resolve, reject) =>
-      fs.open(tmpPath, 'wx', (error, fd) => (error ? reject(error) : resolve(fd))),
-    );
-    const sink = fileSink(fd, this.#fsync);
+    const sink = fileSink(tmpPath, this.#fsync);
     let renamed = false;
     return {
       id,

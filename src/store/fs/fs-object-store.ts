@@ -12,9 +12,9 @@
  *   row, so deleting or overwriting either side never touches the other's data; no reference
  *   counts to keep consistent.
  *
- * Every mutation: stream + fsync + rename the new blob first (async), then one synchronous SQLite
- * transaction that re-checks its preconditions and swaps the rows, then hand dropped blobs to
- * BlobDir.drop (unlinked once the commit is durable and no reader holds them).
+ * Every mutation: stream, make durable and rename the new blob first (async), then one synchronous
+ * SQLite transaction that re-checks its preconditions and swaps the rows, then hand dropped blobs
+ * to BlobDir.drop (unlinked once the commit is durable and no reader holds them).
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -163,7 +163,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     return upload;
   }
 
-  /** Streams a body into a new blob (fsynced, renamed into place); the caller commits or removes it. */
+  /** Streams a body into a new blob (durable, renamed into place); the caller commits or removes it. */
   async #writeBlob(
     body: Readable,
     maxSize: number | undefined,

@@ -1,23 +1,21 @@
 /**
  * The blob files of the fs backend: `<dataDir>/blobs/<xx>/<id>`, named by a random id (never by
- * key, so no key can reach outside the directory), written under `<dataDir>/tmp/`, made durable
- * and renamed into place. A blob is immutable once renamed and is owned by exactly one metadata row
+ * key, so no key can reach outside the directory), written in place and made durable before any
+ * row names it. A blob is immutable once its row commits and is owned by exactly one metadata row
  * (an object segment or a multipart part); copies hard-link a blob under a new id.
  *
  * Invariants:
- * - A blob file exists before any row names it (written, made durable, renamed, then the row
- *   commits).
+ * - A blob file exists before any row names it (written, made durable, then the row commits).
  * - A blob is unlinked only after the row that dropped it is durable (see `#flushGarbage`) and no
  *   stream opened by this process is still reading it, so an open GET survives a DELETE.
- * - Anything not referenced by a row (a crash between rename and commit, a lost commit) is an
- *   orphan and is swept at open; everything under tmp/ is swept at open.
+ * - Anything not referenced by a row (a crash mid-write or before the commit, a lost commit) is
+ *   an orphan and is swept at open; everything under tmp/ (copies in progress) is swept at open.
  * One process owns a data dir (data-dir-lock.ts).
  *
  * Durability: the file's data is durable before its row commits (an fsync, or for a small body
- * one write through O_DSYNC, which is write + fdatasync in one call; see fileSink). The directory
- * entries (create, rename) are not fsynced separately, which is the bare "temp file + fsync +
- * rename" discipline. On ext4 and xfs the journal commits those entries no later than the next
- * fsync or fdatasync of a new file, i.e. before the WAL sync that makes the row durable, so a
+ * one write through O_DSYNC, which is write + fdatasync in one call; see fileSink). Its directory
+ * entry is not fsynced separately: on ext4 and xfs an fsync or fdatasync of a new file commits
+ * the journal transaction that created it, before the WAL sync that makes the row durable, so a
  * durable row never names a missing file.
  */
 import { randomUUID } from 'node:crypto';
@@ -34,12 +32,10 @@ export interface Segment {
   size: number;
 }
 
-/** A blob being written: receive into `sink` (durable once finished), then `commit()` or `discard()`. */
+/** A blob being written: receive into `sink` (durable once finished), or `discard()` it. */
 export interface PendingBlob {
   id: string;
   sink: BodySink;
-  /** Moves the written, durable file into blobs/. */
-  commit(): Promise<void>;
   /** Removes whatever was written (idempotent, never throws). */
   discard(): Promise<void>;
 }
@@ -189,7 +185,7 @@ export class BlobDir {
     this.#fsync = fsync;
   }
 
-  /** `fsync: false` skips the fsync before each rename (FsObjectStoreOptions.fsync). */
+  /** `fsync: false` skips making each new blob durable (FsObjectStoreOptions.fsync). */
   static async open(
     dataDir: string,
     makeDurable: () => void,
@@ -211,21 +207,22 @@ export class BlobDir {
     return join(this.#blobs, id.slice(0, 2), id);
   }
 
-  async create(): Promise<PendingBlob> {
+  /**
+   * A new blob, written in place under its final name: no row names a fresh random id, so the
+   * file is invisible until the caller's row commits, and a crash mid-write leaves an orphan that
+   * the sweep at open removes. (A temp file + rename would cost one more threadpool hop per
+   * upload and protect nothing more.)
+   */
+  create(): PendingBlob {
     const id = newBlobId();
-    const tmpPath = join(this.#tmp, id);
-    const sink = fileSink(tmpPath, this.#fsync);
-    let renamed = false;
+    const path = this.path(id);
+    const sink = fileSink(path, this.#fsync);
     return {
       id,
       sink,
-      commit: async () => {
-        await rename(tmpPath, this.path(id));
-        renamed = true;
-      },
       discard: async () => {
         sink.close();
-        await unlink(renamed ? this.path(id) : tmpPath).catch(() => undefined);
+        await unlink(path).catch(() => undefined);
       },
     };
   }

@@ -12,7 +12,7 @@
  *   row, so deleting or overwriting either side never touches the other's data; no reference
  *   counts to keep consistent.
  *
- * Every mutation: stream, make durable and rename the new blob first (async), then one synchronous
+ * Every mutation: stream the new blob in place and make it durable first (async), then one synchronous
  * SQLite transaction that re-checks its preconditions and swaps the rows, then hand dropped blobs
  * to BlobDir.drop (unlinked once the commit is durable and no reader holds them).
  */
@@ -63,7 +63,7 @@ export interface FsObjectStoreOptions {
   /** Holds meta.sqlite, blobs/ and tmp/; created if missing. One process per data dir. */
   dataDir: string;
   /**
-   * Default true. False skips the fsync of each new blob before its rename: much faster writes on
+   * Default true. False skips the fsync of each new blob before its row commits: much faster writes on
    * a real disk, for tests and throwaway data. A process crash still loses nothing acknowledged
    * (the page cache survives it); an OS crash or power loss can leave recent objects empty or torn.
    */
@@ -163,16 +163,15 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     return upload;
   }
 
-  /** Streams a body into a new blob (durable, renamed into place); the caller commits or removes it. */
+  /** Streams a body into a new blob, durable once this resolves; the caller commits or removes it. */
   async #writeBlob(
     body: Readable,
     maxSize: number | undefined,
     options?: ReceiveBodyOptions,
   ): Promise<{ id: string; received: ReceivedBody }> {
-    const pending = await this.#blobs.create();
+    const pending = this.#blobs.create();
     try {
       const received = await receiveBody(body, pending.sink, maxSize, options);
-      await pending.commit();
       return { id: pending.id, received };
     } catch (error) {
       await pending.discard();
@@ -222,7 +221,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     this.#requireBucket(bucket);
-    // onReceived fires inside, while the blob is fsynced and renamed (PutOptions).
+    // onReceived fires inside, while the blob is made durable (PutOptions).
     const { id, received } = await this.#writeBlob(body, options.maxSize, reportingTo(options.onReceived));
     const object: StoredObject = {
       bucket,

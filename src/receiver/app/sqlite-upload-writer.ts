@@ -11,7 +11,8 @@
  *
  * Invariants: a write that resolved is committed; a write that fails (e.g. a NOT NULL column
  * given NaN) rejects alone, since a failed group is retried one write at a time; `flush()` on
- * close commits whatever is still queued.
+ * close commits whatever is still queued. The store opens no Kysely transaction on this
+ * connection: one held open across an await would swallow these writes as a nested savepoint.
  */
 import type Database from 'better-sqlite3';
 

@@ -14,8 +14,8 @@
  *
  * Durability: the file's data is durable before its row commits (an fsync, or for a small body
  * one write through O_DSYNC, which is write + fdatasync in one call; see fileSink). Its directory
- * entry is not fsynced separately: on ext4 and xfs an fsync or fdatasync of a new file commits
- * the journal transaction that created it, before the WAL sync that makes the row durable, so a
+ * entry is not fsynced separately: on ext4 and xfs the journal commits it no later than the next
+ * fsync or fdatasync of any file, i.e. before the WAL sync that makes the row durable, so a
  * durable row never names a missing file.
  */
 import { randomUUID } from 'node:crypto';

@@ -5,7 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { Readable, Writable } from 'node:stream';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryObjectStore } from '../../src/store/index.ts';
 import { errorCode, rawRequest, signRequest, signedRequest } from '../helpers/raw-request.ts';
@@ -27,6 +27,29 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
+
+/** The store with one method replaced; every other method still runs on the store itself. */
+function overriding<T extends object>(store: T, name: keyof T, replacement: unknown): T {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === name) return replacement;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A pino logger at info that keeps its JSON lines. */
+function capturedLogger(): { lines: string[]; logger: Logger } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(chunk.toString());
+      callback();
+    },
+  });
+  return { lines, logger: pino({ level: 'info' }, sink) };
+}
 
 describe('the HTTP adapter', () => {
   it('puts x-oss-request-id, Date and Server on success, 204, 304 and error responses', async () => {
@@ -172,25 +195,11 @@ describe('the HTTP adapter', () => {
   it('turns an unexpected failure into InternalError 500, logged with the request id, details hidden', async () => {
     const memory = createMemoryObjectStore();
     await memory.createBucket('broken', 'private');
-    const failing = new Proxy(memory, {
-      get(target, property) {
-        if (property === 'headObject') return () => Promise.reject(new Error('disk on fire: /secret/path'));
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString());
-        callback();
-      },
-    });
-    const broken = await startTestServer({
-      store: failing,
-      bucket: null,
-      logger: pino({ level: 'info' }, sink),
-    });
+    const failing = overriding(memory, 'headObject', () =>
+      Promise.reject(new Error('disk on fire: /secret/path')),
+    );
+    const { lines, logger } = capturedLogger();
+    const broken = await startTestServer({ store: failing, bucket: null, logger });
     try {
       const res = await signedRequest(broken, { method: 'GET', bucket: 'broken', key: 'k' });
       expect(res.status).toBe(500);
@@ -215,44 +224,26 @@ describe('the HTTP adapter', () => {
     });
     const bodies: Readable[] = [];
     let failMidway = true;
-    const flaky = new Proxy(memory, {
-      get(target, property) {
-        if (property === 'getObject') {
-          return async (...args: Parameters<typeof memory.getObject>) => {
-            const stream = await memory.getObject(...args);
-            // 64 KiB, then a read error (failMidway) or a stall that only a destroy ends.
-            let sent = false;
-            const body = new Readable({
-              read() {
-                if (!sent) {
-                  sent = true;
-                  this.push(Buffer.alloc(64 * 1024, 2));
-                } else if (failMidway) {
-                  this.destroy(new Error('EIO: read failed'));
-                }
-              },
-            });
-            stream.body.destroy();
-            bodies.push(body);
-            return { ...stream, body };
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
+    // 64 KiB, then a read error (failMidway) or a stall that only a destroy ends.
+    const flaky = overriding(memory, 'getObject', async (...args: Parameters<typeof memory.getObject>) => {
+      const stream = await memory.getObject(...args);
+      let sent = false;
+      const body = new Readable({
+        read() {
+          if (!sent) {
+            sent = true;
+            this.push(Buffer.alloc(64 * 1024, 2));
+          } else if (failMidway) {
+            this.destroy(new Error('EIO: read failed'));
+          }
+        },
+      });
+      stream.body.destroy();
+      bodies.push(body);
+      return { ...stream, body };
     });
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString());
-        callback();
-      },
-    });
-    const server = await startTestServer({
-      store: flaky,
-      bucket: null,
-      logger: pino({ level: 'info' }, sink),
-    });
+    const { lines, logger } = capturedLogger();
+    const server = await startTestServer({ store: flaky, bucket: null, logger });
     const download = (onFirstData: (req: ReturnType<typeof httpRequest>) => void) => {
       const signed = signRequest(server, { method: 'GET', bucket: 'flaky', key: 'k' });
       return new Promise<{ received: number; error?: Error }>((resolve) => {

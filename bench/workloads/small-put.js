@@ -71,7 +71,7 @@ export async function smallPut(ctx) {
     }
     await compare('4 KiB PUT, c16', c16(s3rver), c16(upcall), {
       storage,
-      note: 's3rver never fsyncs; upcall does (temp file + fsync + rename): not like for like, in s3rver’s favour',
+      note: 's3rver never fsyncs; upcall makes each blob durable (fsync, or an O_DSYNC write for a small body): not like for like, in s3rver’s favour',
     });
     const unsynced = await unsyncedUpcall(ctx, storage);
     await compare('4 KiB PUT, c16', c16(s3rver), c16(unsynced, 'upcall --unsafe-no-fsync'), {

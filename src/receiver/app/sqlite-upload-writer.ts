@@ -34,15 +34,10 @@ export interface UploadWriter {
   flush(): void;
 }
 
-type Write =
-  | { kind: 'insert'; upload: NewUpload; resolve: (id: number) => void; reject: (err: unknown) => void }
-  | {
-      kind: 'reply';
-      id: number;
-      json: string;
-      resolve: (id: number) => void;
-      reject: (err: unknown) => void;
-    };
+/** A queued write and how to settle its caller's promise (with the row id it wrote to). */
+type Write = { resolve: (id: number) => void; reject: (err: unknown) => void } & (
+  { kind: 'insert'; upload: NewUpload } | { kind: 'reply'; id: number; json: string }
+);
 
 export function createUploadWriter(database: Database.Database, columns: readonly string[]): UploadWriter {
   const insertUpload = database.prepare(

@@ -107,11 +107,6 @@ function fileSink(path: string, fsync: boolean): BodySink & { close(): void } {
       writeAll(rest, callback);
     });
   };
-  const withHeld = (chunks: Buffer[]): Buffer[] => {
-    const all = held!.length === 0 ? chunks : [...held!, ...chunks];
-    held = undefined;
-    return all;
-  };
   return {
     write(chunks, callback) {
       if (held !== undefined) {
@@ -122,7 +117,8 @@ function fileSink(path: string, fsync: boolean): BodySink & { close(): void } {
           heldBytes += bytes;
           return callback();
         }
-        const all = withHeld(chunks);
+        const all = [...held, ...chunks];
+        held = undefined;
         return openFile(CREATE, (error) => (error ? callback(error) : writeAll(all, callback)));
       }
       writeAll(chunks, callback);
@@ -130,7 +126,8 @@ function fileSink(path: string, fsync: boolean): BodySink & { close(): void } {
     finish(callback) {
       if (held !== undefined) {
         // The whole body was held: one durable write through O_DSYNC, then close.
-        const all = withHeld([]);
+        const all = held;
+        held = undefined;
         const durable = fsync && O_DSYNC !== undefined;
         const flags = durable ? CREATE | O_DSYNC : CREATE;
         return openFile(flags, (error) => {

@@ -18,8 +18,9 @@
  *   disable the pool and every body stays inline.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Crc64 } from '../shared/crc64.ts';
+import { spawnWorker } from '../shared/spawn-worker.ts';
 import type { FromCrc64Worker, ToCrc64Worker } from './crc64-worker.ts';
 
 export interface Crc64PoolOptions {
@@ -36,19 +37,6 @@ export interface Crc64PoolOptions {
 /** Workers that fail before they say `ready` this many times disable the pool (inline from then on). */
 const MAX_START_FAILURES = 3;
 
-/**
- * How the worker entry is loaded: compiled (`dist/`), it is plain JavaScript beside this file; from
- * the TypeScript sources (tests, tsx), the worker registers tsx's loader before importing it.
- */
-function spawnWorker(): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSources ? './crc64-worker.ts' : './crc64-worker.js', import.meta.url);
-  if (!fromSources) return new Worker(entry);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true });
-}
-
 class PoolWorker {
   readonly jobs = new Map<number, Crc64Job>();
   ready = false;
@@ -60,7 +48,7 @@ class PoolWorker {
     onExit: (self: PoolWorker, error: Error) => void,
     recycle: (buffer: ArrayBuffer) => void,
   ) {
-    this.#worker = spawnWorker();
+    this.#worker = spawnWorker('./crc64-worker', import.meta.url);
     this.#worker.unref();
     let failure: Error | undefined;
     this.#worker.on('message', (message: FromCrc64Worker) => {

@@ -13,11 +13,11 @@ import { connect as netConnect, type LookupFunction } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, errors as undiciErrors, type buildConnector, type Dispatcher } from 'undici';
 import { buildCallbackRequests, type CallbackRequest } from '../callback/build-callback-request.ts';
-import { signCallbackAsync } from '../callback/callback-signature.ts';
 import type { CallbackSpec } from '../callback/parse-callback.ts';
 import type { UploadFacts } from '../callback/render-callback-body.ts';
 import { ossError, type OssError } from '../shared/oss-error.ts';
 import { isPrivateAddress, publicOnlyLookup } from './callback-address-guard.ts';
+import { createCallbackSigner } from './callback-signer.ts';
 
 /** §4: 5 s, fixed in OSS. */
 export const DEFAULT_CALLBACK_TIMEOUT_MS = 5000;
@@ -102,11 +102,11 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
   const rejectUnauthorized = options.rejectUnauthorized ?? true;
   const key = options.privateKey;
   // Absent for unsigned callbacks: nothing to sign, no Authorization, no key URL.
+  const signer = key === null ? undefined : createCallbackSigner(key);
   const sign =
-    key === null
+    signer === undefined
       ? undefined
-      : async (request: CallbackRequest): Promise<string> =>
-          signCallbackAsync(request.target, request.body, typeof key === 'function' ? await key() : key);
+      : (request: CallbackRequest): Promise<string> => signer.sign(request.target, request.body);
   // FIDELITY: OSS sends `Connection: close` (§4); we keep connections alive instead, because a
   // loopback callback costs several times more without reuse (DESIGN.md). App servers see no
   // difference in the request they verify.
@@ -189,7 +189,7 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
       return dispatcher.send(dispatcher.prepare(spec, facts, context));
     },
     async close() {
-      await Promise.all([withSni.close(), withoutSni.close()]);
+      await Promise.all([withSni.close(), withoutSni.close(), signer?.close()]);
     },
   };
   return dispatcher;

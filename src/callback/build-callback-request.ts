@@ -3,7 +3,7 @@
  * order, each with its request-target, the §4 headers and the rendered body bytes.
  *
  * Pure: the date, request id, key URL and owner are passed in. The `Authorization` header is not
- * set here: the dispatcher signs each target off the event loop with `signCallbackAsync` (§1.1).
+ * set here: the server signs each target off the event loop (server/callback-signer.ts, §1.1).
  * Invariant: `body` is exactly the bytes that `Content-Length` and `Content-MD5` describe, and
  * `target` is exactly the request-target that goes on the wire (and is signed).
  */

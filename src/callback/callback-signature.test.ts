@@ -58,6 +58,23 @@ describe('callback signature', () => {
     expect(verifyCallbackSignature(b.target, Buffer.from(b.body), '', OSS_PUBLIC_KEY)).toBe(false);
   });
 
+  it('accepts only the canonical padded base64 of a signature', () => {
+    const a = VECTORS[0]!;
+    const check = (authorization: string): boolean =>
+      verifyCallbackSignature(a.target, Buffer.from(a.body), authorization, OSS_PUBLIC_KEY);
+    expect(check(`  ${a.authorization}\t`)).toBe(true); // surrounding whitespace is trimmed
+    // Node's decoder would read each of these as the same bytes; none is what OSS sends.
+    expect(check(a.authorization.replace(/\+/g, '-').replace(/\//g, '_'))).toBe(false); // base64url
+    expect(check(a.authorization.replace(/=+$/, ''))).toBe(false); // unpadded
+    expect(check(`${a.authorization.slice(0, 40)} ${a.authorization.slice(40)}`)).toBe(false); // inner space
+    expect(check(`${a.authorization.slice(0, 40)}!!!!${a.authorization.slice(40)}`)).toBe(false); // stray bytes
+    // The last character before "==" carries 2 bits of data and 4 of padding: 'A' -> 'B' sets one of
+    // those padding bits, decoding to the same bytes.
+    const noncanonical = a.authorization.replace(/A==$/, 'B==');
+    expect(noncanonical).not.toBe(a.authorization);
+    expect(check(noncanonical)).toBe(false);
+  });
+
   it('decodes the path but not the query, and keeps "+" in the path', () => {
     const s = callbackStringToSign('/a%20b+c/%E4%B8%AD?x=%20&y=+', Buffer.from('body'));
     expect(s.toString('utf8')).toBe('/a b+c/中?x=%20&y=+\nbody');

@@ -110,6 +110,22 @@ describe('verifyOssCallback', () => {
     });
   });
 
+  it('scans a node-style header record for mixed-case names at most once per request', async () => {
+    // Real vector A without x-oss-tag and friends: several OSS header lookups miss.
+    const req = vectorRequest(VECTORS.A);
+    let scans = 0;
+    const counted = new Proxy(req.headers as Record<string, string>, {
+      ownKeys(target) {
+        scans++;
+        return Reflect.ownKeys(target);
+      },
+    });
+    await expect(verifyOssCallback({ ...req, headers: counted }, { resolver: pinned })).resolves.toMatchObject({
+      verified: true,
+    });
+    expect(scans).toBe(1);
+  });
+
   describe('tampered copies of the real vectors are refused', () => {
     for (const [name, v] of Object.entries(VECTORS)) {
       it(`vector ${name}: body byte, path, query, signature`, async () => {

@@ -158,7 +158,8 @@ export function headerReader(headers: CallbackHeaders): (name: string) => string
   return (name) => {
     let value = record[name];
     if (value === undefined) {
-      lower ??= lowerCasedCopy(record);
+      // Not `??=`: null (no mixed-case names) is an answer too, and must not rescan every miss.
+      if (lower === undefined) lower = lowerCasedCopy(record);
       value = lower?.get(name);
     }
     if (value === undefined) return undefined;

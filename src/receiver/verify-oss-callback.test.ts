@@ -120,7 +120,9 @@ describe('verifyOssCallback', () => {
         return Reflect.ownKeys(target);
       },
     });
-    await expect(verifyOssCallback({ ...req, headers: counted }, { resolver: pinned })).resolves.toMatchObject({
+    await expect(
+      verifyOssCallback({ ...req, headers: counted }, { resolver: pinned }),
+    ).resolves.toMatchObject({
       verified: true,
     });
     expect(scans).toBe(1);

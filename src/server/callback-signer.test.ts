@@ -41,7 +41,9 @@ describe('createCallbackSigner', () => {
     expect(await s.ready()).toBe(true);
     const slab = Buffer.from('0123456789bucket=b&object=slice9876543210');
     const body = slab.subarray(10, slab.length - 10);
-    expect(await s.sign('/cb', body)).toBe(signCallback('/cb', Buffer.from('bucket=b&object=slice'), privateKey));
+    expect(await s.sign('/cb', body)).toBe(
+      signCallback('/cb', Buffer.from('bucket=b&object=slice'), privateKey),
+    );
   });
 
   it('resolves a lazily made key once and signs with it', async () => {
@@ -67,18 +69,22 @@ describe('createCallbackSigner', () => {
     requests.forEach((r, i) => expect(signatures[i]).toBe(signCallback(r.target, r.body, privateKey)));
     const onThreadpool = s.signed.threadpool;
     expect(onThreadpool).toBeGreaterThan(0); // the stop did catch jobs in flight
-    expect(await s.sign('/after', Buffer.from('close'))).toBe(signCallback('/after', Buffer.from('close'), privateKey));
+    expect(await s.sign('/after', Buffer.from('close'))).toBe(
+      signCallback('/after', Buffer.from('close'), privateKey),
+    );
     expect(s.signed.threadpool).toBe(onThreadpool + 1);
   });
 
   it('signs on the threadpool until a worker is up', async () => {
     const s = signer(privateKey, { threads: 1 });
-    expect(await s.sign('/first', Buffer.from('1'))).toBe(signCallback('/first', Buffer.from('1'), privateKey));
+    expect(await s.sign('/first', Buffer.from('1'))).toBe(
+      signCallback('/first', Buffer.from('1'), privateKey),
+    );
     expect(s.signed).toEqual({ worker: 0, threadpool: 1 });
   });
 
   it('rejects when the key cannot sign, on the threadpool and on a worker alike', async () => {
-    const notPrivate = publicKey as unknown as typeof privateKey;
+    const notPrivate = publicKey;
     const s = signer(notPrivate, { threads: 1 });
     await expect(s.sign('/x', Buffer.from('y'))).rejects.toThrow(); // threadpool: no worker yet
     expect(await s.ready()).toBe(true);

@@ -147,7 +147,8 @@ export function createCallbackSigner(
     }
   };
 
-  const resolveKey = async (): Promise<KeyObject> => (key ??= await (privateKey as () => Promise<KeyObject>)());
+  const resolveKey = async (): Promise<KeyObject> =>
+    (key ??= await (privateKey as () => Promise<KeyObject>)());
 
   return {
     async sign(target, body) {

@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { isOssError } from '../shared/oss-error.ts';
 import { signCallback, verifyCallbackSignature } from './callback-signature.ts';
 import { parseCallback, type CallbackBodyType } from './parse-callback.ts';
-import { renderCallbackBody, SYSTEM_VARIABLE_NAMES, type UploadFacts } from './render-callback-body.ts';
+import {
+  formEncode,
+  renderCallbackBody,
+  SYSTEM_VARIABLE_NAMES,
+  type UploadFacts,
+} from './render-callback-body.ts';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
 
@@ -134,6 +139,129 @@ describe('callback engine properties', () => {
           const out = renderCallbackBody({ body, bodyType, vars: customVars }, uploadFacts);
           for (const name of SYSTEM_VARIABLE_NAMES) expect(out).not.toContain(`\${${name}}`);
           expect(out).not.toMatch(/\$\{x:[^}]*\}/);
+        },
+      ),
+    );
+  });
+
+  it('formEncode is §3.2 byte by byte: unreserved ASCII kept, every other UTF-8 byte as upper-case %XX', () => {
+    const byteWise = (text: string): string =>
+      [...Buffer.from(text, 'utf8')] // a lone surrogate is U+FFFD here
+        .map((b) =>
+          /[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b))
+            ? String.fromCharCode(b)
+            : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+        )
+        .join('');
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string()),
+        (text) => {
+          expect(formEncode(text)).toBe(byteWise(text));
+        },
+      ),
+    );
+  });
+
+  it('render equals a character-by-character model of §3 on any template', () => {
+    // The model: walk the template one character at a time; `${name}` with a known name is
+    // replaced (form: formEncode; JSON: bare numbers, JSON strings, unquoted inside a string);
+    // in JSON mode a backslash inside a string hides the next character from quote tracking,
+    // except a `$`.
+    const bare = new Set(['size', 'imageInfo.height', 'imageInfo.width']);
+    const model = (body: string, json: boolean, vars: Record<string, string>, f: UploadFacts): string => {
+      const system: Record<string, string> = {
+        bucket: f.bucket,
+        object: f.object,
+        etag: f.etag,
+        size: String(f.size),
+        mimeType: f.mimeType,
+        'imageInfo.height': f.imageInfo ? String(f.imageInfo.height) : '',
+        'imageInfo.width': f.imageInfo ? String(f.imageInfo.width) : '',
+        'imageInfo.format': f.imageInfo?.format ?? '',
+        crc64: f.crc64,
+        contentMd5: f.contentMd5 ?? '',
+        vpcId: f.vpcId ?? '',
+        clientIp: f.clientIp,
+        reqId: f.reqId,
+        operation: f.operation,
+      };
+      let out = '';
+      let inString = false;
+      for (let i = 0; i < body.length;) {
+        if (body[i] === '$' && body[i + 1] === '{' && body.indexOf('}', i + 2) !== -1) {
+          const close = body.indexOf('}', i + 2);
+          const name = body.slice(i + 2, close);
+          const text = name.startsWith('x:')
+            ? Object.hasOwn(vars, name)
+              ? vars[name]
+              : ''
+            : Object.hasOwn(system, name)
+              ? system[name]
+              : undefined;
+          if (text !== undefined) {
+            const literal = JSON.stringify(text);
+            out += !json
+              ? formEncode(text)
+              : bare.has(name)
+                ? text
+                : inString
+                  ? literal.slice(1, -1)
+                  : literal;
+            i = close + 1;
+            continue;
+          }
+        }
+        if (json && body[i] === '\\' && inString && body[i + 1] !== '$') {
+          out += body.slice(i, i + 2);
+          i += 2;
+          continue;
+        }
+        if (json && body[i] === '"') inString = !inString;
+        out += body[i];
+        i += 1;
+      }
+      return out;
+    };
+    const text = fc.string({ unit: 'binary', maxLength: 12 });
+    const facts = fc.record<UploadFacts>({
+      bucket: text,
+      object: text,
+      etag: text,
+      size: fc.nat(),
+      mimeType: text,
+      imageInfo: fc.option(fc.record({ width: fc.nat(), height: fc.nat(), format: text }), {
+        nil: undefined,
+      }),
+      crc64: text,
+      contentMd5: fc.option(text, { nil: undefined }),
+      vpcId: fc.option(text, { nil: undefined }),
+      clientIp: text,
+      reqId: text,
+      operation: fc.constantFrom('PutObject', 'PostObject', 'CompleteMultipartUpload'),
+    });
+    // Templates rich in the characters that steer the renderer: `$`, `{`, `}`, quotes, backslashes.
+    const piece = fc.oneof(
+      template,
+      fc.constantFrom('$', '${', '}', '"', '\\', '\\"', '\\$', '${x:', '${size}', '"${object}"', '${nope}'),
+      fc.string({ unit: 'binary', maxLength: 4 }),
+    );
+    const anyTemplate = fc.array(piece, { maxLength: 10 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(
+        anyTemplate,
+        fc.boolean(),
+        fc.dictionary(
+          fc.string({ maxLength: 4 }).map((k) => `x:${k}`),
+          text,
+          { maxKeys: 3 },
+        ),
+        facts,
+        (body, json, customVars, uploadFacts) => {
+          const bodyType: CallbackBodyType = json ? 'application/json' : 'application/x-www-form-urlencoded';
+          expect(renderCallbackBody({ body, bodyType, vars: customVars }, uploadFacts)).toBe(
+            model(body, json, customVars, uploadFacts),
+          );
         },
       ),
     );

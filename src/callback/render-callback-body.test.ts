@@ -134,6 +134,17 @@ describe('renderCallbackBody, JSON mode', () => {
   });
 });
 
+describe('renderCallbackBody, one template again and again', () => {
+  it('renders each upload with its own facts and vars, in the mode asked for each time', () => {
+    const template = '{"o":${object},"v":"${x:v}","n":${size}}';
+    for (let i = 0; i < 3; i++) {
+      const facts = { ...FACTS, object: `a b/${i}`, size: i };
+      expect(form(template, { 'x:v': `v ${i}` }, facts)).toBe(`{"o":a%20b%2F${i},"v":"v%20${i}","n":${i}}`);
+      expect(json(template, { 'x:v': `v ${i}` }, facts)).toBe(`{"o":"a b/${i}","v":"v ${i}","n":${i}}`);
+    }
+  });
+});
+
 describe('templateUsesImageInfo', () => {
   it('detects imageInfo placeholders', () => {
     expect(templateUsesImageInfo('w=${imageInfo.width}')).toBe(true);

@@ -6,6 +6,7 @@
  * Template text outside placeholders is copied verbatim in both modes.
  * Pure and total: rendering never throws, whatever the template, facts or vars.
  */
+import { RecentMap } from '../shared/recent-map.ts';
 import type { CallbackBodyType } from './parse-callback.ts';
 
 export type CallbackOperation = 'PutObject' | 'PostObject' | 'CompleteMultipartUpload';
@@ -75,54 +76,92 @@ export function templateUsesImageInfo(template: string): boolean {
 
 export function renderCallbackBody(input: RenderInput, facts: UploadFacts): string {
   const json = input.bodyType === 'application/json';
-  const template = input.body;
   let out = '';
-  // JSON mode: whether the template text so far leaves us inside a JSON string literal.
-  let inString = false;
-  let i = 0;
-  while (i < template.length) {
-    const ch = template[i] as string;
-    if (ch === '$' && template[i + 1] === '{') {
-      const close = template.indexOf('}', i + 2);
-      const name = close === -1 ? undefined : template.slice(i + 2, close);
-      const value = name === undefined ? undefined : lookup(name, facts, input.vars);
-      if (name !== undefined && value !== undefined) {
-        out += json ? jsonValue(value.text, value.bare, inString) : formEncode(value.text);
-        i = close + 1;
-        continue;
-      }
-      // §3.4: unknown `${foo}` stays verbatim (FIDELITY: SPEC recommendation); copy the `$`
-      // and scan the rest as ordinary text.
+  for (const part of compiled(input.body, json)) {
+    if (typeof part === 'string') {
+      out += part;
+    } else {
+      const text = part.text(facts, input.vars);
+      out += json ? jsonValue(text, part.json) : formEncode(text);
     }
-    if (json) {
-      // An escape inside a string hides the next character from the quote tracking. A `$` is
-      // never part of a JSON escape, so `\${object}` still substitutes (OSS replaces text).
-      if (ch === '\\' && inString && template[i + 1] !== '$') {
-        out += template.slice(i, i + 2);
-        i += 2;
-        continue;
-      }
-      if (ch === '"') inString = !inString;
-    }
-    out += ch;
-    i += 1;
   }
   return out;
 }
 
-function lookup(
-  name: string,
-  facts: UploadFacts,
-  vars: Readonly<Record<string, string>>,
-): { text: string; bare: boolean } | undefined {
+/** A `${…}` that names a variable. */
+interface Placeholder {
+  text: (facts: UploadFacts, vars: Readonly<Record<string, string>>) => string;
+  /**
+   * JSON mode only: `bare` (numbers), a `string` literal, or escaped text `inside` a string of the
+   * template's own. Which one depends on the template text alone, never on the values.
+   */
+  json: 'bare' | 'string' | 'inside';
+}
+
+/** Templates repeat from upload to upload: each is split into text and placeholders once. */
+const compiledTemplates = new RecentMap<string, readonly (string | Placeholder)[]>(64);
+
+function compiled(template: string, json: boolean): readonly (string | Placeholder)[] {
+  const key = `${json ? 'j' : 'f'}${template}`;
+  let parts = compiledTemplates.get(key);
+  if (parts === undefined) {
+    parts = compile(template, json);
+    compiledTemplates.set(key, parts);
+  }
+  return parts;
+}
+
+/** Splits a template into literal text and placeholders, tracking JSON strings in JSON mode. */
+function compile(template: string, json: boolean): (string | Placeholder)[] {
+  const parts: (string | Placeholder)[] = [];
+  // JSON mode: whether the template text so far leaves us inside a JSON string literal.
+  let inString = false;
+  /** template[copied, i) is text not yet in `parts`. */
+  let copied = 0;
+  let i = 0;
+  while (i < template.length) {
+    const code = template.charCodeAt(i);
+    if (code === DOLLAR && template.charCodeAt(i + 1) === OPEN_BRACE) {
+      const close = template.indexOf('}', i + 2);
+      const variable = close === -1 ? undefined : variableOf(template.slice(i + 2, close));
+      if (variable !== undefined) {
+        if (i > copied) parts.push(template.slice(copied, i));
+        parts.push({ text: variable.text, json: variable.bare ? 'bare' : inString ? 'inside' : 'string' });
+        i = copied = close + 1;
+        continue;
+      }
+      // §3.4: unknown `${foo}` stays verbatim (FIDELITY: SPEC recommendation); the `$` is text
+      // and the rest is scanned as ordinary text.
+    } else if (json) {
+      // An escape inside a string hides the next character from the quote tracking. A `$` is
+      // never part of a JSON escape, so `\${object}` still substitutes (OSS replaces text).
+      if (code === BACKSLASH && inString && template.charCodeAt(i + 1) !== DOLLAR) {
+        i += 2;
+        continue;
+      }
+      if (code === QUOTE) inString = !inString;
+    }
+    i += 1;
+  }
+  if (copied < template.length) parts.push(template.slice(copied));
+  return parts;
+}
+
+const DOLLAR = 0x24;
+const OPEN_BRACE = 0x7b;
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+
+/** The variable `${name}` refers to, or undefined when it is none (rendered verbatim then). */
+function variableOf(name: string): { text: Placeholder['text']; bare: boolean } | undefined {
   if (name.startsWith('x:')) {
     // §3.4: an unresolved custom variable is accepted and renders as an empty value
     // (FIDELITY: "presumably empty"; JSON mode gives `""`, so the body stays valid JSON).
-    return { text: Object.hasOwn(vars, name) ? (vars[name] as string) : '', bare: false };
+    return { text: (_facts, vars) => (Object.hasOwn(vars, name) ? (vars[name] as string) : ''), bare: false };
   }
   if (!Object.hasOwn(SYSTEM_VARIABLES, name)) return undefined;
-  const variable = SYSTEM_VARIABLES[name] as (typeof SYSTEM_VARIABLES)[string];
-  return { text: variable.value(facts), bare: variable.bare };
+  const { value, bare } = SYSTEM_VARIABLES[name] as (typeof SYSTEM_VARIABLES)[string];
+  return { text: value, bare };
 }
 
 /**
@@ -131,27 +170,29 @@ function lookup(
  * FIDELITY: a string placeholder already inside a JSON string in the template (`"k":"${object}"`)
  * gets the escaped text without extra quotes, so the body stays valid JSON (SPEC §3.3 [U]).
  */
-function jsonValue(text: string, bare: boolean, inString: boolean): string {
-  if (bare) return text;
+function jsonValue(text: string, how: Placeholder['json']): string {
+  if (how === 'bare') return text;
   const literal = JSON.stringify(text);
-  return inString ? literal.slice(1, -1) : literal;
+  return how === 'inside' ? literal.slice(1, -1) : literal;
 }
 
-const UNRESERVED = /[A-Za-z0-9\-_.~]/;
+/** Anything outside A–Z a–z 0–9 - _ . ~ */
+const RESERVED = /[^A-Za-z0-9\-_.~]/;
 
 /**
  * Form mode (§3.2): percent-encodes the UTF-8 bytes of everything except A–Z a–z 0–9 - _ . ~,
  * with upper-case hex; space is `%20`, never `+` (FIDELITY: SPEC §3.2 recommendation).
+ * `encodeURIComponent` does exactly that apart from `! ' ( ) *`, which are encoded after it.
  * Lone surrogates are encoded as U+FFFD rather than throwing (encodeURIComponent would throw).
  */
 export function formEncode(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    if (ch.length === 1 && UNRESERVED.test(ch)) {
-      out += ch;
-      continue;
-    }
-    for (const byte of Buffer.from(ch, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  if (!RESERVED.test(text)) return text;
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(text);
+  } catch {
+    // A lone surrogate: its UTF-8 round trip is U+FFFD, what a byte-wise encoder would emit.
+    encoded = encodeURIComponent(Buffer.from(text, 'utf8').toString('utf8'));
   }
-  return out;
+  return encoded.replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }

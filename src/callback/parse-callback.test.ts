@@ -42,6 +42,45 @@ describe('parseCallback', () => {
     expect(spec?.vars).toEqual({});
   });
 
+  it('gives each upload its own spec when the same parameter comes again (parsed once, kept)', () => {
+    const header = b64({ ...BASE, callbackBody: 'object=${object}&v=${x:v}' });
+    const first = parseCallback({ header, varHeader: b64({ 'x:v': 'one' }) });
+    const second = parseCallback({ header, varHeader: b64({ 'x:v': 'two' }) });
+    const third = parseCallback({ header });
+    expect(first).not.toBe(second);
+    expect(first?.vars).toEqual({ 'x:v': 'one' });
+    expect(second?.vars).toEqual({ 'x:v': 'two' });
+    expect(third?.vars).toEqual({});
+    expect(second?.urls.map(String)).toEqual(['http://app.example.com:23450/cb?x=1']);
+    expect(Object.isFrozen(second?.urls)).toBe(true);
+    // An empty callbackUrl is "no callback", again and again.
+    const none = b64({ callbackUrl: '', callbackBody: 'x' });
+    expect(parseCallback({ header: none })).toBeUndefined();
+    expect(parseCallback({ header: none })).toBeUndefined();
+  });
+
+  it('applies the private-address check to a parameter first parsed without it', () => {
+    const header = b64({ ...BASE, callbackUrl: 'http://10.1.2.3/cb' });
+    expect(parseCallback({ header })?.urls.map(String)).toEqual(['http://10.1.2.3/cb']);
+    expectInvalid(
+      () => parseCallback({ header }, { isForbiddenAddress: (host) => host.startsWith('10.') }),
+      'Private address is forbidden to callback.',
+      '0007-00000008',
+    );
+    expect(parseCallback({ header })?.urls.map(String)).toEqual(['http://10.1.2.3/cb']);
+  });
+
+  it('fails a bad parameter every time it comes, not only the first', () => {
+    const header = b64({ ...BASE, callbackBodyType: 'text/plain' });
+    for (let i = 0; i < 2; i++) {
+      expectInvalid(
+        () => parseCallback({ header }),
+        'The callback body type configuration is invalid.',
+        '0007-00000012',
+      );
+    }
+  });
+
   it('parses every optional field and the callback-var header', () => {
     const spec = parseCallback({
       query: b64({

@@ -13,12 +13,14 @@
  * malformed `$(`/`${` syntax, one of the two body types, and string-valued `x:` vars.
  */
 import { ossError, type OssError } from '../shared/oss-error.ts';
+import { RecentMap } from '../shared/recent-map.ts';
 
 export type CallbackBodyType = 'application/x-www-form-urlencoded' | 'application/json';
 
 export interface CallbackSpec {
-  /** 1..5 URLs, tried in order (§4). Scheme-less values were given `http://`. */
-  urls: URL[];
+  /** 1..5 URLs, tried in order (§4). Scheme-less values were given `http://`. Shared between uploads
+   * that send the same parameter (parsed once): never modified. */
+  readonly urls: readonly URL[];
   /** `callbackHost`: the Host header of the callback request, when given. */
   host?: string;
   /** `callbackBody`: the template with `${…}` placeholders (§3). */
@@ -116,7 +118,21 @@ export function parseFormCallback(
   return spec;
 }
 
-/** Validates one base64 callback value (§2.3, in §12.2 order). `undefined`/empty → no callback. */
+/**
+ * An app sends the same callback parameter with every upload (one URL, one template), so the specs
+ * of recent values are kept, keyed by the base64 text: only the first upload pays for base64, JSON
+ * and URL parsing. Bounded: at most 64 values of at most MAX_CALLBACK_LENGTH characters, the
+ * oldest dropped first. A value that fails is not kept; it fails again in full.
+ */
+const parsedValues = new RecentMap<
+  string,
+  { spec: CallbackSpec | undefined; isForbiddenAddress: ParseCallbackOptions['isForbiddenAddress'] }
+>(64);
+
+/**
+ * Validates one base64 callback value (§2.3, in §12.2 order). `undefined`/empty → no callback.
+ * Each call returns its own spec object (callers set `vars`); the URL objects are shared, read-only.
+ */
 function parseCallbackValue(
   value: string | undefined,
   options: ParseCallbackOptions,
@@ -124,6 +140,16 @@ function parseCallbackValue(
   // FIDELITY: an empty parameter (`x-oss-callback:` or `?callback=`) means "no callback", like an
   // empty callbackUrl (§2.2), rather than a base64 error.
   if (value === undefined || value === '') return undefined;
+  const kept = parsedValues.get(value);
+  if (kept !== undefined && kept.isForbiddenAddress === options.isForbiddenAddress) {
+    return kept.spec === undefined ? undefined : { ...kept.spec, vars: {} };
+  }
+  const spec = parseCallbackValueAnew(value, options);
+  parsedValues.set(value, { spec, isForbiddenAddress: options.isForbiddenAddress });
+  return spec === undefined ? undefined : { ...spec, vars: {} };
+}
+
+function parseCallbackValueAnew(value: string, options: ParseCallbackOptions): CallbackSpec | undefined {
   if (value.length > MAX_CALLBACK_LENGTH) {
     throw invalidArgument('The length of callback exceed max value.', 'callback', value, '0007-00000001');
   }
@@ -205,7 +231,7 @@ function parseCallbackValue(
  * `callbackUrl` is 1..5 URLs separated by `;` (§2.2). The count includes a trailing `;`
  * (`a;b;c;d;e;f;` is "more than 5", S8), so it is taken before empty segments are dropped.
  */
-function parseCallbackUrls(raw: string, fail: (message: string, ec: string) => OssError): URL[] {
+function parseCallbackUrls(raw: string, fail: (message: string, ec: string) => OssError): readonly URL[] {
   const segments = raw.split(';');
   if (segments.length > MAX_CALLBACK_URLS) {
     throw fail('The number of callback url exceed max value.', '0007-00000005');
@@ -220,7 +246,8 @@ function parseCallbackUrls(raw: string, fail: (message: string, ec: string) => O
     if (url === undefined) throw fail('The callback url configuration is invalid.', '0007-00000004');
     urls.push(url);
   });
-  return urls;
+  // Shared by every upload that sends the same parameter (parseCallbackValue keeps the spec).
+  return Object.freeze(urls);
 }
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;

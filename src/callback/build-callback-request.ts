@@ -43,30 +43,67 @@ export function buildCallbackRequests(
 ): CallbackRequest[] {
   const body = Buffer.from(renderCallbackBody(spec, facts), 'utf8');
   const contentMd5 = createHash('md5').update(body).digest('base64');
-  const keyUrl =
-    context.keyUrl === undefined ? undefined : Buffer.from(context.keyUrl, 'utf8').toString('base64');
-  return spec.urls.map((url) => ({
-    url,
-    // A URL without a path is `POST / HTTP/1.1` (§4, S5); WHATWG URL gives `/` already.
-    target: `${url.pathname}${url.search}`,
-    headers: {
+  const keyUrl = context.keyUrl === undefined ? undefined : keyUrlHeader(context.keyUrl);
+  const date = httpDate(context.date);
+  return spec.urls.map((url) => {
+    const { target, host } = urlParts(url);
+    const headers: Record<string, string> = {
       // FIDELITY: without callbackHost the Host header keeps a non-default port (`host:8080`), as
       // HTTP requires; an old doc example omits it (SPEC §4 [U]).
-      host: spec.host ?? url.host,
+      host: spec.host ?? host,
       'content-length': String(body.length),
       'content-md5': contentMd5,
       'content-type': spec.bodyType,
-      date: context.date.toUTCString(),
+      date,
       'user-agent': 'aliyun-oss-callback',
       'x-oss-additional-headers': '',
       'x-oss-bucket': facts.bucket,
       'x-oss-owner': context.owner,
-      ...(keyUrl !== undefined && { 'x-oss-pub-key-url': keyUrl }),
-      'x-oss-request-id': context.requestId,
-      'x-oss-requester': context.requester ?? context.owner,
-      'x-oss-signature-version': '1.0',
-      'x-oss-tag': 'CALLBACK',
-    },
-    body,
-  }));
+    };
+    if (keyUrl !== undefined) headers['x-oss-pub-key-url'] = keyUrl;
+    headers['x-oss-request-id'] = context.requestId;
+    headers['x-oss-requester'] = context.requester ?? context.owner;
+    headers['x-oss-signature-version'] = '1.0';
+    headers['x-oss-tag'] = 'CALLBACK';
+    return { url, target, headers, body };
+  });
+}
+
+// The parts below repeat from one callback to the next (parsed callback URLs are shared, see
+// parse-callback.ts; one key URL per server; one date per second), so each is computed once.
+
+const partsOfUrl = new WeakMap<URL, { target: string; host: string }>();
+
+function urlParts(url: URL): { target: string; host: string } {
+  let parts = partsOfUrl.get(url);
+  if (parts === undefined) {
+    // A URL without a path is `POST / HTTP/1.1` (§4, S5); WHATWG URL gives `/` already.
+    parts = { target: `${url.pathname}${url.search}`, host: url.host };
+    partsOfUrl.set(url, parts);
+  }
+  return parts;
+}
+
+let lastKeyUrl: string | undefined;
+let lastKeyUrlHeader = '';
+
+function keyUrlHeader(keyUrl: string): string {
+  if (keyUrl !== lastKeyUrl) {
+    lastKeyUrlHeader = Buffer.from(keyUrl, 'utf8').toString('base64');
+    lastKeyUrl = keyUrl;
+  }
+  return lastKeyUrlHeader;
+}
+
+let lastDateSecond = Number.NaN;
+let lastDateHeader = '';
+
+/** RFC 1123 GMT, the same for every date within one second. */
+function httpDate(date: Date): string {
+  const second = Math.floor(date.getTime() / 1000);
+  if (second !== lastDateSecond) {
+    lastDateHeader = date.toUTCString();
+    lastDateSecond = second;
+  }
+  return lastDateHeader;
 }

@@ -8,6 +8,7 @@
  * Invariant: `dispatch` never throws and never outlives its deadline per URL; a failure is a
  * CallbackFailed OssError value (203), the object having been stored already.
  */
+import { isUtf8 } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
 import { connect as netConnect, type LookupFunction } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -317,20 +318,12 @@ function contentLengthFailure(
   return undefined;
 }
 
-/** One decoder for every reply: a non-streaming decode keeps no state between calls. */
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** Strict: UTF-8, no BOM (§5.1, S3), any JSON value. */
 function isJson(data: Buffer): boolean {
   if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) return false;
-  let text: string;
+  if (!isUtf8(data)) return false;
   try {
-    text = STRICT_UTF8.decode(data);
-  } catch {
-    return false;
-  }
-  try {
-    JSON.parse(text);
+    JSON.parse(data.toString('utf8'));
     return true;
   } catch {
     return false;

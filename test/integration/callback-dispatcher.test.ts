@@ -341,6 +341,20 @@ describe('callback dispatcher', () => {
     });
     const bom = await track(appServer(json(200, '\uFEFF{"Status":"OK"}')));
     expect((await failureMessage(spec([bom.url]))).message).toBe('Response body is not valid json format.');
+    // JSON in shape, but the string holds a byte that is not UTF-8 (Latin-1 "é").
+    const latin1 = Buffer.from('{"name":"caf\xe9"}', 'latin1');
+    const notUtf8 = await track(
+      appServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': latin1.length });
+        res.end(latin1);
+      }),
+    );
+    expect((await failureMessage(spec([notUtf8.url]))).message).toBe(
+      'Response body is not valid json format.',
+    );
+    const utf8 = await track(appServer(json(200, '{"name":"café 中"}')));
+    const outcome = await dispatcher.dispatch(spec([utf8.url]), FACTS, { requestId: 'R' });
+    expect(outcome.ok && outcome.body.toString('utf8')).toBe('{"name":"café 中"}');
   });
 
   it('reports a connection closed before any reply as 502', async () => {

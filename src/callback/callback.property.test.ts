@@ -47,6 +47,24 @@ const vars = fc.dictionary(
   { maxKeys: 4 },
 );
 
+/** Upload facts whose text fields come from `text`. */
+function uploadFacts(text: fc.Arbitrary<string>): fc.Arbitrary<UploadFacts> {
+  return fc.record<UploadFacts>({
+    bucket: text,
+    object: text,
+    etag: text,
+    size: fc.nat(),
+    mimeType: text,
+    imageInfo: fc.option(fc.record({ width: fc.nat(), height: fc.nat(), format: text }), { nil: undefined }),
+    crc64: text,
+    contentMd5: fc.option(text, { nil: undefined }),
+    vpcId: fc.option(text, { nil: undefined }),
+    clientIp: text,
+    reqId: text,
+    operation: fc.constantFrom('PutObject', 'PostObject', 'CompleteMultipartUpload'),
+  });
+}
+
 describe('callback engine properties', () => {
   it('parse(encode(spec)) returns the spec', () => {
     fc.assert(
@@ -105,22 +123,7 @@ describe('callback engine properties', () => {
 
   it('render never throws and leaves no known placeholder', () => {
     const noDollar = fc.string({ unit: 'binary', maxLength: 20 }).map((s) => s.replaceAll('$', ''));
-    const facts = fc.record<UploadFacts>({
-      bucket: noDollar,
-      object: noDollar,
-      etag: noDollar,
-      size: fc.nat(),
-      mimeType: noDollar,
-      imageInfo: fc.option(fc.record({ width: fc.nat(), height: fc.nat(), format: noDollar }), {
-        nil: undefined,
-      }),
-      crc64: noDollar,
-      contentMd5: fc.option(noDollar, { nil: undefined }),
-      vpcId: fc.option(noDollar, { nil: undefined }),
-      clientIp: noDollar,
-      reqId: noDollar,
-      operation: fc.constantFrom('PutObject', 'PostObject', 'CompleteMultipartUpload'),
-    });
+    const facts = uploadFacts(noDollar);
     const anyTemplate = fc
       .array(fc.oneof(fc.string({ unit: 'binary', maxLength: 6 }), template), { maxLength: 6 })
       .map((p) => p.join(''));
@@ -224,22 +227,7 @@ describe('callback engine properties', () => {
       return out;
     };
     const text = fc.string({ unit: 'binary', maxLength: 12 });
-    const facts = fc.record<UploadFacts>({
-      bucket: text,
-      object: text,
-      etag: text,
-      size: fc.nat(),
-      mimeType: text,
-      imageInfo: fc.option(fc.record({ width: fc.nat(), height: fc.nat(), format: text }), {
-        nil: undefined,
-      }),
-      crc64: text,
-      contentMd5: fc.option(text, { nil: undefined }),
-      vpcId: fc.option(text, { nil: undefined }),
-      clientIp: text,
-      reqId: text,
-      operation: fc.constantFrom('PutObject', 'PostObject', 'CompleteMultipartUpload'),
-    });
+    const facts = uploadFacts(text);
     // Templates rich in the characters that steer the renderer: `$`, `{`, `}`, quotes, backslashes.
     const piece = fc.oneof(
       template,

@@ -18,8 +18,10 @@ import { RecentMap } from '../shared/recent-map.ts';
 export type CallbackBodyType = 'application/x-www-form-urlencoded' | 'application/json';
 
 export interface CallbackSpec {
-  /** 1..5 URLs, tried in order (§4). Scheme-less values were given `http://`. Shared between uploads
-   * that send the same parameter (parsed once): never modified. */
+  /**
+   * 1..5 URLs, tried in order (§4). Scheme-less values were given `http://`. Shared between the
+   * uploads that send the same parameter (it is parsed once): never modified.
+   */
   readonly urls: readonly URL[];
   /** `callbackHost`: the Host header of the callback request, when given. */
   host?: string;

@@ -98,15 +98,16 @@ interface Placeholder {
   json: 'bare' | 'string' | 'inside';
 }
 
-/** Templates repeat from upload to upload: each is split into text and placeholders once. */
-const compiledTemplates = new RecentMap<string, readonly (string | Placeholder)[]>(64);
+/** Templates repeat from upload to upload: each is split into text and placeholders once per mode. */
+const compiledJson = new RecentMap<string, readonly (string | Placeholder)[]>(64);
+const compiledForm = new RecentMap<string, readonly (string | Placeholder)[]>(64);
 
 function compiled(template: string, json: boolean): readonly (string | Placeholder)[] {
-  const key = `${json ? 'j' : 'f'}${template}`;
-  let parts = compiledTemplates.get(key);
+  const kept = json ? compiledJson : compiledForm;
+  let parts = kept.get(template);
   if (parts === undefined) {
     parts = compile(template, json);
-    compiledTemplates.set(key, parts);
+    kept.set(template, parts);
   }
   return parts;
 }

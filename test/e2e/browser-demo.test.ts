@@ -28,6 +28,51 @@ function chartCountIs(expected: number): boolean {
   return titles.reduce((sum, title) => sum + Number.parseInt(title.textContent ?? '0', 10), 0) === expected;
 }
 
+/**
+ * Starts recording the widths a progress bar is given from now on; the returned function reads
+ * them back as percentages, in order.
+ */
+async function recordProgress(page: Page, selector: string): Promise<() => Promise<number[]>> {
+  const name = `widths${selector.replace(/\W/g, '')}`;
+  await page.evaluate(
+    ([selector, name]) => {
+      const bar = document.querySelector<HTMLElement>(selector as string) as HTMLElement;
+      const widths: string[] = [];
+      new MutationObserver(() => widths.push(bar.style.width)).observe(bar, { attributeFilter: ['style'] });
+      Object.assign(window, { [name as string]: widths });
+    },
+    [selector, name],
+  );
+  return async () => {
+    const widths = await page.evaluate((name) => (window as unknown as Record<string, string[]>)[name], name);
+    return (widths ?? []).filter((width) => width !== '').map((width) => Number.parseFloat(width));
+  };
+}
+
+/** Runs `action` with the page's uploads throttled to `bytesPerSecond` (Chromium's DevTools throttling). */
+async function withUploadThroughput(
+  page: Page,
+  bytesPerSecond: number,
+  action: () => Promise<void>,
+): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  const conditions = { offline: false, latency: 0, downloadThroughput: -1 };
+  await cdp.send('Network.emulateNetworkConditions', { ...conditions, uploadThroughput: bytesPerSecond });
+  try {
+    await action();
+  } finally {
+    await cdp.send('Network.emulateNetworkConditions', { ...conditions, uploadThroughput: -1 });
+    await cdp.detach();
+  }
+}
+
+/** Progress that moved through the upload: ends at 100 %, never goes back, stops on the way. */
+function expectGradualProgress(percents: number[]): void {
+  expect(percents.at(-1)).toBe(100);
+  expect(percents.filter((percent) => percent > 0 && percent < 100).length).toBeGreaterThanOrEqual(2);
+  expect(percents).toEqual([...percents].sort((a, b) => a - b));
+}
+
 describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)', () => {
   let dataDir: string;
   let dev: DevHandle;
@@ -58,28 +103,41 @@ describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)',
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('uploads with PostObject + callback and shows the app server reply', async () => {
+  it('uploads with PostObject + callback and shows the app server reply, with progress', async () => {
     await page.goto(`${dev.session.receiverUrl}/demo`);
     await page.setInputFiles('#file', {
       name: 'sunset.png',
       mimeType: 'image/png',
-      buffer: makePng(320, 200),
+      buffer: makePng(640, 400, { grain: true }),
     });
-    await page.click('#post-upload');
-    await page.waitForSelector('#post-status.ok, #post-status.bad', { timeout: 20_000 });
+    const progress = await recordProgress(page, '#post-progress');
+    // Chromium reports upload progress every 50 ms at most; at 1 MB/s the 0.7 MB form takes long
+    // enough for several reports.
+    await withUploadThroughput(page, 1_000_000, async () => {
+      await page.click('#post-upload');
+      await page.waitForSelector('#post-status.ok, #post-status.bad', { timeout: 20_000 });
+    });
     await page.screenshot({ path: join(ARTIFACTS, 'demo-postobject.png'), fullPage: true });
     expect(await page.textContent('#post-status')).toContain('the app server replied');
     const reply = JSON.parse((await page.textContent('#post-result')) ?? '') as Record<string, unknown>;
     expect(reply).toHaveProperty('Status', 'OK');
-    expect(await page.getAttribute('#post-progress', 'style')).toContain('width: 100%');
+    expectGradualProgress(await progress());
   });
 
-  it('uploads with temporary credentials + ali-oss + callback (mobile flow)', async () => {
+  it('uploads with temporary credentials + ali-oss multipart + callback (mobile flow), with progress', async () => {
+    // About 3 MB: ali-oss uploads it in three 1 MiB parts and reports progress after each part
+    // (1/4, 2/4, 3/4) and at the end, so the bar must pass through values between 0 and 100 %.
+    await page.setInputFiles('#file', {
+      name: 'panorama.png',
+      mimeType: 'image/png',
+      buffer: makePng(1200, 900, { grain: true }),
+    });
+    const progress = await recordProgress(page, '#sts-progress');
     await page.click('#sts-upload');
     await page.waitForSelector('#sts-status.ok, #sts-status.bad', { timeout: 20_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'demo-mobile-flow.png'), fullPage: true });
     expect(await page.textContent('#sts-status')).toContain('the app server replied');
-    expect(await page.getAttribute('#sts-progress', 'style')).toContain('width: 100%');
+    expectGradualProgress(await progress());
   });
 
   it('shows both uploads on the dashboard with thumbnails and variables', async () => {

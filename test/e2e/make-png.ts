@@ -1,6 +1,8 @@
 /**
  * Builds a real PNG (RGB, 8-bit) in memory for browser tests: a diagonal gradient with a
- * stripe, so a thumbnail that renders is visibly an image, not a blank box.
+ * stripe, so a thumbnail that renders is visibly an image, not a blank box. With `grain`, every
+ * pixel also gets some noise (the same each time), which deflate cannot squeeze: the file stays
+ * about as large as its pixels, for tests that need an upload of several parts.
  */
 import { deflateSync } from 'node:zlib';
 
@@ -25,7 +27,16 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([length, typed, crc]);
 }
 
-export function makePng(width: number, height: number): Buffer {
+export function makePng(width: number, height: number, options: { grain?: boolean } = {}): Buffer {
+  let seed = 0x2545f491;
+  const grain = (): number => {
+    if (options.grain !== true) return 0;
+    // xorshift32: deterministic, so the file is the same on every run.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % 48;
+  };
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
@@ -36,9 +47,9 @@ export function makePng(width: number, height: number): Buffer {
     const row = Buffer.alloc(1 + width * 3);
     for (let x = 0; x < width; x++) {
       const stripe = Math.abs(x - y) < width / 10;
-      row[1 + x * 3] = stripe ? 255 : Math.round((x / width) * 255);
-      row[2 + x * 3] = stripe ? 106 : Math.round((y / height) * 180);
-      row[3 + x * 3] = stripe ? 0 : 200;
+      row[1 + x * 3] = Math.max(0, (stripe ? 255 : Math.round((x / width) * 255)) - grain());
+      row[2 + x * 3] = (stripe ? 106 : Math.round((y / height) * 180)) + grain();
+      row[3 + x * 3] = (stripe ? 0 : 200) + grain();
     }
     rows.push(row);
   }

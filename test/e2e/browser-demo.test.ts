@@ -33,20 +33,14 @@ function chartCountIs(expected: number): boolean {
  * them back as percentages, in order.
  */
 async function recordProgress(page: Page, selector: string): Promise<() => Promise<number[]>> {
-  const name = `widths${selector.replace(/\W/g, '')}`;
-  await page.evaluate(
-    ([selector, name]) => {
-      const bar = document.querySelector<HTMLElement>(selector as string) as HTMLElement;
-      const widths: string[] = [];
-      new MutationObserver(() => widths.push(bar.style.width)).observe(bar, { attributeFilter: ['style'] });
-      Object.assign(window, { [name as string]: widths });
-    },
-    [selector, name],
-  );
-  return async () => {
-    const widths = await page.evaluate((name) => (window as unknown as Record<string, string[]>)[name], name);
-    return (widths ?? []).filter((width) => width !== '').map((width) => Number.parseFloat(width));
-  };
+  const widths = await page.evaluateHandle((selector) => {
+    const bar = document.querySelector<HTMLElement>(selector) as HTMLElement;
+    const seen: string[] = [];
+    new MutationObserver(() => seen.push(bar.style.width)).observe(bar, { attributeFilter: ['style'] });
+    return seen;
+  }, selector);
+  return async () =>
+    (await widths.jsonValue()).filter((width) => width !== '').map((width) => Number.parseFloat(width));
 }
 
 /** Runs `action` with the page's uploads throttled to `bytesPerSecond` (Chromium's DevTools throttling). */

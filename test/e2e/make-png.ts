@@ -47,6 +47,8 @@ export function makePng(width: number, height: number, options: { grain?: boolea
     const row = Buffer.alloc(1 + width * 3);
     for (let x = 0; x < width; x++) {
       const stripe = Math.abs(x - y) < width / 10;
+      // Red fades to 0 at the left edge, so its grain is subtracted and clamped there; green and
+      // blue have room above them for the grain they get added.
       row[1 + x * 3] = Math.max(0, (stripe ? 255 : Math.round((x / width) * 255)) - grain());
       row[2 + x * 3] = (stripe ? 106 : Math.round((y / height) * 180)) + grain();
       row[3 + x * 3] = (stripe ? 0 : 200) + grain();

@@ -23,7 +23,7 @@ import { startHookWorker, type HookWorker } from './hook-worker.ts';
 import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
 import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
 import type { NewUploadRecord, UploadRecord } from './upload-record.ts';
-import type { HookJobQueue, UploadRepository } from './upload-repository.ts';
+import { LIST_BODY_EXCERPT_BYTES, type HookJobQueue, type UploadRepository } from './upload-repository.ts';
 import { registerUploadsApi } from './uploads-api.ts';
 
 export interface ReceiverOptions {
@@ -41,16 +41,22 @@ export interface ReceiverOptions {
   keyFetchTimeoutMs?: number;
   /** Where OSS posts callbacks. Default `/callback`. */
   callbackPath?: string;
-  /** Default 1 MiB. */
+  /** The largest callback body accepted; a larger one is answered 413. Default 1 MiB. */
   maxBodyBytes?: number;
   /** The JSON answered for a verified callback. Default `{"Status":"OK","id":…,"object":…}`. */
   reply?: (record: UploadRecord) => JsonValue | Promise<JsonValue>;
   hooks?: UploadHooks;
   /**
    * Record refused callbacks too (verified: false, with the reason), to debug a setup. Default
-   * true; turn it off on a public address, where anyone can post junk to fill the database.
+   * true. Anyone can post junk to the callback URL, so each keeps a 4 KiB body excerpt and only
+   * the newest `refusedRecordsKept` are kept.
    */
   recordRejected?: boolean;
+  /**
+   * How many refused callbacks to keep (the newest; older ones are deleted as new ones come).
+   * Each keeps only the first 4 KiB of its body. Default 1000.
+   */
+  refusedRecordsKept?: number;
   /** Enables `GET /sts`, `/api/sts` and `/api/post-policy` (SPEC.md §10), scoped per user. */
   credentials?: ReceiverCredentials;
   /** Mounts extra routes (e.g. credential endpoints) on the same server. */
@@ -64,6 +70,8 @@ export interface ReceiverOptions {
   logger?: boolean;
   now?: () => number;
 }
+
+export const DEFAULT_REFUSED_RECORDS_KEPT = 1000;
 
 export interface ReceiverStore {
   uploads: UploadRepository;
@@ -103,6 +111,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   const hooks = options.hooks ?? {};
   const asyncHooks = hooks.afterUpload ?? {};
   const hookNames = Object.keys(asyncHooks);
+  const refusedRecordsKept = options.refusedRecordsKept ?? DEFAULT_REFUSED_RECORDS_KEPT;
   const resolver = createPublicKeyResolver({
     ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
     ...(options.keyUrlAllowlist === undefined ? {} : { keyUrlAllowlist: options.keyUrlAllowlist }),
@@ -173,16 +182,22 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
 
     const onRejected = (error: CallbackVerificationError, request: FastifyRequest): void => {
       // A GET or HEAD (a browser, a health check) is not a callback attempt: answered 501, not recorded.
-      if (options.recordRejected === false || error.reason === 'method-not-allowed') return;
-      // Refused callbacks are recorded too (verified: false), so a developer can see why.
+      if (options.recordRejected === false || refusedRecordsKept < 1) return;
+      if (error.reason === 'method-not-allowed') return;
+      // Refused callbacks are recorded too (verified: false), so a developer can see why. Anyone
+      // can post to the callback URL, so a refused one keeps a bounded excerpt (its facts are
+      // parsed from that excerpt too), and only the newest `refusedRecordsKept` are kept.
       const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
+      const excerpt = body.subarray(0, LIST_BODY_EXCERPT_BYTES);
       const record: NewUploadRecord = {
-        ...recordOf(request, body),
+        ...recordOf(request, excerpt),
         verified: false,
         rejectReason: error.reason,
       };
+      if (excerpt.byteLength < body.byteLength) record.bodySize = body.byteLength;
       store.uploads
         .insert(record, [])
+        .then(() => store.uploads.pruneRefused?.(refusedRecordsKept))
         .catch((err: unknown) => request.log.error({ err }, 'recording failed'));
     };
 

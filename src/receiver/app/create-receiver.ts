@@ -24,6 +24,7 @@ import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
 import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
 import type { NewUploadRecord, UploadRecord } from './upload-record.ts';
 import { LIST_BODY_EXCERPT_BYTES, type HookJobQueue, type UploadRepository } from './upload-repository.ts';
+import { installRequestGuard, isLoopbackHost } from './request-guard.ts';
 import { registerUploadsApi } from './uploads-api.ts';
 
 export interface ReceiverOptions {
@@ -61,6 +62,20 @@ export interface ReceiverOptions {
   credentials?: ReceiverCredentials;
   /** Mounts extra routes (e.g. credential endpoints) on the same server. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
+  /**
+   * Required as `Authorization: Bearer <token>` (or the dashboard's sign-in cookie) on the REST
+   * API and the dashboard; the callback route and the credential endpoints stay open
+   * (`request-guard.ts`). Needed to bind anything but loopback, unless `insecureNoToken`.
+   */
+  apiToken?: string;
+  /** Bind a non-loopback host without `apiToken`: anyone who reaches it reads every record. */
+  insecureNoToken?: boolean;
+  /**
+   * Host names (besides localhost, IP addresses and the bound name) that requests other than
+   * callbacks may carry in `Host`, e.g. the receiver's public name; `*` accepts any (DNS
+   * rebinding protection off).
+   */
+  allowedHosts?: readonly string[];
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (any free port). */
@@ -111,6 +126,13 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   const hooks = options.hooks ?? {};
   const asyncHooks = hooks.afterUpload ?? {};
   const hookNames = Object.keys(asyncHooks);
+  const host = options.host ?? '127.0.0.1';
+  if (options.apiToken === '') throw new TypeError('apiToken must not be empty');
+  if (options.apiToken === undefined && options.insecureNoToken !== true && !isLoopbackHost(host)) {
+    throw new TypeError(
+      `Binding ${host} would serve every upload record and the dashboard to anyone who reaches it: set apiToken (upcall receiver --api-token / UPCALL_RECEIVER_TOKEN), bind 127.0.0.1, or opt out with insecureNoToken (--insecure-no-token).`,
+    );
+  }
   const refusedRecordsKept = options.refusedRecordsKept ?? DEFAULT_REFUSED_RECORDS_KEPT;
   const resolver = createPublicKeyResolver({
     ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
@@ -201,6 +223,12 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
         .catch((err: unknown) => request.log.error({ err }, 'recording failed'));
     };
 
+    installRequestGuard(app, {
+      callbackPath,
+      bindHost: host,
+      ...(options.apiToken === undefined ? {} : { apiToken: options.apiToken }),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+    });
     await app.register(ossCallbackPlugin, {
       prefix: callbackPath,
       resolver,
@@ -232,10 +260,10 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       return origin === undefined ? undefined : `${origin}${callbackPath}`;
     },
     async listen() {
-      await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+      await app.listen({ port: options.port ?? 0, host });
       const address = app.server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      origin = `http://${host}:${address.port}`;
+      const bound = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      origin = `http://${bound}:${address.port}`;
       return origin;
     },
     async close() {

@@ -182,4 +182,29 @@ describe('receiver Host check', () => {
       await dev.close();
     }
   });
+
+  it(
+    'upcall dev --host 0.0.0.0: the receiver API needs the generated token, printed with the dashboard link',
+    { timeout: 60_000 },
+    async () => {
+      const dev = await startDev({
+        dataDir: join(root, 'dev-public'),
+        port: 0,
+        receiverPort: 0,
+        host: '0.0.0.0',
+        bucket: 'uploads',
+        env: {},
+      });
+      try {
+        const token = /^ {2}Receiver API token (\S+)/m.exec(dev.banner)?.[1];
+        expect(token).toMatch(/^[\w-]{32}$/);
+        expect(dev.session.dashboardUrl).toContain(`#token=${token}`);
+        const origin = dev.session.receiverUrl;
+        expect((await get(origin, '/api/uploads')).status).toBe(401);
+        expect((await get(origin, '/api/uploads', { authorization: `Bearer ${token}` })).status).toBe(200);
+      } finally {
+        await dev.close();
+      }
+    },
+  );
 });

@@ -8,7 +8,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { createReceiver, type ReceiverOptions } from '../../src/receiver/app/create-receiver.ts';
+import { openSqliteReceiverStore } from '../../src/receiver/app/sqlite-receiver-store.ts';
 import type { UploadJson } from '../../src/receiver/app/uploads-api.ts';
 import { createCallbackSigner, sendRaw, type CallbackSigner } from '../helpers/receiver-callback-signer.ts';
 import { startKeyServer, type KeyServer } from '../helpers/receiver-key-server.ts';
@@ -134,5 +136,38 @@ describe('receiver app under junk callbacks', { timeout: 120_000 }, () => {
       expect(Buffer.from(full.bodyBase64, 'base64').length).toBe(full.bodySize);
       expect(full.vars['x:blob']).toHaveLength(MiB);
     });
+  });
+
+  it('a database made before body excerpts (no body_size column) opens, lists and keeps its records', async () => {
+    const dataDir = join(root, 'old-schema');
+    const store = await openSqliteReceiverStore(dataDir);
+    await store.uploads.insert(
+      {
+        receivedAt: 1_700_000_000_000,
+        verified: true,
+        bodyFormat: 'form',
+        fields: { object: 'old.txt' },
+        vars: {},
+        object: 'old.txt',
+        target: '/callback',
+        headers: {},
+        rawBody: Buffer.from('object=old.txt'),
+      },
+      [],
+    );
+    await store.close();
+    const raw = new Database(join(dataDir, 'receiver.sqlite'));
+    raw.exec('alter table uploads drop column body_size');
+    raw.close();
+
+    const reopened = await openSqliteReceiverStore(dataDir);
+    try {
+      const page = await reopened.uploads.list({});
+      expect(page.uploads.map((u) => [u.object, Buffer.from(u.rawBody).toString(), u.bodySize])).toEqual([
+        ['old.txt', 'object=old.txt', undefined],
+      ]);
+    } finally {
+      await reopened.close();
+    }
   });
 });

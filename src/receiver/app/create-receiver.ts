@@ -5,6 +5,10 @@
  *   const receiver = await createReceiver({ dataDir: './data', keyUrlAllowlist: [...] });
  *   await receiver.listen();   // POST /callback, GET /api/uploads, GET /api/uploads/:id
  *
+ * Anyone may post to the callback URL, so what a refused callback leaves is bounded (a body
+ * excerpt, the newest `refusedRecordsKept`); everything but the callback is behind the Host check
+ * and, when set, the API token (`request-guard.ts`).
+ *
  * Invariant: the callback route does only what the reply depends on (verify, one SQLite
  * transaction, the optional sync hook within its budget); async hooks run after the reply from
  * the durable queue, so a slow hook can never make OSS time out (SPEC.md §4, 5 s).
@@ -203,8 +207,8 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     };
 
     const onRejected = (error: CallbackVerificationError, request: FastifyRequest): void => {
-      // A GET or HEAD (a browser, a health check) is not a callback attempt: answered 501, not recorded.
       if (options.recordRejected === false || refusedRecordsKept < 1) return;
+      // A GET or HEAD (a browser, a health check) is not a callback attempt: answered 501, not recorded.
       if (error.reason === 'method-not-allowed') return;
       // Refused callbacks are recorded too (verified: false), so a developer can see why. Anyone
       // can post to the callback URL, so a refused one keeps a bounded excerpt (its facts are

@@ -9,6 +9,8 @@ export interface BannerInput extends DevSession {
   dataDir: string;
   region: string;
   credentialSource: 'env' | 'generated' | 'stored';
+  /** The receiver's API token, when it requires one (off loopback). */
+  apiToken?: string;
 }
 
 export function devBanner(s: BannerInput): string {
@@ -26,7 +28,12 @@ upcall dev is running (data in ${s.dataDir})
   Dashboard          ${s.dashboardUrl}
   Browser demo       ${s.receiverUrl}/demo
   Callback key URL   ${s.keyUrl}
-
+${
+  s.apiToken === undefined
+    ? ''
+    : `  Receiver API token ${s.apiToken}   (Authorization: Bearer; the dashboard link signs in)
+`
+}
 Upload with a callback from another terminal (it finds this session by itself):
   node bin/upcall.js put package.json oss://${s.bucket}/ --callback-url ${s.callbackUrl} --var device=laptop
 

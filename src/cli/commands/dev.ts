@@ -12,6 +12,7 @@
  * servers (in-flight requests finish, the port is released) and remove the session file; if
  * either server fails to start, whatever did start is closed again.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -20,6 +21,7 @@ import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/cr
 import { defaultCallbackKeyUrl } from '../../server/callback-key.ts';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
 import { trackCallbackLatency } from '../../receiver/dashboard/callback-latency.ts';
+import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connection.ts';
@@ -29,6 +31,7 @@ import { devBanner } from '../dev-banner.ts';
 import { DEMO_PREFIX, registerDevCredentialRoutes } from '../dev-credential-routes.ts';
 import { runAction } from '../run-action.ts';
 import { DEV_STORAGE_SUBDIR } from './keys.ts';
+import { RECEIVER_TOKEN_ENV } from './receiver.ts';
 
 export interface DevOptions {
   dataDir: string;
@@ -62,6 +65,11 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const key = await devAccessKey(dataDir, options.env);
+  // The receiver's records API and dashboard need a token beyond loopback (issue 14): the one
+  // in the environment, else a fresh one per run, printed in the banner and the dashboard link.
+  const apiToken =
+    options.env[RECEIVER_TOKEN_ENV] ??
+    (isLoopbackHost(options.host) ? undefined : randomBytes(24).toString('base64url'));
   const logger = pino({ level: options.verbose ? 'info' : 'warn' }, pino.destination(2));
 
   const server = await createServer({
@@ -93,6 +101,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       host: options.host,
       keyUrlAllowlist: [keyUrl],
       callbackPath: CALLBACK_PATH,
+      ...(apiToken === undefined ? {} : { apiToken }),
       routes: (app) => {
         registerDevCredentialRoutes(app, { ...storage, callbackUrl: callbackUrlNow });
         trackCallbackLatency(app, CALLBACK_PATH);
@@ -116,7 +125,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
     accessKeySecret: key.accessKeySecret,
     callbackUrl,
     receiverUrl,
-    dashboardUrl: `${receiverUrl}/dashboard`,
+    dashboardUrl: `${receiverUrl}/dashboard${apiToken === undefined ? '' : `#token=${encodeURIComponent(apiToken)}`}`,
     keyUrl,
     pid: process.pid,
   };
@@ -131,6 +140,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       dataDir: options.dataDir,
       region: DEFAULT_REGION,
       credentialSource: key.source,
+      ...(apiToken === undefined ? {} : { apiToken }),
     }),
     server,
     receiver: running,

@@ -5,13 +5,16 @@
  * the dashboard. Prints `callback URL: <url>` and `dashboard: <url>` once listening (scripts and
  * tests parse those lines) and closes gracefully on SIGINT / SIGTERM.
  *
- * Invariant: callback keys are fetched only from the allowlisted key URL prefixes (default: the
- * official OSS key host, SPEC.md §1.2), or never when a key is pinned with --public-key.
+ * Invariants: callback keys are fetched only from the allowlisted key URL prefixes (default: the
+ * official OSS key host, SPEC.md §1.2), or never when a key is pinned with --public-key; it never
+ * binds beyond loopback with the records API open (--api-token / UPCALL_RECEIVER_TOKEN, or an
+ * explicit --insecure-no-token).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
+import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
 import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver/key-url-allowlist.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
@@ -24,6 +27,10 @@ export const DEFAULT_RECEIVER_PORT = 9100;
 export const DEFAULT_RECEIVER_DATA_DIR = '.upcall/receiver';
 /** The environment variable behind --allow-key-url (comma-separated); the flag wins. */
 export const ALLOW_KEY_URLS_ENV = 'UPCALL_ALLOW_KEY_URLS';
+/** The environment variable behind --api-token (preferred: a flag shows in `ps`). */
+export const RECEIVER_TOKEN_ENV = 'UPCALL_RECEIVER_TOKEN';
+/** The environment variable behind --allowed-host (comma-separated); the flag wins. */
+export const ALLOWED_HOSTS_ENV = 'UPCALL_RECEIVER_ALLOWED_HOSTS';
 /** How long in-flight requests get to finish on a stop before connections are cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -35,6 +42,9 @@ interface ReceiverFlags {
   publicKey?: string;
   callbackPath: string;
   recordRejected: boolean;
+  apiToken?: string;
+  insecureNoToken?: boolean;
+  allowedHost?: string[];
   verbose?: boolean;
 }
 
@@ -57,6 +67,27 @@ function parseKeyUrlPrefix(value: string): string {
 /** No default list: commander would print `(default: [])`, which says less than the help text. */
 function collectKeyUrlPrefix(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), parseKeyUrlPrefix(value)];
+}
+
+function collectHost(value: string, previous: string[] | undefined): string[] {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a host name');
+  return [...(previous ?? []), value.trim()];
+}
+
+function apiTokenOf(flags: ReceiverFlags, io: CliIo): string | undefined {
+  const token = flags.apiToken ?? io.env[RECEIVER_TOKEN_ENV];
+  if (token === undefined) return undefined;
+  if (token.trim() === '') throw new UsageError(`--api-token / ${RECEIVER_TOKEN_ENV} must not be empty`);
+  return token;
+}
+
+function allowedHostsOf(flags: ReceiverFlags, io: CliIo): string[] | undefined {
+  if (flags.allowedHost !== undefined) return flags.allowedHost;
+  const names = (io.env[ALLOWED_HOSTS_ENV] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  return names.length === 0 ? undefined : names;
 }
 
 function parseCallbackPath(value: string): string {
@@ -98,7 +129,23 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
     )
     .option('--public-key <file>', 'pin the callback public key (PEM file): nothing is ever fetched')
     .option('--callback-path <path>', 'path OSS posts callbacks to', parseCallbackPath, '/callback')
-    .option('--no-record-rejected', 'do not record refused callbacks (on a public address)')
+    .option(
+      '--no-record-rejected',
+      'do not record refused callbacks (by default the newest 1000 are kept, 4 KiB of body each)',
+    )
+    .option(
+      '--api-token <token>',
+      `require this token (Authorization: Bearer, or the dashboard's sign-in) on the records API and dashboard; needed to bind beyond loopback (env ${RECEIVER_TOKEN_ENV}, preferred)`,
+    )
+    .option(
+      '--allowed-host <name>',
+      `a host name the receiver is reached by besides localhost and IP addresses, e.g. its public name (repeatable; env ${ALLOWED_HOSTS_ENV}, comma-separated; * accepts any)`,
+      collectHost,
+    )
+    .option(
+      '--insecure-no-token',
+      'bind beyond loopback without --api-token: anyone who reaches it reads every record',
+    )
     .option('--verbose', 'log every request (stderr)')
     .action((flags: ReceiverFlags) =>
       runAction(io, async () => {
@@ -110,6 +157,13 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
             ? undefined
             : await readFile(resolve(io.cwd, flags.publicKey), 'utf8');
         const allowlist = publicKey === undefined ? keyUrlAllowlist(flags, io) : undefined;
+        const apiToken = apiTokenOf(flags, io);
+        if (apiToken === undefined && flags.insecureNoToken !== true && !isLoopbackHost(flags.host)) {
+          throw new UsageError(
+            `--host ${flags.host} would serve every upload record and the dashboard to anyone who reaches it: set ${RECEIVER_TOKEN_ENV} (or --api-token), bind 127.0.0.1, or pass --insecure-no-token`,
+          );
+        }
+        const allowedHosts = allowedHostsOf(flags, io);
         const dataDir = resolve(io.cwd, flags.data);
         let callbackUrl = '';
         const receiver = await createReceiver({
@@ -118,6 +172,9 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
           host: flags.host,
           callbackPath: flags.callbackPath,
           recordRejected: flags.recordRejected,
+          ...(apiToken === undefined ? {} : { apiToken }),
+          ...(flags.insecureNoToken === true ? { insecureNoToken: true } : {}),
+          ...(allowedHosts === undefined ? {} : { allowedHosts }),
           logger: flags.verbose === true,
           ...(publicKey === undefined ? { keyUrlAllowlist: allowlist ?? [] } : { publicKey }),
           routes: (app) => mountDashboard(app, () => ({ callbackUrl })),
@@ -139,6 +196,9 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
             `dashboard: ${origin}/dashboard`,
             `uploads API: ${origin}/api/uploads`,
             `data: ${dataDir}`,
+            apiToken === undefined
+              ? `api token: none (the records API and dashboard are open to whoever reaches ${flags.host})`
+              : `api token: required (Authorization: Bearer <token>, or open ${origin}/dashboard#token=<token>)`,
             publicKey === undefined
               ? `trusted key URLs: ${(allowlist ?? []).join(', ')}`
               : `pinned public key: ${resolve(io.cwd, flags.publicKey ?? '')}`,

@@ -5,6 +5,10 @@
  *   const receiver = await createReceiver({ dataDir: './data', keyUrlAllowlist: [...] });
  *   await receiver.listen();   // POST /callback, GET /api/uploads, GET /api/uploads/:id
  *
+ * Anyone may post to the callback URL, so what a refused callback leaves is bounded (a body
+ * excerpt, the newest `refusedRecordsKept`); everything but the callback is behind the Host check
+ * and, when set, the API token (`request-guard.ts`).
+ *
  * Invariant: the callback route does only what the reply depends on (verify, one SQLite
  * transaction, the optional sync hook within its budget); async hooks run after the reply from
  * the durable queue, so a slow hook can never make OSS time out (SPEC.md §4, 5 s).
@@ -23,7 +27,8 @@ import { startHookWorker, type HookWorker } from './hook-worker.ts';
 import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
 import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
 import type { NewUploadRecord, UploadRecord } from './upload-record.ts';
-import type { HookJobQueue, UploadRepository } from './upload-repository.ts';
+import { LIST_BODY_EXCERPT_BYTES, type HookJobQueue, type UploadRepository } from './upload-repository.ts';
+import { installRequestGuard, isLoopbackHost } from './request-guard.ts';
 import { registerUploadsApi } from './uploads-api.ts';
 
 export interface ReceiverOptions {
@@ -41,20 +46,40 @@ export interface ReceiverOptions {
   keyFetchTimeoutMs?: number;
   /** Where OSS posts callbacks. Default `/callback`. */
   callbackPath?: string;
-  /** Default 1 MiB. */
+  /** The largest callback body accepted; a larger one is answered 413. Default 1 MiB. */
   maxBodyBytes?: number;
   /** The JSON answered for a verified callback. Default `{"Status":"OK","id":…,"object":…}`. */
   reply?: (record: UploadRecord) => JsonValue | Promise<JsonValue>;
   hooks?: UploadHooks;
   /**
    * Record refused callbacks too (verified: false, with the reason), to debug a setup. Default
-   * true; turn it off on a public address, where anyone can post junk to fill the database.
+   * true. Anyone can post junk to the callback URL, so each keeps a 4 KiB body excerpt and only
+   * the newest `refusedRecordsKept` are kept.
    */
   recordRejected?: boolean;
+  /**
+   * How many refused callbacks to keep (the newest; older ones are deleted as new ones come).
+   * Each keeps only the first 4 KiB of its body. Default 1000.
+   */
+  refusedRecordsKept?: number;
   /** Enables `GET /sts`, `/api/sts` and `/api/post-policy` (SPEC.md §10), scoped per user. */
   credentials?: ReceiverCredentials;
   /** Mounts extra routes (e.g. credential endpoints) on the same server. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
+  /**
+   * Required as `Authorization: Bearer <token>` (or the dashboard's sign-in cookie) on the REST
+   * API and the dashboard; the callback route and the credential endpoints stay open
+   * (`request-guard.ts`). Needed to bind anything but loopback, unless `insecureNoToken`.
+   */
+  apiToken?: string;
+  /** Bind a non-loopback host without `apiToken`: anyone who reaches it reads every record. */
+  insecureNoToken?: boolean;
+  /**
+   * Host names (besides localhost, IP addresses and the bound name) that requests other than
+   * callbacks may carry in `Host`, e.g. the receiver's public name; `*` accepts any (DNS
+   * rebinding protection off).
+   */
+  allowedHosts?: readonly string[];
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (any free port). */
@@ -64,6 +89,8 @@ export interface ReceiverOptions {
   logger?: boolean;
   now?: () => number;
 }
+
+export const DEFAULT_REFUSED_RECORDS_KEPT = 1000;
 
 export interface ReceiverStore {
   uploads: UploadRepository;
@@ -103,6 +130,14 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   const hooks = options.hooks ?? {};
   const asyncHooks = hooks.afterUpload ?? {};
   const hookNames = Object.keys(asyncHooks);
+  const host = options.host ?? '127.0.0.1';
+  if (options.apiToken === '') throw new TypeError('apiToken must not be empty');
+  if (options.apiToken === undefined && options.insecureNoToken !== true && !isLoopbackHost(host)) {
+    throw new TypeError(
+      `Binding ${host} would serve every upload record and the dashboard to anyone who reaches it: set apiToken (upcall receiver --api-token / UPCALL_RECEIVER_TOKEN), bind 127.0.0.1, or opt out with insecureNoToken (--insecure-no-token).`,
+    );
+  }
+  const refusedRecordsKept = options.refusedRecordsKept ?? DEFAULT_REFUSED_RECORDS_KEPT;
   const resolver = createPublicKeyResolver({
     ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
     ...(options.keyUrlAllowlist === undefined ? {} : { keyUrlAllowlist: options.keyUrlAllowlist }),
@@ -172,20 +207,32 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     };
 
     const onRejected = (error: CallbackVerificationError, request: FastifyRequest): void => {
+      if (options.recordRejected === false || refusedRecordsKept < 1) return;
       // A GET or HEAD (a browser, a health check) is not a callback attempt: answered 501, not recorded.
-      if (options.recordRejected === false || error.reason === 'method-not-allowed') return;
-      // Refused callbacks are recorded too (verified: false), so a developer can see why.
+      if (error.reason === 'method-not-allowed') return;
+      // Refused callbacks are recorded too (verified: false), so a developer can see why. Anyone
+      // can post to the callback URL, so a refused one keeps a bounded excerpt (its facts are
+      // parsed from that excerpt too), and only the newest `refusedRecordsKept` are kept.
       const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
+      const excerpt = body.subarray(0, LIST_BODY_EXCERPT_BYTES);
       const record: NewUploadRecord = {
-        ...recordOf(request, body),
+        ...recordOf(request, excerpt),
         verified: false,
         rejectReason: error.reason,
       };
+      if (excerpt.byteLength < body.byteLength) record.bodySize = body.byteLength;
       store.uploads
         .insert(record, [])
+        .then(() => store.uploads.pruneRefused?.(refusedRecordsKept))
         .catch((err: unknown) => request.log.error({ err }, 'recording failed'));
     };
 
+    installRequestGuard(app, {
+      callbackPath,
+      bindHost: host,
+      ...(options.apiToken === undefined ? {} : { apiToken: options.apiToken }),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+    });
     await app.register(ossCallbackPlugin, {
       prefix: callbackPath,
       resolver,
@@ -217,10 +264,10 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       return origin === undefined ? undefined : `${origin}${callbackPath}`;
     },
     async listen() {
-      await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+      await app.listen({ port: options.port ?? 0, host });
       const address = app.server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      origin = `http://${host}:${address.port}`;
+      const bound = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      origin = `http://${bound}:${address.port}`;
       return origin;
     },
     async close() {

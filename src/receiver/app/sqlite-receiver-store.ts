@@ -14,7 +14,13 @@ import type { JsonValue } from '../callback-reply.ts';
 import type { CallbackVerificationReason } from '../callback-verification-error.ts';
 import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
 import { createUploadWriter, type UploadWriter } from './sqlite-upload-writer.ts';
-import type { HookJob, HookJobQueue, HookJobState, UploadRepository } from './upload-repository.ts';
+import {
+  LIST_BODY_EXCERPT_BYTES,
+  type HookJob,
+  type HookJobQueue,
+  type HookJobState,
+  type UploadRepository,
+} from './upload-repository.ts';
 
 interface UploadsTable {
   id: Generated<number>;
@@ -38,6 +44,8 @@ interface UploadsTable {
   target: string;
   headers_json: string;
   raw_body: Buffer;
+  /** The body's size as received when raw_body holds only its start (refused callbacks). */
+  body_size: number | null;
   reply_json: string | null;
 }
 
@@ -72,6 +80,8 @@ export interface SqliteReceiverStore {
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 50;
+/** The default budget of a list page (UploadQuery.maxBytes). */
+const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** Opens (creating if needed) `<dataDir>/receiver.sqlite`. */
 export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteReceiverStore> {
@@ -117,8 +127,15 @@ const UPLOAD_COLUMNS = Object.keys({
   target: true,
   headers_json: true,
   raw_body: true,
+  body_size: true,
   reply_json: true,
 } satisfies Record<keyof Omit<UploadsTable, 'id'>, true>);
+
+/** Every column but the body, which a list page selects cut to its excerpt. */
+const LISTED_COLUMNS = [
+  'id',
+  ...UPLOAD_COLUMNS.filter((c) => c !== 'raw_body' && c !== 'body_size'),
+] as (keyof UploadsTable)[];
 
 /**
  * Kysely's SQLite driver prepares every query anew; compiling the SQL cost more than running
@@ -166,7 +183,20 @@ async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
     .addColumn('target', 'text', (c) => c.notNull())
     .addColumn('headers_json', 'text', (c) => c.notNull())
     .addColumn('raw_body', 'blob', (c) => c.notNull())
+    .addColumn('body_size', 'integer')
     .addColumn('reply_json', 'text')
+    .execute();
+  // Databases made before body excerpts lack the column; their rows hold whole bodies (null).
+  const columns = await sql<{ name: string }>`pragma table_info("uploads")`.execute(db);
+  if (!columns.rows.some((c) => c.name === 'body_size')) {
+    await sql`alter table "uploads" add column "body_size" integer`.execute(db);
+  }
+  // Pruning refused records (verified = 0) walks this index from the newest.
+  await db.schema
+    .createIndex('uploads_verified_id')
+    .ifNotExists()
+    .on('uploads')
+    .columns(['verified', 'id'])
     .execute();
   await db.schema
     .createIndex('uploads_bucket_object')
@@ -228,7 +258,8 @@ function createUploadRepository(db: Kysely<ReceiverSchema>, writer: UploadWriter
 
     async list(query: UploadQuery): Promise<UploadPage> {
       const limit = Math.min(Math.max(Math.trunc(query.limit ?? DEFAULT_PAGE), 1), MAX_PAGE);
-      let q = db.selectFrom('uploads').selectAll();
+      const budget = query.maxBytes ?? DEFAULT_PAGE_BYTES;
+      let q = db.selectFrom('uploads');
       if (query.bucket !== undefined) q = q.where('bucket', '=', query.bucket);
       if (query.prefix !== undefined && query.prefix !== '') {
         // substr() rather than LIKE: keys may contain % and _, and LIKE is case-insensitive.
@@ -251,13 +282,44 @@ function createUploadRepository(db: Kysely<ReceiverSchema>, writer: UploadWriter
         );
       }
       if (query.cursor !== undefined) q = q.where('id', '<', decodeCursor(query.cursor));
-      const rows = await q
+      // Two steps, so a page never loads more than its budget: first the matching ids with the
+      // size each record would add (computed by SQLite, nothing copied out), then only the rows
+      // that fit, with bodies cut to the excerpt. Junk records once made a single page 117 MB.
+      const sizes = await q
+        .select([
+          'id',
+          sql<number>`length(cast(vars_json as blob)) + length(cast(fields_json as blob)) + length(cast(headers_json as blob)) + length(cast(target as blob)) + coalesce(length(cast(reply_json as blob)), 0) + min(length(raw_body), ${LIST_BODY_EXCERPT_BYTES}) * 3`.as(
+            'bytes',
+          ),
+        ])
         .orderBy('id', 'desc')
         .limit(limit + 1)
         .execute();
-      const page: UploadPage = { uploads: rows.slice(0, limit).map(fromRow) };
-      if (rows.length > limit) page.nextCursor = encodeCursor(rows[limit - 1]!.id);
+      const ids: number[] = [];
+      let total = 0;
+      for (const row of sizes.slice(0, limit)) {
+        if (ids.length > 0 && total + row.bytes > budget) break;
+        ids.push(row.id);
+        total += row.bytes;
+      }
+      if (ids.length === 0) return { uploads: [] };
+      const rows = await db
+        .selectFrom('uploads')
+        .select(LISTED_COLUMNS)
+        .select([
+          sql<Buffer>`substr(raw_body, 1, ${LIST_BODY_EXCERPT_BYTES})`.as('raw_body'),
+          sql<number>`coalesce(body_size, length(raw_body))`.as('body_size'),
+        ])
+        .where('id', 'in', ids)
+        .orderBy('id', 'desc')
+        .execute();
+      const page: UploadPage = { uploads: rows.map(fromRow) };
+      if (sizes.length > ids.length) page.nextCursor = encodeCursor(ids.at(-1)!);
       return page;
+    },
+
+    async pruneRefused(keep) {
+      if (keep >= 1) await writer.pruneRefused(keep);
     },
   };
 }
@@ -294,6 +356,7 @@ function toRow(record: NewUploadRecord): Omit<UploadsTable, 'id'> {
     target: record.target,
     headers_json: JSON.stringify(record.headers),
     raw_body: Buffer.from(record.rawBody.buffer, record.rawBody.byteOffset, record.rawBody.byteLength),
+    body_size: record.bodySize ?? null,
     reply_json: null,
   };
 }
@@ -326,6 +389,7 @@ function fromRow(row: Selectable<UploadsTable>): UploadRecord {
   if (row.request_id !== null) record.requestId = row.request_id;
   if (row.key_url !== null) record.keyUrl = row.key_url;
   if (row.reply_json !== null) record.reply = JSON.parse(row.reply_json) as JsonValue;
+  if (row.body_size !== null && row.body_size !== row.raw_body.length) record.bodySize = row.body_size;
   return record;
 }
 

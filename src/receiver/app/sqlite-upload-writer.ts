@@ -9,6 +9,9 @@
  * (bench/findings.md). These four statements are fixed, so they are prepared once and run
  * synchronously through better-sqlite3. Reads and the hook queue stay on Kysely.
  *
+ * Refused callbacks are bounded here too: a prune (keep the newest N refused records) joins the
+ * group of the inserts it follows, so the table never commits more than N of them plus one group.
+ *
  * Invariants: a write that resolved is committed; a write that fails (e.g. a NOT NULL column
  * given NaN) rejects alone, since a failed group is retried one write at a time; `flush()` on
  * close commits whatever is still queued. The store opens no Kysely transaction on this
@@ -30,13 +33,17 @@ export interface NewUpload {
 export interface UploadWriter {
   insert(upload: NewUpload): Promise<number>;
   setReply(id: number, replyJson: string): Promise<void>;
+  /** Deletes all but the newest `keep` refused uploads (their vars go with them). */
+  pruneRefused(keep: number): Promise<void>;
   /** Commits the queued writes now (before closing the database). */
   flush(): void;
 }
 
 /** A queued write and how to settle its caller's promise (with the row id it wrote to). */
 type Write = { resolve: (id: number) => void; reject: (err: unknown) => void } & (
-  { kind: 'insert'; upload: NewUpload } | { kind: 'reply'; id: number; json: string }
+  | { kind: 'insert'; upload: NewUpload }
+  | { kind: 'reply'; id: number; json: string }
+  | { kind: 'prune'; keep: number }
 );
 
 export function createUploadWriter(database: Database.Database, columns: readonly string[]): UploadWriter {
@@ -51,11 +58,21 @@ export function createUploadWriter(database: Database.Database, columns: readonl
       "values (?, ?, 'pending', 0, ?, null, ?)",
   );
   const updateReply = database.prepare('update "uploads" set "reply_json" = ? where "id" = ?');
+  // The id of the oldest refused record to keep, then everything refused below it goes; both
+  // walk the (verified, id) index.
+  const pruneRefused = database.prepare(
+    'delete from "uploads" where "verified" = 0 and "id" < (' +
+      'select "id" from "uploads" where "verified" = 0 order by "id" desc limit 1 offset ?)',
+  );
 
   const apply = (write: Write): number => {
     if (write.kind === 'reply') {
       updateReply.run(write.json, write.id);
       return write.id;
+    }
+    if (write.kind === 'prune') {
+      pruneRefused.run(Math.max(write.keep - 1, 0));
+      return 0;
     }
     const { row, vars, hookNames, receivedAt } = write.upload;
     const id = Number(insertUpload.run(row).lastInsertRowid);
@@ -103,6 +120,8 @@ export function createUploadWriter(database: Database.Database, columns: readonl
       new Promise((resolve, reject) =>
         enqueue({ kind: 'reply', id, json, resolve: () => resolve(), reject }),
       ),
+    pruneRefused: (keep) =>
+      new Promise((resolve, reject) => enqueue({ kind: 'prune', keep, resolve: () => resolve(), reject })),
     flush,
   };
 }

@@ -19,7 +19,14 @@ export interface NewUploadRecord extends Omit<CallbackBodyFacts, 'format'> {
   /** The raw request-target the signature covered. */
   target: string;
   headers: Record<string, string>;
+  /** The body as received, or only its start when `bodySize` says it was longer. */
   rawBody: Uint8Array;
+  /**
+   * The body's size as received, in bytes, when `rawBody` holds only its start: a refused callback
+   * keeps an excerpt (anyone can post junk to the callback URL), and list pages carry excerpts.
+   * Absent when `rawBody` is the whole body.
+   */
+  bodySize?: number;
 }
 
 export interface UploadRecord extends NewUploadRecord {
@@ -44,6 +51,11 @@ export interface UploadQuery {
   cursor?: string;
   /** Page size, 1..1000. */
   limit?: number;
+  /**
+   * A budget for the page, in bytes of record data (bodies count up to the excerpt): the page
+   * ends early, with a `nextCursor`, once its records pass it. At least one record per page.
+   */
+  maxBytes?: number;
 }
 
 export interface UploadPage {

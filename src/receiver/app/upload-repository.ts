@@ -13,9 +13,22 @@ export interface UploadRepository {
   /** Remembers the reply sent for a record. */
   setReply(id: number, reply: JsonValue): Promise<void>;
   get(id: number): Promise<UploadRecord | undefined>;
-  /** Newest first. @throws RangeError on a malformed cursor. */
+  /**
+   * Newest first. Each record's `rawBody` may be cut to its first `LIST_BODY_EXCERPT_BYTES`
+   * (`bodySize` then gives the whole size): `get` is where whole bodies come from. Honours
+   * `query.maxBytes` so a page stays small whatever was recorded.
+   * @throws RangeError on a malformed cursor.
+   */
   list(query: UploadQuery): Promise<UploadPage>;
+  /**
+   * Drops all but the newest `keep` refused records (verified: false). Optional: a store without
+   * it keeps every refused record, so its owner must bound it some other way.
+   */
+  pruneRefused?(keep: number): Promise<void>;
 }
+
+/** How much of each body a list page carries, and how much of a refused callback is kept. */
+export const LIST_BODY_EXCERPT_BYTES = 4096;
 
 export type HookJobState = 'pending' | 'running' | 'done' | 'failed';
 

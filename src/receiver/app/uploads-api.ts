@@ -3,12 +3,20 @@
  *   GET /api/uploads      filters bucket, prefix, mimeType, var (repeatable, `name` or
  *                         `name=value`), verified, since/until (Unix ms or ISO 8601), limit,
  *                         cursor; newest first, cursor pagination (`nextCursor`).
- *   GET /api/uploads/:id  one record with its hook jobs.
+ *                         Each record carries only the start of its body (`bodyTruncated`), and a
+ *                         page ends early (with `nextCursor`) past a few MiB, so no page grows
+ *                         with what was recorded.
+ *   GET /api/uploads/:id  one record with its hook jobs and whatever body was kept.
  * Invariant: bad query input answers 400 JSON naming the parameter, never a 500.
  */
 import type { FastifyInstance } from 'fastify';
 import type { UploadQuery, UploadRecord } from './upload-record.ts';
-import type { HookJob, HookJobQueue, UploadRepository } from './upload-repository.ts';
+import {
+  LIST_BODY_EXCERPT_BYTES,
+  type HookJob,
+  type HookJobQueue,
+  type UploadRepository,
+} from './upload-repository.ts';
 
 class BadQueryError extends Error {}
 
@@ -31,21 +39,27 @@ export interface UploadJson {
   keyUrl?: string;
   target: string;
   headers: Record<string, string>;
-  /** The raw body as UTF-8 text, and exactly as bytes (base64). */
+  /** The raw body as UTF-8 text, and exactly as bytes (base64): all of it, or its start. */
   body: string;
   bodyBase64: string;
+  /** The body's size as received, bytes. */
+  bodySize: number;
+  /** True when `body` is only the start: in a list page, or a refused callback's excerpt. */
+  bodyTruncated: boolean;
   reply?: UploadRecord['reply'];
   hooks?: { hook: string; state: string; attempts: number; nextRunAt: string; lastError?: string }[];
 }
 
 export function uploadToJson(record: UploadRecord, jobs?: readonly HookJob[]): UploadJson {
-  const { rawBody, receivedAt, ...rest } = record;
+  const { rawBody, receivedAt, bodySize, ...rest } = record;
   const bytes = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
   const json: UploadJson = {
     ...rest,
     receivedAt: new Date(receivedAt).toISOString(),
     body: bytes.toString('utf8'),
     bodyBase64: bytes.toString('base64'),
+    bodySize: bodySize ?? bytes.byteLength,
+    bodyTruncated: bodySize !== undefined && bodySize > bytes.byteLength,
   };
   if (jobs) {
     json.hooks = jobs.map((j) => ({
@@ -57,6 +71,19 @@ export function uploadToJson(record: UploadRecord, jobs?: readonly HookJob[]): U
     }));
   }
   return json;
+}
+
+/** The budget of one list page (UploadQuery.maxBytes): the dashboard's 200 rows fit many times over. */
+export const LIST_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** A list page shows the start of each body, whatever the repository returned. */
+function excerptOf(record: UploadRecord): UploadRecord {
+  if (record.rawBody.byteLength <= LIST_BODY_EXCERPT_BYTES) return record;
+  return {
+    ...record,
+    rawBody: record.rawBody.subarray(0, LIST_BODY_EXCERPT_BYTES),
+    bodySize: record.bodySize ?? record.rawBody.byteLength,
+  };
 }
 
 type RawQuery = Record<string, string | string[] | undefined>;
@@ -119,9 +146,9 @@ export function registerUploadsApi(
     let query: UploadQuery;
     try {
       query = parseUploadQuery(request.query as RawQuery);
-      const page = await deps.uploads.list(query);
+      const page = await deps.uploads.list({ maxBytes: LIST_PAGE_BYTES, ...query });
       return {
-        uploads: page.uploads.map((u) => uploadToJson(u)),
+        uploads: page.uploads.map((u) => uploadToJson(excerptOf(u))),
         ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
       };
     } catch (err) {

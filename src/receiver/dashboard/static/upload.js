@@ -24,6 +24,13 @@ function rawRequest(u) {
   return `${lines.join('\n')}\n\n${decodeBody(u.request.body)}`;
 }
 
+/** A refused callback keeps only the start of its body (docs/receiver.md): say so, not silently. */
+function truncationNote(u) {
+  if (!u.raw?.bodyTruncated) return '';
+  const kept = typeof u.raw.bodyBase64 === 'string' ? atob(u.raw.bodyBase64).length : 0;
+  return `\n\n[only the first ${kept} of ${u.raw.bodySize} body bytes were kept]`;
+}
+
 /** The capture as bytes (request line, headers, raw body) for `upcall verify <file>`. */
 function offerDownload(u) {
   const base64 = u.raw.bodyBase64;
@@ -96,7 +103,7 @@ async function load() {
       .getElementById('preview')
       .replaceChildren(el('img', { class: 'preview', src: thumbnailUrl(u), alt: u.object }));
   }
-  document.getElementById('request').textContent = rawRequest(u);
+  document.getElementById('request').textContent = rawRequest(u) + truncationNote(u);
   offerDownload(u);
   document.getElementById('reply').textContent = reply(u);
 }

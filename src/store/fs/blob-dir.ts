@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, unlink, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { BodySink } from '../hashing-writer.ts';
+import type { BodySink } from '../hashing/hashing-writer.ts';
 import { fileSink } from './file-sink.ts';
 import type { ByteRange } from '../object-store.ts';
 

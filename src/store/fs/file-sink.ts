@@ -7,7 +7,7 @@
  * it did not create.
  */
 import * as fs from 'node:fs';
-import type { BodySink } from '../hashing-writer.ts';
+import type { BodySink } from '../hashing/hashing-writer.ts';
 
 /** The most a sink holds back before opening its file (see fileSink). */
 const HOLD_LIMIT = 64 * 1024;

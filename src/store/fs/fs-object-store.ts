@@ -23,7 +23,12 @@ import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
 import { ossError } from '../../shared/oss-error.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
-import { receiveBody, reportingTo, type ReceivedBody, type ReceiveBodyOptions } from '../hashing-writer.ts';
+import {
+  receiveBody,
+  reportingTo,
+  type ReceivedBody,
+  type ReceiveBodyOptions,
+} from '../hashing/hashing-writer.ts';
 import { buildListPage, commonPrefixOf, compareKeys } from '../key-order.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import type {

@@ -17,7 +17,7 @@ import {
   reportingTo,
   type ReceivedBody,
   type ReceiveBodyOptions,
-} from '../hashing-writer.ts';
+} from '../hashing/hashing-writer.ts';
 import { buildListPage, compareKeys } from '../key-order.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import {

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc64 } from '../shared/crc64.ts';
-import { isOssError } from '../shared/oss-error.ts';
+import { crc64 } from '../../shared/crc64.ts';
+import { isOssError } from '../../shared/oss-error.ts';
 import { Crc64Pool } from './crc64-pool.ts';
 import { chunkSink, receiveBody, type BodySink, type ReceivedBody } from './hashing-writer.ts';
 

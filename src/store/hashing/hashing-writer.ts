@@ -22,11 +22,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Writable, finished, type Readable } from 'node:stream';
-import { Crc64 } from '../shared/crc64.ts';
-import { etagFromMd5 } from '../shared/etag.ts';
-import { ossError } from '../shared/oss-error.ts';
+import { Crc64 } from '../../shared/crc64.ts';
+import { etagFromMd5 } from '../../shared/etag.ts';
+import { ossError } from '../../shared/oss-error.ts';
 import { sharedCrc64Pool, type Crc64Job, type Crc64Pool } from './crc64-pool.ts';
-import type { ReceivedDigests } from './object-store.ts';
+import type { ReceivedDigests } from '../object-store.ts';
 
 export interface ReceivedBody {
   size: number;

@@ -19,8 +19,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { Crc64 } from '../shared/crc64.ts';
-import { spawnWorker } from '../shared/spawn-worker.ts';
+import { Crc64 } from '../../shared/crc64.ts';
+import { spawnWorker } from '../../shared/spawn-worker.ts';
 import type { FromCrc64Worker, ToCrc64Worker } from './crc64-worker.ts';
 
 export interface Crc64PoolOptions {

@@ -4,6 +4,9 @@
  * the same thread). The hashing writer starts every body inline and hands the running register to a
  * job here once the body passes `thresholdBytes`, so a small PUT never pays a worker round trip.
  *
+ * Each store owns one pool (its options may pass another) and closes it in its `close()`; nothing
+ * here is process-wide.
+ *
  * Invariants:
  * - A job's CRC equals the inline one: the register moves over once, then every later byte goes to
  *   the worker in body order (copied into batches the job owns, so no buffer the sink may still be
@@ -327,11 +330,4 @@ export class Crc64Pool {
     this.#readyWaiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-let shared: Crc64Pool | undefined;
-
-/** The process-wide pool the stores' hashing writer uses. */
-export function sharedCrc64Pool(): Crc64Pool {
-  return (shared ??= new Crc64Pool());
 }

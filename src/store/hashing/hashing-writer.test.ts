@@ -177,7 +177,6 @@ describe('receiveBody', () => {
     const { sink, release, finishing } = heldSink(events);
     const hook = hookRecorder(events);
     const pending = receiveBody(Readable.from([all.subarray(0, 5), all.subarray(5)]), sink, undefined, {
-      crc64Pool: false,
       onHashed: hook.onHashed,
     });
     await finishing;
@@ -224,7 +223,6 @@ describe('receiveBody', () => {
     const { sink, chunks } = chunkSink();
     let calls = 0;
     const received = await receiveBody(Readable.from([all]), sink, undefined, {
-      crc64Pool: false,
       onHashed: () => {
         calls++;
         throw new Error('hook bug');

@@ -39,7 +39,7 @@ beforeEach(() => {
     void client
       .head(key)
       .then(
-        (head) => head.res.status,
+        (head: { res: { status: number } }) => head.res.status,
         (error: unknown) => (error as { status: number }).status,
       )
       .then((status) => {

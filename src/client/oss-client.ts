@@ -2,25 +2,47 @@
  * A thin OSS client for the CLI and for scripts: V1-signed requests over undici (SPEC.md §8.3,
  * the same signer the server verifies with), path-style URLs (`<endpoint>/<bucket>/<key>`).
  *
- * Owns: PutObject streamed from a file, multipart upload with parallel parts and progress,
- * GetObject, ListObjects, ListBuckets, PutBucket, DeleteObject and V1 presigned URLs, with upload
- * callbacks attached as `x-oss-callback` headers (or signed `callback` sub-resources when
- * presigning). Invariants: every request is signed over exactly the headers and sub-resources it
- * carries; a non-success reply always becomes an OssServiceError parsed from the OSS error XML;
- * a 203 on an upload is reported as a stored object whose callback failed, never as a failed
- * upload (SPEC.md §6.2: the object is stored).
+ * Owns: signing and sending each request; PutObject streamed from a file, GetObject, ListObjects,
+ * ListBuckets, PutBucket, DeleteObject and V1 presigned URLs, with upload callbacks attached as
+ * `x-oss-callback` headers (or signed `callback` sub-resources when presigning). Invariants: every request is signed over exactly the headers and sub-resources it
+ * carries; a non-success reply always becomes an OssServiceError parsed from the OSS error XML.
+ * The multipart uploader (part workers, abort, progress) is `multipart-uploader.ts`; reading the
+ * replies (upload results, list documents) is `oss-response.ts`.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { lookup as lookupMimeType } from 'mime-types';
 import { canonicalizedResource } from '../shared/canonical-resource.ts';
 import { encodeQuery, presignV1 } from '../shared/presigned-url.ts';
 import { v1Authorization, v1StringToSign } from '../shared/signature-v1.ts';
-import { childElements, childText, el, parseXml, renderXml, type XmlObject } from '../shared/xml.ts';
+import { el, renderXml } from '../shared/xml.ts';
 import { callbackHeaders, type CallbackParams } from './callback-params.ts';
+import { uploadFileInParts, type MultipartUploadOptions } from './multipart-uploader.ts';
 import { OssServiceError, parseOssServiceError } from './oss-service-error.ts';
+import {
+  flattenHeaders,
+  readBucketList,
+  readListObjectsResult,
+  readUploadId,
+  uploadResult,
+  type BucketSummary,
+  type ListObjectsResult,
+  type Reply,
+  type UploadResult,
+} from './oss-response.ts';
+import { withProgress, type ProgressListener } from './upload-progress.ts';
+
+export type {
+  BucketSummary,
+  CallbackOutcome,
+  ListObjectsResult,
+  ObjectSummary,
+  UploadResult,
+} from './oss-response.ts';
+export { DEFAULT_PART_SIZE, MIN_PART_SIZE, type MultipartUploadOptions } from './multipart-uploader.ts';
+export type { ProgressListener } from './upload-progress.ts';
 
 export interface OssClientOptions {
   /** Scheme, host and port of the storage server, e.g. `http://127.0.0.1:9000`. */
@@ -35,23 +57,6 @@ export interface OssClientOptions {
   now?: (() => Date) | undefined;
 }
 
-/** How the app server answered an upload's callback. */
-export type CallbackOutcome =
-  /** 200: the app server's reply, verbatim (SPEC.md §6.1), and its JSON when it parses. */
-  | { ok: true; body: string; json: unknown }
-  /** 203: the object is stored but the callback failed (SPEC.md §6.2). */
-  | { ok: false; error: OssServiceError };
-
-export interface UploadResult {
-  status: number;
-  etag: string | undefined;
-  requestId: string | undefined;
-  /** Present when the upload asked for a callback. */
-  callback?: CallbackOutcome;
-}
-
-export type ProgressListener = (loadedBytes: number, totalBytes: number) => void;
-
 export interface PutObjectOptions {
   /** Default: guessed from the key's extension, else `application/octet-stream`. */
   contentType?: string | undefined;
@@ -61,41 +66,11 @@ export interface PutObjectOptions {
   onProgress?: ProgressListener | undefined;
 }
 
-export interface MultipartUploadOptions extends PutObjectOptions {
-  /** Bytes per part; OSS requires at least 100 KiB for all but the last part. Default 8 MiB. */
-  partSize?: number | undefined;
-  /** Parts in flight at once. Default 4. */
-  parallel?: number | undefined;
-}
-
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
-export const MIN_PART_SIZE = 100 * 1024;
-const MAX_PARTS = 10_000;
-
-export interface ObjectSummary {
-  key: string;
-  size: number;
-  etag: string;
-  lastModified: string;
-}
-
 export interface ListObjectsOptions {
   prefix?: string | undefined;
   delimiter?: string | undefined;
   marker?: string | undefined;
   maxKeys?: number | undefined;
-}
-
-export interface ListObjectsResult {
-  objects: ObjectSummary[];
-  commonPrefixes: string[];
-  isTruncated: boolean;
-  nextMarker: string | undefined;
-}
-
-export interface BucketSummary {
-  name: string;
-  creationDate: string;
 }
 
 export interface GetObjectResult {
@@ -123,12 +98,6 @@ interface SendInput {
   query?: ReadonlyArray<readonly [string, string]>;
   headers?: Readonly<Record<string, string>>;
   body?: string | Buffer | Readable;
-}
-
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body: Dispatcher.ResponseData['body'];
 }
 
 export class OssClient {
@@ -177,9 +146,8 @@ export class OssClient {
   }
 
   /**
-   * InitiateMultipartUpload, UploadPart × N (in parallel, each part streamed from its file range)
-   * and CompleteMultipartUpload carrying the callback (SPEC.md §7.3). A failed part aborts the
-   * upload so no parts are left behind, then rethrows.
+   * InitiateMultipartUpload, UploadPart × N in parallel and CompleteMultipartUpload carrying the
+   * callback (SPEC.md §7.3); a failed part aborts the upload (multipart-uploader.ts).
    */
   async multipartUpload(
     bucket: string,
@@ -187,45 +155,10 @@ export class OssClient {
     filePath: string,
     options: MultipartUploadOptions = {},
   ): Promise<UploadResult> {
-    const size = (await stat(filePath)).size;
-    let partSize = Math.max(options.partSize ?? DEFAULT_PART_SIZE, MIN_PART_SIZE);
-    if (Math.ceil(size / partSize) > MAX_PARTS) partSize = Math.ceil(size / MAX_PARTS);
-    const partCount = Math.max(1, Math.ceil(size / partSize));
-    const uploadId = await this.initiateMultipartUpload(bucket, key, {
-      ...options.headers,
-      'content-type': options.contentType ?? guessContentType(key),
+    return uploadFileInParts(this, bucket, key, filePath, {
+      ...options,
+      contentType: options.contentType ?? guessContentType(key),
     });
-
-    const etags: string[] = new Array<string>(partCount);
-    let loaded = 0;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < partCount) {
-        const index = next++;
-        const start = index * partSize;
-        const end = Math.min(size, start + partSize); // exclusive
-        let partLoaded = 0;
-        const stream = withProgress(
-          createReadStream(filePath, { start, end: Math.max(start, end - 1) }),
-          end - start,
-          (bytes) => {
-            loaded += bytes - partLoaded;
-            partLoaded = bytes;
-            options.onProgress?.(loaded, size);
-          },
-        );
-        etags[index] = await this.uploadPart(bucket, key, uploadId, index + 1, stream, end - start);
-      }
-    };
-    try {
-      const workers = Array.from({ length: Math.min(options.parallel ?? 4, partCount) }, () => worker());
-      await Promise.all(workers);
-    } catch (error) {
-      await this.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
-      throw error;
-    }
-    if (size === 0) options.onProgress?.(0, 0);
-    return this.completeMultipartUpload(bucket, key, uploadId, etags, options.callback);
   }
 
   async initiateMultipartUpload(
@@ -234,16 +167,7 @@ export class OssClient {
     headers: Readonly<Record<string, string>> = {},
   ): Promise<string> {
     const reply = await this.#send({ method: 'POST', bucket, key, query: [['uploads', '']], headers });
-    const result = await readXmlRoot(reply, 'InitiateMultipartUploadResult');
-    const uploadId = childText(result, 'UploadId');
-    if (uploadId === undefined || uploadId === '') {
-      throw new OssServiceError({
-        code: 'UnknownError',
-        status: reply.status,
-        message: 'No UploadId in reply',
-      });
-    }
-    return uploadId;
+    return readUploadId(reply);
   }
 
   /** Returns the part's ETag as the server sent it (quoted). */
@@ -338,31 +262,7 @@ export class OssClient {
     if (options.marker !== undefined) query.push(['marker', options.marker]);
     if (options.maxKeys !== undefined) query.push(['max-keys', String(options.maxKeys)]);
     const reply = await this.#send({ method: 'GET', bucket, query });
-    const root = await readXmlRoot(reply, 'ListBucketResult');
-    const objects: ObjectSummary[] = [];
-    for (const item of childElements(root, 'Contents')) {
-      if (typeof item === 'string') continue;
-      objects.push({
-        key: childText(item, 'Key') ?? '',
-        size: Number(childText(item, 'Size') ?? '0'),
-        etag: childText(item, 'ETag') ?? '',
-        lastModified: childText(item, 'LastModified') ?? '',
-      });
-    }
-    const commonPrefixes: string[] = [];
-    for (const item of childElements(root, 'CommonPrefixes')) {
-      if (typeof item === 'string') continue;
-      const prefix = childText(item, 'Prefix');
-      if (prefix !== undefined) commonPrefixes.push(prefix);
-    }
-    const isTruncated = childText(root, 'IsTruncated') === 'true';
-    const nextMarker = childText(root, 'NextMarker');
-    return {
-      objects,
-      commonPrefixes,
-      isTruncated,
-      nextMarker: nextMarker === '' ? undefined : nextMarker,
-    };
+    return readListObjectsResult(reply);
   }
 
   /** Every page of ListObjects, following NextMarker. */
@@ -383,19 +283,7 @@ export class OssClient {
 
   async listBuckets(): Promise<BucketSummary[]> {
     const reply = await this.#send({ method: 'GET' });
-    const root = await readXmlRoot(reply, 'ListAllMyBucketsResult');
-    const buckets: BucketSummary[] = [];
-    for (const group of childElements(root, 'Buckets')) {
-      if (typeof group === 'string') continue;
-      for (const item of childElements(group, 'Bucket')) {
-        if (typeof item === 'string') continue;
-        buckets.push({
-          name: childText(item, 'Name') ?? '',
-          creationDate: childText(item, 'CreationDate') ?? '',
-        });
-      }
-    }
-    return buckets;
+    return readBucketList(reply);
   }
 
   async putBucket(bucket: string): Promise<void> {
@@ -480,46 +368,6 @@ function isUpload(input: SendInput): boolean {
   return input.headers?.['x-oss-callback'] !== undefined;
 }
 
-async function uploadResult(reply: Reply, withCallback: boolean): Promise<UploadResult> {
-  const text = await reply.body.text();
-  const result: UploadResult = {
-    status: reply.status,
-    etag: reply.headers['etag'],
-    requestId: reply.headers['x-oss-request-id'],
-  };
-  if (!withCallback) return result;
-  if (reply.status === 203) {
-    result.callback = { ok: false, error: parseOssServiceError(reply.status, text, reply.headers) };
-  } else {
-    result.callback = { ok: true, body: text, json: parseJsonOrUndefined(text) };
-  }
-  return result;
-}
-
-function parseJsonOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readXmlRoot(reply: Reply, rootName: string): Promise<XmlObject> {
-  const text = await reply.body.text();
-  const root = parseXml(text)[rootName];
-  if (root === undefined || typeof root === 'string' || Array.isArray(root)) {
-    // An empty element (`<ListBucketResult/>` cannot happen, but be lenient) reads as no children.
-    if (root === '') return {};
-    throw new OssServiceError({
-      code: 'UnknownError',
-      status: reply.status,
-      message: `Expected a <${rootName}> document`,
-      requestId: reply.headers['x-oss-request-id'],
-    });
-  }
-  return root;
-}
-
 /** ali-oss `escapeName`: percent-encode each byte but keep `/` (SPEC.md §8.3). */
 export function encodeKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, '/');
@@ -528,28 +376,4 @@ export function encodeKey(key: string): string {
 export function guessContentType(name: string): string {
   const type = lookupMimeType(name);
   return type === false ? 'application/octet-stream' : type;
-}
-
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return flat;
-}
-
-/** Counts bytes as the request body is read, so progress follows what actually left. */
-function withProgress(source: Readable, total: number, listener: ProgressListener | undefined): Readable {
-  if (listener === undefined) return source;
-  let loaded = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      loaded += chunk.byteLength;
-      listener(loaded, total);
-      done(null, chunk);
-    },
-  });
-  source.on('error', (error) => counter.destroy(error));
-  return source.pipe(counter);
 }

@@ -47,6 +47,7 @@ export async function assertPublicCallbackAddresses(spec: CallbackSpec, callback
   for (const url of spec.urls) {
     const addresses = await resolve(url.hostname);
     if (addresses === undefined) {
+      // FIDELITY: SPEC §2.3 [U] gives this message for a name that does not resolve; OSS's EC is a guess.
       throw invalid('Can not get ip by this host.', callback, '0007-00000007');
     }
     if (addresses.some(isPrivateAddress)) {

@@ -42,8 +42,8 @@ export interface LoadCallbackKeyOptions {
 }
 
 /**
- * Loads `<dataDir>/callback-private-key.pem`, generating it first when missing. A stored key is
- * kept even when `bits` asks for another size: replacing it would break every app server that
+ * Loads `<dataDir>/callback-private-key.pem`, generating it first when missing. FIDELITY: a stored
+ * key is kept even when `bits` asks for another size: replacing it would break every app server that
  * cached the old public key (SPEC §1.2 "the key content never changes").
  * @throws Error when the file exists but is not an RSA private key
  */

@@ -138,7 +138,7 @@ export function createCallbackService(
 async function obtainKey(options: CallbackServiceOptions): Promise<CallbackKey> {
   const bits = options.keyBits ?? 2048;
   if (options.dataDir !== undefined) return loadCallbackKey(options.dataDir, { bits });
-  // No data dir (in-memory server): a fresh key per start; app servers re-fetch it by URL.
+  // FIDELITY: no data dir (in-memory server): a fresh key per start; app servers re-fetch it by URL.
   const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
   return fromPrivateKeyPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'generated key');
 }

@@ -140,7 +140,7 @@ export async function parsePostObjectForm<T>(
       fileSeen = true;
       fileStream = file.stream;
       // busboy destroys the file stream when the form breaks, possibly before the store has
-      // attached its listeners (it may still be checking the policy or opening a temp file). The
+      // attached its listeners (it may still be checking the policy or opening the blob file). The
       // store still sees the failure (the stream is destroyed); the process must not crash.
       file.stream.on('error', () => undefined);
       onFile({ fields, file, formComplete }).then(

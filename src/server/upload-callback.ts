@@ -10,7 +10,7 @@
  *   return callback === undefined ? response : answerWithCallback(callback, object, context, deps, response);
  *
  * `signWhenReceived` builds the callback and starts its RSA signature as soon as the body is
- * hashed, so the signing runs while the store fsyncs, renames and commits instead of after.
+ * hashed, so the signing runs while the store makes the body durable and commits instead of after.
  *
  * Invariants: a bad callback parameter fails the request with 400 before anything is stored
  * (§12.2); once the object is stored, the answer is 200 + the app server's JSON verbatim, or 203
@@ -174,7 +174,8 @@ export async function answerWithCallback(
       { requestId: context.requestId, url: outcome.url.href, latencyMs: outcome.latencyMs },
       'upload callback succeeded',
     );
-    // §6.1: 200, the app's body verbatim as JSON, plus the usual success headers.
+    // §6.1: 200, the app's body verbatim as JSON, plus the usual success headers. FIDELITY: also
+    // for a PostObject whose success_action_status or redirect asks for another answer.
     return {
       status: 200,
       headers: successHeaders(success, { 'Content-Type': 'application/json' }),
@@ -209,6 +210,8 @@ export async function answerWithCallback(
  * the store makes the object durable; answerWithCallback then only sends it. Undefined when there
  * is nothing to start: no callback, or a body template with `${imageInfo.*}`, which needs the
  * stored object. If the upload fails after all, the started signature is simply dropped.
+ * FIDELITY: the callback's `Date` is therefore the time the body was hashed, a few milliseconds
+ * before the object is committed.
  */
 export function signWhenReceived(
   callback: PendingCallback | undefined,

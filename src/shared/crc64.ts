@@ -5,7 +5,7 @@
  * The hot path never touches BigInt: the 64-bit register is kept as two uint32 halves and the input
  * is consumed 8 bytes at a time with slicing-by-8 tables, read as 32-bit words on little-endian hosts.
  * BigInt appears only at the edges (digest, combine), which run once per object or part. Large
- * bodies run this off the main thread (store/crc64-pool.ts) via `state()` / `Crc64.fromState`.
+ * bodies run this off the main thread (store/hashing/crc64-pool.ts) via `state()` / `Crc64.fromState`.
  *
  * `crc64Combine` gives the CRC of A‖B from crc(A), crc(B) and len(B) without the data (zlib's
  * crc32_combine, GF(2) polynomial method), so a multipart object's CRC comes from its parts' CRCs.

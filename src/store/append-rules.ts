@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { crc64Combine } from '../shared/crc64.ts';
 import { etagFromMd5 } from '../shared/etag.ts';
 import { ossError } from '../shared/oss-error.ts';
-import type { ReceivedBody } from './hashing-writer.ts';
+import type { ReceivedBody } from './hashing/hashing-writer.ts';
 import type { ObjectMeta, StoredObject } from './object-store.ts';
 
 /** @throws ObjectNotAppendable (a Normal or Multipart object is there) | PositionNotEqualToLength */

@@ -1,7 +1,7 @@
-// The fs store makes every new blob durable before its rename unless told not to (`fsync: false`,
-// the server's --unsafe-no-fsync): a small body through one write to a file opened with O_DSYNC,
-// a larger one with an fsync at the end. Counted at node:fs itself, since nothing on the wire can
-// tell.
+// The fs store makes every new blob durable before its row commits unless told not to
+// (`fsync: false`, the server's --unsafe-no-fsync): a small body through one write to a file
+// opened with O_DSYNC, a larger one with an fsync at the end. Counted at node:fs itself, since
+// nothing on the wire can tell.
 import * as fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { pino } from 'pino';
 import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
 import { defaultCallbackKeyUrl } from '../../server/callback-key.ts';
@@ -23,6 +23,7 @@ import { createReceiver, type Receiver } from '../../receiver/app/create-receive
 import { trackCallbackLatency } from '../../receiver/dashboard/callback-latency.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
+import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connection.ts';
 import { allowBrowserOrigins } from '../dev-cors.ts';
@@ -173,13 +174,6 @@ function reachable(origin: string): string {
   const url = new URL(origin);
   if (url.hostname === '0.0.0.0' || url.hostname === '[::]') url.hostname = '127.0.0.1';
   return url.origin;
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new InvalidArgumentError('expected a port, 0-65535');
-  return port;
 }
 
 interface DevFlags {

@@ -17,6 +17,7 @@ import { createReceiver, type Receiver } from '../../receiver/app/create-receive
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
 import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver/key-url-allowlist.ts';
+import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { UsageError } from '../connection.ts';
 import { runAction } from '../run-action.ts';
@@ -46,12 +47,6 @@ interface ReceiverFlags {
   insecureNoToken?: boolean;
   allowedHost?: string[];
   verbose?: boolean;
-}
-
-function parsePort(value: string): number {
-  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('expected a port number 0..65535');
-  return port;
 }
 
 /** Validated as the receiver will use it, so a bad prefix fails at parse time, not at start. */

@@ -23,6 +23,7 @@ import {
   type UpcallServer,
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
+import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { UsageError } from '../connection.ts';
 import { runAction } from '../run-action.ts';
@@ -62,12 +63,6 @@ interface ServerSettings {
   unsignedCallbacks: boolean;
   fsync: boolean;
   pathStyleHosts: string[];
-}
-
-function parsePort(value: string): number {
-  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('expected a port number 0..65535');
-  return port;
 }
 
 function collectBucket(value: string, previous: string[]): string[] {

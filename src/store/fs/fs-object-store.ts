@@ -23,7 +23,13 @@ import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
 import { ossError } from '../../shared/oss-error.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
-import { receiveBody, reportingTo, type ReceivedBody, type ReceiveBodyOptions } from '../hashing-writer.ts';
+import { Crc64Pool } from '../hashing/crc64-pool.ts';
+import {
+  receiveBody,
+  reportingTo,
+  type ReceivedBody,
+  type ReceiveBodyOptions,
+} from '../hashing/hashing-writer.ts';
 import { buildListPage, commonPrefixOf, compareKeys } from '../key-order.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import type {
@@ -68,6 +74,11 @@ export interface FsObjectStoreOptions {
    * (the page cache survives it); an OS crash or power loss can leave recent objects empty or torn.
    */
   fsync?: boolean | undefined;
+  /**
+   * The worker threads that continue the CRC-64 of large bodies. Default: a pool of the store's
+   * own, ended by `close()`; a pool passed here stays the caller's (not closed with the store).
+   */
+  crc64Pool?: Crc64Pool | undefined;
 }
 
 const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
@@ -141,11 +152,18 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   readonly #db: MetaDb;
   readonly #blobs: BlobDir;
   readonly #unlock: () => Promise<void>;
+  readonly #crc64: { pool: Crc64Pool; owned: boolean };
 
-  constructor(db: MetaDb, blobs: BlobDir, unlock: () => Promise<void>) {
+  constructor(
+    db: MetaDb,
+    blobs: BlobDir,
+    unlock: () => Promise<void>,
+    crc64: { pool: Crc64Pool; owned: boolean },
+  ) {
     this.#db = db;
     this.#blobs = blobs;
     this.#unlock = unlock;
+    this.#crc64 = crc64;
   }
 
   get multipart(): MultipartStore {
@@ -171,7 +189,10 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   ): Promise<{ id: string; received: ReceivedBody }> {
     const pending = this.#blobs.create();
     try {
-      const received = await receiveBody(body, pending.sink, maxSize, options);
+      const received = await receiveBody(body, pending.sink, maxSize, {
+        ...options,
+        crc64Pool: this.#crc64.pool,
+      });
       return { id: pending.id, received };
     } catch (error) {
       await pending.discard();
@@ -406,6 +427,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     if (!this.#db.db.open) return;
     await this.#blobs.close();
     this.#db.close();
+    if (this.#crc64.owned) await this.#crc64.pool.close();
     await this.#unlock();
   }
 
@@ -557,7 +579,10 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
     const blobs = await BlobDir.open(options.dataDir, () => meta.syncWal(), { fsync: options.fsync ?? true });
     const referenced = meta.referencedBlobs();
     await blobs.sweep((id) => referenced.has(id));
-    return new FsObjectStore(meta, blobs, unlock);
+    const crc64 = options.crc64Pool
+      ? { pool: options.crc64Pool, owned: false }
+      : { pool: new Crc64Pool(), owned: true };
+    return new FsObjectStore(meta, blobs, unlock, crc64);
   } catch (error) {
     db?.close();
     await unlock();

@@ -17,7 +17,8 @@ import {
   reportingTo,
   type ReceivedBody,
   type ReceiveBodyOptions,
-} from '../hashing-writer.ts';
+} from '../hashing/hashing-writer.ts';
+import { Crc64Pool } from '../hashing/crc64-pool.ts';
 import { buildListPage, compareKeys } from '../key-order.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import {
@@ -100,15 +101,38 @@ function sliceSegments(segments: readonly Buffer[], range: ByteRange): Buffer[] 
 async function receive(
   body: Readable,
   maxSize: number | undefined,
-  options?: ReceiveBodyOptions,
+  options: ReceiveBodyOptions,
 ): Promise<{ received: ReceivedBody; data: Buffer }> {
   const { sink, chunks } = chunkSink();
   const received = await receiveBody(body, sink, maxSize, options);
   return { received, data: Buffer.concat(chunks) };
 }
 
+export interface MemoryObjectStoreOptions {
+  /**
+   * The worker threads that continue the CRC-64 of large bodies. Default: a pool of the store's
+   * own, ended by `close()`; a pool passed here stays the caller's (not closed with the store).
+   */
+  crc64Pool?: Crc64Pool | undefined;
+}
+
 class MemoryObjectStore implements ObjectStore, MultipartStore {
   readonly #buckets = new Map<string, MemBucket>();
+  readonly #crc64Pool: Crc64Pool;
+  readonly #ownsCrc64Pool: boolean;
+
+  constructor(options: MemoryObjectStoreOptions) {
+    this.#ownsCrc64Pool = options.crc64Pool === undefined;
+    this.#crc64Pool = options.crc64Pool ?? new Crc64Pool();
+  }
+
+  #receive(
+    body: Readable,
+    maxSize: number | undefined,
+    options: ReceiveBodyOptions = {},
+  ): Promise<{ received: ReceivedBody; data: Buffer }> {
+    return receive(body, maxSize, { ...options, crc64Pool: this.#crc64Pool });
+  }
 
   get multipart(): MultipartStore {
     return this;
@@ -163,7 +187,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     const target = this.#bucket(bucket);
-    const { received, data } = await receive(body, options.maxSize, reportingTo(options.onReceived));
+    const { received, data } = await this.#receive(body, options.maxSize, reportingTo(options.onReceived));
     const object: StoredObject = {
       bucket,
       key,
@@ -227,7 +251,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
   ): Promise<StoredObject> {
     const target = this.#bucket(bucket);
     checkAppendable(target.objects.get(key)?.object, position);
-    const { received, data } = await receive(body, options.maxSize);
+    const { received, data } = await this.#receive(body, options.maxSize);
     const pending = appendedObject(bucket, key, target.objects.get(key)?.object, received, options.meta);
     await options.beforeCommit?.(cloneObject(pending));
     if (this.#buckets.get(bucket) !== target)
@@ -255,6 +279,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   async close(): Promise<void> {
     this.#buckets.clear();
+    if (this.#ownsCrc64Pool) await this.#crc64Pool.close();
   }
 
   // MultipartStore
@@ -274,7 +299,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     options: PartOptions = {},
   ): Promise<PartRecord> {
     this.#upload(ref);
-    const { received, data } = await receive(body, options.maxSize);
+    const { received, data } = await this.#receive(body, options.maxSize);
     const record: PartRecord = {
       partNumber,
       etag: received.etag,
@@ -350,6 +375,6 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 }
 
 /** A new, empty in-memory store. */
-export function createMemoryObjectStore(): ObjectStore {
-  return new MemoryObjectStore();
+export function createMemoryObjectStore(options: MemoryObjectStoreOptions = {}): ObjectStore {
+  return new MemoryObjectStore(options);
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Crc64, crc64 } from '../shared/crc64.ts';
+import { Crc64, crc64 } from '../../shared/crc64.ts';
 import { WasmCrc64 } from './crc64-wasm.ts';
 
 describe('WasmCrc64', () => {

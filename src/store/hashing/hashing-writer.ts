@@ -1,14 +1,14 @@
 /**
  * Receives an upload body for a backend: pipes the client's Readable through MD5 + CRC-64 hashing
- * into the backend's sink (a temp file, or a chunk list in memory), counting bytes.
+ * into the backend's sink (a new blob file, or a chunk list in memory), counting bytes.
  *
  * Invariants: the body is never buffered whole here (the sink decides what to keep); more than
  * `maxSize` bytes fail with EntityTooLarge as soon as they arrive; any error (client abort, stream
  * error, sink error) rejects and the caller discards whatever the sink received. Nothing becomes
  * visible here: committing is the backend's job, after this resolves.
  *
- * The CRC-64 of a body past the pool's threshold (1 MiB) continues in a worker thread
- * (crc64-pool.ts), in parallel with the MD5 and the sink's write; the Writable's callback waits for
+ * The CRC-64 of a body past the pool's threshold (1 MiB) continues in a worker thread of the
+ * store's pool (crc64-pool.ts), in parallel with the MD5 and the sink's write; the Writable's callback waits for
  * the sink and for the worker to be within its in-flight bound, so memory stays bounded either way.
  * Smaller bodies, and every body while no worker is ready, are hashed inline.
  *
@@ -22,11 +22,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Writable, finished, type Readable } from 'node:stream';
-import { Crc64 } from '../shared/crc64.ts';
-import { etagFromMd5 } from '../shared/etag.ts';
-import { ossError } from '../shared/oss-error.ts';
-import { sharedCrc64Pool, type Crc64Job, type Crc64Pool } from './crc64-pool.ts';
-import type { ReceivedDigests } from './object-store.ts';
+import { Crc64 } from '../../shared/crc64.ts';
+import { etagFromMd5 } from '../../shared/etag.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import type { Crc64Job, Crc64Pool } from './crc64-pool.ts';
+import type { ReceivedDigests } from '../object-store.ts';
 
 export interface ReceivedBody {
   size: number;
@@ -50,8 +50,11 @@ export interface BodySink {
 }
 
 export interface ReceiveBodyOptions {
-  /** Where large bodies' CRC runs: the process-wide pool by default; `false` keeps it inline. */
-  crc64Pool?: Crc64Pool | false;
+  /**
+   * Where the CRC of a body past the pool's threshold continues: the store's pool. Without one,
+   * every CRC is computed inline.
+   */
+  crc64Pool?: Crc64Pool | undefined;
   /**
    * Called at most once with the body's digests (the same object the promise resolves with), before
    * or while `sink.finish` runs; not called when receiving fails first. Must not throw.
@@ -62,7 +65,7 @@ export interface ReceiveBodyOptions {
 /**
  * Streams `body` into `sink`, resolving with the body's size and hashes once `sink.finish` has
  * called back. One Writable does the counting, hashing and handing on (no Transform stage: a small
- * PUT must stay close to a bare write + fsync + rename, and per-stream overhead is most of its CPU).
+ * PUT must stay close to a bare write + fsync, and per-stream overhead is most of its CPU).
  * @throws EntityTooLarge | the stream's own error (e.g. a client abort) | the sink's error
  */
 export function receiveBody(
@@ -74,7 +77,7 @@ export function receiveBody(
   return new Promise((resolve, reject) => {
     const md5 = createHash('md5');
     let crc = new Crc64();
-    const pool = options.crc64Pool === undefined ? sharedCrc64Pool() : options.crc64Pool || undefined;
+    const pool = options.crc64Pool;
     let job: Crc64Job | undefined;
     let size = 0;
     // md5.digest() works once: the digests are made once, when the last byte is hashed, and both

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc64 } from '../shared/crc64.ts';
-import { isOssError } from '../shared/oss-error.ts';
+import { crc64 } from '../../shared/crc64.ts';
+import { isOssError } from '../../shared/oss-error.ts';
 import { Crc64Pool } from './crc64-pool.ts';
 import { chunkSink, receiveBody, type BodySink, type ReceivedBody } from './hashing-writer.ts';
 
@@ -177,7 +177,6 @@ describe('receiveBody', () => {
     const { sink, release, finishing } = heldSink(events);
     const hook = hookRecorder(events);
     const pending = receiveBody(Readable.from([all.subarray(0, 5), all.subarray(5)]), sink, undefined, {
-      crc64Pool: false,
       onHashed: hook.onHashed,
     });
     await finishing;
@@ -224,7 +223,6 @@ describe('receiveBody', () => {
     const { sink, chunks } = chunkSink();
     let calls = 0;
     const received = await receiveBody(Readable.from([all]), sink, undefined, {
-      crc64Pool: false,
       onHashed: () => {
         calls++;
         throw new Error('hook bug');

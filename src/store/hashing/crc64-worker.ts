@@ -9,7 +9,7 @@
  * can overtake nothing but may follow data already queued.
  */
 import { parentPort } from 'node:worker_threads';
-import { Crc64 } from '../shared/crc64.ts';
+import { Crc64 } from '../../shared/crc64.ts';
 import { WasmCrc64 } from './crc64-wasm.ts';
 
 /** Main thread → worker. `start` carries the register of the part hashed inline so far. */

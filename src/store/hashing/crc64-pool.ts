@@ -4,6 +4,9 @@
  * the same thread). The hashing writer starts every body inline and hands the running register to a
  * job here once the body passes `thresholdBytes`, so a small PUT never pays a worker round trip.
  *
+ * Each store owns one pool (its options may pass another) and closes it in its `close()`; nothing
+ * here is process-wide.
+ *
  * Invariants:
  * - A job's CRC equals the inline one: the register moves over once, then every later byte goes to
  *   the worker in body order (copied into batches the job owns, so no buffer the sink may still be
@@ -19,8 +22,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { Crc64 } from '../shared/crc64.ts';
-import { spawnWorker } from '../shared/spawn-worker.ts';
+import { Crc64 } from '../../shared/crc64.ts';
+import { spawnWorker } from '../../shared/spawn-worker.ts';
 import type { FromCrc64Worker, ToCrc64Worker } from './crc64-worker.ts';
 
 export interface Crc64PoolOptions {
@@ -327,11 +330,4 @@ export class Crc64Pool {
     this.#readyWaiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-let shared: Crc64Pool | undefined;
-
-/** The process-wide pool the stores' hashing writer uses. */
-export function sharedCrc64Pool(): Crc64Pool {
-  return (shared ??= new Crc64Pool());
 }

@@ -14,7 +14,7 @@
  *   [64, 64 + 16 KiB) the eight 256-entry i64 tables; table k at 64 + 2048·k
  *   [DATA, ...)       the input, copied in by `update`
  */
-import { Crc64 } from '../shared/crc64.ts';
+import { Crc64 } from '../../shared/crc64.ts';
 
 const TABLES = 64;
 const DATA = TABLES + 8 * 2048;

@@ -49,7 +49,7 @@ describe('evaluateConditions (RFC 7232 order, OSS statuses)', () => {
 
   it('reads the x-oss-copy-source- forms for copies', () => {
     expect(outcome({ 'x-oss-copy-source-if-match': '"0"' }, 'x-oss-copy-source-')).toBe(
-      'PreconditionFailed:x-oss-copy-source-If-Match',
+      'PreconditionFailed:If-Match',
     );
     expect(outcome({ 'if-match': '"0"' }, 'x-oss-copy-source-')).toBe('proceed');
   });

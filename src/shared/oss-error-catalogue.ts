@@ -62,7 +62,7 @@ export const OSS_ERRORS = {
     status: 400,
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
   },
-  PositionNotEqualToLength: { status: 409, message: 'Position is not equal to file length.' },
+  PositionNotEqualToLength: { status: 409, message: 'Position is not equal to file length' },
   ObjectNotAppendable: { status: 409, message: 'The operation is not valid for this object.' },
   InvalidSecurityToken: { status: 403, message: 'The security token you provided is invalid.' },
   // 403

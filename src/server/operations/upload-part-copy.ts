@@ -25,7 +25,7 @@ export const uploadPartCopy: Operation = async (ctx, deps) => {
 
   const object = await deps.store.headObject(source.bucket, source.key);
   if (evaluateConditions(ctx.headers, object, 'x-oss-copy-source-') === 'not-modified') {
-    throw ossError('PreconditionFailed', { details: { Condition: 'x-oss-copy-source-if-none-match' } });
+    throw ossError('PreconditionFailed', { details: { Condition: 'If-None-Match' } });
   }
   const range = parseCopySourceRange(header(ctx, 'x-oss-copy-source-range'), object.size);
   if ((range === undefined ? object.size : range.end - range.start + 1) > MAX_PART_SIZE) {

@@ -12,6 +12,8 @@ const object: StoredObject = {
   lastModified: new Date('2026-01-02T03:04:05.678Z'),
   type: 'Normal',
   meta: { contentType: 'text/plain', userMeta: {} },
+  acl: 'default',
+  tags: [],
 };
 const etag = `"${object.etag}"`;
 const lastModified = 'Fri, 02 Jan 2026 03:04:05 GMT';

@@ -20,6 +20,9 @@ export const OSS_ERRORS = {
     status: 400,
     message: 'The XML you provided was not well-formed or did not validate against our published schema.',
   },
+  // FIDELITY: OSS documents tag errors (EC 0010-00000216…219) without naming their code; the S3 code
+  // OSS's tagging API mirrors is used.
+  InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   InvalidEncodingType: { status: 400, message: 'The encoding type is invalid.' },
   InvalidMaxKeys: { status: 400, message: 'Argument max-keys is not valid.' },
   InvalidTargetType: { status: 400, message: 'The symlink target object type is not supported.' },

@@ -16,6 +16,7 @@ import { MAX_PART_SIZE, parsePartNumber, uploadRefOf } from '../multipart-reques
 import { quoteEtag } from '../object-meta.ts';
 import { header, type Operation, type RequestContext, type ServerDeps } from '../request-context.ts';
 import { copyPartResult } from '../responses/copy-part-result.ts';
+import { effectiveObjectAcl } from '../object-settings.ts';
 
 export const uploadPartCopy: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);
@@ -103,7 +104,7 @@ async function authorizeSourceRead(ctx: RequestContext, deps: ServerDeps, source
   }
   if (principal.kind !== 'anonymous') return;
   const info = await deps.store.getBucket(source.bucket);
-  if (info.acl === 'private') {
+  if ((await effectiveObjectAcl(deps.store, source.bucket, source.key, info.acl)) === 'private') {
     throw ossError('AccessDenied', {
       message: 'You have no right to access this object because of bucket acl.',
     });

@@ -158,6 +158,22 @@ describe.each(['fs', 'memory'] as const)('on the %s store', (backend) => {
       expect((await anonymous(OPEN_BUCKET, 'acl/posted.txt')).status).toBe(403);
     });
 
+    it('an anonymous copy may read a public-read source in a private bucket, not a default one', async () => {
+      await client.put('acl/copy-src-public.txt', Buffer.from('public source'), {
+        headers: { 'x-oss-object-acl': 'public-read' },
+      });
+      await client.put('acl/copy-src-default.txt', Buffer.from('private source'));
+      const copyAnonymously = (source: string) =>
+        fetch(`${server.url}/${OPEN_BUCKET}/copied-${source.slice(4)}`, {
+          method: 'PUT',
+          headers: { 'x-oss-copy-source': `/${server.bucket}/${encodeURIComponent(source)}` },
+        });
+      expect((await copyAnonymously('acl/copy-src-public.txt')).status).toBe(200);
+      expect((await anonymous(OPEN_BUCKET, 'copied-copy-src-public.txt')).status).toBe(200);
+      expect((await copyAnonymously('acl/copy-src-default.txt')).status).toBe(403);
+      expect((await anonymous(OPEN_BUCKET, 'copied-copy-src-default.txt')).status).toBe(404);
+    });
+
     it('refuses an unknown ACL with InvalidArgument and changes nothing', async () => {
       await client.put('acl/stays.txt', Buffer.from('x'), { headers: { 'x-oss-object-acl': 'public-read' } });
       await expect(client.putACL('acl/stays.txt', 'public')).rejects.toMatchObject({

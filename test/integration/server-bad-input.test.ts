@@ -222,6 +222,18 @@ const rows: Row[] = [
     code: 'InvalidArgument',
   },
   {
+    name: 'CopyObject with an unknown x-oss-tagging-directive',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: 'tag-copy',
+        headers: { 'x-oss-copy-source': `/${server.bucket}/${VICTIM}`, 'x-oss-tagging-directive': 'MERGE' },
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
     name: 'PutObject with 11 tags',
     send: () =>
       signedRequest(server, {

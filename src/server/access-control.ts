@@ -12,6 +12,7 @@ import type { TemporaryAction } from '../shared/security-token.ts';
 import { parseCallback } from '../callback/parse-callback.ts';
 import { authenticate, authorizeAction, type AuthenticateRequest } from './authenticate.ts';
 import type { Principal } from './principal.ts';
+import { effectiveObjectAcl } from './object-settings.ts';
 import { header } from './request-context.ts';
 import type { Access, Route } from './routes.ts';
 import type { ServerDeps } from './request-context.ts';
@@ -89,11 +90,20 @@ export async function authorizeRoute(
         throw ossError('AccessDenied', { message: 'Anonymous access is forbidden for this operation.' });
       }
       const info = await deps.store.getBucket(bucket);
-      if (!aclGrants(info.acl, route.access)) throw anonymousDenied(route.target);
+      // An object's own ACL outranks its bucket's for reading it (OSS PutObjectACL).
+      // FIDELITY: writes (overwrite, delete) are decided by the bucket ACL alone.
+      const acl =
+        OBJECT_READS.has(route.action) && request.key !== undefined
+          ? await effectiveObjectAcl(deps.store, bucket, request.key, info.acl)
+          : info.acl;
+      if (!aclGrants(acl, route.access)) throw anonymousDenied(route.target);
       return;
     }
   }
 }
+
+/** The routes that read an object, for which the object's own ACL counts. */
+const OBJECT_READS: ReadonlySet<string> = new Set(['GetObject', 'HeadObject', 'GetObjectMeta']);
 
 /**
  * The policy action each route needs. ListObjectsV2 is ListObjects and UploadPartCopy is

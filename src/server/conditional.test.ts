@@ -12,6 +12,8 @@ const object: StoredObject = {
   lastModified: new Date('2026-01-02T03:04:05.678Z'),
   type: 'Normal',
   meta: { contentType: 'text/plain', userMeta: {} },
+  acl: 'default',
+  tags: [],
 };
 const etag = `"${object.etag}"`;
 const lastModified = 'Fri, 02 Jan 2026 03:04:05 GMT';
@@ -49,7 +51,7 @@ describe('evaluateConditions (RFC 7232 order, OSS statuses)', () => {
 
   it('reads the x-oss-copy-source- forms for copies', () => {
     expect(outcome({ 'x-oss-copy-source-if-match': '"0"' }, 'x-oss-copy-source-')).toBe(
-      'PreconditionFailed:x-oss-copy-source-If-Match',
+      'PreconditionFailed:If-Match',
     );
     expect(outcome({ 'if-match': '"0"' }, 'x-oss-copy-source-')).toBe('proceed');
   });

@@ -13,8 +13,15 @@ import type { StoredObject } from '../store/object-store.ts';
 
 export type ConditionResult = 'proceed' | 'not-modified';
 
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/**
+ * The header's value, or undefined when absent or empty. OSS treats an empty
+ * `x-oss-copy-source-if-match` as if it were not sent (issue 20).
+ */
+// FIDELITY: the same is assumed of the other conditional headers, with or without the prefix;
+// an empty value names no ETag and no date, so there is nothing to compare.
+function nonEmpty(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  return text === undefined || text.trim() === '' ? undefined : text;
 }
 
 function etagMatches(list: string, etag: string): boolean {
@@ -36,6 +43,8 @@ function parseHttpDate(value: string | undefined): number | undefined {
 
 /**
  * Evaluates the conditional headers (names prefixed by `prefix`, e.g. `x-oss-copy-source-`).
+ * A failure names the condition without the prefix (`If-Match`, `If-Unmodified-Since`), as OSS
+ * does for CopyObject too.
  * @throws PreconditionFailed
  */
 export function evaluateConditions(
@@ -43,16 +52,16 @@ export function evaluateConditions(
   object: StoredObject,
   prefix = '',
 ): ConditionResult {
-  const ifMatch = first(headers[`${prefix}if-match`]);
-  const ifNoneMatch = first(headers[`${prefix}if-none-match`]);
-  const ifModifiedSince = parseHttpDate(first(headers[`${prefix}if-modified-since`]));
-  const ifUnmodifiedSince = parseHttpDate(first(headers[`${prefix}if-unmodified-since`]));
+  const ifMatch = nonEmpty(headers[`${prefix}if-match`]);
+  const ifNoneMatch = nonEmpty(headers[`${prefix}if-none-match`]);
+  const ifModifiedSince = parseHttpDate(nonEmpty(headers[`${prefix}if-modified-since`]));
+  const ifUnmodifiedSince = parseHttpDate(nonEmpty(headers[`${prefix}if-unmodified-since`]));
   const modified = seconds(object.lastModified);
 
   if (ifMatch !== undefined) {
-    if (!etagMatches(ifMatch, object.etag)) throw preconditionFailed(`${prefix}If-Match`);
+    if (!etagMatches(ifMatch, object.etag)) throw preconditionFailed('If-Match');
   } else if (ifUnmodifiedSince !== undefined && modified > ifUnmodifiedSince) {
-    throw preconditionFailed(`${prefix}If-Unmodified-Since`);
+    throw preconditionFailed('If-Unmodified-Since');
   }
   if (ifNoneMatch !== undefined) {
     if (etagMatches(ifNoneMatch, object.etag)) return 'not-modified';

@@ -16,6 +16,8 @@ const received: StoredObject = {
   lastModified: new Date(),
   type: 'Normal',
   meta: { contentType: 'text/plain', userMeta: {} },
+  acl: 'default',
+  tags: [],
 };
 
 function code(fn: () => unknown): string | undefined {

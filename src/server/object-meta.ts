@@ -80,6 +80,10 @@ export function objectHeaders(object: StoredObject): Record<string, HeaderValue>
     'x-oss-hash-crc64ecma': object.crc64,
   };
   if (object.contentMd5 !== undefined) headers['Content-MD5'] = object.contentMd5;
+  // OSS: HEAD and GET of an Appendable object say where the next append goes (ali-oss's
+  // append-by-position flow reads it from a HEAD).
+  if (object.type === 'Appendable') headers['x-oss-next-append-position'] = object.size;
+  if (object.tags.length > 0) headers['x-oss-tagging-count'] = object.tags.length;
   if (meta.contentDisposition !== undefined) headers['Content-Disposition'] = meta.contentDisposition;
   if (meta.contentEncoding !== undefined) headers['Content-Encoding'] = meta.contentEncoding;
   if (meta.cacheControl !== undefined) headers['Cache-Control'] = meta.cacheControl;

@@ -15,11 +15,14 @@ import { copyObject } from './operations/copy-object.ts';
 import { deleteBucket } from './operations/delete-bucket.ts';
 import { deleteMultipleObjects } from './operations/delete-multiple-objects.ts';
 import { deleteObject } from './operations/delete-object.ts';
+import { deleteObjectTagging } from './operations/delete-object-tagging.ts';
 import { getBucketAcl } from './operations/get-bucket-acl.ts';
 import { getBucketInfo } from './operations/get-bucket-info.ts';
 import { getBucketLocation } from './operations/get-bucket-location.ts';
 import { getObject } from './operations/get-object.ts';
+import { getObjectAcl } from './operations/get-object-acl.ts';
 import { getObjectMeta } from './operations/get-object-meta.ts';
+import { getObjectTagging } from './operations/get-object-tagging.ts';
 import { headObject } from './operations/head-object.ts';
 import { listBuckets } from './operations/list-buckets.ts';
 import { listObjects } from './operations/list-objects.ts';
@@ -27,6 +30,8 @@ import { listObjectsV2 } from './operations/list-objects-v2.ts';
 import { putBucket } from './operations/put-bucket.ts';
 import { putBucketAcl } from './operations/put-bucket-acl.ts';
 import { putObject } from './operations/put-object.ts';
+import { putObjectAcl } from './operations/put-object-acl.ts';
+import { putObjectTagging } from './operations/put-object-tagging.ts';
 import { abortMultipartUpload } from './operations/abort-multipart-upload.ts';
 import { completeMultipartUpload } from './operations/complete-multipart-upload.ts';
 import { initiateMultipartUpload } from './operations/initiate-multipart-upload.ts';
@@ -198,6 +203,48 @@ export const ROUTES: readonly Route[] = [
     optionalSubresources: ['position'],
     access: 'write',
     operation: appendObject,
+  },
+
+  // Object ACL and tagging: owner only, as in OSS (anonymous callers never read or change them).
+  {
+    action: 'PutObjectAcl',
+    method: 'PUT',
+    target: 'object',
+    subresources: ['acl'],
+    access: 'owner',
+    operation: putObjectAcl,
+  },
+  {
+    action: 'GetObjectAcl',
+    method: 'GET',
+    target: 'object',
+    subresources: ['acl'],
+    access: 'owner',
+    operation: getObjectAcl,
+  },
+  {
+    action: 'PutObjectTagging',
+    method: 'PUT',
+    target: 'object',
+    subresources: ['tagging'],
+    access: 'owner',
+    operation: putObjectTagging,
+  },
+  {
+    action: 'GetObjectTagging',
+    method: 'GET',
+    target: 'object',
+    subresources: ['tagging'],
+    access: 'owner',
+    operation: getObjectTagging,
+  },
+  {
+    action: 'DeleteObjectTagging',
+    method: 'DELETE',
+    target: 'object',
+    subresources: ['tagging'],
+    access: 'owner',
+    operation: deleteObjectTagging,
   },
 
   // Multipart upload (OSS InitiateMultipartUpload … ListMultipartUploads).

@@ -20,6 +20,9 @@ export const OSS_ERRORS = {
     status: 400,
     message: 'The XML you provided was not well-formed or did not validate against our published schema.',
   },
+  // FIDELITY: OSS documents tag errors (EC 0010-00000216…219) without naming their code; the S3 code
+  // OSS's tagging API mirrors is used.
+  InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   InvalidEncodingType: { status: 400, message: 'The encoding type is invalid.' },
   InvalidMaxKeys: { status: 400, message: 'Argument max-keys is not valid.' },
   InvalidTargetType: { status: 400, message: 'The symlink target object type is not supported.' },
@@ -62,7 +65,7 @@ export const OSS_ERRORS = {
     status: 400,
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
   },
-  PositionNotEqualToLength: { status: 409, message: 'Position is not equal to file length.' },
+  PositionNotEqualToLength: { status: 409, message: 'Position is not equal to file length' },
   ObjectNotAppendable: { status: 409, message: 'The operation is not valid for this object.' },
   InvalidSecurityToken: { status: 403, message: 'The security token you provided is invalid.' },
   // 403

@@ -1,15 +1,16 @@
 /**
  * AppendObject rules shared by the backends: when an append is allowed, and what the object looks
  * like after it.
- * FIDELITY: metadata is set by the append that creates the object (position 0); later appends keep
- * it whatever headers they carry.
+ * FIDELITY: metadata and tags are set by the append that creates the object (position 0); later
+ * appends keep them whatever headers they carry. An ACL is applied by any append that names one
+ * (OSS: `x-oss-object-acl` on a write has the effect of PutObjectACL).
  */
 import { createHash } from 'node:crypto';
 import { crc64Combine } from '../shared/crc64.ts';
 import { etagFromMd5 } from '../shared/etag.ts';
 import { ossError } from '../shared/oss-error.ts';
 import type { ReceivedBody } from './hashing/hashing-writer.ts';
-import type { ObjectMeta, StoredObject } from './object-store.ts';
+import type { ObjectMeta, ObjectSettings, StoredObject } from './object-store.ts';
 
 /** @throws ObjectNotAppendable (a Normal or Multipart object is there) | PositionNotEqualToLength */
 export function checkAppendable(current: StoredObject | undefined, position: number): void {
@@ -31,6 +32,7 @@ export function appendedObject(
   current: StoredObject | undefined,
   received: ReceivedBody,
   meta: ObjectMeta,
+  settings: ObjectSettings = {},
 ): StoredObject {
   const etag = current
     ? etagFromMd5(createHash('md5').update(Buffer.from(current.etag, 'hex')).update(received.md5).digest())
@@ -45,5 +47,7 @@ export function appendedObject(
     lastModified: new Date(),
     type: 'Appendable',
     meta: { ...kept, userMeta: { ...kept.userMeta } },
+    acl: settings.acl ?? current?.acl ?? 'default',
+    tags: current ? current.tags : (settings.tags ?? []),
   };
 }

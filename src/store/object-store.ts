@@ -14,6 +14,23 @@ import type { Readable } from 'node:stream';
 
 export type BucketAcl = 'private' | 'public-read' | 'public-read-write';
 export type ObjectType = 'Normal' | 'Multipart' | 'Appendable';
+/** An object's own ACL; `default` follows the bucket's (OSS PutObjectACL). */
+export type ObjectAcl = 'default' | BucketAcl;
+
+/** One object tag (OSS object tagging): keys are unique within an object, order is kept. */
+export interface ObjectTag {
+  key: string;
+  value: string;
+}
+
+/**
+ * What an upload may set besides its metadata (`x-oss-object-acl`, `x-oss-tagging`). Absent
+ * fields leave the stored value as the operation's rule says (see each method).
+ */
+export interface ObjectSettings {
+  acl?: ObjectAcl;
+  tags?: readonly ObjectTag[];
+}
 
 export interface BucketInfo {
   name: string;
@@ -45,6 +62,10 @@ export interface StoredObject {
   lastModified: Date;
   type: ObjectType;
   meta: ObjectMeta;
+  /** `default` unless an upload, a copy or PutObjectAcl set one. */
+  acl: ObjectAcl;
+  /** Empty unless set; changing them does not change `lastModified` (OSS PutObjectTagging). */
+  tags: readonly ObjectTag[];
 }
 
 export interface ByteRange {
@@ -62,6 +83,12 @@ export interface ObjectStream {
 
 export interface PutOptions {
   meta: ObjectMeta;
+  /**
+   * PutObject: the new object's ACL and tags (absent: `default`, none). AppendObject: an `acl`
+   * replaces the object's on every append (as PutObjectAcl would); `tags` count only on the
+   * append that creates the object, like `meta`.
+   */
+  settings?: ObjectSettings;
   /**
    * Runs after the body is fully received and hashed, before the object becomes visible.
    * Throwing aborts the write (e.g. BadDigest, InvalidCRC64, EntityTooLarge) and nothing changes.
@@ -133,9 +160,26 @@ export interface ObjectStore {
   getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream>;
   /** Idempotent: deleting a missing key succeeds. @throws NoSuchBucket */
   deleteObject(bucket: string, key: string): Promise<void>;
-  /** Copies data; `meta` replaces the source's metadata when given (x-oss-metadata-directive: REPLACE).
-   *  @throws NoSuchBucket | NoSuchKey */
-  copyObject(source: CopySource, bucket: string, key: string, meta?: ObjectMeta): Promise<StoredObject>;
+  /**
+   * Copies data; `meta` replaces the source's metadata when given (x-oss-metadata-directive: REPLACE).
+   * `settings.tags` replaces the source's tags when given (x-oss-tagging-directive: Replace), else
+   * they are copied. `settings.acl` is the target's ACL; absent, a new target gets `default` and
+   * a copy onto itself keeps its own.
+   * @throws NoSuchBucket | NoSuchKey
+   */
+  // FIDELITY: OSS does not say what ACL a copy gets without x-oss-object-acl; a new object's
+  // `default` is assumed, and a metadata-changing copy onto itself should not lose its ACL.
+  copyObject(
+    source: CopySource,
+    bucket: string,
+    key: string,
+    meta?: ObjectMeta,
+    settings?: ObjectSettings,
+  ): Promise<StoredObject>;
+  /** PutObjectAcl; leaves `lastModified` as it is. @throws NoSuchBucket | NoSuchKey */
+  setObjectAcl(bucket: string, key: string, acl: ObjectAcl): Promise<void>;
+  /** PutObjectTagging / DeleteObjectTagging (`[]`); leaves `lastModified`. @throws NoSuchBucket | NoSuchKey */
+  setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void>;
   /**
    * AppendObject: appends at `position`, which must equal the current size (0 creates the object).
    * @throws NoSuchBucket | PositionNotEqualToLength | ObjectNotAppendable
@@ -202,8 +246,8 @@ export interface MultipartListQuery {
 }
 
 export interface MultipartStore {
-  /** @throws NoSuchBucket */
-  initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo>;
+  /** `settings` become the completed object's ACL and tags. @throws NoSuchBucket */
+  initiate(bucket: string, key: string, meta: ObjectMeta, settings?: ObjectSettings): Promise<UploadInfo>;
   /** Replaces any earlier part with the same number. @throws NoSuchUpload */
   uploadPart(ref: UploadRef, partNumber: number, body: Readable, options?: PartOptions): Promise<PartRecord>;
   /** Parts in part-number order; `after` = part-number-marker. @throws NoSuchUpload */

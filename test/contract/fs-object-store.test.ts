@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsObjectStore, type ObjectMeta, type ObjectStore } from '../../src/store/index.ts';
 import { body, bytes, readAll, runObjectStoreContract } from './object-store.contract.ts';
@@ -213,5 +214,89 @@ describe('fs backend specifics', () => {
     }
     expect(await blobFiles(dataDir)).toEqual([]);
     expect(await readdir(join(dataDir, 'tmp'))).toEqual([]);
+  });
+
+  it('keeps object ACLs and tags, and those of pending uploads, across a reopen', async () => {
+    const tags = [
+      { key: 'project', value: 'upcall' },
+      { key: 'note', value: 'a=b&c 文' },
+    ];
+    await store.putObject('b', 'k', body('x'), { meta: META, settings: { acl: 'public-read', tags } });
+    await store.putObject('b', 'edited', body('y'), { meta: META });
+    await store.setObjectAcl('b', 'edited', 'private');
+    await store.setObjectTags('b', 'edited', [{ key: 'later', value: '' }]);
+    const pending = await store.multipart.initiate('b', 'mp', META, { acl: 'public-read-write', tags });
+    await reopen();
+    expect(await store.headObject('b', 'k')).toMatchObject({ acl: 'public-read', tags });
+    expect(await store.headObject('b', 'edited')).toMatchObject({
+      acl: 'private',
+      tags: [{ key: 'later', value: '' }],
+    });
+    const part = await store.multipart.uploadPart(pending, 1, body('part'));
+    expect(await store.multipart.complete(pending, [{ partNumber: 1, etag: part.etag }])).toMatchObject({
+      acl: 'public-read-write',
+      tags,
+    });
+  });
+});
+
+describe('fs backend: data dirs from before object ACLs and tags', () => {
+  // The schema as released before the acl and tags columns existed.
+  const OLD_SCHEMA = `
+    CREATE TABLE buckets (name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, acl TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE objects (
+      bucket TEXT NOT NULL, key BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+      content_md5 TEXT, crc64 TEXT NOT NULL, last_modified_ms INTEGER NOT NULL, type TEXT NOT NULL,
+      meta TEXT NOT NULL, segments TEXT NOT NULL, PRIMARY KEY (bucket, key)) WITHOUT ROWID;
+    CREATE TABLE uploads (
+      upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL,
+      initiated_ms INTEGER NOT NULL, meta TEXT NOT NULL) WITHOUT ROWID;
+    CREATE INDEX uploads_by_key ON uploads (bucket, key, upload_id);
+    CREATE TABLE parts (
+      upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
+      etag TEXT NOT NULL, crc64 TEXT NOT NULL, last_modified_ms INTEGER NOT NULL,
+      PRIMARY KEY (upload_id, part_number)) WITHOUT ROWID;
+    CREATE TABLE durability (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+  `;
+  let dataDir: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'upcall-fs-old-'));
+    const db = new Database(join(dataDir, 'meta.sqlite'));
+    db.exec(OLD_SCHEMA);
+    db.prepare("INSERT INTO buckets VALUES ('old', 0, 'private')").run();
+    db.prepare(
+      `INSERT INTO objects VALUES ('old', ?, 0, 'D41D8CD98F00B204E9800998ECF8427E', '1B2M2Y8AsgTpgAmY7PhCfg==', '0',
+       1700000000000, 'Normal', ?, '')`,
+    ).run(Buffer.from('empty.txt'), JSON.stringify(META));
+    db.prepare(
+      "INSERT INTO uploads VALUES ('0123456789ABCDEF0123456789ABCDEF', 'old', ?, 1700000000000, ?)",
+    ).run(Buffer.from('mp'), JSON.stringify(META));
+    db.close();
+  });
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('opens them in place: old rows read as ACL default with no tags, and take new settings', async () => {
+    let store = await createFsObjectStore({ dataDir });
+    try {
+      const old = await store.headObject('old', 'empty.txt');
+      expect(old).toMatchObject({ size: 0, meta: META, acl: 'default', tags: [] });
+      expect(old.lastModified.getTime()).toBe(1700000000000);
+      await store.setObjectTags('old', 'empty.txt', [{ key: 'migrated', value: 'yes' }]);
+      const ref = { bucket: 'old', key: 'mp', uploadId: '0123456789ABCDEF0123456789ABCDEF' };
+      const part = await store.multipart.uploadPart(ref, 1, body('part'));
+      expect(await store.multipart.complete(ref, [{ partNumber: 1, etag: part.etag }])).toMatchObject({
+        acl: 'default',
+        tags: [],
+      });
+      await store.close();
+      // A second open finds the columns already there.
+      store = await createFsObjectStore({ dataDir });
+      expect((await store.headObject('old', 'empty.txt')).tags).toEqual([{ key: 'migrated', value: 'yes' }]);
+    } finally {
+      await store.close();
+    }
   });
 });

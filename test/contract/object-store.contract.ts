@@ -803,6 +803,117 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
       });
     });
 
+    describe('object ACL and tags', () => {
+      const TAGS = [
+        { key: 'z', value: '1' },
+        { key: 'a', value: '' },
+        { key: '10', value: 'x y/é' },
+      ];
+
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+      });
+
+      it('a plain put is default with no tags; settings given to put are stored in order', async () => {
+        expect(await put('b', 'plain', 'x')).toMatchObject({ acl: 'default', tags: [] });
+        const object = await store.putObject('b', 'set', body('x'), {
+          meta: META,
+          settings: { acl: 'public-read', tags: TAGS },
+        });
+        expect(object).toMatchObject({ acl: 'public-read', tags: TAGS });
+        expect(await store.headObject('b', 'set')).toEqual(object);
+        expect((await get('b', 'set')).object).toEqual(object);
+        expect((await store.listObjects('b', { maxKeys: 10 })).objects.find((o) => o.key === 'set')).toEqual(
+          object,
+        );
+      });
+
+      it('setObjectAcl and setObjectTags change only those fields, not the data or lastModified', async () => {
+        const before = await put('b', 'k', 'payload');
+        await store.setObjectAcl('b', 'k', 'public-read-write');
+        await store.setObjectTags('b', 'k', TAGS);
+        const after = await store.headObject('b', 'k');
+        expect(after).toEqual({ ...before, acl: 'public-read-write', tags: TAGS });
+        await store.setObjectTags('b', 'k', []);
+        await store.setObjectAcl('b', 'k', 'default');
+        expect(await store.headObject('b', 'k')).toEqual(before);
+        expect((await get('b', 'k')).data.toString()).toBe('payload');
+      });
+
+      it('setObjectAcl / setObjectTags answer NoSuchKey and NoSuchBucket', async () => {
+        await expectOssError(store.setObjectAcl('b', 'missing', 'private'), 'NoSuchKey');
+        await expectOssError(store.setObjectTags('b', 'missing', []), 'NoSuchKey');
+        await expectOssError(store.setObjectAcl('nope', 'k', 'private'), 'NoSuchBucket');
+        await expectOssError(store.setObjectTags('nope', 'k', []), 'NoSuchBucket');
+      });
+
+      it("an overwrite replaces the ACL and tags with the new upload's", async () => {
+        await store.putObject('b', 'k', body('1'), { meta: META, settings: { acl: 'private', tags: TAGS } });
+        expect(await put('b', 'k', '2')).toMatchObject({ acl: 'default', tags: [] });
+      });
+
+      it('copy: tags copied unless replaced; ACL as given, else default (kept onto itself)', async () => {
+        await store.putObject('b', 'src', body('x'), {
+          meta: META,
+          settings: { acl: 'public-read', tags: TAGS },
+        });
+        expect(await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'copied')).toMatchObject({
+          acl: 'default',
+          tags: TAGS,
+        });
+        const replaced = await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'replaced', undefined, {
+          acl: 'private',
+          tags: [{ key: 'new', value: 'v' }],
+        });
+        expect(replaced).toMatchObject({ acl: 'private', tags: [{ key: 'new', value: 'v' }] });
+        expect(await store.headObject('b', 'replaced')).toEqual(replaced);
+        const self = await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'src', {
+          contentType: 'text/plain',
+          userMeta: {},
+        });
+        expect(self).toMatchObject({ acl: 'public-read', tags: TAGS });
+        expect(await store.headObject('b', 'src')).toEqual(self);
+        const retagged = await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'src', undefined, {
+          tags: [],
+        });
+        expect(retagged).toMatchObject({ acl: 'public-read', tags: [] });
+      });
+
+      it('append: tags from the creating append; an ACL from any append that names one', async () => {
+        await store.appendObject('b', 'log', 0, body('a'), { meta: META, settings: { tags: TAGS } });
+        const second = await store.appendObject('b', 'log', 1, body('b'), {
+          meta: META,
+          settings: { acl: 'public-read', tags: [] },
+        });
+        expect(second).toMatchObject({ acl: 'public-read', tags: TAGS });
+        const third = await store.appendObject('b', 'log', 2, body('c'), { meta: META });
+        expect(third).toMatchObject({ acl: 'public-read', tags: TAGS });
+        expect(await store.headObject('b', 'log')).toEqual(third);
+      });
+
+      it("multipart: settings given to initiate become the completed object's", async () => {
+        const upload = await store.multipart.initiate('b', 'mp', META, { acl: 'private', tags: TAGS });
+        const ref = { bucket: 'b', key: 'mp', uploadId: upload.uploadId };
+        const part = await store.multipart.uploadPart(ref, 1, body('only part'));
+        const object = await store.multipart.complete(ref, [{ partNumber: 1, etag: part.etag }]);
+        expect(object).toMatchObject({ acl: 'private', tags: TAGS });
+        expect(await store.headObject('b', 'mp')).toEqual(object);
+        const plain = await store.multipart.initiate('b', 'mp2', META);
+        const plainRef = { bucket: 'b', key: 'mp2', uploadId: plain.uploadId };
+        const p1 = await store.multipart.uploadPart(plainRef, 1, body('x'));
+        expect(await store.multipart.complete(plainRef, [{ partNumber: 1, etag: p1.etag }])).toMatchObject({
+          acl: 'default',
+          tags: [],
+        });
+      });
+
+      it('returns copies: changing a returned tag list does not change the stored one', async () => {
+        const object = await store.putObject('b', 'k', body('x'), { meta: META, settings: { tags: TAGS } });
+        (object.tags as { key: string; value: string }[]).push({ key: 'extra', value: '' });
+        expect((await store.headObject('b', 'k')).tags).toEqual(TAGS);
+      });
+    });
+
     describe('multipart', () => {
       const part1 = bytes(100 * KiB, 21);
       const part2 = bytes(150 * KiB + 3, 22);

@@ -9,31 +9,45 @@ import { isOssError } from '../../src/shared/oss-error.ts';
 import {
   createFsObjectStore,
   createMemoryObjectStore,
+  type ObjectAcl,
   type ObjectMeta,
+  type ObjectSettings,
   type ObjectStore,
+  type ObjectTag,
   type StoredObject,
 } from '../../src/store/index.ts';
 import { body, bytes, readAll } from './object-store.contract.ts';
 
 const META: ObjectMeta = { contentType: 'a/b', userMeta: { x: '1' } };
 const key = fc.constantFrom('a', 'a/b', 'a/c', 'b', 'é', 'dir/x', 'dir/y/z');
+const acl = fc.constantFrom<ObjectAcl>('default', 'private', 'public-read', 'public-read-write');
+const tags = fc.uniqueArray(
+  fc.record({ key: fc.string({ minLength: 1, maxLength: 4 }), value: fc.string({ maxLength: 4 }) }),
+  { maxLength: 3, selector: (tag) => tag.key },
+);
+const settings: fc.Arbitrary<ObjectSettings> = fc.record({ acl, tags }, { requiredKeys: [] });
 
 type Op =
-  | { op: 'put'; key: string; size: number }
+  | { op: 'put'; key: string; size: number; settings: ObjectSettings }
   | { op: 'delete'; key: string }
-  | { op: 'append'; key: string; size: number; offset: number }
-  | { op: 'copy'; from: string; to: string };
+  | { op: 'append'; key: string; size: number; offset: number; settings: ObjectSettings }
+  | { op: 'copy'; from: string; to: string; settings: ObjectSettings }
+  | { op: 'setAcl'; key: string; acl: ObjectAcl }
+  | { op: 'setTags'; key: string; tags: readonly ObjectTag[] };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant('put' as const), key, size: fc.integer({ min: 0, max: 2000 }) }),
+  fc.record({ op: fc.constant('put' as const), key, size: fc.integer({ min: 0, max: 2000 }), settings }),
   fc.record({ op: fc.constant('delete' as const), key }),
   fc.record({
     op: fc.constant('append' as const),
     key,
     size: fc.integer({ min: 0, max: 2000 }),
     offset: fc.integer({ min: -1, max: 1 }),
+    settings,
   }),
-  fc.record({ op: fc.constant('copy' as const), from: key, to: key }),
+  fc.record({ op: fc.constant('copy' as const), from: key, to: key, settings }),
+  fc.record({ op: fc.constant('setAcl' as const), key, acl }),
+  fc.record({ op: fc.constant('setTags' as const), key, tags }),
 );
 
 /** What a call produced, in a comparable form: the error code, or the value without timestamps. */
@@ -55,7 +69,9 @@ function strip(value: unknown): unknown {
 async function apply(store: ObjectStore, o: Op, seed: number): Promise<unknown> {
   switch (o.op) {
     case 'put':
-      return outcome(() => store.putObject('b', o.key, body(bytes(o.size, seed)), { meta: META }));
+      return outcome(() =>
+        store.putObject('b', o.key, body(bytes(o.size, seed)), { meta: META, settings: o.settings }),
+      );
     case 'delete':
       return outcome(() => store.deleteObject('b', o.key));
     case 'append':
@@ -66,10 +82,15 @@ async function apply(store: ObjectStore, o: Op, seed: number): Promise<unknown> 
         );
         return store.appendObject('b', o.key, Math.max(0, size + o.offset), body(bytes(o.size, seed)), {
           meta: META,
+          settings: o.settings,
         });
       });
     case 'copy':
-      return outcome(() => store.copyObject({ bucket: 'b', key: o.from }, 'b', o.to));
+      return outcome(() => store.copyObject({ bucket: 'b', key: o.from }, 'b', o.to, undefined, o.settings));
+    case 'setAcl':
+      return outcome(() => store.setObjectAcl('b', o.key, o.acl));
+    case 'setTags':
+      return outcome(() => store.setObjectTags('b', o.key, o.tags));
   }
 }
 

@@ -37,6 +37,11 @@ export interface AliOssClient {
   getBucketLocation: Call;
   putBucketACL: Call;
   getBucketACL: Call;
+  putACL: Call;
+  getACL: Call;
+  putObjectTagging: Call;
+  getObjectTagging: Call;
+  deleteObjectTagging: Call;
   initMultipartUpload: Call;
   uploadPart: Call;
   completeMultipartUpload: Call;

@@ -66,6 +66,18 @@ describe('bucket lifecycle through ali-oss', () => {
     });
   });
 
+  it('creates a missing bucket on PutBucketAcl, with that ACL (OSS PutBucketAcl reference)', async () => {
+    const client = ossClient(server, { bucket: 'made-by-acl' });
+    const put = await client.putBucketACL('made-by-acl', 'public-read');
+    expect(put.res.status).toBe(200);
+    expect((await client.getBucketACL('made-by-acl')).acl).toBe('public-read');
+    const listed = (await serviceClient(server).listBuckets({ prefix: 'made-by-acl' })) as {
+      buckets: ListedBucket[];
+    };
+    expect(listed.buckets.map((b) => b.name)).toEqual(['made-by-acl']);
+    await client.deleteBucket('made-by-acl');
+  });
+
   it('answers 200 to re-creating an existing bucket and applies an explicit ACL', async () => {
     const client = ossClient(server, { bucket: 'again-bucket' });
     // ali-oss sends a CreateBucketConfiguration body when a storage class is given.

@@ -97,18 +97,6 @@ const rows: Row[] = [
     code: 'InvalidArgument',
   },
   {
-    name: 'PutBucketAcl on a missing bucket',
-    send: () =>
-      signedRequest(server, {
-        method: 'PUT',
-        bucket: 'no-such-bucket',
-        subresources: { acl: '' },
-        headers: { 'x-oss-acl': 'private' },
-      }),
-    status: 404,
-    code: 'NoSuchBucket',
-  },
-  {
     name: 'DeleteBucket on a bucket with objects',
     send: () => signedRequest(server, { method: 'DELETE', bucket: server.bucket }),
     status: 409,

@@ -170,10 +170,133 @@ const rows: Row[] = [
         method: 'GET',
         bucket: server.bucket,
         key: VICTIM,
-        subresources: { tagging: '' },
+        subresources: { symlink: '' },
       }),
     status: 501,
     code: 'NotImplemented',
+  },
+  {
+    name: 'PutObject with an unknown x-oss-object-acl',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: 'acl-bad',
+        headers: { 'x-oss-object-acl': 'public' },
+        body: 'x',
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'PutObjectAcl without x-oss-object-acl',
+    send: () =>
+      signedRequest(server, { method: 'PUT', bucket: server.bucket, key: VICTIM, subresources: { acl: '' } }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'PutObjectAcl on a missing object',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: 'no-such-object',
+        subresources: { acl: '' },
+        headers: { 'x-oss-object-acl': 'private' },
+      }),
+    status: 404,
+    code: 'NoSuchKey',
+  },
+  {
+    name: 'PutObject with an x-oss-tagging pair holding two =',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: 'tag-bad',
+        headers: { 'x-oss-tagging': 'aa=bb=cc' },
+        body: 'x',
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'CopyObject with an unknown x-oss-tagging-directive',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: 'tag-copy',
+        headers: { 'x-oss-copy-source': `/${server.bucket}/${VICTIM}`, 'x-oss-tagging-directive': 'MERGE' },
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    name: 'PutObject with 11 tags',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: 'tag-bad',
+        headers: { 'x-oss-tagging': Array.from({ length: 11 }, (_, i) => `k${i}=v`).join('&') },
+        body: 'x',
+      }),
+    status: 400,
+    code: 'InvalidTag',
+  },
+  {
+    name: 'PutObjectTagging with a repeated key',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        subresources: { tagging: '' },
+        body: '<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2</Value></Tag></TagSet></Tagging>',
+      }),
+    status: 400,
+    code: 'InvalidTag',
+  },
+  {
+    name: 'PutObjectTagging with a 129-character key',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        subresources: { tagging: '' },
+        body: `<Tagging><TagSet><Tag><Key>${'k'.repeat(129)}</Key><Value>1</Value></Tag></TagSet></Tagging>`,
+      }),
+    status: 400,
+    code: 'InvalidTag',
+  },
+  {
+    name: 'PutObjectTagging with a Tag missing its Value',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        subresources: { tagging: '' },
+        body: '<Tagging><TagSet><Tag><NoKey>a</NoKey></Tag></TagSet></Tagging>',
+      }),
+    status: 400,
+    code: 'MalformedXML',
+  },
+  {
+    name: 'PutObjectTagging with a body that is not XML',
+    send: () =>
+      signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        key: VICTIM,
+        subresources: { tagging: '' },
+        body: '<Tagging><TagSet>',
+      }),
+    status: 400,
+    code: 'MalformedXML',
   },
   {
     name: 'method OSS does not have',

@@ -96,6 +96,26 @@ describe.each(['fs', 'memory'] as const)('on the %s store', (backend) => {
       await expect(client.head('dst3.json')).rejects.toMatchObject({ status: 404 });
     });
 
+    it('names a failed source condition as OSS does (If-Match, If-Unmodified-Since)', async () => {
+      await expect(
+        client.copy('dst5.json', 'src.json', { headers: { 'If-Match': '"00"' } }),
+      ).rejects.toMatchObject({ status: 412, message: expect.stringMatching(/\(condition: If-Match\)$/) });
+      await expect(
+        client.copy('dst5.json', 'src.json', {
+          headers: { 'If-Unmodified-Since': new Date(Date.now() - 3_600_000).toUTCString() },
+        }),
+      ).rejects.toMatchObject({
+        status: 412,
+        message: expect.stringMatching(/\(condition: If-Unmodified-Since\)$/),
+      });
+    });
+
+    it('treats an empty x-oss-copy-source-if-match as absent', async () => {
+      const copied = await client.copy('dst6.json', 'src.json', { headers: { 'If-Match': '' } });
+      expect(copied.res.status).toBe(200);
+      expect(Buffer.from((await client.get('dst6.json')).content).toString()).toBe('{"a":1}');
+    });
+
     it('reports a missing source as NoSuchKey', async () => {
       await expect(client.copy('dst4', 'no-such-source')).rejects.toMatchObject({
         status: 404,
@@ -119,10 +139,27 @@ describe.each(['fs', 'memory'] as const)('on the %s store', (backend) => {
       expect(got.res.headers['x-oss-object-type']).toBe('Appendable');
     });
 
+    it('reports x-oss-next-append-position on HEAD and GET, so an append can resume from a HEAD', async () => {
+      const head = await client.head('log.txt');
+      expect(head.res.headers['x-oss-next-append-position']).toBe('11');
+      const resumed = await client.append('log.txt', Buffer.from('!'), {
+        position: head.res.headers['x-oss-next-append-position'],
+      });
+      expect(resumed.nextAppendPosition).toBe('12');
+      const got = await client.get('log.txt');
+      expect(got.res.headers['x-oss-next-append-position']).toBe('12');
+      expect(Buffer.from(got.content).toString()).toBe('hello world!');
+      await client.put('not-appendable.txt', Buffer.from('n'));
+      const normal = await client.head('not-appendable.txt');
+      expect(normal.res.headers['x-oss-next-append-position']).toBeUndefined();
+    });
+
     it('refuses a wrong position with PositionNotEqualToLength and the next position', async () => {
       await expect(client.append('log.txt', Buffer.from('!'), { position: 3 })).rejects.toMatchObject({
         status: 409,
         code: 'PositionNotEqualToLength',
+        // OSS's wording, without a final period.
+        message: 'Position is not equal to file length',
       });
       const res = await fetch(`${server.url}/${server.bucket}/log.txt?append&position=3`, {
         method: 'POST',
@@ -130,7 +167,7 @@ describe.each(['fs', 'memory'] as const)('on the %s store', (backend) => {
       }).catch(() => undefined);
       // Anonymous callers cannot write to a private bucket; the signed path above is what counts.
       expect(res?.status).toBe(403);
-      expect(Buffer.from((await client.get('log.txt')).content).toString()).toBe('hello world');
+      expect(Buffer.from((await client.get('log.txt')).content).toString()).toBe('hello world!');
     });
 
     it('refuses to append to a Normal object (ObjectNotAppendable)', async () => {

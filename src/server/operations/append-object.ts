@@ -17,6 +17,7 @@ import type { StoredObject } from '../../store/object-store.ts';
 import { expectedDigests, verifyDigests } from '../integrity.ts';
 import { requireObject } from '../multipart-request.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
+import { objectSettingsFromHeaders } from '../object-settings.ts';
 import type { Operation } from '../request-context.ts';
 import { MAX_PUT_OBJECT_BYTES, refuseDeclaredOversize } from './put-object.ts';
 
@@ -25,6 +26,7 @@ export const appendObject: Operation = async (ctx, deps) => {
   const position = parsePosition(ctx.query.get('position'));
   refuseDeclaredOversize(ctx, MAX_PUT_OBJECT_BYTES - position);
   const meta = objectMetaFromHeaders(ctx.headers, key);
+  const settings = objectSettingsFromHeaders(ctx.headers);
   const { contentMd5, crc64 } = expectedDigests(ctx.headers);
 
   let body: Readable = ctx.body;
@@ -55,6 +57,7 @@ export const appendObject: Operation = async (ctx, deps) => {
 
   const object = await deps.store.appendObject(bucket, key, position, body, {
     meta,
+    settings,
     maxSize: MAX_PUT_OBJECT_BYTES - position,
     beforeCommit,
   });

@@ -5,15 +5,19 @@
  * If-Unmodified-Since fail with 412; If-None-Match / If-Modified-Since answer 304 (what ali-oss's
  * `copy` accepts as success statuses, SPEC.md §8).
  *
+ * Tags follow `x-oss-tagging-directive`: `Copy` (the default) keeps the source's, `Replace` takes
+ * `x-oss-tagging` (none when absent). `x-oss-object-acl` sets the target's ACL.
+ *
  * Invariant: the caller must be able to read the source as well as write the target; anonymous
- * callers need a public-read(-write) source bucket, as for GetObject.
+ * callers need a source they could GetObject (its own ACL, else its bucket's, public-read(-write)).
  */
 import { ossError } from '../../shared/oss-error.ts';
-import type { CopySource, ObjectMeta } from '../../store/object-store.ts';
+import type { CopySource, ObjectMeta, ObjectSettings } from '../../store/object-store.ts';
 import { evaluateConditions } from '../conditional.ts';
 import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
 import { requireObject } from '../multipart-request.ts';
 import { objectMetaFromHeaders, quoteEtag } from '../object-meta.ts';
+import { effectiveObjectAcl, objectAclHeader, taggingHeader } from '../object-settings.ts';
 import { header, type Operation, type RequestContext, type ServerDeps } from '../request-context.ts';
 import { copyObjectResult } from '../responses/copy-object-result.ts';
 import { parseCopySource } from './upload-part-copy.ts';
@@ -22,6 +26,7 @@ export const copyObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   const source = parseCopySource(header(ctx, 'x-oss-copy-source') ?? '');
   const meta = metadataDirective(ctx, key);
+  const settings = copySettings(ctx);
   await authorizeSourceRead(ctx, deps, source);
 
   const current = await deps.store.headObject(source.bucket, source.key);
@@ -31,7 +36,7 @@ export const copyObject: Operation = async (ctx, deps) => {
   // FIDELITY: OSS limits CopyObject to 1 GiB sources (larger ones need UploadPartCopy); upcall
   // copies any size, streaming inside the store.
   if (forbidsOverwrite(ctx)) await assertAbsent(deps.store, bucket, key);
-  const object = await deps.store.copyObject(source, bucket, key, meta);
+  const object = await deps.store.copyObject(source, bucket, key, meta, settings);
   return {
     status: 200,
     headers: {
@@ -57,10 +62,31 @@ function metadataDirective(ctx: RequestContext, key: string): ObjectMeta | undef
   });
 }
 
+/**
+ * The target's ACL and, with `x-oss-tagging-directive: Replace`, its tags (OSS CopyObject).
+ * @throws InvalidArgument | InvalidTag
+ */
+function copySettings(ctx: RequestContext): ObjectSettings {
+  const settings: ObjectSettings = {};
+  const acl = objectAclHeader(ctx.headers);
+  if (acl !== undefined) settings.acl = acl;
+  const raw = header(ctx, 'x-oss-tagging-directive');
+  const directive = (raw ?? 'Copy').trim().toLowerCase();
+  if (directive === 'replace') {
+    settings.tags = taggingHeader(ctx.headers) ?? [];
+  } else if (directive !== 'copy') {
+    throw ossError('InvalidArgument', {
+      message: 'The x-oss-tagging-directive must be Copy or Replace.',
+      details: { ArgumentName: 'x-oss-tagging-directive', ArgumentValue: raw ?? '' },
+    });
+  }
+  return settings;
+}
+
 async function authorizeSourceRead(ctx: RequestContext, deps: ServerDeps, source: CopySource): Promise<void> {
   if (ctx.principal.kind !== 'anonymous') return;
   const info = await deps.store.getBucket(source.bucket);
-  if (info.acl === 'private') {
+  if ((await effectiveObjectAcl(deps.store, source.bucket, source.key, info.acl)) === 'private') {
     throw ossError('AccessDenied', {
       message: 'You have no right to access this object because of bucket acl.',
     });

@@ -20,6 +20,7 @@ import type { StoredObject } from '../../store/object-store.ts';
 import { verifyDigests, expectedDigests } from '../integrity.ts';
 import { objectLocation, requireBucket } from '../multipart-request.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
+import { objectSettingsFromHeaders } from '../object-settings.ts';
 import { authorizePostForm } from '../post-object-auth.ts';
 import {
   DEFAULT_POST_OBJECT_FORM_LIMITS,
@@ -76,6 +77,7 @@ export const postObject: Operation = async (ctx, deps) => {
       const access = await authorizePostForm({ fields, bucket, key, now: deps.now() }, deps);
       const headers = fieldsAsHeaders(fields);
       const meta = objectMetaFromHeaders(headers, key);
+      const settings = objectSettingsFromHeaders(headers);
       const expected = expectedDigests(headers);
       const minSize = access.contentLength?.min ?? 0;
       const maxSize = Math.min(access.contentLength?.max ?? MAX_POST_OBJECT_SIZE, MAX_POST_OBJECT_SIZE);
@@ -99,6 +101,7 @@ export const postObject: Operation = async (ctx, deps) => {
       );
       const object = await deps.store.putObject(bucket, key, form.file.stream, {
         meta,
+        settings,
         maxSize,
         ...(onReceived === undefined ? {} : { onReceived }),
         beforeCommit: async (pending) => {
@@ -187,6 +190,7 @@ function fieldsAsHeaders(fields: ReadonlyMap<string, string>): IncomingHttpHeade
   for (const [name, value] of fields) {
     if (META_FIELDS.includes(name) || name.startsWith('x-oss-meta-')) headers[name] = value;
     if (name === 'content-md5' || name === 'x-oss-hash-crc64ecma') headers[name] = value;
+    if (name === 'x-oss-object-acl' || name === 'x-oss-tagging') headers[name] = value;
   }
   return headers;
 }

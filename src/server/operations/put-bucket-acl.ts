@@ -1,8 +1,9 @@
 /**
  * PutBucketAcl (`PUT /?acl`): sets the bucket ACL from `x-oss-acl`; 200 with `Location`.
- * A missing header is InvalidArgument (there is nothing to set).
+ * A missing header is InvalidArgument (there is nothing to set). On a bucket that does not exist
+ * it creates the bucket with that ACL, as the OSS PutBucketAcl reference says it does.
  */
-import { ossError } from '../../shared/oss-error.ts';
+import { isOssError, ossError } from '../../shared/oss-error.ts';
 import { bucketAclHeader } from '../bucket-acl-header.ts';
 import { requireBucket } from '../multipart-request.ts';
 import type { Operation } from '../request-context.ts';
@@ -17,6 +18,17 @@ export const putBucketAcl: Operation = async (ctx, deps) => {
       details: { ArgumentName: 'x-oss-acl', ArgumentValue: '' },
     });
   }
-  await deps.store.setBucketAcl(bucket, acl);
+  try {
+    await deps.store.setBucketAcl(bucket, acl);
+  } catch (error) {
+    if (!isOssError(error) || error.code !== 'NoSuchBucket') throw error;
+    try {
+      await deps.store.createBucket(bucket, acl);
+    } catch (raced) {
+      // Created by someone else in between: it exists now, so set its ACL as asked.
+      if (!isOssError(raced) || raced.code !== 'BucketAlreadyExists') throw raced;
+      await deps.store.setBucketAcl(bucket, acl);
+    }
+  }
   return { status: 200, headers: { Location: `/${bucket}` } };
 };

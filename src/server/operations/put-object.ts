@@ -11,6 +11,7 @@ import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
 import { integrityCheck } from '../integrity.ts';
 import { requireObject } from '../multipart-request.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
+import { objectSettingsFromHeaders } from '../object-settings.ts';
 import { ossError } from '../../shared/oss-error.ts';
 import { header, type OssResponse, type Operation, type RequestContext } from '../request-context.ts';
 import {
@@ -40,6 +41,7 @@ export const putObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   refuseDeclaredOversize(ctx, MAX_PUT_OBJECT_BYTES);
   const meta = objectMetaFromHeaders(ctx.headers, key);
+  const settings = objectSettingsFromHeaders(ctx.headers);
   const digests = integrityCheck(ctx.headers);
   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject');
   const noOverwrite = forbidsOverwrite(ctx);
@@ -57,6 +59,7 @@ export const putObject: Operation = async (ctx, deps) => {
 
   const object = await deps.store.putObject(bucket, key, ctx.body, {
     meta,
+    settings,
     maxSize: MAX_PUT_OBJECT_BYTES,
     ...(beforeCommit === undefined ? {} : { beforeCommit }),
     ...(onReceived === undefined ? {} : { onReceived }),

@@ -16,6 +16,7 @@ import { MAX_PART_SIZE, parsePartNumber, uploadRefOf } from '../multipart-reques
 import { quoteEtag } from '../object-meta.ts';
 import { header, type Operation, type RequestContext, type ServerDeps } from '../request-context.ts';
 import { copyPartResult } from '../responses/copy-part-result.ts';
+import { effectiveObjectAcl } from '../object-settings.ts';
 
 export const uploadPartCopy: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);
@@ -25,7 +26,7 @@ export const uploadPartCopy: Operation = async (ctx, deps) => {
 
   const object = await deps.store.headObject(source.bucket, source.key);
   if (evaluateConditions(ctx.headers, object, 'x-oss-copy-source-') === 'not-modified') {
-    throw ossError('PreconditionFailed', { details: { Condition: 'x-oss-copy-source-if-none-match' } });
+    throw ossError('PreconditionFailed', { details: { Condition: 'If-None-Match' } });
   }
   const range = parseCopySourceRange(header(ctx, 'x-oss-copy-source-range'), object.size);
   if ((range === undefined ? object.size : range.end - range.start + 1) > MAX_PART_SIZE) {
@@ -103,7 +104,7 @@ async function authorizeSourceRead(ctx: RequestContext, deps: ServerDeps, source
   }
   if (principal.kind !== 'anonymous') return;
   const info = await deps.store.getBucket(source.bucket);
-  if (info.acl === 'private') {
+  if ((await effectiveObjectAcl(deps.store, source.bucket, source.key, info.acl)) === 'private') {
     throw ossError('AccessDenied', {
       message: 'You have no right to access this object because of bucket acl.',
     });

@@ -42,8 +42,11 @@ import type {
   ListQuery,
   MultipartListQuery,
   MultipartStore,
+  ObjectAcl,
   ObjectMeta,
+  ObjectSettings,
   ObjectStore,
+  ObjectTag,
   ObjectStream,
   PartOptions,
   PartRecord,
@@ -57,7 +60,9 @@ import { lockDataDir } from './data-dir-lock.ts';
 import {
   MetaDb,
   formatSegments,
+  formatTags,
   parseSegments,
+  parseTags,
   prefixEnd,
   type BucketRow,
   type ObjectRow,
@@ -97,6 +102,8 @@ function toStoredObject(row: ObjectRow): StoredObject {
     lastModified: new Date(row.last_modified_ms),
     type: row.type,
     meta: JSON.parse(row.meta) as ObjectMeta,
+    acl: row.acl,
+    tags: parseTags(row.tags),
   };
   if (row.content_md5 !== null) object.contentMd5 = row.content_md5;
   return object;
@@ -114,6 +121,8 @@ function toObjectRow(object: StoredObject, segments: readonly Segment[]): Object
     type: object.type,
     meta: JSON.stringify(object.meta),
     segments: formatSegments(segments),
+    acl: object.acl,
+    tags: formatTags(object.tags),
   };
 }
 
@@ -254,6 +263,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       lastModified: new Date(),
       type: 'Normal',
       meta: options.meta,
+      acl: options.settings?.acl ?? 'default',
+      tags: options.settings?.tags ?? [],
     };
     const row = toObjectRow(object, [{ id, size: received.size }]);
     try {
@@ -308,15 +319,23 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     bucket: string,
     key: string,
     meta?: ObjectMeta,
+    settings: ObjectSettings = {},
   ): Promise<StoredObject> {
     this.#requireBucket(source.bucket);
     const from = this.#requireObject(source.bucket, source.key);
     this.#requireBucket(bucket);
     const lastModified = Date.now();
+    const tags = settings.tags === undefined ? from.tags : formatTags(settings.tags);
     if (source.bucket === bucket && source.key === key) {
-      // Onto itself: only the metadata and the time change; the blobs stay where they are.
-      const row = { ...from, meta: meta ? JSON.stringify(meta) : from.meta, last_modified_ms: lastModified };
-      this.#db.updateObjectMeta(bucket, row.key, row.meta, lastModified);
+      // Onto itself: only the metadata, settings and time change; the blobs stay where they are.
+      const row: ObjectRow = {
+        ...from,
+        meta: meta ? JSON.stringify(meta) : from.meta,
+        last_modified_ms: lastModified,
+        acl: settings.acl ?? from.acl,
+        tags,
+      };
+      this.#db.updateObjectMeta(row);
       return toStoredObject(row);
     }
     // Pin the source blobs while linking, so a concurrent delete of the source cannot unlink them.
@@ -339,6 +358,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       last_modified_ms: lastModified,
       meta: meta ? JSON.stringify(meta) : from.meta,
       segments: formatSegments(segments),
+      acl: settings.acl ?? 'default',
+      tags,
     };
     const newIds = segments.map((s) => s.id);
     const dropped = await this.#commitOrRemove(newIds, () => {
@@ -349,6 +370,14 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     });
     this.#blobs.drop(dropped);
     return toStoredObject(row);
+  }
+
+  async setObjectAcl(bucket: string, key: string, acl: ObjectAcl): Promise<void> {
+    if (!this.#db.setObjectAcl(bucket, utf8(key), acl)) this.#requireObject(bucket, key);
+  }
+
+  async setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void> {
+    if (!this.#db.setObjectTags(bucket, utf8(key), formatTags(tags))) this.#requireObject(bucket, key);
   }
 
   async appendObject(
@@ -364,7 +393,14 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     checkAppendable(before && toStoredObject(before), position);
     const { id, received } = await this.#writeBlob(body, options.maxSize);
     const current = this.#db.getObject(bucket, keyBytes);
-    const pending = appendedObject(bucket, key, current && toStoredObject(current), received, options.meta);
+    const pending = appendedObject(
+      bucket,
+      key,
+      current && toStoredObject(current),
+      received,
+      options.meta,
+      options.settings,
+    );
     try {
       await options.beforeCommit?.(pending);
     } catch (error) {
@@ -376,7 +412,14 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       // Re-read inside the transaction: another append may have committed meanwhile.
       const latest = this.#db.getObject(bucket, keyBytes);
       checkAppendable(latest && toStoredObject(latest), position);
-      const object = appendedObject(bucket, key, latest && toStoredObject(latest), received, options.meta);
+      const object = appendedObject(
+        bucket,
+        key,
+        latest && toStoredObject(latest),
+        received,
+        options.meta,
+        options.settings,
+      );
       const segments = [...(latest ? parseSegments(latest.segments) : []), { id, size: received.size }];
       const next = toObjectRow(object, segments);
       this.#db.upsertObject(next);
@@ -433,7 +476,12 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 
   // MultipartStore
 
-  async initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo> {
+  async initiate(
+    bucket: string,
+    key: string,
+    meta: ObjectMeta,
+    settings: ObjectSettings = {},
+  ): Promise<UploadInfo> {
     this.#requireBucket(bucket);
     const now = Date.now();
     const row: UploadRow = {
@@ -442,6 +490,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       key: utf8(key),
       initiated_ms: now,
       meta: JSON.stringify(meta),
+      acl: settings.acl ?? 'default',
+      tags: formatTags(settings.tags ?? []),
     };
     this.#db.insertUpload(row);
     return toUploadInfo(row);
@@ -513,6 +563,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
         lastModified: new Date(),
         type: 'Multipart',
         meta: JSON.parse(upload.meta) as ObjectMeta,
+        acl: upload.acl,
+        tags: parseTags(upload.tags),
       };
       const row = toObjectRow(
         object,

@@ -16,7 +16,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { BucketAcl, ObjectType } from '../object-store.ts';
+import type { BucketAcl, ObjectAcl, ObjectTag, ObjectType } from '../object-store.ts';
 
 export interface BucketRow {
   name: string;
@@ -36,6 +36,9 @@ export interface ObjectRow {
   meta: string;
   /** `id:size` pairs joined by `,`: the blobs whose concatenation is the body. */
   segments: string;
+  acl: ObjectAcl;
+  /** JSON `[[key, value], …]` (formatTags). */
+  tags: string;
 }
 
 export interface UploadRow {
@@ -44,6 +47,9 @@ export interface UploadRow {
   key: Buffer;
   initiated_ms: number;
   meta: string;
+  /** What the completed object gets (InitiateMultipartUpload's x-oss-object-acl, x-oss-tagging). */
+  acl: ObjectAcl;
+  tags: string;
 }
 
 export interface PartRow {
@@ -96,7 +102,32 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS durability (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 `;
 
-const OBJECT_COLUMNS = 'bucket, key, size, etag, content_md5, crc64, last_modified_ms, type, meta, segments';
+/**
+ * Columns added after the first release, each with a default that is right for rows written
+ * before it existed. Applied at open when missing, so an older data dir upgrades in place and a
+ * new one gets the same schema. Append only: never change or drop an entry.
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  // Object ACL and tags (issue 20): rows from before had neither, which is `default` and none.
+  { table: 'objects', column: 'acl', definition: "TEXT NOT NULL DEFAULT 'default'" },
+  { table: 'objects', column: 'tags', definition: "TEXT NOT NULL DEFAULT '[]'" },
+  { table: 'uploads', column: 'acl', definition: "TEXT NOT NULL DEFAULT 'default'" },
+  { table: 'uploads', column: 'tags', definition: "TEXT NOT NULL DEFAULT '[]'" },
+];
+
+function addMissingColumns(db: Database.Database): void {
+  db.transaction(() => {
+    for (const { table, column, definition } of ADDED_COLUMNS) {
+      const present = db.pragma(`table_info(${table})`) as { name: string }[];
+      if (present.some((c) => c.name === column)) continue;
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
+  })();
+}
+
+const OBJECT_COLUMNS =
+  'bucket, key, size, etag, content_md5, crc64, last_modified_ms, type, meta, segments, acl, tags';
+const UPLOAD_COLUMNS = 'upload_id, bucket, key, initiated_ms, meta, acl, tags';
 
 /** Exclusive upper bound of every key starting with `prefix`: UTF-8 never contains byte 0xFF. */
 export function prefixEnd(prefix: Buffer): Buffer {
@@ -122,13 +153,15 @@ export class MetaDb {
     getObject: Statement<[string, Buffer], ObjectRow>;
     getSegments: Statement<[string, Buffer], { segments: string }>;
     upsertObject: Statement<
-      [string, Buffer, number, string, string | null, string, number, string, string, string]
+      [string, Buffer, number, string, string | null, string, number, string, string, string, string, string]
     >;
-    updateObjectMeta: Statement<[string, number, string, Buffer]>;
+    updateObjectMeta: Statement<[string, number, string, string, string, Buffer]>;
+    setObjectAcl: Statement<[string, string, Buffer]>;
+    setObjectTags: Statement<[string, string, Buffer]>;
     deleteObject: Statement<[string, Buffer]>;
     scanFrom: Statement<[string, Buffer, Buffer, number], ObjectRow>;
     scanAfter: Statement<[string, Buffer, Buffer, number], ObjectRow>;
-    insertUpload: Statement<[string, string, Buffer, number, string]>;
+    insertUpload: Statement<[string, string, Buffer, number, string, string, string]>;
     getUpload: Statement<[string], UploadRow>;
     deleteUpload: Statement<[string]>;
     listUploads: Statement<[string, Buffer, Buffer, Buffer, Buffer, string, number], UploadRow>;
@@ -147,6 +180,7 @@ export class MetaDb {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    addMissingColumns(this.db);
     this.db.prepare('INSERT OR IGNORE INTO durability (id, n) VALUES (1, 0)').run();
     this.#run = this.db.transaction((fn: () => unknown) => fn());
     const p = <P extends unknown[], R = unknown>(sql: string) => this.db.prepare<P, R>(sql);
@@ -161,9 +195,13 @@ export class MetaDb {
       getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?`),
       getSegments: p('SELECT segments FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: p(
-        `INSERT OR REPLACE INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      updateObjectMeta: p('UPDATE objects SET meta = ?, last_modified_ms = ? WHERE bucket = ? AND key = ?'),
+      updateObjectMeta: p(
+        'UPDATE objects SET meta = ?, last_modified_ms = ?, acl = ?, tags = ? WHERE bucket = ? AND key = ?',
+      ),
+      setObjectAcl: p('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
+      setObjectTags: p('UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?'),
       deleteObject: p('DELETE FROM objects WHERE bucket = ? AND key = ?'),
       scanFrom: p(
         `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
@@ -171,13 +209,11 @@ export class MetaDb {
       scanAfter: p(
         `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key > ? AND key < ? ORDER BY key LIMIT ?`,
       ),
-      insertUpload: p(
-        'INSERT INTO uploads (upload_id, bucket, key, initiated_ms, meta) VALUES (?, ?, ?, ?, ?)',
-      ),
-      getUpload: p('SELECT upload_id, bucket, key, initiated_ms, meta FROM uploads WHERE upload_id = ?'),
+      insertUpload: p(`INSERT INTO uploads (${UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      getUpload: p(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?`),
       deleteUpload: p('DELETE FROM uploads WHERE upload_id = ?'),
       listUploads: p(
-        `SELECT upload_id, bucket, key, initiated_ms, meta FROM uploads
+        `SELECT ${UPLOAD_COLUMNS} FROM uploads
          WHERE bucket = ? AND key >= ? AND key < ? AND (key > ? OR (key = ? AND upload_id > ?))
          ORDER BY key, upload_id LIMIT ?`,
       ),
@@ -267,10 +303,23 @@ export class MetaDb {
       row.type,
       row.meta,
       row.segments,
+      row.acl,
+      row.tags,
     );
   }
-  updateObjectMeta(bucket: string, key: Buffer, meta: string, lastModifiedMs: number): void {
-    this.#s.updateObjectMeta.run(meta, lastModifiedMs, bucket, key);
+  /** Copy onto itself: new metadata, time, ACL and tags; same data. */
+  updateObjectMeta(
+    row: Pick<ObjectRow, 'bucket' | 'key' | 'meta' | 'last_modified_ms' | 'acl' | 'tags'>,
+  ): void {
+    this.#s.updateObjectMeta.run(row.meta, row.last_modified_ms, row.acl, row.tags, row.bucket, row.key);
+  }
+  /** False when there is no such object. */
+  setObjectAcl(bucket: string, key: Buffer, acl: ObjectAcl): boolean {
+    return this.#s.setObjectAcl.run(acl, bucket, key).changes > 0;
+  }
+  /** False when there is no such object. */
+  setObjectTags(bucket: string, key: Buffer, tags: string): boolean {
+    return this.#s.setObjectTags.run(tags, bucket, key).changes > 0;
   }
   deleteObject(bucket: string, key: Buffer): void {
     this.#s.deleteObject.run(bucket, key);
@@ -281,7 +330,15 @@ export class MetaDb {
   }
 
   insertUpload(row: UploadRow): void {
-    this.#s.insertUpload.run(row.upload_id, row.bucket, row.key, row.initiated_ms, row.meta);
+    this.#s.insertUpload.run(
+      row.upload_id,
+      row.bucket,
+      row.key,
+      row.initiated_ms,
+      row.meta,
+      row.acl,
+      row.tags,
+    );
   }
   getUpload(uploadId: string): UploadRow | undefined {
     return this.#s.getUpload.get(uploadId);
@@ -344,6 +401,15 @@ export class MetaDb {
   close(): void {
     this.db.close();
   }
+}
+
+/** Tags as stored in the `tags` columns: JSON pairs, so any key or value round-trips. */
+export function formatTags(tags: readonly ObjectTag[]): string {
+  return JSON.stringify(tags.map((tag) => [tag.key, tag.value]));
+}
+
+export function parseTags(text: string): ObjectTag[] {
+  return (JSON.parse(text) as [string, string][]).map(([key, value]) => ({ key, value }));
 }
 
 export function formatSegments(segments: readonly { id: string; size: number }[]): string {

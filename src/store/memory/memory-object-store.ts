@@ -37,8 +37,11 @@ import type {
   ListQuery,
   MultipartListQuery,
   MultipartStore,
+  ObjectAcl,
   ObjectMeta,
+  ObjectSettings,
   ObjectStore,
+  ObjectTag,
   ObjectStream,
   PartOptions,
   PartRecord,
@@ -61,6 +64,7 @@ interface MemPart {
 interface MemUpload {
   info: UploadInfo;
   meta: ObjectMeta;
+  settings: ObjectSettings;
   parts: Map<number, MemPart>;
 }
 
@@ -74,8 +78,17 @@ function cloneMeta(meta: ObjectMeta): ObjectMeta {
   return { ...meta, userMeta: { ...meta.userMeta } };
 }
 
+function cloneTags(tags: readonly ObjectTag[]): ObjectTag[] {
+  return tags.map((tag) => ({ ...tag }));
+}
+
 function cloneObject(object: StoredObject): StoredObject {
-  return { ...object, lastModified: new Date(object.lastModified), meta: cloneMeta(object.meta) };
+  return {
+    ...object,
+    lastModified: new Date(object.lastModified),
+    meta: cloneMeta(object.meta),
+    tags: cloneTags(object.tags),
+  };
 }
 
 /** The bytes [start, end] of a segmented body, as a list of views (no copy). */
@@ -198,6 +211,8 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       lastModified: new Date(),
       type: 'Normal',
       meta: cloneMeta(options.meta),
+      acl: options.settings?.acl ?? 'default',
+      tags: cloneTags(options.settings?.tags ?? []),
     };
     await options.beforeCommit?.(cloneObject(object));
     // The bucket may have been deleted while the body streamed in.
@@ -226,9 +241,11 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     bucket: string,
     key: string,
     meta?: ObjectMeta,
+    settings: ObjectSettings = {},
   ): Promise<StoredObject> {
     const from = this.#object(source.bucket, source.key);
     const target = this.#bucket(bucket);
+    const ontoItself = source.bucket === bucket && source.key === key;
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
     const object: StoredObject = {
       ...from.object,
@@ -236,10 +253,23 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       key,
       lastModified: new Date(),
       meta: cloneMeta(meta ?? from.object.meta),
+      acl: settings.acl ?? (ontoItself ? from.object.acl : 'default'),
+      tags: cloneTags(settings.tags ?? from.object.tags),
     };
     // Segments are immutable, so the copy shares them.
     target.objects.set(key, { object, segments: from.segments });
     return cloneObject(object);
+  }
+
+  async setObjectAcl(bucket: string, key: string, acl: ObjectAcl): Promise<void> {
+    const entry = this.#object(bucket, key);
+    // Committed objects are immutable (readers may hold them): replace the entry, same data.
+    this.#bucket(bucket).objects.set(key, { ...entry, object: { ...entry.object, acl } });
+  }
+
+  async setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void> {
+    const entry = this.#object(bucket, key);
+    this.#bucket(bucket).objects.set(key, { ...entry, object: { ...entry.object, tags: cloneTags(tags) } });
   }
 
   async appendObject(
@@ -252,7 +282,14 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     const target = this.#bucket(bucket);
     checkAppendable(target.objects.get(key)?.object, position);
     const { received, data } = await this.#receive(body, options.maxSize);
-    const pending = appendedObject(bucket, key, target.objects.get(key)?.object, received, options.meta);
+    const pending = appendedObject(
+      bucket,
+      key,
+      target.objects.get(key)?.object,
+      received,
+      options.meta,
+      options.settings,
+    );
     await options.beforeCommit?.(cloneObject(pending));
     if (this.#buckets.get(bucket) !== target)
       throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
@@ -284,11 +321,17 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   // MultipartStore
 
-  async initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo> {
+  async initiate(
+    bucket: string,
+    key: string,
+    meta: ObjectMeta,
+    settings: ObjectSettings = {},
+  ): Promise<UploadInfo> {
     const target = this.#bucket(bucket);
     const now = Date.now();
     const info: UploadInfo = { bucket, key, uploadId: newUploadId(now), initiated: new Date(now) };
-    target.uploads.set(info.uploadId, { info, meta: cloneMeta(meta), parts: new Map() });
+    const kept: ObjectSettings = { acl: settings.acl ?? 'default', tags: cloneTags(settings.tags ?? []) };
+    target.uploads.set(info.uploadId, { info, meta: cloneMeta(meta), settings: kept, parts: new Map() });
     return { ...info };
   }
 
@@ -346,6 +389,8 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       lastModified: new Date(),
       type: 'Multipart',
       meta: upload.meta,
+      acl: upload.settings.acl ?? 'default',
+      tags: upload.settings.tags ?? [],
     };
     target.objects.set(ref.key, { object, segments: parts.map((p) => upload.parts.get(p.partNumber)!.data) });
     target.uploads.delete(ref.uploadId);

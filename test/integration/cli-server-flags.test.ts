@@ -6,7 +6,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicKeyResolver } from '../../src/receiver/public-key-resolver.ts';
@@ -95,6 +95,23 @@ describe('upcall server flags', { timeout: 120_000 }, () => {
         .catch((error: unknown) => error as { status: number; code: string; message: string });
       expect(refused).toMatchObject({ status: 400, code: 'InvalidArgument' });
       expect((refused as { message: string }).message).toContain('Private address is forbidden to callback.');
+      // Documentation, benchmarking and reserved nets, and this host's own (non-loopback) address.
+      const own = Object.values(networkInterfaces())
+        .flat()
+        .find((entry) => entry !== undefined && !entry.internal && entry.family === 'IPv4');
+      const hosts = ['192.0.2.1', '198.18.0.1', '240.0.0.1', ...(own === undefined ? [] : [own.address])];
+      for (const host of hosts) {
+        const error = await client
+          .put('private.txt', Buffer.from('x'), {
+            callback: { url: `http://${host}:9/cb`, body: 'k=${object}' },
+          })
+          .catch((caught: unknown) => caught as { status: number; code: string; message: string });
+        expect(error, host).toMatchObject({ status: 400, code: 'InvalidArgument' });
+        expect((error as { message: string }).message, host).toContain(
+          'Private address is forbidden to callback.',
+        );
+      }
+      await expect(client.head('private.txt')).rejects.toMatchObject({ status: 404 });
       expect(sink.received).toHaveLength(0);
 
       // `files.example.test` would otherwise name the bucket `files` (virtual-host style).

@@ -28,6 +28,7 @@ const CLEARED = [
   'UPCALL_UNSIGNED_CALLBACKS',
   'UPCALL_UNSAFE_NO_FSYNC',
   'UPCALL_PATH_STYLE_HOSTS',
+  'UPCALL_BODY_TIMEOUT',
 ];
 
 export async function spawnCli(

@@ -7,16 +7,20 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../helpers/raw-request.ts';
+import { okReply, startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
 
 const BODY_TIMEOUT_MS = 600;
 
 let server: TestServer;
+let sink: CallbackSink;
 beforeAll(async () => {
-  server = await startTestServer({ bodyTimeoutMs: BODY_TIMEOUT_MS });
+  server = await startTestServer({ bodyTimeoutMs: BODY_TIMEOUT_MS, callback: { keyBits: 1024 } });
+  sink = await startCallbackSink();
 });
 afterAll(async () => {
   await server.close();
+  await sink.close();
 });
 
 /** The request head (request line + headers) of a signed path-style request. */
@@ -86,6 +90,37 @@ describe('one connection', () => {
     const responses = parseResponses(await closed);
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
     expect(responses[1]?.body).toBe(body.toString());
+  });
+
+  it('does not time out a pipelined body that waits while the request ahead of it runs long', async () => {
+    // The first upload's callback takes longer than the body timeout; the second upload's body
+    // sits unread behind it meanwhile. That is the server being busy, not the client stalling.
+    sink.reply = (callback, res) => setTimeout(() => okReply(callback, res), BODY_TIMEOUT_MS * 2.5);
+    try {
+      const callback = Buffer.from(
+        JSON.stringify({ callbackUrl: `${sink.url}/cb`, callbackBody: 'object=${object}' }),
+      ).toString('base64');
+      const second = Buffer.alloc(1024 * 1024, 'b');
+      const { socket, closed } = await open();
+      socket.write(
+        Buffer.concat([
+          Buffer.from(
+            head('PUT', 'slow-callback.txt', { 'content-length': '1', 'x-oss-callback': callback }),
+          ),
+          Buffer.from('a'),
+          Buffer.from(
+            head('PUT', 'behind.bin', { 'content-length': String(second.length), connection: 'close' }),
+          ),
+          second,
+        ]),
+      );
+      const responses = parseResponses(await closed);
+      expect(responses.map((r) => r.status)).toEqual([200, 200]);
+      expect(responses[0]?.body).toContain('"Status":"OK"');
+      expect((await server.store.headObject(server.bucket, 'behind.bin')).size).toBe(second.length);
+    } finally {
+      sink.reply = okReply;
+    }
   });
 
   it('answers a body cut short by a half-close with IncompleteBody in OSS XML', async () => {

@@ -121,6 +121,8 @@ export function serveRequests(server: Server, config: DispatchConfig, options: S
     const done: Promise<void> = (previous === undefined ? run() : previous.then(run)).then(() => {
       owner.open--;
       if (owner.tail === done) owner.tail = undefined;
+      // An idle keep-alive connection holds no request or response objects.
+      if (owner.latest === exchange) owner.latest = undefined;
     });
     owner.tail = done;
   });

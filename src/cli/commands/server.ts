@@ -194,7 +194,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
   return new Command('server')
     .description('run the OSS-compatible storage server')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', parsePort, 9000)
-    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'address to bind; beyond loopback the built-in credentials are never accepted (set UPCALL_ACCESS_KEY_*, or a random key is kept in the data dir)',
+      '127.0.0.1',
+    )
     .option(
       '-d, --data <dir>',
       `data directory: objects (blobs + SQLite), callback key, generated credentials (default: ${DEFAULT_SERVER_DATA_DIR})`,

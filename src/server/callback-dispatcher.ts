@@ -10,14 +10,19 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
-import { connect as netConnect, type LookupFunction } from 'node:net';
+import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, errors as undiciErrors, type buildConnector, type Dispatcher } from 'undici';
 import { buildCallbackRequests, type CallbackRequest } from '../callback/build-callback-request.ts';
 import type { CallbackSpec } from '../callback/parse-callback.ts';
 import type { UploadFacts } from '../callback/render-callback-body.ts';
 import { ossError, type OssError } from '../shared/oss-error.ts';
-import { isPrivateAddress, publicOnlyLookup } from './callback-address-guard.ts';
+import {
+  pinnedLookup,
+  privateAddressError,
+  systemCallbackAddressGuard,
+  type CallbackAddressGuard,
+} from './callback-address-guard.ts';
 import { createCallbackSigner } from './callback-signer.ts';
 
 /** §4: 5 s, fixed in OSS. */
@@ -43,6 +48,8 @@ export interface CallbackDispatcherOptions {
   maxReplyBytes?: number;
   /** Refuse to connect to private addresses (real OSS behaviour; off by default). */
   forbidPrivateAddresses?: boolean;
+  /** What resolves and checks callback hosts when `forbidPrivateAddresses` (default: system DNS). */
+  addressGuard?: CallbackAddressGuard | undefined;
   /** Verify the app server's TLS certificate (default true). */
   rejectUnauthorized?: boolean;
 }
@@ -99,7 +106,10 @@ class AttemptFailure extends Error {
 export function createCallbackDispatcher(options: CallbackDispatcherOptions): CallbackDispatcher {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS;
   const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
-  const lookup = options.forbidPrivateAddresses === true ? publicOnlyLookup : undefined;
+  const guard =
+    options.forbidPrivateAddresses === true
+      ? (options.addressGuard ?? systemCallbackAddressGuard)
+      : undefined;
   const rejectUnauthorized = options.rejectUnauthorized ?? true;
   const key = options.privateKey;
   // Absent for unsigned callbacks: nothing to sign, no Authorization, no key URL.
@@ -112,8 +122,8 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
   // loopback callback costs several times more without reuse (DESIGN.md). App servers see no
   // difference in the request they verify.
   const agentOptions = { keepAliveTimeout: 4000, keepAliveMaxTimeout: 60_000, pipelining: 1 };
-  const withSni = new Agent({ ...agentOptions, connect: connector(true, lookup, rejectUnauthorized) });
-  const withoutSni = new Agent({ ...agentOptions, connect: connector(false, lookup, rejectUnauthorized) });
+  const withSni = new Agent({ ...agentOptions, connect: connector(true, guard, rejectUnauthorized) });
+  const withoutSni = new Agent({ ...agentOptions, connect: connector(false, guard, rejectUnauthorized) });
 
   function authorization(
     prepared: PreparedCallback,
@@ -382,46 +392,55 @@ function hostPort(url: URL): string {
 
 /**
  * undici connector that controls SNI: without `callbackSNI` no server name is sent (§2.2), but
- * the certificate is still checked against the URL host.
+ * the certificate is still checked against the URL host. With the private-address switch on, the
+ * host is resolved once through the guard and the socket connects to exactly the addresses it
+ * checked (callback-address-guard.ts: no second look-up, so no rebinding window).
  */
 function connector(
   sni: boolean,
-  lookup: LookupFunction | undefined,
+  guard: CallbackAddressGuard | undefined,
   rejectUnauthorized: boolean,
 ): buildConnector.connector {
   return (opts, callback) => {
     const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
     const host = opts.hostname;
-    // net.connect skips `lookup` for IP literals, so the private-address switch checks them here.
-    if (lookup !== undefined && isPrivateAddress(host)) {
-      const refused = Object.assign(new Error('Private address is forbidden to callback.'), {
-        code: 'EPRIVATEADDRESS',
+    const open = (lookup: LookupFunction | undefined): void => {
+      const socket: Socket =
+        opts.protocol === 'https:'
+          ? tlsConnect({
+              host,
+              port,
+              ...(sni ? { servername: host } : {}),
+              ...(lookup ? { lookup } : {}),
+              rejectUnauthorized,
+              ALPNProtocols: ['http/1.1'],
+            })
+          : netConnect({ host, port, ...(lookup ? { lookup } : {}) });
+      socket.setNoDelay(true);
+      let done = false;
+      socket.once(opts.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+        if (done) return;
+        done = true;
+        callback(null, socket);
       });
-      queueMicrotask(() => callback(refused, null));
+      socket.once('error', (error: Error) => {
+        if (done) return;
+        done = true;
+        callback(error, null);
+      });
+    };
+    if (guard === undefined) {
+      open(undefined);
       return;
     }
-    const socket =
-      opts.protocol === 'https:'
-        ? tlsConnect({
-            host,
-            port,
-            ...(sni ? { servername: host } : {}),
-            ...(lookup ? { lookup } : {}),
-            rejectUnauthorized,
-            ALPNProtocols: ['http/1.1'],
-          })
-        : netConnect({ host, port, ...(lookup ? { lookup } : {}) });
-    socket.setNoDelay(true);
-    let done = false;
-    socket.once(opts.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-      if (done) return;
-      done = true;
-      callback(null, socket);
-    });
-    socket.once('error', (error: Error) => {
-      if (done) return;
-      done = true;
-      callback(error, null);
-    });
+    // net.connect skips `lookup` for IP literals, so a literal is checked here on its own.
+    if (guard.isForbidden(host)) {
+      queueMicrotask(() => callback(privateAddressError(), null));
+      return;
+    }
+    guard.resolve(host).then(
+      (addresses) => open(pinnedLookup(addresses)),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), null),
+    );
   };
 }

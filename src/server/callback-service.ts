@@ -8,6 +8,7 @@
  */
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
+import { createCallbackAddressGuard, type HostLookup } from './callback-address-guard.ts';
 import type { CallbackDispatcher } from './callback-dispatcher.ts';
 import { createCallbackDispatcher } from './callback-dispatcher.ts';
 import {
@@ -44,6 +45,11 @@ export interface CallbackServiceOptions {
   maxReplyBytes?: number | undefined;
   /** Real OSS's private-address refusal; off by default. */
   forbidPrivateAddresses?: boolean | undefined;
+  /**
+   * How that refusal resolves callback host names (default: the system resolver), e.g. a
+   * split-horizon resolver; the answer it gives is checked, then connected to as is.
+   */
+  lookup?: HostLookup | undefined;
   /** Verify app servers' TLS certificates (default true). */
   rejectUnauthorized?: boolean | undefined;
   /**
@@ -92,6 +98,11 @@ export function createCallbackService(
   };
   let ownUrl = '';
   const keyUrl = (): string => options.keyUrl ?? ownUrl;
+  const forbidPrivateAddresses = options.forbidPrivateAddresses === true;
+  // One guard for the check before storing and the one at connect, on the same resolver.
+  const addressGuard = forbidPrivateAddresses
+    ? createCallbackAddressGuard({ lookup: options.lookup })
+    : undefined;
   const dispatcher = createCallbackDispatcher({
     // FIDELITY: OSS signs every callback; unsigned ones are an upcall option, off by default.
     privateKey: options.unsigned === true ? null : async () => (await key()).privateKey,
@@ -101,10 +112,11 @@ export function createCallbackService(
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
     ...(options.maxReplyBytes !== undefined && { maxReplyBytes: options.maxReplyBytes }),
     ...(options.rejectUnauthorized !== undefined && { rejectUnauthorized: options.rejectUnauthorized }),
-    forbidPrivateAddresses: options.forbidPrivateAddresses === true,
+    forbidPrivateAddresses,
+    addressGuard,
   });
   return {
-    runtime: { dispatcher, forbidPrivateAddresses: options.forbidPrivateAddresses === true },
+    runtime: { dispatcher, forbidPrivateAddresses, addressGuard },
     key,
     dispatcher,
     keyUrl,

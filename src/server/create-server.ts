@@ -18,7 +18,7 @@ import {
 } from '../store/index.ts';
 import type { AuthConfig } from './access-control.ts';
 import type { DispatchConfig } from './dispatch.ts';
-import { createRequestListener } from './http-adapter.ts';
+import { serveRequests } from './http-adapter.ts';
 import type { Owner, ServerDeps } from './request-context.ts';
 import {
   createCallbackService,
@@ -63,6 +63,11 @@ export interface ServerOptions {
   pathStyleHosts?: readonly string[];
   /** Log one line per request at info level (off by default: the hot path stays quiet). */
   accessLog?: boolean;
+  /**
+   * How long a request body may go without a byte before the request fails with RequestTimeout
+   * (http-adapter.ts). Default DEFAULT_BODY_TIMEOUT_MS (30 s).
+   */
+  bodyTimeoutMs?: number;
   /** The clock; tests pass a fixed one. */
   now?: () => Date;
   /** Upload callbacks (upload-callback.ts); without it callback parameters are validated and ignored. */
@@ -131,9 +136,11 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     throw error;
   }
 
-  const httpServer = createHttpServer(
-    createRequestListener(config, { accessLog: options.accessLog ?? false }),
-  );
+  const httpServer = createHttpServer();
+  serveRequests(httpServer, config, {
+    accessLog: options.accessLog ?? false,
+    ...(options.bodyTimeoutMs !== undefined && { bodyTimeoutMs: options.bodyTimeoutMs }),
+  });
   const host = options.host ?? '127.0.0.1';
   try {
     await listen(httpServer, options.port ?? 0, host);

@@ -7,24 +7,32 @@
  * - `res.writeHead` is called here and nowhere else; HEAD responses never carry a body;
  * - a request body the operation did not read is never left blocking the socket: the response
  *   says `Connection: close` and the rest is drained, so the next request never sees stale bytes;
- * - a client that goes away mid-request or mid-download never crashes the process.
+ * - a client that goes away mid-request or mid-download never crashes the process;
+ * - requests on one connection take effect in order: a pipelined request's operation starts only
+ *   once the previous request's response has been written (node parses pipelined requests at once
+ *   and only orders their responses, so a GET right behind a PUT of the same key would otherwise
+ *   run before the PUT commits; issue 14);
+ * - a body that stops arriving for `bodyTimeoutMs` gets RequestTimeout, and one the client cuts
+ *   short with a half-close gets IncompleteBody, both as OSS XML, and the connection is closed.
+ *   Node would hold a stalled body for its 300 s request timeout, and answer a half-close with a
+ *   bare 400.
  */
 import {
   validateHeaderName,
   validateHeaderValue,
   type IncomingMessage,
+  type Server,
   type ServerResponse,
 } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { ossError } from '../shared/oss-error.ts';
+import { ossError, type OssErrorCode } from '../shared/oss-error.ts';
 import { dispatch, type DispatchConfig, type IncomingRequest } from './dispatch.ts';
 import type { HeaderValue, OssResponse } from './request-context.ts';
 import { nextRequestId } from './request-id.ts';
 import { errorResponse } from './send-error.ts';
-
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Splits `req.url` (origin-form, or absolute-form from a proxy) into the raw path and query. */
 export function splitRequestUrl(url: string): { rawPath: string; rawQuery: string } {
@@ -40,25 +48,158 @@ export function splitRequestUrl(url: string): { rawPath: string; rawQuery: strin
   return { rawPath: target.slice(0, question), rawQuery: target.slice(question + 1) };
 }
 
-export interface ListenerOptions {
+/**
+ * FIDELITY: OSS does not document how long it waits for a stalled body before RequestTimeout; 30 s
+ * lets a client on a bad link pause without losing its upload, and frees a stalled socket ten times
+ * sooner than node's own 300 s request timeout (docs/compatibility.md).
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+
+export interface ServeOptions {
   /** One info line per request (request id, method, path, status, ms). Off by default: it costs. */
   accessLog?: boolean;
+  /** Longest pause between two bytes of a request body before RequestTimeout. */
+  bodyTimeoutMs?: number;
 }
 
-export function createRequestListener(
-  config: DispatchConfig,
-  options: ListenerOptions = {},
-): RequestListener {
+/** One request on a connection, from its head until its response is written. */
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly method: string;
+  /** An error was answered before the operation finished (body stalled or cut short). */
+  answeredEarly: boolean;
+}
+
+/** What the adapter tracks per TCP connection. */
+interface Connection {
+  /** The request whose head arrived last: the one whose body the socket carries now. */
+  latest: Exchange | undefined;
+  /** Requests received and not yet answered. */
+  open: number;
+  /** Settles once the last request received so far has been handled; the next one waits for it. */
+  tail: Promise<void> | undefined;
+}
+
+/**
+ * Serves the storage server's requests on `server`: the request listener, plus the connection-level
+ * handling node leaves to its users (body idle timeout, a body cut short, malformed requests).
+ */
+export function serveRequests(server: Server, config: DispatchConfig, options: ServeOptions = {}): void {
   const { logger } = config.deps;
-  return (req, res) => {
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const connections = new WeakMap<Socket, Connection>();
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const requestId = nextRequestId(Date.now());
     if (options.accessLog === true) logAccess(req, res, requestId, logger);
-    handle(req, res, requestId, config).catch((error: unknown) => {
-      // dispatch() never throws; this only catches a failure while writing, after headers.
-      logger.error({ err: error }, 'failed to write a response');
-      res.destroy();
+    const socket = req.socket;
+    let connection = connections.get(socket);
+    if (connection === undefined) {
+      connection = { latest: undefined, open: 0, tail: undefined };
+      connections.set(socket, connection);
+    }
+    const exchange: Exchange = {
+      req,
+      res,
+      requestId,
+      method: (req.method ?? 'GET').toUpperCase(),
+      answeredEarly: false,
+    };
+    connection.latest = exchange;
+    connection.open++;
+    const run = (): Promise<void> =>
+      handle(exchange, config).catch((error: unknown) => {
+        // dispatch() never throws; this only catches a failure while writing, after headers.
+        logger.error({ err: error }, 'failed to write a response');
+        res.destroy();
+      });
+    const owner = connection;
+    const previous = owner.tail;
+    // Without a request ahead (the usual case) the operation starts at once, in this tick.
+    const done: Promise<void> = (previous === undefined ? run() : previous.then(run)).then(() => {
+      owner.open--;
+      if (owner.tail === done) owner.tail = undefined;
+      // An idle keep-alive connection holds no request or response objects.
+      if (owner.latest === exchange) owner.latest = undefined;
     });
-  };
+    owner.tail = done;
+  });
+
+  // Node's socket idle timer: it fires after `timeout` ms without a byte either way. Node's default
+  // reaction (destroy the socket) is kept for idle keep-alive connections; a body being received is
+  // answered with RequestTimeout instead; a request whose body is in and whose operation runs (a
+  // slow callback, a slow disk) is left alone.
+  server.timeout = bodyTimeoutMs;
+  server.on('timeout', (socket: Socket) => {
+    const connection = connections.get(socket);
+    const receiving = connection?.latest;
+    if (receiving !== undefined && !receiving.req.complete && !receiving.answeredEarly) {
+      // Bytes waiting unread mean the server is the one behind (disk backpressure, or a pipelined
+      // request queued behind another): not the client's stall. Look again later.
+      if (receiving.req.readableLength > 0) socket.setTimeout(bodyTimeoutMs);
+      else answerEarly(receiving, 'RequestTimeout', logger);
+      return;
+    }
+    if (connection === undefined || connection.open === 0) socket.destroy();
+  });
+
+  server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
+    const receiving = connections.get(socket)?.latest;
+    // A half-close (FIN) before Content-Length bytes: llhttp reports the EOF as a parse error.
+    // FIDELITY: IncompleteBody names the fault exactly; OSS may answer RequestTimeout here.
+    if (
+      error.code === 'HPE_INVALID_EOF_STATE' &&
+      receiving !== undefined &&
+      !receiving.req.complete &&
+      !receiving.answeredEarly
+    ) {
+      answerEarly(receiving, 'IncompleteBody', logger);
+      return;
+    }
+    rejectMalformed(error, socket, (connections.get(socket)?.open ?? 0) > 0);
+  });
+}
+
+/**
+ * Answers `code` for a request whose body will not arrive, then closes the connection (the rest of
+ * the body can no longer be told from the next request). Once the socket has closed, the request
+ * stream is destroyed, so the operation still reading it fails and its partial upload is discarded;
+ * its own response is dropped (handle()).
+ */
+function answerEarly(exchange: Exchange, code: OssErrorCode, log: Logger): void {
+  exchange.answeredEarly = true;
+  const { req, res, requestId, method } = exchange;
+  req.socket.once('close', () => req.destroy());
+  if (res.headersSent || res.destroyed) {
+    req.socket.destroy();
+    return;
+  }
+  const response = errorResponse(ossError(code), { requestId, method, host: req.headers.host ?? '' }, log);
+  // The request is incomplete, so writeResponse says `Connection: close`; node then ends the socket
+  // once this response (or, pipelined, the ones queued before it) is flushed.
+  writeResponse(req, res, method, requestId, response, log).catch(() => req.socket.destroy());
+}
+
+/**
+ * Node's own answer to a request it cannot parse (what it does when no `clientError` listener
+ * exists), except that nothing is written while a response of ours may be under way on the socket:
+ * raw bytes would corrupt it.
+ */
+function rejectMalformed(error: Error & { code?: string }, socket: Socket, inFlight: boolean): void {
+  if (socket.writable && !inFlight) {
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? '413 Payload Too Large'
+          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+    socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+  }
+  socket.destroy(error);
 }
 
 function logAccess(req: IncomingMessage, res: ServerResponse, requestId: string, logger: Logger): void {
@@ -78,13 +219,10 @@ function logAccess(req: IncomingMessage, res: ServerResponse, requestId: string,
   });
 }
 
-async function handle(
-  req: IncomingMessage,
-  res: ServerResponse,
-  requestId: string,
-  config: DispatchConfig,
-): Promise<void> {
-  const method = (req.method ?? 'GET').toUpperCase();
+async function handle(exchange: Exchange, config: DispatchConfig): Promise<void> {
+  const { req, res, requestId, method } = exchange;
+  // Answered while it waited behind a pipelined request ahead of it: nothing left to do.
+  if (exchange.answeredEarly) return;
   const { rawPath, rawQuery } = splitRequestUrl(req.url ?? '/');
   // A client that vanishes mid-upload makes `req` error; the store sees that through its
   // pipeline. Without a listener node would also report it as unhandled.
@@ -99,10 +237,11 @@ async function handle(
     clientIp: req.socket.remoteAddress,
   };
   const response = await dispatch(request, config);
-  if (req.destroyed && !req.complete) {
-    // The client is gone; nothing can be delivered. Release what the operation opened.
+  if (exchange.answeredEarly || (req.destroyed && !req.complete)) {
+    // The client is gone, or already has its answer; nothing more can be delivered. Release what
+    // the operation opened.
     if (response.body instanceof Readable) response.body.destroy();
-    res.destroy();
+    if (!exchange.answeredEarly) res.destroy();
     return;
   }
   await writeResponse(req, res, method, requestId, response, config.deps.logger);

@@ -29,7 +29,7 @@ import {
   type UploadFacts,
 } from '../callback/render-callback-body.ts';
 import type { ObjectMeta, ReceivedDigests, StoredObject } from '../store/object-store.ts';
-import { assertPublicCallbackAddresses, isPrivateAddress } from './callback-address-guard.ts';
+import { systemCallbackAddressGuard, type CallbackAddressGuard } from './callback-address-guard.ts';
 import type { CallbackContext, CallbackDispatcher, PreparedCallback } from './callback-dispatcher.ts';
 import { readImageInfo } from './image-info.ts';
 import {
@@ -46,6 +46,8 @@ export interface CallbackRuntime {
   readonly dispatcher: CallbackDispatcher;
   /** Real OSS's private-address refusal (§2.3, 0007-00000008); off by default (DESIGN.md). */
   readonly forbidPrivateAddresses: boolean;
+  /** The refusal's resolver and address check (default: on the system resolver). */
+  readonly addressGuard?: CallbackAddressGuard | undefined;
 }
 
 /** A validated callback waiting for the object to be stored. */
@@ -97,7 +99,14 @@ export async function uploadCallbackFromForm(
 
 /** Literal private IPs are refused while parsing, in §12.2 order; names after DNS (pending). */
 function parseOptions(deps: CallbackDeps): ParseCallbackOptions {
-  return deps.callbacks?.forbidPrivateAddresses === true ? { isForbiddenAddress: isPrivateAddress } : {};
+  const guard = addressGuard(deps);
+  return guard === undefined ? {} : { isForbiddenAddress: guard.isForbidden };
+}
+
+function addressGuard(deps: CallbackDeps): CallbackAddressGuard | undefined {
+  const callbacks = deps.callbacks;
+  if (callbacks?.forbidPrivateAddresses !== true) return undefined;
+  return callbacks.addressGuard ?? systemCallbackAddressGuard;
 }
 
 async function pending(
@@ -106,9 +115,7 @@ async function pending(
   deps: CallbackDeps,
 ): Promise<PendingCallback | undefined> {
   if (spec === undefined || deps.callbacks === undefined) return undefined;
-  if (deps.callbacks.forbidPrivateAddresses) {
-    await assertPublicCallbackAddresses(spec, describeSpec(spec));
-  }
+  await addressGuard(deps)?.assertPublic(spec, describeSpec(spec));
   return { spec, operation };
 }
 

@@ -47,6 +47,14 @@ describe('upcall keys', () => {
     expect(pem.stdout).toBe(key.publicKeyPem);
   });
 
+  it('finds the key of `upcall server` started without --data (.upcall/data)', async () => {
+    const cwd = await mkdtemp(join(dir, 'server-default-'));
+    const key = await loadCallbackKey(join(cwd, '.upcall', 'data'), { bits: 1024 });
+    const pem = await runCli(keysCommand, ['keys', '--pem'], { cwd });
+    expect(pem.exitCode).toBe(0);
+    expect(pem.stdout).toBe(key.publicKeyPem);
+  });
+
   it('rotates: a new key, the old one kept as .bak', async () => {
     const storage = join(dir, '.upcall', 'storage');
     const before = await loadCallbackKey(storage);

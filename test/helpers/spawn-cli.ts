@@ -30,6 +30,7 @@ const CLEARED = [
   'UPCALL_PATH_STYLE_HOSTS',
   'UPCALL_RECEIVER_TOKEN',
   'UPCALL_RECEIVER_ALLOWED_HOSTS',
+  'UPCALL_BODY_TIMEOUT',
 ];
 
 export async function spawnCli(

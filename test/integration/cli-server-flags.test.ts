@@ -6,7 +6,8 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicKeyResolver } from '../../src/receiver/public-key-resolver.ts';
@@ -25,7 +26,9 @@ const BUCKET = 'flags-bucket';
 const PEM_PATH = '/callback_pub_key_v1.pem';
 
 function startServer(args: string[], env: Record<string, string> = {}): Promise<SpawnedCli> {
-  return spawnCli(['server', '--port', '0', '--bucket', BUCKET, ...args], {
+  // Each start gets a fresh store (and callback key) unless the test names a data dir.
+  const store = args.includes('--data') ? [] : ['--memory'];
+  return spawnCli(['server', '--port', '0', '--bucket', BUCKET, ...store, ...args], {
     env: { ...CREDENTIALS, ...env },
     ready: /^endpoint: (http:\/\/\S+)$/m,
   });
@@ -58,6 +61,30 @@ async function servedKeyBits(url: string, host?: string): Promise<number | undef
   return createPublicKey(res.text).asymmetricKeyDetails?.modulusLength;
 }
 
+/**
+ * A PUT that sends half its body and then nothing: the error code of the answer, and whether it
+ * came within a few seconds (the tests set a 0.5 s body timeout; the default is 30 s).
+ */
+async function stalledBodyAnswer(cli: SpawnedCli): Promise<{ code: string | undefined; withinMs: boolean }> {
+  const signed = signRequest(target(cli), {
+    method: 'PUT',
+    bucket: BUCKET,
+    key: 'stalled.txt',
+    headers: { 'content-length': '10' },
+  });
+  const socket = connect(Number(new URL(cli.ready).port), '127.0.0.1');
+  const started = Date.now();
+  const head = [`PUT ${signed.path} HTTP/1.1`, 'Host: 127.0.0.1'];
+  for (const [name, value] of Object.entries(signed.headers)) head.push(`${name}: ${value}`);
+  socket.write(`${head.join('\r\n')}\r\n\r\nhalf!`);
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('close', resolve));
+  const text = Buffer.concat(chunks).toString();
+  return { code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1], withinMs: Date.now() - started < 5000 };
+}
+
 let sink: CallbackSink;
 beforeAll(async () => {
   sink = await startCallbackSink();
@@ -79,11 +106,14 @@ describe('upcall server flags', { timeout: 120_000 }, () => {
         'other.example.test',
         '--region',
         'oss-cn-shanghai',
+        '--body-timeout',
+        '0.5',
       ],
       { UPCALL_REGION: 'oss-cn-beijing', UPCALL_CALLBACK_KEY_BITS: '2048' },
     );
     try {
       expect(await servedKeyBits(cli.ready)).toBe(1024);
+      expect(await stalledBodyAnswer(cli)).toMatchObject({ code: 'RequestTimeout', withinMs: true });
       expect(cli.stdout()).toContain('region: oss-cn-shanghai');
       expect(cli.stdout()).toContain('path-style hosts: files.example.test, other.example.test');
       const server = target(cli);
@@ -95,6 +125,23 @@ describe('upcall server flags', { timeout: 120_000 }, () => {
         .catch((error: unknown) => error as { status: number; code: string; message: string });
       expect(refused).toMatchObject({ status: 400, code: 'InvalidArgument' });
       expect((refused as { message: string }).message).toContain('Private address is forbidden to callback.');
+      // Documentation, benchmarking and reserved nets, and this host's own (non-loopback) address.
+      const own = Object.values(networkInterfaces())
+        .flat()
+        .find((entry) => entry !== undefined && !entry.internal && entry.family === 'IPv4');
+      const hosts = ['192.0.2.1', '198.18.0.1', '240.0.0.1', ...(own === undefined ? [] : [own.address])];
+      for (const host of hosts) {
+        const error = await client
+          .put('private.txt', Buffer.from('x'), {
+            callback: { url: `http://${host}:9/cb`, body: 'k=${object}' },
+          })
+          .catch((caught: unknown) => caught as { status: number; code: string; message: string });
+        expect(error, host).toMatchObject({ status: 400, code: 'InvalidArgument' });
+        expect((error as { message: string }).message, host).toContain(
+          'Private address is forbidden to callback.',
+        );
+      }
+      await expect(client.head('private.txt')).rejects.toMatchObject({ status: 404 });
       expect(sink.received).toHaveLength(0);
 
       // `files.example.test` would otherwise name the bucket `files` (virtual-host style).
@@ -117,8 +164,10 @@ describe('upcall server flags', { timeout: 120_000 }, () => {
       UPCALL_CALLBACK_KEY_BITS: '1024',
       UPCALL_CALLBACK_KEY_URL: CANONICAL,
       UPCALL_PATH_STYLE_HOSTS: 'files.example.test, more.example.test',
+      UPCALL_BODY_TIMEOUT: '0.5',
     });
     try {
+      expect(await stalledBodyAnswer(cli)).toMatchObject({ code: 'RequestTimeout', withinMs: true });
       expect(cli.stdout()).toContain(`callback key URL: ${CANONICAL}`);
       // Path style would read `/callback_pub_key_v1.pem` as a bucket name; the key URL's own host
       // (gosspublic.alicdn.com pointed at this server) must get the PEM, not bucket `gosspublic`.
@@ -227,5 +276,8 @@ describe('upcall server flags', { timeout: 120_000 }, () => {
       /exited with 1: .*--callback-key-url.*http\(s\) URL/,
     );
     await expect(startServer(['--path-style-host', 'host:9000'])).rejects.toThrow(/exited with 1/);
+    await expect(startServer([], { UPCALL_BODY_TIMEOUT: '0' })).rejects.toThrow(
+      /exited with 1: error: UPCALL_BODY_TIMEOUT=0: expected seconds/,
+    );
   });
 });

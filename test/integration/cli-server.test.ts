@@ -1,11 +1,13 @@
 /**
  * `upcall server` as users run it: the real CLI (bin/upcall.js) spawned on port 0, its printed
- * endpoint parsed, ali-oss against it; credentials from the environment or the printed defaults;
- * a graceful stop on SIGTERM / SIGINT, and data that survives a restart on the same --data dir.
+ * endpoint parsed, ali-oss against it; credentials from the environment, the printed defaults
+ * (loopback) or a generated key kept in the data dir (any other address); a graceful stop on
+ * SIGTERM / SIGINT; data that survives a restart, in --data or by default in .upcall/data, and
+ * memory only when --memory says so.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,10 +21,11 @@ interface RunningCli extends SpawnedCli {
 }
 
 /** `upcall server --port 0 …`, ready once it prints its endpoint. */
-async function startCli(args: string[], env: Record<string, string>): Promise<RunningCli> {
+async function startCli(args: string[], env: Record<string, string>, cwd?: string): Promise<RunningCli> {
   const cli = await spawnCli(['server', '--port', '0', ...args], {
     env,
     ready: /^endpoint: (http:\/\/\S+)$/m,
+    ...(cwd === undefined ? {} : { cwd }),
   });
   return { ...cli, endpoint: cli.ready, port: Number(new URL(cli.ready).port) };
 }
@@ -78,38 +81,96 @@ describe('upcall server', { timeout: SPAWN_TIMEOUT_MS }, () => {
     expect(await second.exited).toBe(0);
   });
 
-  it('prints the default credentials it uses when none are set, and they work', async () => {
-    const cli = await startCli(['--bucket', 'defaults'], {});
+  it('without --data keeps its data in .upcall/data and prints the default credentials, which work', async () => {
+    const cwd = await mkdtemp(join(root, 'default-data-'));
+    const first = await startCli(['--bucket', 'defaults'], {}, cwd);
+    const id = /^AccessKeyId: (\S+)$/m.exec(first.stdout())?.[1] ?? '';
+    const secret = /^AccessKeySecret: (\S+)$/m.exec(first.stdout())?.[1] ?? '';
     try {
-      const id = /^AccessKeyId: (\S+)$/m.exec(cli.stdout())?.[1];
-      const secret = /^AccessKeySecret: (\S+)$/m.exec(cli.stdout())?.[1];
-      expect(id).toBeDefined();
-      expect(secret).toBeDefined();
-      expect(cli.stdout()).toContain('UPCALL_ACCESS_KEY_ID');
-      expect(cli.stdout()).toContain('memory only');
-      const client = clientFor(cli, 'defaults', id!, secret!);
-      await client.put('x.txt', Buffer.from('x'));
+      expect(first.stdout()).toContain(`data: ${join(cwd, '.upcall', 'data')}`);
+      expect(first.stdout()).toContain('UPCALL_ACCESS_KEY_ID');
+      expect(id).toBe('upcall-access-key-id');
+      const client = clientFor(first, 'defaults', id, secret);
+      await client.put('x.txt', Buffer.from('kept by default'));
       expect((await client.getBucketInfo('defaults')).bucket.Name).toBe('defaults');
     } finally {
-      cli.child.kill('SIGTERM');
+      first.child.kill('SIGTERM');
     }
-    expect(await cli.exited).toBe(0);
+    expect(await first.exited).toBe(0);
+
+    const second = await startCli([], {}, cwd);
+    try {
+      const client = clientFor(second, 'defaults', id, secret);
+      expect((await client.get('x.txt')).content.toString()).toBe('kept by default');
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    expect(await second.exited).toBe(0);
   });
 
-  it('--host 0.0.0.0 binds every interface but prints an endpoint clients can use', async () => {
-    const cli = await startCli(['--host', '0.0.0.0', '--bucket', 'wide'], {});
+  it('--memory keeps nothing after exit, and says so; --memory with --data is refused', async () => {
+    const cwd = await mkdtemp(join(root, 'memory-'));
+    const run = async (check: (client: ReturnType<typeof clientFor>) => Promise<void>): Promise<void> => {
+      const cli = await startCli(['--memory', '--bucket', 'volatile'], {}, cwd);
+      try {
+        expect(cli.stdout()).toContain('data: (memory only, --memory: nothing is kept after exit)');
+        await check(clientFor(cli, 'volatile', 'upcall-access-key-id', 'upcall-access-key-secret'));
+      } finally {
+        cli.child.kill('SIGTERM');
+      }
+      expect(await cli.exited).toBe(0);
+    };
+    await run(async (client) => {
+      await client.put('m.txt', Buffer.from('gone at exit'));
+    });
+    await run(async (client) => {
+      await expect(client.get('m.txt')).rejects.toMatchObject({ status: 404, code: 'NoSuchKey' });
+    });
+    await expect(stat(join(cwd, '.upcall'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(startCli(['--memory', '--data', join(cwd, 'd')], {}, cwd)).rejects.toThrow(
+      /exited with 1: .*--memory and --data exclude each other/s,
+    );
+  });
+
+  it('--host 0.0.0.0 without credentials generates a key, keeps it in the data dir and never accepts the built-in one', async () => {
+    const dataDir = join(root, 'wide-data');
+    const first = await startCli(['--host', '0.0.0.0', '--data', dataDir, '--bucket', 'wide'], {});
+    const file = join(dataDir, 'credentials.json');
+    const kept = JSON.parse(await readFile(file, 'utf8')) as { accessKeyId: string; accessKeySecret: string };
     try {
-      expect(cli.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(cli.stdout()).toContain(`listening on: http://0.0.0.0:${cli.port} (every interface)`);
-      const id = /^AccessKeyId: (\S+)$/m.exec(cli.stdout())?.[1] ?? '';
-      const secret = /^AccessKeySecret: (\S+)$/m.exec(cli.stdout())?.[1] ?? '';
-      const client = clientFor(cli, 'wide', id, secret);
+      expect(first.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(first.stdout()).toContain(`listening on: http://0.0.0.0:${first.port} (every interface)`);
+      expect(first.stdout()).toContain(`AccessKeyId: ${kept.accessKeyId}`);
+      expect(first.stdout()).toContain(`AccessKeySecret: (in ${file})`);
+      expect(first.stdout()).not.toContain(kept.accessKeySecret);
+      expect(first.stdout()).not.toContain('upcall-access-key');
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const client = clientFor(first, 'wide', kept.accessKeyId, kept.accessKeySecret);
       await client.put('w.txt', Buffer.from('w'));
       expect((await client.get('w.txt')).content.toString()).toBe('w');
+      const builtIn = clientFor(first, 'wide', 'upcall-access-key-id', 'upcall-access-key-secret');
+      await expect(builtIn.get('w.txt')).rejects.toMatchObject({ status: 403, code: 'InvalidAccessKeyId' });
     } finally {
-      cli.child.kill('SIGTERM');
+      first.child.kill('SIGTERM');
     }
-    expect(await cli.exited).toBe(0);
+    expect(await first.exited).toBe(0);
+
+    // The next start keeps the same key.
+    const second = await startCli(['--host', '0.0.0.0', '--data', dataDir], {});
+    try {
+      expect(second.stdout()).toContain(`AccessKeyId: ${kept.accessKeyId}`);
+      const client = clientFor(second, 'wide', kept.accessKeyId, kept.accessKeySecret);
+      expect((await client.get('w.txt')).content.toString()).toBe('w');
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    expect(await second.exited).toBe(0);
+  });
+
+  it('--host 0.0.0.0 --memory without credentials refuses to start, naming the variables', async () => {
+    await expect(startCli(['--host', '0.0.0.0', '--memory'], {})).rejects.toThrow(
+      /exited with 1: .*UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET/s,
+    );
   });
 
   it('refuses an invalid bucket name before starting', async () => {

@@ -44,10 +44,18 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The storage data dir: DIR itself (`upcall server --data DIR`) or DIR/storage (`upcall dev`). */
+/** Where `upcall server` keeps its data inside DIR when started without `--data` (`.upcall/data`). */
+const SERVER_DEFAULT_SUBDIR = 'data';
+
+/**
+ * The storage data dir: DIR itself (`upcall server --data DIR`), DIR/storage (`upcall dev`) or
+ * DIR/data (`upcall server` without `--data`), whichever holds a key; DIR/storage when none does.
+ */
 async function storageDir(io: CliIo, data: string | undefined): Promise<string> {
   const root = resolve(io.cwd, data ?? io.env['UPCALL_DATA'] ?? DEFAULT_DATA_DIR);
-  if (await exists(join(root, CALLBACK_KEY_FILE))) return root;
+  for (const dir of [root, join(root, DEV_STORAGE_SUBDIR), join(root, SERVER_DEFAULT_SUBDIR)]) {
+    if (await exists(join(dir, CALLBACK_KEY_FILE))) return dir;
+  }
   return join(root, DEV_STORAGE_SUBDIR);
 }
 

@@ -1,9 +1,16 @@
 /**
  * `upcall server --port N --data DIR [--host H] [--bucket NAME]...`: the storage server alone
- * (DESIGN.md "Interfaces other people script against"). Credentials come from
- * `UPCALL_ACCESS_KEY_ID` / `UPCALL_ACCESS_KEY_SECRET`; when unset the built-in defaults are used
- * and printed so clients can be configured. Prints `endpoint: <url>` once listening (scripts and
+ * (DESIGN.md "Interfaces other people script against"). Data is kept in `--data` (default
+ * `.upcall/data`); `--memory` keeps it in memory only, as an explicit choice (issue 14: a storage
+ * server must not lose data by default). Prints `endpoint: <url>` once listening (scripts and
  * tests parse that line) and closes gracefully on SIGINT / SIGTERM.
+ *
+ * Credentials come from `UPCALL_ACCESS_KEY_ID` / `UPCALL_ACCESS_KEY_SECRET`; else from
+ * `<data>/credentials.json` when an earlier start generated one; else, on a loopback address, the
+ * built-in defaults, printed so clients can be configured. On any other address the built-in pair
+ * (public knowledge) is never used: a random key is generated and kept in `<data>/credentials.json`
+ * (its path is printed, not the secret), and a `--memory` server refuses to start without the
+ * variables, having nowhere to keep one (issue 14).
  *
  * Region, callback key size / URL, the private-callback refusal, unsigned callbacks, skipping fsync
  * and path-style host names are flags, each also settable from an `UPCALL_…` variable (SERVER_ENV);
@@ -11,7 +18,8 @@
  *
  * Invariant: stdout carries only the banner; request logs go to stderr.
  */
-import { resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { CANONICAL_CALLBACK_KEY_URL, type CallbackKeyBits } from '../../server/callback-key.ts';
@@ -24,14 +32,21 @@ import {
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
 import { parsePort } from '../port-option.ts';
+import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/http-adapter.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
-import { UsageError } from '../connection.ts';
+import { DEFAULT_DATA_DIR, UsageError } from '../connection.ts';
+import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-credentials.ts';
 import { runAction } from '../run-action.ts';
+
+/** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
+export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
 
 interface ServerFlags {
   port: number;
   host: string;
   data?: string;
+  memory?: boolean;
+  bodyTimeout?: number;
   bucket: string[];
   region?: string;
   callbackKeyBits?: CallbackKeyBits;
@@ -52,6 +67,7 @@ export const SERVER_ENV = {
   unsignedCallbacks: 'UPCALL_UNSIGNED_CALLBACKS',
   unsafeNoFsync: 'UPCALL_UNSAFE_NO_FSYNC',
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
+  bodyTimeout: 'UPCALL_BODY_TIMEOUT',
 } as const;
 
 /** Flags merged with their environment variables, validated. */
@@ -63,6 +79,7 @@ interface ServerSettings {
   unsignedCallbacks: boolean;
   fsync: boolean;
   pathStyleHosts: string[];
+  bodyTimeoutMs: number;
 }
 
 function collectBucket(value: string, previous: string[]): string[] {
@@ -88,6 +105,14 @@ function parseKeyUrl(value: string): string {
     throw new InvalidArgumentError('expected an absolute http(s) URL');
   }
   return value;
+}
+
+/** Seconds, fractions allowed (tests use short ones); at most an hour. */
+function parseSeconds(value: string): number {
+  const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(seconds > 0 && seconds <= 3600))
+    throw new InvalidArgumentError('expected seconds, more than 0 and at most 3600');
+  return seconds;
 }
 
 function parseHostName(value: string): string {
@@ -139,6 +164,11 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
       flags.unsignedCallbacks ?? fromEnv(io, SERVER_ENV.unsignedCallbacks, parseBoolean) ?? false,
     fsync: !(flags.unsafeNoFsync ?? fromEnv(io, SERVER_ENV.unsafeNoFsync, parseBoolean) ?? false),
     pathStyleHosts: flags.pathStyleHost ?? envHosts ?? [],
+    bodyTimeoutMs: Math.round(
+      (flags.bodyTimeout ??
+        fromEnv(io, SERVER_ENV.bodyTimeout, parseSeconds) ??
+        DEFAULT_BODY_TIMEOUT_MS / 1000) * 1000,
+    ),
   };
 }
 
@@ -159,8 +189,16 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
   return new Command('server')
     .description('run the OSS-compatible storage server')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', parsePort, 9000)
-    .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('-d, --data <dir>', 'data directory (blobs + SQLite); without it data is kept in memory')
+    .option(
+      '--host <host>',
+      'address to bind; beyond loopback the built-in credentials are never accepted (set UPCALL_ACCESS_KEY_*, or a random key is kept in the data dir)',
+      '127.0.0.1',
+    )
+    .option(
+      '-d, --data <dir>',
+      `data directory: objects (blobs + SQLite), callback key, generated credentials (default: ${DEFAULT_SERVER_DATA_DIR})`,
+    )
+    .option('--memory', 'keep everything in memory instead of a data directory: all of it is lost at exit')
     .option(
       '-b, --bucket <name>',
       'create this bucket at start unless it exists (repeatable)',
@@ -194,6 +232,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `do not fsync uploaded data before acknowledging it: faster on a real disk, for tests and throwaway data; a power loss can lose or tear recent objects (default: off; env ${SERVER_ENV.unsafeNoFsync}=1)`,
     )
     .option(
+      '--body-timeout <seconds>',
+      `answer RequestTimeout when an upload body sends nothing for this long (default: ${DEFAULT_BODY_TIMEOUT_MS / 1000}; env ${SERVER_ENV.bodyTimeout})`,
+      parseSeconds,
+    )
+    .option(
       '--path-style-host <host>',
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
@@ -205,14 +248,19 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
     )
     .action((flags: ServerFlags) =>
       runAction(io, async () => {
-        const credentials = accessKey(io);
+        if (flags.memory === true && flags.data !== undefined) {
+          throw new UsageError('--memory and --data exclude each other: choose where the data lives');
+        }
         const chosen = settings(flags, io);
-        const dataDir = flags.data === undefined ? undefined : resolve(io.cwd, flags.data);
+        const dataDir =
+          flags.memory === true ? undefined : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
+        const credentials = await accessKey(io, flags.host, dataDir);
         const server = await createServer({
           port: flags.port,
           host: flags.host,
           ...(dataDir !== undefined && { dataDir }),
           fsync: chosen.fsync,
+          bodyTimeoutMs: chosen.bodyTimeoutMs,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
           region: chosen.region,
@@ -235,19 +283,53 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
 interface AccessKeySetting {
   id: string;
   secret: string;
-  fromEnv: boolean;
+  /** env: the variables; file: `<data>/credentials.json` (generated now or earlier); default: built in. */
+  source: 'env' | 'file' | 'default';
+  /** The credentials file, when `source` is `file`. */
+  file?: string;
+  /** Generated by this start. */
+  generated?: boolean;
 }
 
-function accessKey(io: CliIo): AccessKeySetting {
+/** Loopback addresses only: anything else (0.0.0.0, ::, a LAN address, a name) may be reached from elsewhere. */
+function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare.toLowerCase() === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return bare === '::1' || /^::ffff:127\./i.test(bare);
+}
+
+async function accessKey(io: CliIo, host: string, dataDir: string | undefined): Promise<AccessKeySetting> {
   const id = io.env['UPCALL_ACCESS_KEY_ID'];
   const secret = io.env['UPCALL_ACCESS_KEY_SECRET'];
   if ((id === undefined || id === '') !== (secret === undefined || secret === '')) {
     throw new UsageError('set both UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET, or neither');
   }
-  if (id === undefined || id === '' || secret === undefined) {
-    return { id: DEFAULT_ACCESS_KEY_ID, secret: DEFAULT_ACCESS_KEY_SECRET, fromEnv: false };
+  if (id !== undefined && id !== '' && secret !== undefined) return { id, secret, source: 'env' };
+  const file = dataDir === undefined ? undefined : join(dataDir, CREDENTIALS_FILE);
+  // A key generated by an earlier start stays in use, wherever the server listens now.
+  const stored = dataDir === undefined ? undefined : await storedAccessKey(dataDir);
+  if (stored !== undefined && file !== undefined) {
+    return { id: stored.accessKeyId, secret: stored.accessKeySecret, source: 'file', file };
   }
-  return { id, secret, fromEnv: true };
+  if (isLoopbackHost(host)) {
+    return { id: DEFAULT_ACCESS_KEY_ID, secret: DEFAULT_ACCESS_KEY_SECRET, source: 'default' };
+  }
+  // Beyond loopback the built-in pair would let anyone who can reach the port in.
+  if (dataDir === undefined || file === undefined) {
+    throw new UsageError(
+      `--host ${host} can be reached from other machines: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET ` +
+        '(the built-in default key is public), or drop --memory so a random key is generated and kept in the data directory',
+    );
+  }
+  const generated = await generateAccessKey(dataDir);
+  return {
+    id: generated.accessKeyId,
+    secret: generated.accessKeySecret,
+    source: 'file',
+    file,
+    generated: true,
+  };
 }
 
 function banner(
@@ -260,10 +342,14 @@ function banner(
     `upcall server listening`,
     `endpoint: ${reachableUrl(server.url)}`,
     `region: ${chosen.region}`,
-    `data: ${flags.dataDir ?? '(memory only: nothing is kept after exit)'}`,
+    `data: ${flags.dataDir ?? '(memory only, --memory: nothing is kept after exit)'}`,
     `buckets: ${flags.bucket.length > 0 ? flags.bucket.join(', ') : '(none created at start)'}`,
     `AccessKeyId: ${key.id}`,
-    key.fromEnv ? 'AccessKeySecret: (from UPCALL_ACCESS_KEY_SECRET)' : `AccessKeySecret: ${key.secret}`,
+    key.source === 'env'
+      ? 'AccessKeySecret: (from UPCALL_ACCESS_KEY_SECRET)'
+      : key.source === 'file'
+        ? `AccessKeySecret: (in ${key.file ?? CREDENTIALS_FILE})`
+        : `AccessKeySecret: ${key.secret}`,
   ];
   if (reachableUrl(server.url) !== server.url) lines.push(`listening on: ${server.url} (every interface)`);
   const keyUrl = server.callbackService?.keyUrl();
@@ -274,9 +360,14 @@ function banner(
     lines.push('fsync: OFF (--unsafe-no-fsync: a power loss can lose recent uploads)');
   }
   if (chosen.pathStyleHosts.length > 0) lines.push(`path-style hosts: ${chosen.pathStyleHosts.join(', ')}`);
-  if (!key.fromEnv) {
+  if (key.source === 'default') {
     lines.push(
       '(default credentials: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET to choose your own)',
+    );
+  }
+  if (key.generated === true) {
+    lines.push(
+      '(generated credentials: this address can be reached from other machines, so the built-in default key is not accepted)',
     );
   }
   return `${lines.join('\n')}\n`;

@@ -8,10 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiver, type Receiver } from '../../src/receiver/app/create-receiver.ts';
-import { defaultPostHost, sanitiseUserId } from '../../src/receiver/app/credential-endpoints.ts';
+import {
+  DEFAULT_POST_POLICY_MAX_SIZE,
+  defaultPostHost,
+  sanitiseUserId,
+} from '../../src/receiver/app/credential-endpoints.ts';
 import type { UploadJson } from '../../src/receiver/app/uploads-api.ts';
 import { ossClient } from '../helpers/ali-oss-client.ts';
-import { sendRaw } from '../helpers/receiver-callback-signer.ts';
+import { createCallbackSigner, sendRaw } from '../helpers/receiver-callback-signer.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
 
 let server: TestServer;
@@ -24,7 +28,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'upcall-receiver-cred-'));
   receiver = await createReceiver({
     dataDir,
-    // The storage server serves its callback key at <url>/callback_pub_key_v1.pem.
+    // A bare origin: the storage server's own key URL, <url>/callback_pub_key_v1.pem, only.
     keyUrlAllowlist: [`${server.url}/`],
     credentials: {
       accessKeyId: server.accessKeyId,
@@ -105,14 +109,59 @@ describe('GET /sts', () => {
     });
   });
 
-  it('sanitises the user id and refuses unusable ones', async () => {
-    expect(sanitiseUserId('../../etc')).toBe('.._.._etc');
-    expect(sanitiseUserId('a b/c')).toBe('a_b_c');
-    expect(sanitiseUserId('..')).toBeUndefined();
-    expect(sanitiseUserId('  ')).toBeUndefined();
-    const res = await getJson('/sts?user=..');
+  it('maps user ids to key prefixes one-to-one and refuses unusable ones', async () => {
+    expect(sanitiseUserId('alice')).toBe('alice');
+    expect(sanitiseUserId('../../etc')).toBe('_2e._2f.._2fetc');
+    expect(sanitiseUserId('a b/c')).toBe('a_20b_2fc');
+    expect(sanitiseUserId('..')).toBe('_2e.');
+    expect(sanitiseUserId('')).toBeUndefined();
+    expect(sanitiseUserId('x'.repeat(129))).toBeUndefined();
+    const res = await getJson('/sts?user=');
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ StatusCode: 400, ErrorCode: 'InvalidArgument' });
+  });
+
+  // Issue 14, item 3: `alice@x.com` and `alice_x.com` shared `uploads/alice_x.com/`, and two
+  // 65-character ids differing in the last character shared a truncated prefix.
+  it.each([
+    ['alice@x.com', 'alice_x.com'],
+    [`${'a'.repeat(64)}b`, `${'a'.repeat(64)}c`],
+  ])('gives %s and %s different prefixes', async (first, second) => {
+    const dirs = await Promise.all(
+      [first, second].map(async (user) => {
+        const res = await getJson(`/api/post-policy?user=${encodeURIComponent(user)}`);
+        expect(res.status).toBe(200);
+        return res.json.dir as string;
+      }),
+    );
+    expect(dirs[0]).not.toBe(dirs[1]);
+    expect(dirs.every((dir) => dir.startsWith('uploads/') && dir.endsWith('/'))).toBe(true);
+  });
+});
+
+// Issue 14, item 1: the docs told users to allow the storage server's origin as a key-URL prefix;
+// anyone who may upload could then serve their own key from a public-read object on that server.
+describe('callback key URL', () => {
+  it('refuses a callback signed with a key stored as a public-read object on the storage server', async () => {
+    const root = ossClient(server, { bucket: 'pub' });
+    await root.putBucket('pub');
+    await root.putBucketACL('pub', 'public-read');
+    const attacker = createCallbackSigner({ keyUrl: `${server.url}/pub/k.pem` });
+    await root.put('k.pem', Buffer.from(attacker.publicKeyPem));
+    // The forged key really is served to anyone, so only the allowlist stands in the way.
+    const served = await fetch(`${server.url}/pub/k.pem`);
+    expect(await served.text()).toBe(attacker.publicKeyPem);
+
+    const body = Buffer.from('bucket=upcall-test&object=uploads%2Fbob%2Fevil.jpg&size=999');
+    const res = await sendRaw(origin, {
+      target: '/callback',
+      headers: attacker.headers('/callback', body),
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('key-host-not-allowed');
+    const verified = await getJson('/api/uploads?verified=true&limit=100');
+    expect(JSON.stringify(verified.json)).not.toContain('evil.jpg');
   });
 });
 
@@ -168,6 +217,45 @@ describe('GET /api/post-policy', () => {
       await outside.text();
     },
   );
+
+  // Issue 14: issued post policies carried no content-length-range unless maxSize was configured.
+  it('bounds the file size by default, and the storage server refuses a larger form upload', async () => {
+    const bare = await createReceiver({
+      dataDir: await mkdtemp(join(tmpdir(), 'upcall-receiver-bare-')),
+      keyUrlAllowlist: [server.url],
+      credentials: {
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+        bucket: server.bucket,
+        endpoint: server.url,
+        // no maxSize: the default applies
+      },
+    });
+    try {
+      const bareOrigin = await bare.listen();
+      const res = await sendRaw(bareOrigin, { method: 'GET', target: '/api/post-policy?user=erin' });
+      const bundle = res.json as Record<string, string>;
+      const policy = JSON.parse(Buffer.from(bundle.policy!, 'base64').toString()) as {
+        conditions: unknown[];
+      };
+      expect(policy.conditions).toContainEqual(['content-length-range', 0, DEFAULT_POST_POLICY_MAX_SIZE]);
+
+      const form = new FormData();
+      form.append('key', 'uploads/erin/big.bin');
+      form.append('policy', bundle.policy!);
+      form.append('OSSAccessKeyId', bundle.accessid!);
+      form.append('success_action_status', '200');
+      form.append('callback', bundle.callback!);
+      form.append('signature', bundle.signature!);
+      form.append('file', new Blob([new Uint8Array(DEFAULT_POST_POLICY_MAX_SIZE + 1)]), 'big.bin');
+      const upload = await fetch(`${bundle.host!}/`, { method: 'POST', body: form });
+      const text = await upload.text();
+      expect(upload.status, text).toBe(400);
+      expect(text).toContain('<Code>EntityTooLarge</Code>');
+    } finally {
+      await bare.close();
+    }
+  });
 
   it('refuses an unknown version', async () => {
     expect((await getJson('/api/post-policy?version=3')).status).toBe(400);

@@ -37,7 +37,11 @@ export interface ReceiverCredentials {
   stsExpiresInSeconds?: number;
   /** Default 300 s. */
   policyExpiresInSeconds?: number;
-  /** Largest file a post policy admits, bytes. Default unlimited. */
+  /**
+   * Largest file a post policy admits, bytes (its `content-length-range`). Default
+   * DEFAULT_POST_POLICY_MAX_SIZE: a policy without a bound would let a browser fill the bucket
+   * with one form.
+   */
   maxSize?: number;
   /** Key prefix of a user. Default `uploads/<user>/`. */
   dir?: (user: string) => string;
@@ -47,20 +51,34 @@ export interface ReceiverCredentials {
   actions?: readonly TemporaryAction[];
 }
 
+/** The default `content-length-range` upper bound of issued post policies: 100 MiB. */
+export const DEFAULT_POST_POLICY_MAX_SIZE = 100 * 1024 * 1024;
+
 export const DEFAULT_POLICY_CALLBACK_BODY =
   'bucket=${bucket}&object=${object}&etag=${etag}&size=${size}&mimeType=${mimeType}' +
   '&imageInfo.height=${imageInfo.height}&imageInfo.width=${imageInfo.width}&imageInfo.format=${imageInfo.format}';
 
+/** Longest user id accepted, in UTF-8 bytes; longer ids are refused, never truncated. */
+export const MAX_USER_ID_BYTES = 128;
+
 /**
- * Makes a user id safe as one key-path segment: letters, digits, `.`, `_`, `-` kept, anything
- * else becomes `_`, at most 64 characters; empty or dot-only ids are refused (undefined).
+ * Turns a user id into one key-path segment, injectively (issue 14: `alice@x.com` and
+ * `alice_x.com`, or two long ids sharing a truncated prefix, must never share a prefix): letters,
+ * digits and `-` stay, a `.` stays unless it leads (so no `.`/`..` segment), and every other UTF-8
+ * byte, `_` included, becomes `_` plus two lower-case hex digits. `_` only ever starts an escape,
+ * so the segment decodes back to exactly one id. Empty ids and ids over MAX_USER_ID_BYTES are
+ * refused (undefined).
  */
 export function sanitiseUserId(raw: string): string | undefined {
-  const id = raw
-    .trim()
-    .replace(/[^A-Za-z0-9._-]/g, '_')
-    .slice(0, 64);
-  return id === '' || /^\.+$/.test(id) ? undefined : id;
+  const bytes = Buffer.from(raw, 'utf8');
+  if (bytes.length === 0 || bytes.length > MAX_USER_ID_BYTES) return undefined;
+  let id = '';
+  for (const [i, byte] of bytes.entries()) {
+    const char = String.fromCharCode(byte);
+    id +=
+      /[A-Za-z0-9-]/.test(char) || (char === '.' && i > 0) ? char : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  return id;
 }
 
 export function defaultPostHost(endpoint: string, bucket: string): string {
@@ -151,7 +169,7 @@ export function registerCredentialEndpoints(
       dir: s.dir,
       expiresInSeconds: credentials.policyExpiresInSeconds ?? 300,
       now: new Date(deps.now()),
-      maxSize: credentials.maxSize,
+      maxSize: credentials.maxSize ?? DEFAULT_POST_POLICY_MAX_SIZE,
       callback,
       lockCallback: true,
       signatureVersion: version === '4' ? 4 : 1,

@@ -57,6 +57,13 @@ interface Sts {
   AccessKeySecret: string;
   SecurityToken: string;
   Expiration: string;
+  Callback: string;
+}
+
+/** ali-oss's `callback` option for the callback the credentials were issued with. */
+function issuedCallback(sts: Sts): { url: string; body: string; contentType: string } {
+  const issued = JSON.parse(Buffer.from(sts.Callback, 'base64').toString()) as Record<string, string>;
+  return { url: issued.callbackUrl!, body: issued.callbackBody!, contentType: issued.callbackBodyType! };
 }
 
 describe('GET /sts', () => {
@@ -70,6 +77,7 @@ describe('GET /sts', () => {
       'AccessKeySecret',
       'SecurityToken',
       'Expiration',
+      'Callback',
     ]);
     expect(sts.StatusCode).toBe(200);
     expect(sts.AccessKeyId).toMatch(/^STS\./);
@@ -81,11 +89,8 @@ describe('GET /sts', () => {
       accessKeySecret: sts.AccessKeySecret,
       stsToken: sts.SecurityToken,
     });
-    const callback = {
-      url: receiver.callbackUrl!,
-      body: 'bucket=${bucket}&object=${object}&size=${size}&mimeType=${mimeType}&x:app=${x:app}',
-      customValue: { app: 'mobile' },
-    };
+    const callback = issuedCallback(sts);
+    expect(callback.url).toBe(receiver.callbackUrl);
     const put = await client.put('uploads/alice/photo.txt', Buffer.from('hello sts'), { callback });
     expect(put.res.status).toBe(200);
     const reply = put.data as { Status: string; id: number; object: string };
@@ -97,7 +102,6 @@ describe('GET /sts', () => {
       bucket: server.bucket,
       object: 'uploads/alice/photo.txt',
       size: 9,
-      vars: { 'x:app': 'mobile' },
       keyUrl: `${server.url}/callback_pub_key_v1.pem`,
     });
 
@@ -107,6 +111,39 @@ describe('GET /sts', () => {
     await expect(client.put('uploads/alice/no-callback.txt', Buffer.from('x'))).rejects.toMatchObject({
       status: 403,
     });
+  });
+
+  // Issue 14, item 2: the signature proves the server sent the callback, not that its body is true.
+  // Credentials the receiver issues bind the whole callback; the server refuses any other.
+  it('the storage server refuses an upload whose callback differs from the one the credentials bind', async () => {
+    const sts = (await getJson('/sts?user=alice')).json as unknown as Sts;
+    const client = ossClient(server, {
+      accessKeyId: sts.AccessKeyId,
+      accessKeySecret: sts.AccessKeySecret,
+      stsToken: sts.SecurityToken,
+    });
+    const issued = issuedCallback(sts);
+    const forgeries = [
+      { ...issued, body: 'object=uploads/bob/evil.jpg&size=999' },
+      { ...issued, body: issued.body.replace('object=${object}', 'object=uploads/bob/evil.jpg') },
+      { ...issued, contentType: 'application/json' },
+      { ...issued, host: 'other.example' },
+      { ...issued, url: `${issued.url}?x=1` },
+    ];
+    for (const callback of forgeries) {
+      const err = await client
+        .put('uploads/alice/innocent.txt', Buffer.from('x'), { callback })
+        .catch((e: unknown) => e as { status: number; code: string; message: string });
+      expect(err, JSON.stringify(callback)).toMatchObject({ status: 403, code: 'AccessDenied' });
+      expect((err as { message: string }).message).toContain('callback');
+    }
+    // Nothing was stored under the forged uploads, and nothing was recorded.
+    await expect(ossClient(server).head('uploads/alice/innocent.txt')).rejects.toMatchObject({ status: 404 });
+    const records = await getJson('/api/uploads?limit=100');
+    expect(JSON.stringify(records.json)).not.toContain('evil.jpg');
+    // The issued callback itself goes through.
+    const put = await client.put('uploads/alice/innocent.txt', Buffer.from('x'), { callback: issued });
+    expect(put.res.status).toBe(200);
   });
 
   it('maps user ids to key prefixes one-to-one and refuses unusable ones', async () => {

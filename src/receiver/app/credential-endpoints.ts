@@ -3,14 +3,16 @@
  *   GET /sts, /api/sts      → {StatusCode, AccessKeyId, AccessKeySecret, SecurityToken, Expiration}
  *   GET /api/post-policy    → {accessid, host, policy, signature, expire, callback, dir}
  *                             (`?version=4`: the V4 fields instead of accessid)
- * Both are scoped to one user's key prefix (`?user=` or `x-upcall-user`, sanitised) and pin the
- * callback URL (the STS token requires it on every upload; the post policy locks the `callback`
- * field), so the app hears of every upload. Minting and policy signing are the client/shared
+ * Both are scoped to one user's key prefix (`?user=` or `x-upcall-user`, one-to-one) and bind the
+ * whole callback, URL, body template and body type (the STS token carries its fingerprint and the
+ * server refuses any other callback; the post policy locks the `callback` field), so the app hears
+ * of every upload and the callback body's fields are the server's, not the uploader's (issue 14). Minting and policy signing are the client/shared
  * modules' (`mintTemporaryCredentials`, `buildPostPolicyBundle`); this file only decides scope.
  */
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { buildCallbackParams } from '../../client/callback-params.ts';
+import { callbackParameterFingerprint } from '../../callback/callback-fingerprint.ts';
+import { buildCallbackParams, type CallbackParams } from '../../client/callback-params.ts';
 import { buildPostPolicyBundle } from '../../client/post-policy.ts';
 import { mintTemporaryCredentials, type TemporaryAction } from '../../shared/security-token.ts';
 import { UPLOAD_ACTIONS } from '../../client/temporary-credentials.ts';
@@ -24,7 +26,10 @@ export interface ReceiverCredentials {
   endpoint: string;
   /** Where uploads must call back. Default: this receiver's own callback URL. */
   callbackUrl?: string;
-  /** The callbackBody template of post policies. Default: all upload facts, form-encoded. */
+  /**
+   * The callbackBody template bound into every credential and policy issued (form-encoded).
+   * Default DEFAULT_POLICY_CALLBACK_BODY: all upload facts.
+   */
   callbackBody?: string;
   /**
    * Where browsers post forms. Default: `<scheme>://<bucket>.<endpoint host>` for DNS names,
@@ -112,12 +117,21 @@ export function registerCredentialEndpoints(
     return { dir: dirOf(user), callbackUrl };
   };
 
+  // The one callback every credential and policy binds (issue 14): URL, template and body type.
+  const issuedCallback = (callbackUrl: string): CallbackParams =>
+    buildCallbackParams({
+      url: callbackUrl,
+      body: credentials.callbackBody ?? DEFAULT_POLICY_CALLBACK_BODY,
+      bodyType: 'application/x-www-form-urlencoded',
+    });
+
   const sts = async (request: FastifyRequest, reply: FastifyReply) => {
     const s = scope(request);
     if ('error' in s) {
       return reply.code(400).send({ StatusCode: 400, ErrorCode: 'InvalidArgument', ErrorMessage: s.error });
     }
     try {
+      const callback = issuedCallback(s.callbackUrl);
       const minted = mintTemporaryCredentials({
         rootAccessKeyId: credentials.accessKeyId,
         rootAccessKeySecret: credentials.accessKeySecret,
@@ -126,17 +140,20 @@ export function registerCredentialEndpoints(
           prefix: s.dir,
           actions: credentials.actions ?? UPLOAD_ACTIONS,
           callbackUrl: s.callbackUrl,
+          callbackFingerprint: callbackParameterFingerprint(callback.callback),
           expiresInSeconds: credentials.stsExpiresInSeconds ?? 900,
         },
         now: new Date(deps.now()),
       });
-      // SPEC.md §10.1: exactly these keys, StatusCode first, as the mobile SDK parsers expect.
+      // SPEC.md §10.1: these keys, StatusCode first, as the mobile SDK parsers expect; then
+      // `Callback`, the x-oss-callback value every upload with these credentials must send.
       return {
         StatusCode: 200,
         AccessKeyId: minted.AccessKeyId,
         AccessKeySecret: minted.AccessKeySecret,
         SecurityToken: minted.SecurityToken,
         Expiration: minted.Expiration,
+        Callback: callback.callback,
       };
     } catch (err) {
       request.log.error({ err }, 'minting temporary credentials failed');
@@ -157,11 +174,7 @@ export function registerCredentialEndpoints(
     if (version !== undefined && version !== '1' && version !== '4') {
       return reply.code(400).send({ error: 'InvalidArgument', message: '"version" must be 1 or 4.' });
     }
-    const callback = buildCallbackParams({
-      url: s.callbackUrl,
-      body: credentials.callbackBody ?? DEFAULT_POLICY_CALLBACK_BODY,
-      bodyType: 'application/x-www-form-urlencoded',
-    });
+    const callback = issuedCallback(s.callbackUrl);
     return buildPostPolicyBundle({
       credentials: { accessKeyId: credentials.accessKeyId, accessKeySecret: credentials.accessKeySecret },
       host: credentials.postHost ?? defaultPostHost(credentials.endpoint, credentials.bucket),

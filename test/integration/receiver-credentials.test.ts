@@ -102,6 +102,7 @@ describe('GET /sts', () => {
       bucket: server.bucket,
       object: 'uploads/alice/photo.txt',
       size: 9,
+      templateIssued: true,
       keyUrl: `${server.url}/callback_pub_key_v1.pem`,
     });
 
@@ -144,6 +145,21 @@ describe('GET /sts', () => {
     // The issued callback itself goes through.
     const put = await client.put('uploads/alice/innocent.txt', Buffer.from('x'), { callback: issued });
     expect(put.res.status).toBe(200);
+  });
+
+  it('marks a record whose body comes from a template it did not issue, even when verified', async () => {
+    // A root key is not bound: it can send any template, and the signature still verifies.
+    const root = ossClient(server);
+    const put = await root.put('uploads/alice/root.txt', Buffer.from('root'), {
+      callback: { url: receiver.callbackUrl!, body: 'object=uploads/bob/evil.jpg&size=999' },
+    });
+    const reply = put.data as { id: number };
+    const detail = await getJson(`/api/uploads/${reply.id}`);
+    expect(detail.json).toMatchObject({
+      verified: true,
+      templateIssued: false,
+      object: 'uploads/bob/evil.jpg',
+    });
   });
 
   it('maps user ids to key prefixes one-to-one and refuses unusable ones', async () => {
@@ -198,7 +214,7 @@ describe('callback key URL', () => {
     expect(res.status).toBe(400);
     expect(res.text).toContain('key-host-not-allowed');
     const verified = await getJson('/api/uploads?verified=true&limit=100');
-    expect(JSON.stringify(verified.json)).not.toContain('evil.jpg');
+    expect(JSON.stringify(verified.json)).not.toContain('/pub/k.pem');
   });
 });
 
@@ -245,7 +261,13 @@ describe('GET /api/post-policy', () => {
       const reply = JSON.parse(text) as { id: number; object: string };
       expect(reply.object).toBe(key);
       const detail = await getJson(`/api/uploads/${reply.id}`);
-      expect(detail.json).toMatchObject({ verified: true, object: key, size: 9, bucket: server.bucket });
+      expect(detail.json).toMatchObject({
+        verified: true,
+        templateIssued: true,
+        object: key,
+        size: 9,
+        bucket: server.bucket,
+      });
 
       // The dir is enforced: the same bundle cannot write elsewhere.
       form.set('key', `uploads/dave/v${version}.txt`);

@@ -169,5 +169,9 @@ describe('upcall receiver', { timeout: 120_000 }, () => {
     await expect(
       startReceiver(['--data', join(root, 'bad'), '--allow-key-url', 'ftp://keys/']),
     ).rejects.toThrow(/exited with 1: .*must be http\(s\)/);
+    // Issue 14: a prefix of a storage server would trust any PEM a user uploads there.
+    await expect(
+      startReceiver(['--data', join(root, 'bad'), '--allow-key-url', 'http://127.0.0.1:9000/pub/']),
+    ).rejects.toThrow(/exited with 1: .*is a prefix/);
   });
 });

@@ -144,8 +144,22 @@ describe('upcall dev', () => {
       contentType: issued.callbackBodyType,
       customValue: { device: 'ci', app_version: '1', location: 'here' },
     };
-    const result = await client.multipartUpload('demo/mobile/sts.txt', Buffer.from('sts'), { callback });
-    expect(result.data).toMatchObject({ Status: 'OK', object: 'demo/mobile/sts.txt' });
+    // Past ali-oss's 100 KB minimum part size, so the callback travels on CompleteMultipartUpload
+    // after three parts, as with the demo's larger files.
+    const result = await client.multipartUpload('demo/mobile/sts.bin', Buffer.alloc(300 * 1024, 1), {
+      callback,
+      partSize: 100 * 1024,
+    });
+    expect(result.data).toMatchObject({ Status: 'OK', object: 'demo/mobile/sts.bin' });
+    const records = await (
+      await request(`${session.receiverUrl}/api/uploads?prefix=demo/mobile/`)
+    ).body.json();
+    expect((records as { uploads: unknown[] }).uploads[0]).toMatchObject({
+      object: 'demo/mobile/sts.bin',
+      size: 300 * 1024,
+      templateIssued: true,
+      vars: { 'x:device': 'ci' },
+    });
     await expect(
       client.multipartUpload('demo/mobile/innocent.txt', Buffer.from('x'), {
         callback: { ...callback, body: 'object=demo/other/evil.jpg&size=999' },

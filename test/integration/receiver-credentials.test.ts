@@ -14,6 +14,8 @@ import {
   sanitiseUserId,
 } from '../../src/receiver/app/credential-endpoints.ts';
 import type { UploadJson } from '../../src/receiver/app/uploads-api.ts';
+import { buildCallbackParams } from '../../src/client/callback-params.ts';
+import { buildPostPolicyBundle, postObjectFormFields } from '../../src/client/post-policy.ts';
 import { ossClient } from '../helpers/ali-oss-client.ts';
 import { createCallbackSigner, sendRaw } from '../helpers/receiver-callback-signer.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
@@ -145,6 +147,42 @@ describe('GET /sts', () => {
     // The issued callback itself goes through.
     const put = await client.put('uploads/alice/innocent.txt', Buffer.from('x'), { callback: issued });
     expect(put.res.status).toBe(200);
+  });
+
+  it('the same holds for a PostObject form the holder of the credentials signs', async () => {
+    const sts = (await getJson('/sts?user=alice')).json as unknown as Sts;
+    const issued = issuedCallback(sts);
+    const post = async (body: string) => {
+      const bundle = buildPostPolicyBundle({
+        credentials: {
+          accessKeyId: sts.AccessKeyId,
+          accessKeySecret: sts.AccessKeySecret,
+          securityToken: sts.SecurityToken,
+        },
+        host: `${server.url}/${server.bucket}`,
+        bucket: server.bucket,
+        dir: 'uploads/alice/',
+        expiresInSeconds: 60,
+        now: new Date(),
+        callback: buildCallbackParams({
+          url: issued.url,
+          body,
+          bodyType: 'application/x-www-form-urlencoded',
+        }),
+      });
+      const form = new FormData();
+      for (const [name, value] of postObjectFormFields(bundle, 'uploads/alice/form.txt'))
+        form.append(name, value);
+      form.append('file', new Blob(['form']), 'form.txt');
+      const res = await fetch(`${bundle.host}/`, { method: 'POST', body: form });
+      return { status: res.status, text: await res.text() };
+    };
+    const forged = await post('object=uploads/bob/evil.jpg&size=999');
+    expect(forged.status, forged.text).toBe(403);
+    expect(forged.text).toContain('<Code>AccessDenied</Code>');
+    expect(forged.text).toContain('callback');
+    const honest = await post(issued.body);
+    expect(honest.status, honest.text).toBe(200);
   });
 
   it('marks a record whose body comes from a template it did not issue, even when verified', async () => {

@@ -14,6 +14,7 @@ export {
   type ParseCallbackOptions,
   type CallbackSpec,
 } from './parse-callback.ts';
+export { callbackFingerprint, callbackParameterFingerprint } from './callback-fingerprint.ts';
 export {
   renderCallbackBody,
   formEncode,

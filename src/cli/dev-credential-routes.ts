@@ -4,7 +4,8 @@
  *
  *   GET /sts, /api/sts      {StatusCode, AccessKeyId, AccessKeySecret, SecurityToken, Expiration}
  *                            (§10.1): temporary credentials limited to `demo/` in the dev bucket,
- *                            upload actions only, and every upload must call back to this receiver.
+ *                            upload actions only, and every upload must send exactly the callback
+ *                            in the reply's extra `Callback` field (URL, template, body type).
  *   GET /api/post-policy    {accessid, host, policy, signature, expire, callback, dir} (§10.2);
  *                            `?version=4` gives the V4 bundle. Keys under `demo/web/`, 100 MiB max,
  *                            the callback bound into the policy.
@@ -14,7 +15,8 @@
  * demo upload reaches the receiver and shows on the dashboard.
  */
 import type { FastifyInstance } from 'fastify';
-import { buildCallbackParams } from '../client/callback-params.ts';
+import { callbackParameterFingerprint } from '../callback/callback-fingerprint.ts';
+import { buildCallbackParams, type CallbackParams } from '../client/callback-params.ts';
 import { buildPostPolicyBundle } from '../client/post-policy.ts';
 import {
   mintTemporaryCredentials,
@@ -48,21 +50,35 @@ export const DEMO_CALLBACK_BODY = [
 
 export function registerDevCredentialRoutes(app: FastifyInstance, options: DevCredentialOptions): void {
   const now = options.now ?? (() => new Date());
-  const sts = (): ReturnType<typeof temporaryCredentialsReply> =>
-    temporaryCredentialsReply(
-      mintTemporaryCredentials({
-        rootAccessKeyId: options.accessKeyId,
-        rootAccessKeySecret: options.accessKeySecret,
-        policy: {
-          bucket: options.bucket,
-          prefix: DEMO_PREFIX,
-          actions: UPLOAD_ACTIONS,
-          callbackUrl: options.callbackUrl(),
-          expiresInSeconds: CREDENTIAL_TTL_SECONDS,
-        },
-        now: now(),
-      }),
-    );
+  // The one callback every credential and policy binds (issue 14): URL, template and body type.
+  const demoCallback = (): CallbackParams =>
+    buildCallbackParams({
+      url: options.callbackUrl(),
+      body: DEMO_CALLBACK_BODY,
+      bodyType: 'application/x-www-form-urlencoded',
+    });
+  const sts = (): ReturnType<typeof temporaryCredentialsReply> & { Callback: string } => {
+    const callback = demoCallback();
+    return {
+      ...temporaryCredentialsReply(
+        mintTemporaryCredentials({
+          rootAccessKeyId: options.accessKeyId,
+          rootAccessKeySecret: options.accessKeySecret,
+          policy: {
+            bucket: options.bucket,
+            prefix: DEMO_PREFIX,
+            actions: UPLOAD_ACTIONS,
+            callbackUrl: options.callbackUrl(),
+            callbackFingerprint: callbackParameterFingerprint(callback.callback),
+            expiresInSeconds: CREDENTIAL_TTL_SECONDS,
+          },
+          now: now(),
+        }),
+      ),
+      // The x-oss-callback value every upload with these credentials must send.
+      Callback: callback.callback,
+    };
+  };
   app.get('/sts', async () => sts());
   app.get('/api/sts', async () => sts());
   app.get<{ Querystring: { version?: string } }>('/api/post-policy', async (request) =>
@@ -74,11 +90,7 @@ export function registerDevCredentialRoutes(app: FastifyInstance, options: DevCr
       expiresInSeconds: POLICY_TTL_SECONDS,
       maxSize: MAX_UPLOAD_BYTES,
       now: now(),
-      callback: buildCallbackParams({
-        url: options.callbackUrl(),
-        body: DEMO_CALLBACK_BODY,
-        bodyType: 'application/x-www-form-urlencoded',
-      }),
+      callback: demoCallback(),
       lockCallback: true,
       signatureVersion: request.query.version === '4' ? 4 : 1,
     }),

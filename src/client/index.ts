@@ -30,6 +30,7 @@ export {
   type TemporaryCredentialsReply,
   type TemporaryPolicy,
 } from './temporary-credentials.ts';
+export { callbackParameterFingerprint } from '../callback/callback-fingerprint.ts';
 export {
   encodePostPolicy,
   type PostPolicyCondition,

@@ -5,7 +5,9 @@
  *
  * Usage (an app-server route):
  *   res.json(temporaryCredentialsReply(mintTemporaryCredentials({ rootAccessKeyId, rootAccessKeySecret,
- *     policy: { bucket, prefix: `user-${id}/`, actions: ['PutObject'], callbackUrl, expiresInSeconds: 900 },
+ *     policy: { bucket, prefix: `user-${id}/`, actions: ['PutObject'], callbackUrl, expiresInSeconds: 900,
+ *       // Bind the whole callback (issue 14): the server then refuses any other URL or template.
+ *       callbackFingerprint: callbackParameterFingerprint(callback.callback) },
  *     now: new Date() })));
  */
 import type { TemporaryAction, TemporaryCredentials } from '../shared/security-token.ts';

@@ -87,5 +87,11 @@ export {
   sanitiseUserId,
   defaultPostHost,
   DEFAULT_POLICY_CALLBACK_BODY,
+  DEFAULT_POST_POLICY_MAX_SIZE,
   type ReceiverCredentials,
 } from './app/credential-endpoints.ts';
+export {
+  createIssuedTemplateMatcher,
+  type IssuedCallbackTemplate,
+  type IssuedTemplateMatcher,
+} from './issued-callback-template.ts';

@@ -26,7 +26,10 @@ export interface PublicKeyResolver {
 }
 
 export interface PublicKeyResolverOptions {
-  /** URL prefixes whose keys may be fetched. Default: the official gosspublic.alicdn.com prefixes. */
+  /**
+   * Key URLs that may be fetched, each exact (a bare origin means its `/callback_pub_key_v1.pem`;
+   * key-url-allowlist.ts). Default: the official gosspublic.alicdn.com key URL, http and https.
+   */
   keyUrlAllowlist?: readonly string[];
   /** A pinned key (PEM text or KeyObject): no fetching at all, the key URL is ignored. */
   publicKey?: string | Uint8Array | KeyObject;
@@ -36,7 +39,7 @@ export interface PublicKeyResolverOptions {
   maxKeyBytes?: number;
   /** How long a failed fetch is remembered before the next try. Default 5000 ms. */
   failureTtlMs?: number;
-  /** Most distinct key URLs kept (the allowlist admits any path under a prefix). Default 64. */
+  /** Most distinct key URLs kept. Default 64. */
   maxCachedKeys?: number;
   /** Injected for tests and custom pools. */
   dispatcher?: Dispatcher;
@@ -121,7 +124,7 @@ function createFetchingResolver(options: PublicKeyResolverOptions): PublicKeyRes
         return Promise.reject(
           new CallbackVerificationError(
             'key-host-not-allowed',
-            `The public key URL is not under an allowed prefix (${allowlist.prefixes.join(', ')}).`,
+            `The public key URL is not an allowed key URL (${allowlist.describe.join(', ')}).`,
           ),
         );
       }

@@ -9,7 +9,8 @@
 import { ossError } from '../shared/oss-error.ts';
 import type { BucketAcl } from '../store/object-store.ts';
 import type { TemporaryAction } from '../shared/security-token.ts';
-import { parseCallback } from '../callback/parse-callback.ts';
+import { callbackFingerprint } from '../callback/callback-fingerprint.ts';
+import { parseCallback, type CallbackSpec } from '../callback/parse-callback.ts';
 import { authenticate, authorizeAction, type AuthenticateRequest } from './authenticate.ts';
 import type { Principal } from './principal.ts';
 import { effectiveObjectAcl } from './object-settings.ts';
@@ -72,6 +73,7 @@ export async function authorizeRoute(
           message: `Access denied by the security token policy: the action ${route.action} is not allowed.`,
         });
       }
+      const callback = callbackOf(request);
       authorizeAction(principal, {
         action,
         bucket,
@@ -79,7 +81,8 @@ export async function authorizeRoute(
         // ListObjects(V2) and ListMultipartUploads name no key: the token's key prefix is checked
         // against the listing's own `prefix` parameter instead.
         listPrefix: request.query.get('prefix') ?? undefined,
-        callbackUrls: callbackUrlsOf(request),
+        callbackUrls: callback === undefined ? [] : callback.urls.map((url) => url.href),
+        callbackFingerprint: callback === undefined ? undefined : callbackFingerprint(callback),
       });
       return;
     }
@@ -130,15 +133,14 @@ const TEMPORARY_ACTION_OF: Readonly<Record<string, TemporaryAction>> = {
   ListMultipartUploads: 'ListMultipartUploads',
 };
 
-/** The callback URLs an upload asks for (header or presigned query), for a policy that requires one. */
-function callbackUrlsOf(request: AuthRequest): string[] {
-  const spec = parseCallback({
+/** The callback an upload asks for (header or presigned query), for a policy that requires one. */
+function callbackOf(request: AuthRequest): CallbackSpec | undefined {
+  return parseCallback({
     header: header(request, 'x-oss-callback'),
     query: request.query.get('callback') ?? undefined,
     varHeader: header(request, 'x-oss-callback-var'),
     varQuery: request.query.get('callback-var') ?? undefined,
   });
-  return spec === undefined ? [] : spec.urls.map((url) => url.href);
 }
 
 function anonymousDenied(target: Route['target']) {

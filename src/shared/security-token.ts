@@ -56,6 +56,13 @@ export interface TemporaryPolicy {
    * an upload callback whose URL starts with this text, so the app server hears of every upload.
    */
   callbackUrl?: string | undefined;
+  /**
+   * When set, every upload must carry exactly this callback: the fingerprint of its URLs, Host,
+   * body template and body type (src/callback/callback-fingerprint.ts). The app that issued the
+   * credentials then knows the callback body's fields were filled in by the server, not written
+   * by the uploader (issue 14).
+   */
+  callbackFingerprint?: string | undefined;
 }
 
 export interface MintInput {
@@ -110,6 +117,9 @@ export function mintTemporaryCredentials(input: MintInput): TemporaryCredentials
       actions: [...policy.actions],
       ...(policy.prefix === undefined ? {} : { prefix: policy.prefix }),
       ...(policy.callbackUrl === undefined ? {} : { callbackUrl: policy.callbackUrl }),
+      ...(policy.callbackFingerprint === undefined
+        ? {}
+        : { callbackFingerprint: policy.callbackFingerprint }),
     },
   };
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
@@ -141,7 +151,8 @@ export function isTemporaryPolicy(value: unknown): value is TemporaryPolicy {
     isStringArray(p['actions']) &&
     p['actions'].every((a) => (TEMPORARY_ACTIONS as readonly string[]).includes(a)) &&
     (p['prefix'] === undefined || typeof p['prefix'] === 'string') &&
-    (p['callbackUrl'] === undefined || typeof p['callbackUrl'] === 'string')
+    (p['callbackUrl'] === undefined || typeof p['callbackUrl'] === 'string') &&
+    (p['callbackFingerprint'] === undefined || typeof p['callbackFingerprint'] === 'string')
   );
 }
 
@@ -208,6 +219,8 @@ export interface ActionRequest {
   listPrefix?: string | undefined;
   /** The upload's callback URL(s), when the request carries a callback. */
   callbackUrls?: readonly string[] | undefined;
+  /** The fingerprint of the upload's callback (callback-fingerprint.ts), when it carries one. */
+  callbackFingerprint?: string | undefined;
 }
 
 const LIST_ACTIONS: ReadonlySet<TemporaryAction> = new Set(['ListObjects', 'ListMultipartUploads']);
@@ -241,5 +254,14 @@ export function checkTemporaryPolicy(policy: TemporaryPolicy, request: ActionReq
     if (urls.length === 0 || !urls.every((url) => url.startsWith(required))) {
       throw deny(`an upload callback to ${required} is required.`);
     }
+  }
+  if (
+    policy.callbackFingerprint !== undefined &&
+    UPLOAD_ACTIONS.has(request.action) &&
+    request.callbackFingerprint !== policy.callbackFingerprint
+  ) {
+    throw deny(
+      'the upload callback (callbackUrl, callbackBody, callbackBodyType, callbackHost) must be exactly the one these credentials were issued with.',
+    );
   }
 }

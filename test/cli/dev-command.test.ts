@@ -116,6 +116,57 @@ describe('upcall dev', () => {
     expect(dev.banner).toContain("customValue: { device: 'laptop' }");
   });
 
+  // Issue 14, item 2: the demo's temporary credentials bind the callback the browser demo sends.
+  it('the /sts credentials upload with the callback they name, and a forged callback body is refused', async () => {
+    const require = createRequire(import.meta.url);
+    const OSS = require('ali-oss') as new (options: Record<string, unknown>) => {
+      multipartUpload: (
+        name: string,
+        body: Buffer,
+        options: Record<string, unknown>,
+      ) => Promise<{ data: unknown }>;
+    };
+    const { session } = dev;
+    const sts = (await (await request(`${session.receiverUrl}/sts`)).body.json()) as Record<string, string>;
+    const issued = JSON.parse(Buffer.from(sts.Callback!, 'base64').toString()) as Record<string, string>;
+    const client = new OSS({
+      endpoint: session.endpoint,
+      region: 'oss-cn-hangzhou',
+      bucket: session.bucket,
+      accessKeyId: sts.AccessKeyId,
+      accessKeySecret: sts.AccessKeySecret,
+      stsToken: sts.SecurityToken,
+    });
+    // As the browser demo does (demo.js): the issued template, the page's own x: values.
+    const callback = {
+      url: issued.callbackUrl,
+      body: issued.callbackBody,
+      contentType: issued.callbackBodyType,
+      customValue: { device: 'ci', app_version: '1', location: 'here' },
+    };
+    // Past ali-oss's 100 KB minimum part size, so the callback travels on CompleteMultipartUpload
+    // after three parts, as with the demo's larger files.
+    const result = await client.multipartUpload('demo/mobile/sts.bin', Buffer.alloc(300 * 1024, 1), {
+      callback,
+      partSize: 100 * 1024,
+    });
+    expect(result.data).toMatchObject({ Status: 'OK', object: 'demo/mobile/sts.bin' });
+    const records = await (
+      await request(`${session.receiverUrl}/api/uploads?prefix=demo/mobile/`)
+    ).body.json();
+    expect((records as { uploads: unknown[] }).uploads[0]).toMatchObject({
+      object: 'demo/mobile/sts.bin',
+      size: 300 * 1024,
+      templateIssued: true,
+      vars: { 'x:device': 'ci' },
+    });
+    await expect(
+      client.multipartUpload('demo/mobile/innocent.txt', Buffer.from('x'), {
+        callback: { ...callback, body: 'object=demo/other/evil.jpg&size=999' },
+      }),
+    ).rejects.toMatchObject({ status: 403, code: 'AccessDenied' });
+  });
+
   /** `upcall presign oss://uploads/<key> --method PUT` with the session's callback, as the README has it. */
   async function presignPutWithCallback(key: string): Promise<string> {
     const presign = await runCli(

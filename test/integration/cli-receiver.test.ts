@@ -68,7 +68,7 @@ describe('upcall receiver', { timeout: 120_000 }, () => {
     try {
       const origin = new URL(first.ready).origin;
       expect(callbackUrlOf(first)).toBe(`${origin}/api/AliYunOssCallback`);
-      expect(first.stdout()).toContain(`trusted key URLs: ${keys.origin}/`);
+      expect(first.stdout()).toContain(`trusted key URLs: ${keys.origin}/callback_pub_key_v1.pem`);
       const dashboard = await fetch(first.ready);
       expect(dashboard.status).toBe(200);
       expect(dashboard.headers.get('content-type')).toContain('text/html');
@@ -92,7 +92,7 @@ describe('upcall receiver', { timeout: 120_000 }, () => {
     const second = await startReceiver(['--data', data, '--callback-path', '/api/AliYunOssCallback']);
     try {
       expect(second.stdout()).toContain(
-        'trusted key URLs: http://gosspublic.alicdn.com/, https://gosspublic.alicdn.com/',
+        'trusted key URLs: http://gosspublic.alicdn.com/callback_pub_key_v1.pem, https://gosspublic.alicdn.com/callback_pub_key_v1.pem',
       );
       const hitsBefore = keys.hits();
       const res = await sendRaw(new URL(second.ready).origin, {
@@ -169,5 +169,9 @@ describe('upcall receiver', { timeout: 120_000 }, () => {
     await expect(
       startReceiver(['--data', join(root, 'bad'), '--allow-key-url', 'ftp://keys/']),
     ).rejects.toThrow(/exited with 1: .*must be http\(s\)/);
+    // Issue 14: a prefix of a storage server would trust any PEM a user uploads there.
+    await expect(
+      startReceiver(['--data', join(root, 'bad'), '--allow-key-url', 'http://127.0.0.1:9000/pub/']),
+    ).rejects.toThrow(/exited with 1: .*is a prefix/);
   });
 });

@@ -8,10 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiver, type Receiver } from '../../src/receiver/app/create-receiver.ts';
-import { defaultPostHost, sanitiseUserId } from '../../src/receiver/app/credential-endpoints.ts';
+import {
+  DEFAULT_POST_POLICY_MAX_SIZE,
+  defaultPostHost,
+  sanitiseUserId,
+} from '../../src/receiver/app/credential-endpoints.ts';
 import type { UploadJson } from '../../src/receiver/app/uploads-api.ts';
+import { buildCallbackParams } from '../../src/client/callback-params.ts';
+import { buildPostPolicyBundle, postObjectFormFields } from '../../src/client/post-policy.ts';
 import { ossClient } from '../helpers/ali-oss-client.ts';
-import { sendRaw } from '../helpers/receiver-callback-signer.ts';
+import { createCallbackSigner, sendRaw } from '../helpers/receiver-callback-signer.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
 
 let server: TestServer;
@@ -24,7 +30,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'upcall-receiver-cred-'));
   receiver = await createReceiver({
     dataDir,
-    // The storage server serves its callback key at <url>/callback_pub_key_v1.pem.
+    // A bare origin: the storage server's own key URL, <url>/callback_pub_key_v1.pem, only.
     keyUrlAllowlist: [`${server.url}/`],
     credentials: {
       accessKeyId: server.accessKeyId,
@@ -53,6 +59,13 @@ interface Sts {
   AccessKeySecret: string;
   SecurityToken: string;
   Expiration: string;
+  Callback: string;
+}
+
+/** ali-oss's `callback` option for the callback the credentials were issued with. */
+function issuedCallback(sts: Sts): { url: string; body: string; contentType: string } {
+  const issued = JSON.parse(Buffer.from(sts.Callback, 'base64').toString()) as Record<string, string>;
+  return { url: issued.callbackUrl!, body: issued.callbackBody!, contentType: issued.callbackBodyType! };
 }
 
 describe('GET /sts', () => {
@@ -66,6 +79,7 @@ describe('GET /sts', () => {
       'AccessKeySecret',
       'SecurityToken',
       'Expiration',
+      'Callback',
     ]);
     expect(sts.StatusCode).toBe(200);
     expect(sts.AccessKeyId).toMatch(/^STS\./);
@@ -77,11 +91,8 @@ describe('GET /sts', () => {
       accessKeySecret: sts.AccessKeySecret,
       stsToken: sts.SecurityToken,
     });
-    const callback = {
-      url: receiver.callbackUrl!,
-      body: 'bucket=${bucket}&object=${object}&size=${size}&mimeType=${mimeType}&x:app=${x:app}',
-      customValue: { app: 'mobile' },
-    };
+    const callback = issuedCallback(sts);
+    expect(callback.url).toBe(receiver.callbackUrl);
     const put = await client.put('uploads/alice/photo.txt', Buffer.from('hello sts'), { callback });
     expect(put.res.status).toBe(200);
     const reply = put.data as { Status: string; id: number; object: string };
@@ -93,7 +104,7 @@ describe('GET /sts', () => {
       bucket: server.bucket,
       object: 'uploads/alice/photo.txt',
       size: 9,
-      vars: { 'x:app': 'mobile' },
+      templateIssued: true,
       keyUrl: `${server.url}/callback_pub_key_v1.pem`,
     });
 
@@ -105,14 +116,143 @@ describe('GET /sts', () => {
     });
   });
 
-  it('sanitises the user id and refuses unusable ones', async () => {
-    expect(sanitiseUserId('../../etc')).toBe('.._.._etc');
-    expect(sanitiseUserId('a b/c')).toBe('a_b_c');
-    expect(sanitiseUserId('..')).toBeUndefined();
-    expect(sanitiseUserId('  ')).toBeUndefined();
-    const res = await getJson('/sts?user=..');
+  // Issue 14, item 2: the signature proves the server sent the callback, not that its body is true.
+  // Credentials the receiver issues bind the whole callback; the server refuses any other.
+  it('the storage server refuses an upload whose callback differs from the one the credentials bind', async () => {
+    const sts = (await getJson('/sts?user=alice')).json as unknown as Sts;
+    const client = ossClient(server, {
+      accessKeyId: sts.AccessKeyId,
+      accessKeySecret: sts.AccessKeySecret,
+      stsToken: sts.SecurityToken,
+    });
+    const issued = issuedCallback(sts);
+    const forgeries = [
+      { ...issued, body: 'object=uploads/bob/evil.jpg&size=999' },
+      { ...issued, body: issued.body.replace('object=${object}', 'object=uploads/bob/evil.jpg') },
+      { ...issued, contentType: 'application/json' },
+      { ...issued, host: 'other.example' },
+      { ...issued, url: `${issued.url}?x=1` },
+    ];
+    for (const callback of forgeries) {
+      const err = await client
+        .put('uploads/alice/innocent.txt', Buffer.from('x'), { callback })
+        .catch((e: unknown) => e as { status: number; code: string; message: string });
+      expect(err, JSON.stringify(callback)).toMatchObject({ status: 403, code: 'AccessDenied' });
+      expect((err as { message: string }).message).toContain('callback');
+    }
+    // Nothing was stored under the forged uploads, and nothing was recorded.
+    await expect(ossClient(server).head('uploads/alice/innocent.txt')).rejects.toMatchObject({ status: 404 });
+    const records = await getJson('/api/uploads?limit=100');
+    expect(JSON.stringify(records.json)).not.toContain('evil.jpg');
+    // The issued callback itself goes through.
+    const put = await client.put('uploads/alice/innocent.txt', Buffer.from('x'), { callback: issued });
+    expect(put.res.status).toBe(200);
+  });
+
+  it('the same holds for a PostObject form the holder of the credentials signs', async () => {
+    const sts = (await getJson('/sts?user=alice')).json as unknown as Sts;
+    const issued = issuedCallback(sts);
+    const post = async (body: string) => {
+      const bundle = buildPostPolicyBundle({
+        credentials: {
+          accessKeyId: sts.AccessKeyId,
+          accessKeySecret: sts.AccessKeySecret,
+          securityToken: sts.SecurityToken,
+        },
+        host: `${server.url}/${server.bucket}`,
+        bucket: server.bucket,
+        dir: 'uploads/alice/',
+        expiresInSeconds: 60,
+        now: new Date(),
+        callback: buildCallbackParams({
+          url: issued.url,
+          body,
+          bodyType: 'application/x-www-form-urlencoded',
+        }),
+      });
+      const form = new FormData();
+      for (const [name, value] of postObjectFormFields(bundle, 'uploads/alice/form.txt'))
+        form.append(name, value);
+      form.append('file', new Blob(['form']), 'form.txt');
+      const res = await fetch(`${bundle.host}/`, { method: 'POST', body: form });
+      return { status: res.status, text: await res.text() };
+    };
+    const forged = await post('object=uploads/bob/evil.jpg&size=999');
+    expect(forged.status, forged.text).toBe(403);
+    expect(forged.text).toContain('<Code>AccessDenied</Code>');
+    expect(forged.text).toContain('callback');
+    const honest = await post(issued.body);
+    expect(honest.status, honest.text).toBe(200);
+  });
+
+  it('marks a record whose body comes from a template it did not issue, even when verified', async () => {
+    // A root key is not bound: it can send any template, and the signature still verifies.
+    const root = ossClient(server);
+    const put = await root.put('uploads/alice/root.txt', Buffer.from('root'), {
+      callback: { url: receiver.callbackUrl!, body: 'object=uploads/bob/evil.jpg&size=999' },
+    });
+    const reply = put.data as { id: number };
+    const detail = await getJson(`/api/uploads/${reply.id}`);
+    expect(detail.json).toMatchObject({
+      verified: true,
+      templateIssued: false,
+      object: 'uploads/bob/evil.jpg',
+    });
+  });
+
+  it('maps user ids to key prefixes one-to-one and refuses unusable ones', async () => {
+    expect(sanitiseUserId('alice')).toBe('alice');
+    expect(sanitiseUserId('../../etc')).toBe('_2e._2f.._2fetc');
+    expect(sanitiseUserId('a b/c')).toBe('a_20b_2fc');
+    expect(sanitiseUserId('..')).toBe('_2e.');
+    expect(sanitiseUserId('')).toBeUndefined();
+    expect(sanitiseUserId('x'.repeat(129))).toBeUndefined();
+    const res = await getJson('/sts?user=');
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ StatusCode: 400, ErrorCode: 'InvalidArgument' });
+  });
+
+  // Issue 14, item 3: `alice@x.com` and `alice_x.com` shared `uploads/alice_x.com/`, and two
+  // 65-character ids differing in the last character shared a truncated prefix.
+  it.each([
+    ['alice@x.com', 'alice_x.com'],
+    [`${'a'.repeat(64)}b`, `${'a'.repeat(64)}c`],
+  ])('gives %s and %s different prefixes', async (first, second) => {
+    const dirs = await Promise.all(
+      [first, second].map(async (user) => {
+        const res = await getJson(`/api/post-policy?user=${encodeURIComponent(user)}`);
+        expect(res.status).toBe(200);
+        return res.json.dir as string;
+      }),
+    );
+    expect(dirs[0]).not.toBe(dirs[1]);
+    expect(dirs.every((dir) => dir.startsWith('uploads/') && dir.endsWith('/'))).toBe(true);
+  });
+});
+
+// Issue 14, item 1: the docs told users to allow the storage server's origin as a key-URL prefix;
+// anyone who may upload could then serve their own key from a public-read object on that server.
+describe('callback key URL', () => {
+  it('refuses a callback signed with a key stored as a public-read object on the storage server', async () => {
+    const root = ossClient(server, { bucket: 'pub' });
+    await root.putBucket('pub');
+    await root.putBucketACL('pub', 'public-read');
+    const attacker = createCallbackSigner({ keyUrl: `${server.url}/pub/k.pem` });
+    await root.put('k.pem', Buffer.from(attacker.publicKeyPem));
+    // The forged key really is served to anyone, so only the allowlist stands in the way.
+    const served = await fetch(`${server.url}/pub/k.pem`);
+    expect(await served.text()).toBe(attacker.publicKeyPem);
+
+    const body = Buffer.from('bucket=upcall-test&object=uploads%2Fbob%2Fevil.jpg&size=999');
+    const res = await sendRaw(origin, {
+      target: '/callback',
+      headers: attacker.headers('/callback', body),
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('key-host-not-allowed');
+    const verified = await getJson('/api/uploads?verified=true&limit=100');
+    expect(JSON.stringify(verified.json)).not.toContain('/pub/k.pem');
   });
 });
 
@@ -159,7 +299,13 @@ describe('GET /api/post-policy', () => {
       const reply = JSON.parse(text) as { id: number; object: string };
       expect(reply.object).toBe(key);
       const detail = await getJson(`/api/uploads/${reply.id}`);
-      expect(detail.json).toMatchObject({ verified: true, object: key, size: 9, bucket: server.bucket });
+      expect(detail.json).toMatchObject({
+        verified: true,
+        templateIssued: true,
+        object: key,
+        size: 9,
+        bucket: server.bucket,
+      });
 
       // The dir is enforced: the same bundle cannot write elsewhere.
       form.set('key', `uploads/dave/v${version}.txt`);
@@ -168,6 +314,45 @@ describe('GET /api/post-policy', () => {
       await outside.text();
     },
   );
+
+  // Issue 14: issued post policies carried no content-length-range unless maxSize was configured.
+  it('bounds the file size by default, and the storage server refuses a larger form upload', async () => {
+    const bare = await createReceiver({
+      dataDir: await mkdtemp(join(tmpdir(), 'upcall-receiver-bare-')),
+      keyUrlAllowlist: [server.url],
+      credentials: {
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+        bucket: server.bucket,
+        endpoint: server.url,
+        // no maxSize: the default applies
+      },
+    });
+    try {
+      const bareOrigin = await bare.listen();
+      const res = await sendRaw(bareOrigin, { method: 'GET', target: '/api/post-policy?user=erin' });
+      const bundle = res.json as Record<string, string>;
+      const policy = JSON.parse(Buffer.from(bundle.policy!, 'base64').toString()) as {
+        conditions: unknown[];
+      };
+      expect(policy.conditions).toContainEqual(['content-length-range', 0, DEFAULT_POST_POLICY_MAX_SIZE]);
+
+      const form = new FormData();
+      form.append('key', 'uploads/erin/big.bin');
+      form.append('policy', bundle.policy!);
+      form.append('OSSAccessKeyId', bundle.accessid!);
+      form.append('success_action_status', '200');
+      form.append('callback', bundle.callback!);
+      form.append('signature', bundle.signature!);
+      form.append('file', new Blob([new Uint8Array(DEFAULT_POST_POLICY_MAX_SIZE + 1)]), 'big.bin');
+      const upload = await fetch(`${bundle.host!}/`, { method: 'POST', body: form });
+      const text = await upload.text();
+      expect(upload.status, text).toBe(400);
+      expect(text).toContain('<Code>EntityTooLarge</Code>');
+    } finally {
+      await bare.close();
+    }
+  });
 
   it('refuses an unknown version', async () => {
     expect((await getJson('/api/post-policy?version=3')).status).toBe(400);

@@ -66,7 +66,7 @@ describe('public key resolver over real sockets', () => {
   it('shares one in-flight fetch between concurrent verifications', async () => {
     keys.mode = { kind: 'slow', pem: OSS_PUBLIC_KEY_PEM, delayMs: 150 };
     const url = `${keys.origin}/concurrent.pem`;
-    const resolver = createPublicKeyResolver({ keyUrlAllowlist: [`${keys.origin}/`] });
+    const resolver = createPublicKeyResolver({ keyUrlAllowlist: [url] });
     const results = await Promise.all(
       Array.from({ length: 25 }, () => verifyOssCallback(vectorRequest(vectorC, url), { resolver })),
     );
@@ -82,6 +82,7 @@ describe('public key resolver over real sockets', () => {
       `http://localhost:${port}${KEY_PATH}`, // same server, other host name
       `${keys.origin}@127.0.0.1:${new URL(other.origin).port}${KEY_PATH}`, // userinfo trick
       `http://user@127.0.0.1:${port}${KEY_PATH}`,
+      `${keys.origin}/pub/k.pem`, // another file on the allowed origin (issue 14)
     ];
     for (const url of attempts) {
       expect(await reasonOf(verifyOssCallback(vectorRequest(vectorC, url), { resolver })), url).toBe(
@@ -93,8 +94,8 @@ describe('public key resolver over real sockets', () => {
 
   it('does not follow a redirect from an allowed URL to another host', async () => {
     keys.mode = { kind: 'redirect', location: other.keyUrl };
-    const resolver = createPublicKeyResolver({ keyUrlAllowlist: [`${keys.origin}/`] });
     const url = `${keys.origin}/redirect.pem`;
+    const resolver = createPublicKeyResolver({ keyUrlAllowlist: [url] });
     const err = await verifyOssCallback(vectorRequest(vectorC, url), { resolver }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CallbackVerificationError);
     expect((err as CallbackVerificationError).reason).toBe('key-fetch-failed');
@@ -105,8 +106,9 @@ describe('public key resolver over real sockets', () => {
   it('refuses oversize key documents, with and without Content-Length', async () => {
     for (const declareLength of [true, false]) {
       keys.mode = { kind: 'oversize', bytes: 64 * 1024, declareLength };
-      const resolver = createPublicKeyResolver({ keyUrlAllowlist: [`${keys.origin}/`], maxKeyBytes: 4096 });
-      const err = await verifyOssCallback(vectorRequest(vectorC, `${keys.origin}/big-${declareLength}.pem`), {
+      const url = `${keys.origin}/big-${declareLength}.pem`;
+      const resolver = createPublicKeyResolver({ keyUrlAllowlist: [url], maxKeyBytes: 4096 });
+      const err = await verifyOssCallback(vectorRequest(vectorC, url), {
         resolver,
       }).catch((e: unknown) => e as CallbackVerificationError);
       expect((err as CallbackVerificationError).reason).toBe('key-fetch-failed');
@@ -116,8 +118,9 @@ describe('public key resolver over real sockets', () => {
 
   it('gives up on a slow key server after the timeout', async () => {
     keys.mode = { kind: 'slow', pem: OSS_PUBLIC_KEY_PEM, delayMs: 10_000 };
-    const resolver = createPublicKeyResolver({ keyUrlAllowlist: [`${keys.origin}/`], timeoutMs: 200 });
-    const err = await verifyOssCallback(vectorRequest(vectorC, `${keys.origin}/slow.pem`), {
+    const url = `${keys.origin}/slow.pem`;
+    const resolver = createPublicKeyResolver({ keyUrlAllowlist: [url], timeoutMs: 200 });
+    const err = await verifyOssCallback(vectorRequest(vectorC, url), {
       resolver,
     }).catch((e: unknown) => e as CallbackVerificationError);
     expect((err as CallbackVerificationError).reason).toBe('key-fetch-failed');
@@ -126,7 +129,7 @@ describe('public key resolver over real sockets', () => {
 
   it('refuses a document that is not an RSA public key', async () => {
     keys.mode = { kind: 'text', body: 'hello, not a key' };
-    const resolver = createPublicKeyResolver({ keyUrlAllowlist: [`${keys.origin}/`] });
+    const resolver = createPublicKeyResolver({ keyUrlAllowlist: [`${keys.origin}/text.pem`] });
     expect(
       await reasonOf(verifyOssCallback(vectorRequest(vectorC, `${keys.origin}/text.pem`), { resolver })),
     ).toBe('bad-public-key');
@@ -135,12 +138,12 @@ describe('public key resolver over real sockets', () => {
   it('remembers a failed fetch only for failureTtlMs, then fetches again', async () => {
     keys.mode = { kind: 'status', status: 503 };
     let clock = 1_000_000;
+    const url = `${keys.origin}/flaky.pem`;
     const resolver = createPublicKeyResolver({
-      keyUrlAllowlist: [`${keys.origin}/`],
+      keyUrlAllowlist: [url],
       failureTtlMs: 5000,
       now: () => clock,
     });
-    const url = `${keys.origin}/flaky.pem`;
     expect(await reasonOf(verifyOssCallback(vectorRequest(vectorC, url), { resolver }))).toBe(
       'key-fetch-failed',
     );

@@ -29,7 +29,7 @@ import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connecti
 import { allowBrowserOrigins } from '../dev-cors.ts';
 import { devAccessKey } from '../dev-credentials.ts';
 import { devBanner } from '../dev-banner.ts';
-import { DEMO_PREFIX, registerDevCredentialRoutes } from '../dev-credential-routes.ts';
+import { DEMO_CALLBACK_BODY, DEMO_PREFIX, registerDevCredentialRoutes } from '../dev-credential-routes.ts';
 import { runAction } from '../run-action.ts';
 import { DEV_STORAGE_SUBDIR } from './keys.ts';
 import { RECEIVER_TOKEN_ENV } from './receiver.ts';
@@ -103,6 +103,8 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       keyUrlAllowlist: [keyUrl],
       callbackPath: CALLBACK_PATH,
       ...(apiToken === undefined ? {} : { apiToken }),
+      // The template the /sts credentials and post policies below bind.
+      issuedCallbackTemplates: [{ body: DEMO_CALLBACK_BODY }],
       routes: (app) => {
         registerDevCredentialRoutes(app, { ...storage, callbackUrl: callbackUrlNow });
         trackCallbackLatency(app, CALLBACK_PATH);

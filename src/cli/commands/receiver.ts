@@ -1,14 +1,14 @@
 /**
- * `upcall receiver --port N --data DIR [--allow-key-url PREFIX]...`: the receiver app alone
+ * `upcall receiver --port N --data DIR [--allow-key-url KEY_URL]...`: the receiver app alone
  * (DESIGN.md "Interfaces other people script against"; docs/receiver.md): verifies OSS upload
  * callbacks, records them in `<data>/receiver.sqlite`, serves the REST API (`/api/uploads`) and
  * the dashboard. Prints `callback URL: <url>` and `dashboard: <url>` once listening (scripts and
  * tests parse those lines) and closes gracefully on SIGINT / SIGTERM.
  *
- * Invariants: callback keys are fetched only from the allowlisted key URL prefixes (default: the
- * official OSS key host, SPEC.md §1.2), or never when a key is pinned with --public-key; it never
- * binds beyond loopback with the records API open (--api-token / UPCALL_RECEIVER_TOKEN, or an
- * explicit --insecure-no-token).
+ * Invariants: callback keys are fetched only from the allowlisted key URLs (default: the official
+ * OSS key host, SPEC.md §1.2; key-url-allowlist.ts), or never when a key is pinned with
+ * --public-key; it never binds beyond loopback with the records API open (--api-token /
+ * UPCALL_RECEIVER_TOKEN, or an explicit --insecure-no-token).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -49,7 +49,7 @@ interface ReceiverFlags {
   verbose?: boolean;
 }
 
-/** Validated as the receiver will use it, so a bad prefix fails at parse time, not at start. */
+/** Validated as the receiver will use it, so a bad entry (or a refused prefix) fails at parse time. */
 function parseKeyUrlPrefix(value: string): string {
   try {
     createKeyUrlAllowlist([value]);
@@ -118,8 +118,8 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('-d, --data <dir>', 'where upload records live (receiver.sqlite)', DEFAULT_RECEIVER_DATA_DIR)
     .option(
-      '--allow-key-url <prefix>',
-      `key URL prefix callback public keys may be fetched from (repeatable; default: ${DEFAULT_KEY_URL_ALLOWLIST.join(' ')}; env ${ALLOW_KEY_URLS_ENV}, comma-separated). For upcall server add its endpoint, e.g. http://127.0.0.1:9000/`,
+      '--allow-key-url <url>',
+      `exact key URL callback public keys may be fetched from (repeatable; default: the official ${DEFAULT_KEY_URL_ALLOWLIST.join(' ')}; env ${ALLOW_KEY_URLS_ENV}, comma-separated). For upcall server give its key URL, e.g. http://127.0.0.1:9000/callback_pub_key_v1.pem (a bare origin means that); prefixes ending in / are refused: they would trust any PEM a user uploads there`,
       collectKeyUrlPrefix,
     )
     .option('--public-key <file>', 'pin the callback public key (PEM file): nothing is ever fetched')
@@ -195,7 +195,7 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
               ? `api token: none (the records API and dashboard are open to whoever reaches ${flags.host})`
               : `api token: required (Authorization: Bearer <token>, or open ${origin}/dashboard#token=<token>)`,
             publicKey === undefined
-              ? `trusted key URLs: ${(allowlist ?? []).join(', ')}`
+              ? `trusted key URLs: ${createKeyUrlAllowlist(allowlist ?? []).describe.join(', ')}`
               : `pinned public key: ${resolve(io.cwd, flags.publicKey ?? '')}`,
             '',
           ].join('\n'),

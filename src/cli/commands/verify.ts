@@ -55,7 +55,11 @@ export function verifyCommand(io: CliIo = processIo()): Command {
     .option('--body <file>', 'the exact body bytes')
     .option('--target <path>', 'the request path and query the app server received, e.g. /callback?x=1')
     .option('--public-key <pem-file>', 'verify with this public key instead of fetching the key URL')
-    .option('--allow-key-url <prefix>', 'also trust key URLs under this prefix (repeatable)', collect)
+    .option(
+      '--allow-key-url <url>',
+      'also trust this exact key URL (repeatable; a bare origin means its /callback_pub_key_v1.pem)',
+      collect,
+    )
     .option('--data <dir>', 'also trust the key URL of the `upcall dev` session in this data dir');
   command.addHelpText(
     'after',

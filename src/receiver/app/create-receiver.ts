@@ -22,7 +22,12 @@ import type { JsonValue } from '../callback-reply.ts';
 import type { CallbackVerificationError } from '../callback-verification-error.ts';
 import { createPublicKeyResolver } from '../public-key-resolver.ts';
 import type { VerifiedCallback } from '../verify-oss-callback.ts';
-import { registerCredentialEndpoints, type ReceiverCredentials } from './credential-endpoints.ts';
+import { createIssuedTemplateMatcher, type IssuedCallbackTemplate } from '../issued-callback-template.ts';
+import {
+  DEFAULT_POLICY_CALLBACK_BODY,
+  registerCredentialEndpoints,
+  type ReceiverCredentials,
+} from './credential-endpoints.ts';
 import { startHookWorker, type HookWorker } from './hook-worker.ts';
 import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
 import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
@@ -64,6 +69,12 @@ export interface ReceiverOptions {
   refusedRecordsKept?: number;
   /** Enables `GET /sts`, `/api/sts` and `/api/post-policy` (SPEC.md §10), scoped per user. */
   credentials?: ReceiverCredentials;
+  /**
+   * The callback templates this app binds into the credentials and policies it issues: a record
+   * whose body renders one of them is marked `templateIssued` (docs/receiver.md "Threat").
+   * Default: the `credentials` template when `credentials` is given, else none.
+   */
+  issuedCallbackTemplates?: readonly IssuedCallbackTemplate[];
   /** Mounts extra routes (e.g. credential endpoints) on the same server. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
   /**
@@ -143,6 +154,12 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     ...(options.keyUrlAllowlist === undefined ? {} : { keyUrlAllowlist: options.keyUrlAllowlist }),
     ...(options.keyFetchTimeoutMs === undefined ? {} : { timeoutMs: options.keyFetchTimeoutMs }),
   });
+  const isIssuedTemplate = createIssuedTemplateMatcher(
+    options.issuedCallbackTemplates ??
+      (options.credentials === undefined
+        ? []
+        : [{ body: options.credentials.callbackBody ?? DEFAULT_POLICY_CALLBACK_BODY }]),
+  );
   const store = await openReceiverStore(options);
   let worker: HookWorker | undefined;
   let origin: string | undefined;
@@ -169,8 +186,8 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       body: Uint8Array,
       // A verified callback arrives parsed already; a refused one is parsed here, for the record.
       facts: CallbackBodyFacts = parseCallbackBody(headerText(request.headers['content-type']), body),
-    ): Omit<NewUploadRecord, 'verified'> => {
-      const record: Omit<NewUploadRecord, 'verified'> = {
+    ): Omit<NewUploadRecord, 'verified' | 'templateIssued'> => {
+      const record: Omit<NewUploadRecord, 'verified' | 'templateIssued'> = {
         receivedAt: now(),
         vars: facts.vars,
         fields: facts.fields,
@@ -189,7 +206,11 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     };
 
     const onVerified = async (callback: VerifiedCallback, request: FastifyRequest): Promise<JsonValue> => {
-      const record: NewUploadRecord = { ...recordOf(request, callback.rawBody, callback), verified: true };
+      const record: NewUploadRecord = {
+        ...recordOf(request, callback.rawBody, callback),
+        verified: true,
+        templateIssued: isIssuedTemplate(callback.rawBody, headerText(request.headers['content-type'])),
+      };
       if (callback.bucket !== undefined) record.bucket = callback.bucket;
       if (callback.keyUrl !== undefined) record.keyUrl = callback.keyUrl;
       const id = await store.uploads.insert(record, hookNames);
@@ -218,6 +239,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       const record: NewUploadRecord = {
         ...recordOf(request, excerpt),
         verified: false,
+        templateIssued: false,
         rejectReason: error.reason,
       };
       if (excerpt.byteLength < body.byteLength) record.bodySize = body.byteLength;

@@ -3,14 +3,16 @@
  *   GET /sts, /api/sts      → {StatusCode, AccessKeyId, AccessKeySecret, SecurityToken, Expiration}
  *   GET /api/post-policy    → {accessid, host, policy, signature, expire, callback, dir}
  *                             (`?version=4`: the V4 fields instead of accessid)
- * Both are scoped to one user's key prefix (`?user=` or `x-upcall-user`, sanitised) and pin the
- * callback URL (the STS token requires it on every upload; the post policy locks the `callback`
- * field), so the app hears of every upload. Minting and policy signing are the client/shared
+ * Both are scoped to one user's key prefix (`?user=` or `x-upcall-user`, one-to-one) and bind the
+ * whole callback, URL, body template and body type (the STS token carries its fingerprint and the
+ * server refuses any other callback; the post policy locks the `callback` field), so the app hears
+ * of every upload and the callback body's fields are the server's, not the uploader's (issue 14). Minting and policy signing are the client/shared
  * modules' (`mintTemporaryCredentials`, `buildPostPolicyBundle`); this file only decides scope.
  */
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { buildCallbackParams } from '../../client/callback-params.ts';
+import { callbackParameterFingerprint } from '../../callback/callback-fingerprint.ts';
+import { buildCallbackParams, type CallbackParams } from '../../client/callback-params.ts';
 import { buildPostPolicyBundle } from '../../client/post-policy.ts';
 import { mintTemporaryCredentials, type TemporaryAction } from '../../shared/security-token.ts';
 import { UPLOAD_ACTIONS } from '../../client/temporary-credentials.ts';
@@ -24,7 +26,10 @@ export interface ReceiverCredentials {
   endpoint: string;
   /** Where uploads must call back. Default: this receiver's own callback URL. */
   callbackUrl?: string;
-  /** The callbackBody template of post policies. Default: all upload facts, form-encoded. */
+  /**
+   * The callbackBody template bound into every credential and policy issued (form-encoded).
+   * Default DEFAULT_POLICY_CALLBACK_BODY: all upload facts.
+   */
   callbackBody?: string;
   /**
    * Where browsers post forms. Default: `<scheme>://<bucket>.<endpoint host>` for DNS names,
@@ -37,7 +42,11 @@ export interface ReceiverCredentials {
   stsExpiresInSeconds?: number;
   /** Default 300 s. */
   policyExpiresInSeconds?: number;
-  /** Largest file a post policy admits, bytes. Default unlimited. */
+  /**
+   * Largest file a post policy admits, bytes (its `content-length-range`). Default
+   * DEFAULT_POST_POLICY_MAX_SIZE: a policy without a bound would let a browser fill the bucket
+   * with one form.
+   */
   maxSize?: number;
   /** Key prefix of a user. Default `uploads/<user>/`. */
   dir?: (user: string) => string;
@@ -47,20 +56,34 @@ export interface ReceiverCredentials {
   actions?: readonly TemporaryAction[];
 }
 
+/** The default `content-length-range` upper bound of issued post policies: 100 MiB. */
+export const DEFAULT_POST_POLICY_MAX_SIZE = 100 * 1024 * 1024;
+
 export const DEFAULT_POLICY_CALLBACK_BODY =
   'bucket=${bucket}&object=${object}&etag=${etag}&size=${size}&mimeType=${mimeType}' +
   '&imageInfo.height=${imageInfo.height}&imageInfo.width=${imageInfo.width}&imageInfo.format=${imageInfo.format}';
 
+/** Longest user id accepted, in UTF-8 bytes; longer ids are refused, never truncated. */
+export const MAX_USER_ID_BYTES = 128;
+
 /**
- * Makes a user id safe as one key-path segment: letters, digits, `.`, `_`, `-` kept, anything
- * else becomes `_`, at most 64 characters; empty or dot-only ids are refused (undefined).
+ * Turns a user id into one key-path segment, injectively (issue 14: `alice@x.com` and
+ * `alice_x.com`, or two long ids sharing a truncated prefix, must never share a prefix): letters,
+ * digits and `-` stay, a `.` stays unless it leads (so no `.`/`..` segment), and every other UTF-8
+ * byte, `_` included, becomes `_` plus two lower-case hex digits. `_` only ever starts an escape,
+ * so the segment decodes back to exactly one id. Empty ids and ids over MAX_USER_ID_BYTES are
+ * refused (undefined).
  */
 export function sanitiseUserId(raw: string): string | undefined {
-  const id = raw
-    .trim()
-    .replace(/[^A-Za-z0-9._-]/g, '_')
-    .slice(0, 64);
-  return id === '' || /^\.+$/.test(id) ? undefined : id;
+  const bytes = Buffer.from(raw, 'utf8');
+  if (bytes.length === 0 || bytes.length > MAX_USER_ID_BYTES) return undefined;
+  let id = '';
+  for (const [i, byte] of bytes.entries()) {
+    const char = String.fromCharCode(byte);
+    id +=
+      /[A-Za-z0-9-]/.test(char) || (char === '.' && i > 0) ? char : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  return id;
 }
 
 export function defaultPostHost(endpoint: string, bucket: string): string {
@@ -94,12 +117,21 @@ export function registerCredentialEndpoints(
     return { dir: dirOf(user), callbackUrl };
   };
 
+  // The one callback every credential and policy binds (issue 14): URL, template and body type.
+  const issuedCallback = (callbackUrl: string): CallbackParams =>
+    buildCallbackParams({
+      url: callbackUrl,
+      body: credentials.callbackBody ?? DEFAULT_POLICY_CALLBACK_BODY,
+      bodyType: 'application/x-www-form-urlencoded',
+    });
+
   const sts = async (request: FastifyRequest, reply: FastifyReply) => {
     const s = scope(request);
     if ('error' in s) {
       return reply.code(400).send({ StatusCode: 400, ErrorCode: 'InvalidArgument', ErrorMessage: s.error });
     }
     try {
+      const callback = issuedCallback(s.callbackUrl);
       const minted = mintTemporaryCredentials({
         rootAccessKeyId: credentials.accessKeyId,
         rootAccessKeySecret: credentials.accessKeySecret,
@@ -108,17 +140,20 @@ export function registerCredentialEndpoints(
           prefix: s.dir,
           actions: credentials.actions ?? UPLOAD_ACTIONS,
           callbackUrl: s.callbackUrl,
+          callbackFingerprint: callbackParameterFingerprint(callback.callback),
           expiresInSeconds: credentials.stsExpiresInSeconds ?? 900,
         },
         now: new Date(deps.now()),
       });
-      // SPEC.md §10.1: exactly these keys, StatusCode first, as the mobile SDK parsers expect.
+      // SPEC.md §10.1: these keys, StatusCode first, as the mobile SDK parsers expect; then
+      // `Callback`, the x-oss-callback value every upload with these credentials must send.
       return {
         StatusCode: 200,
         AccessKeyId: minted.AccessKeyId,
         AccessKeySecret: minted.AccessKeySecret,
         SecurityToken: minted.SecurityToken,
         Expiration: minted.Expiration,
+        Callback: callback.callback,
       };
     } catch (err) {
       request.log.error({ err }, 'minting temporary credentials failed');
@@ -139,11 +174,7 @@ export function registerCredentialEndpoints(
     if (version !== undefined && version !== '1' && version !== '4') {
       return reply.code(400).send({ error: 'InvalidArgument', message: '"version" must be 1 or 4.' });
     }
-    const callback = buildCallbackParams({
-      url: s.callbackUrl,
-      body: credentials.callbackBody ?? DEFAULT_POLICY_CALLBACK_BODY,
-      bodyType: 'application/x-www-form-urlencoded',
-    });
+    const callback = issuedCallback(s.callbackUrl);
     return buildPostPolicyBundle({
       credentials: { accessKeyId: credentials.accessKeyId, accessKeySecret: credentials.accessKeySecret },
       host: credentials.postHost ?? defaultPostHost(credentials.endpoint, credentials.bucket),
@@ -151,7 +182,7 @@ export function registerCredentialEndpoints(
       dir: s.dir,
       expiresInSeconds: credentials.policyExpiresInSeconds ?? 300,
       now: new Date(deps.now()),
-      maxSize: credentials.maxSize,
+      maxSize: credentials.maxSize ?? DEFAULT_POST_POLICY_MAX_SIZE,
       callback,
       lockCallback: true,
       signatureVersion: version === '4' ? 4 : 1,

@@ -27,6 +27,7 @@ interface UploadsTable {
   received_at: number;
   verified: number;
   reject_reason: string | null;
+  template_issued: number;
   bucket: string | null;
   object: string | null;
   etag: string | null;
@@ -110,6 +111,7 @@ const UPLOAD_COLUMNS = Object.keys({
   received_at: true,
   verified: true,
   reject_reason: true,
+  template_issued: true,
   bucket: true,
   object: true,
   etag: true,
@@ -185,6 +187,7 @@ async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
     .addColumn('raw_body', 'blob', (c) => c.notNull())
     .addColumn('body_size', 'integer')
     .addColumn('reply_json', 'text')
+    .addColumn('template_issued', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
   // Databases made before body excerpts lack the column; their rows hold whole bodies (null).
   const columns = await sql<{ name: string }>`pragma table_info("uploads")`.execute(db);
@@ -198,6 +201,10 @@ async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
     .on('uploads')
     .columns(['verified', 'id'])
     .execute();
+  // Databases made before issue 14 lack the column: their records predate issued templates.
+  if (!columns.rows.some((c) => c.name === 'template_issued')) {
+    await sql`alter table uploads add column template_issued integer not null default 0`.execute(db);
+  }
   await db.schema
     .createIndex('uploads_bucket_object')
     .ifNotExists()
@@ -339,6 +346,7 @@ function toRow(record: NewUploadRecord): Omit<UploadsTable, 'id'> {
     received_at: record.receivedAt,
     verified: record.verified ? 1 : 0,
     reject_reason: record.rejectReason ?? null,
+    template_issued: record.templateIssued === true ? 1 : 0,
     bucket: record.bucket ?? null,
     object: record.object ?? null,
     etag: record.etag ?? null,
@@ -366,6 +374,7 @@ function fromRow(row: Selectable<UploadsTable>): UploadRecord {
     id: row.id,
     receivedAt: row.received_at,
     verified: row.verified === 1,
+    templateIssued: row.template_issued === 1,
     vars: JSON.parse(row.vars_json) as Record<string, string>,
     fields: JSON.parse(row.fields_json) as Record<string, CallbackFieldValue>,
     bodyFormat: row.body_format as CallbackBodyFormat,

@@ -12,6 +12,13 @@ export interface NewUploadRecord extends Omit<CallbackBodyFacts, 'format'> {
   verified: boolean;
   /** Why the callback was refused; absent when verified. */
   rejectReason?: CallbackVerificationReason;
+  /**
+   * The body is a rendering of a callback template this receiver issued (bound into the
+   * credentials and post policies it hands out; issued-callback-template.ts), so its fields were
+   * filled in by the storage server. False or absent: the fields say whatever the uploader's
+   * template said.
+   */
+  templateIssued?: boolean;
   bodyFormat: CallbackBodyFormat;
   clientIp?: string;
   requestId?: string;

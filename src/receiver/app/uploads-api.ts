@@ -24,6 +24,8 @@ export interface UploadJson {
   id: number;
   receivedAt: string;
   verified: boolean;
+  /** The body renders a template this receiver issued (docs/receiver.md "Threat"). */
+  templateIssued: boolean;
   rejectReason?: string;
   bucket?: string;
   object?: string;
@@ -55,6 +57,7 @@ export function uploadToJson(record: UploadRecord, jobs?: readonly HookJob[]): U
   const bytes = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
   const json: UploadJson = {
     ...rest,
+    templateIssued: record.templateIssued === true,
     receivedAt: new Date(receivedAt).toISOString(),
     body: bytes.toString('utf8'),
     bodyBase64: bytes.toString('base64'),

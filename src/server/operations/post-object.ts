@@ -16,6 +16,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { validateObjectKey } from '../../shared/object-key.ts';
 import { ossError } from '../../shared/oss-error.ts';
 import { checkTemporaryPolicy } from '../../shared/security-token.ts';
+import { callbackFingerprint } from '../../callback/callback-fingerprint.ts';
 import type { StoredObject } from '../../store/object-store.ts';
 import { verifyDigests, expectedDigests } from '../integrity.ts';
 import { objectLocation, requireBucket } from '../multipart-request.ts';
@@ -90,6 +91,8 @@ export const postObject: Operation = async (ctx, deps) => {
           bucket,
           key,
           callbackUrls: pendingCallback?.spec.urls.map(String),
+          callbackFingerprint:
+            pendingCallback === undefined ? undefined : callbackFingerprint(pendingCallback.spec),
         });
       }
 

@@ -50,11 +50,28 @@ function row(u) {
     ),
     el('td', { class: 'nowrap' }, formatSize(u.size)),
     el('td', {}, vars.length ? vars : el('span', { class: 'muted' }, '—')),
-    el('td', {}, el('span', { class: `badge ${u.ok ? 'ok' : 'bad'}` }, u.ok ? 'OK' : u.outcome)),
+    el(
+      'td',
+      {},
+      el('span', { class: `badge ${u.ok ? 'ok' : 'bad'}` }, u.ok ? 'OK' : u.outcome),
+      u.ok
+        ? el(
+            'div',
+            { class: 'muted template', title: templateTitle(u) },
+            u.templateIssued ? 'issued template' : "uploader's template",
+          )
+        : '',
+    ),
     el('td', { class: 'nowrap latency' }, formatLatency(u.latencyMs)),
     el('td', { class: 'muted nowrap' }, formatTime(u.receivedAt)),
   );
   return tr;
+}
+
+function templateTitle(u) {
+  return u.templateIssued
+    ? 'The body renders the callback template this app binds into its credentials: the storage server filled in its fields.'
+    : "The body's fields say what the uploader's callback template said; the signature does not make them true.";
 }
 
 function formatLatency(ms) {

@@ -129,12 +129,9 @@ $('sts-upload').addEventListener('click', async () => {
     stsToken: credentials.SecurityToken,
     secure: config.endpoint.startsWith('https:'),
   });
-  const names = Object.keys(vars());
-  const body = [
-    'bucket=${bucket}&object=${object}&etag=${etag}&size=${size}&mimeType=${mimeType}',
-    'imageInfo.height=${imageInfo.height}&imageInfo.width=${imageInfo.width}&imageInfo.format=${imageInfo.format}',
-    ...names.map((name) => `x:${name}=\${x:${name}}`),
-  ].join('&');
+  // The credentials bind one callback (URL, template, body type): the storage server refuses any
+  // other, so the app server knows the body's facts come from the server, not from this page.
+  const issued = JSON.parse(atob(credentials.Callback));
   const key = `${config.prefix ?? ''}mobile/${Date.now()}-${file.name}`;
   show('sts', '', `Uploading ${file.name} with ali-oss…`);
   try {
@@ -144,9 +141,9 @@ $('sts-upload').addEventListener('click', async () => {
         $('sts-progress').style.width = `${p * 100}%`;
       },
       callback: {
-        url: config.callbackUrl,
-        body,
-        contentType: 'application/x-www-form-urlencoded',
+        url: issued.callbackUrl,
+        body: issued.callbackBody,
+        contentType: issued.callbackBodyType,
         customValue: vars(),
       },
     });

@@ -57,6 +57,8 @@ export function normalize(r) {
         : undefined,
     ),
     ok: !/^(rejected|failed|error|invalid)/i.test(outcome) && verified !== false,
+    // The body renders a template this app issued; otherwise its fields are the uploader's words.
+    templateIssued: r.templateIssued === true,
     outcome,
     reason: first(r.rejectReason, r.reason, r.error, r.verify?.reason),
     clientIp: first(r.clientIp, r.client_ip, r.ip),

@@ -76,6 +76,15 @@ async function load() {
     .replaceChildren(
       el('span', { class: `badge ${u.ok ? 'ok' : 'bad'}` }, u.ok ? 'callback verified' : u.outcome),
       u.reason ? ` ${u.reason}` : '',
+      u.ok
+        ? el(
+            'span',
+            { class: 'muted' },
+            u.templateIssued
+              ? ' · fields from the template this app issued'
+              : " · fields from the uploader's template (not vouched for)",
+          )
+        : '',
     );
   const facts = [
     ['Bucket', u.bucket],

@@ -112,6 +112,12 @@ export interface CopySource {
   key: string;
 }
 
+/**
+ * A backend with finite space (fs) throws InsufficientStorage from the methods that add data
+ * (putObject, copyObject, appendObject, initiate, uploadPart) once it is down to its free-space
+ * reserve, and from any write when the disk is full anyway; the methods that remove or finish
+ * (deleteObject, abort, complete) must keep working at the reserve.
+ */
 export interface ObjectStore {
   /** @throws BucketAlreadyExists (a bucket of that name exists) */
   createBucket(name: string, acl: BucketAcl): Promise<BucketInfo>;
@@ -124,7 +130,7 @@ export interface ObjectStore {
   deleteBucket(name: string): Promise<void>;
 
   /** Streams `body` into the object, replacing any existing one atomically.
-   *  @throws NoSuchBucket | EntityTooLarge | whatever `beforeCommit` throws */
+   *  @throws NoSuchBucket | EntityTooLarge | InsufficientStorage | whatever `beforeCommit` throws */
   putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject>;
   /** @throws NoSuchBucket | NoSuchKey */
   headObject(bucket: string, key: string): Promise<StoredObject>;
@@ -134,11 +140,11 @@ export interface ObjectStore {
   /** Idempotent: deleting a missing key succeeds. @throws NoSuchBucket */
   deleteObject(bucket: string, key: string): Promise<void>;
   /** Copies data; `meta` replaces the source's metadata when given (x-oss-metadata-directive: REPLACE).
-   *  @throws NoSuchBucket | NoSuchKey */
+   *  @throws NoSuchBucket | NoSuchKey | InsufficientStorage */
   copyObject(source: CopySource, bucket: string, key: string, meta?: ObjectMeta): Promise<StoredObject>;
   /**
    * AppendObject: appends at `position`, which must equal the current size (0 creates the object).
-   * @throws NoSuchBucket | PositionNotEqualToLength | ObjectNotAppendable
+   * @throws NoSuchBucket | PositionNotEqualToLength | ObjectNotAppendable | InsufficientStorage
    */
   appendObject(
     bucket: string,
@@ -202,9 +208,9 @@ export interface MultipartListQuery {
 }
 
 export interface MultipartStore {
-  /** @throws NoSuchBucket */
+  /** @throws NoSuchBucket | InsufficientStorage */
   initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo>;
-  /** Replaces any earlier part with the same number. @throws NoSuchUpload */
+  /** Replaces any earlier part with the same number. @throws NoSuchUpload | InsufficientStorage */
   uploadPart(ref: UploadRef, partNumber: number, body: Readable, options?: PartOptions): Promise<PartRecord>;
   /** Parts in part-number order; `after` = part-number-marker. @throws NoSuchUpload */
   listParts(

@@ -164,11 +164,11 @@ describe('fs backend specifics', () => {
     expect((await readAll((await store.getObject('b', 'dst')).body)).equals(bytes(10 * KiB))).toBe(true);
   });
 
-  it('never turns a key into a path: only meta.sqlite*, lock, blobs/<xx>/<id> and tmp/ exist', async () => {
+  it('never turns a key into a path: only meta.sqlite*, lock, reserve, blobs/<xx>/<id> and tmp/ exist', async () => {
     for (const key of ['../../escape', '/etc/passwd', 'a/../../../b', '..', 'blobs/../meta.sqlite'])
       await store.putObject('b', key, body(key), { meta: META });
     const top = (await readdir(dataDir)).sort();
-    expect(top.filter((n) => !n.startsWith('meta.sqlite'))).toEqual(['blobs', 'lock', 'tmp']);
+    expect(top.filter((n) => !n.startsWith('meta.sqlite'))).toEqual(['blobs', 'lock', 'reserve', 'tmp']);
     for (const sub of await readdir(join(dataDir, 'blobs'))) {
       expect(sub).toMatch(/^[0-9a-f]{2}$/);
       for (const name of await readdir(join(dataDir, 'blobs', sub))) expect(name).toMatch(/^[0-9a-f]{32}$/);

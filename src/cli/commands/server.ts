@@ -38,6 +38,7 @@ interface ServerFlags {
   forbidPrivateCallbacks?: boolean;
   unsignedCallbacks?: boolean;
   unsafeNoFsync?: boolean;
+  minFreeSpace?: number;
   pathStyleHost?: string[];
   logLevel: string;
 }
@@ -50,6 +51,7 @@ export const SERVER_ENV = {
   forbidPrivateCallbacks: 'UPCALL_FORBID_PRIVATE_CALLBACKS',
   unsignedCallbacks: 'UPCALL_UNSIGNED_CALLBACKS',
   unsafeNoFsync: 'UPCALL_UNSAFE_NO_FSYNC',
+  minFreeSpace: 'UPCALL_MIN_FREE_SPACE',
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
 } as const;
 
@@ -61,6 +63,8 @@ interface ServerSettings {
   forbidPrivateCallbacks: boolean;
   unsignedCallbacks: boolean;
   fsync: boolean;
+  /** Undefined: the store's default reserve. */
+  minFreeBytes: number | undefined;
   pathStyleHosts: string[];
 }
 
@@ -93,6 +97,23 @@ function parseKeyUrl(value: string): string {
     throw new InvalidArgumentError('expected an absolute http(s) URL');
   }
   return value;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+};
+
+/** `536870912`, `512MiB`, `512M`, `1.5GiB`: bytes, or binary units (K, M, G, T, with or without iB). */
+function parseByteSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value.trim());
+  const bytes = match ? Math.floor(Number(match[1]) * (BYTE_UNITS[match[2]!.toLowerCase()] ?? NaN)) : NaN;
+  if (!Number.isSafeInteger(bytes))
+    throw new InvalidArgumentError('expected a size such as 512MiB, 2GiB or 0');
+  return bytes;
 }
 
 function parseHostName(value: string): string {
@@ -143,6 +164,7 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
     unsignedCallbacks:
       flags.unsignedCallbacks ?? fromEnv(io, SERVER_ENV.unsignedCallbacks, parseBoolean) ?? false,
     fsync: !(flags.unsafeNoFsync ?? fromEnv(io, SERVER_ENV.unsafeNoFsync, parseBoolean) ?? false),
+    minFreeBytes: flags.minFreeSpace ?? fromEnv(io, SERVER_ENV.minFreeSpace, parseByteSize),
     pathStyleHosts: flags.pathStyleHost ?? envHosts ?? [],
   };
 }
@@ -199,6 +221,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `do not fsync uploaded data before acknowledging it: faster on a real disk, for tests and throwaway data; a power loss can lose or tear recent objects (default: off; env ${SERVER_ENV.unsafeNoFsync}=1)`,
     )
     .option(
+      '--min-free-space <size>',
+      `free space kept in reserve on the --data file system: uploads stop there with 507 InsufficientStorage, so deletes and aborts always work (default: 512MiB; 0 turns it off; env ${SERVER_ENV.minFreeSpace})`,
+      parseByteSize,
+    )
+    .option(
       '--path-style-host <host>',
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
@@ -218,6 +245,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           host: flags.host,
           ...(dataDir !== undefined && { dataDir }),
           fsync: chosen.fsync,
+          minFreeBytes: chosen.minFreeBytes,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
           region: chosen.region,

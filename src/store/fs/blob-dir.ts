@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BodySink } from '../hashing-writer.ts';
 import type { ByteRange } from '../object-store.ts';
+import { insufficientStorage, isStorageFull, type FreeSpace } from './free-space.ts';
 
 /** One stored piece of an object: a blob and its byte length. */
 export interface Segment {
@@ -65,7 +66,7 @@ const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXC
  * like write + fdatasync), which saves the separate fsync. A larger body opens the file at once
  * and is fsynced on finish, as one sync at the end beats one per write.
  */
-function fileSink(path: string, fsync: boolean): BodySink & { close(): void } {
+function fileSink(path: string, fsync: boolean, space: FreeSpace | undefined): BodySink & { close(): void } {
   let fd: number | undefined;
   let held: Buffer[] | undefined = [];
   let heldBytes = 0;
@@ -107,47 +108,65 @@ function fileSink(path: string, fsync: boolean): BodySink & { close(): void } {
       writeAll(rest, callback);
     });
   };
+  // A disk that fills anyway (another program wrote to it) is the same refusal as the reserve's.
+  const storageFull =
+    (callback: (error?: Error | null) => void) =>
+    (error?: Error | null): void =>
+      callback(error && isStorageFull(error) ? insufficientStorage(error) : error);
   return {
     write(chunks, callback) {
-      if (held !== undefined) {
-        let bytes = 0;
-        for (const c of chunks) bytes += c.length;
-        if (heldBytes + bytes <= HOLD_LIMIT) {
-          held.push(...chunks);
-          heldBytes += bytes;
-          return callback();
-        }
-        const all = [...held, ...chunks];
-        held = undefined;
-        return openFile(CREATE, (error) => (error ? callback(error) : writeAll(all, callback)));
-      }
-      writeAll(chunks, callback);
+      const done = storageFull(callback);
+      if (!space) return writeOrHold(chunks, done);
+      let bytes = 0;
+      for (const c of chunks) bytes += c.length;
+      // Claimed before it is held or written: a body that crosses the reserve stops right there.
+      space.claim(bytes, (error) => (error ? done(error) : writeOrHold(chunks, done)));
     },
     finish(callback) {
-      if (held !== undefined) {
-        // The whole body was held: one durable write through O_DSYNC, then close.
-        const all = held;
-        held = undefined;
-        const durable = fsync && O_DSYNC !== undefined;
-        const flags = durable ? CREATE | O_DSYNC : CREATE;
-        return openFile(flags, (error) => {
-          if (error) return callback(error);
-          const done = (writeError?: Error | null) => {
-            if (writeError) return closeOnce(() => callback(writeError));
-            if (fsync && !durable) return syncAndClose(callback);
-            closeOnce(callback);
-          };
-          if (all.length === 0) return done();
-          writeAll(all, done);
-        });
-      }
-      if (!fsync) return closeOnce(callback);
-      syncAndClose(callback);
+      finishFile(storageFull(callback));
     },
     close() {
       closeOnce(() => undefined);
     },
   };
+
+  function writeOrHold(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    if (held !== undefined) {
+      let bytes = 0;
+      for (const c of chunks) bytes += c.length;
+      if (heldBytes + bytes <= HOLD_LIMIT) {
+        held.push(...chunks);
+        heldBytes += bytes;
+        return callback();
+      }
+      const all = [...held, ...chunks];
+      held = undefined;
+      return openFile(CREATE, (error) => (error ? callback(error) : writeAll(all, callback)));
+    }
+    writeAll(chunks, callback);
+  }
+
+  function finishFile(callback: (error?: Error | null) => void): void {
+    if (held !== undefined) {
+      // The whole body was held: one durable write through O_DSYNC, then close.
+      const all = held;
+      held = undefined;
+      const durable = fsync && O_DSYNC !== undefined;
+      const flags = durable ? CREATE | O_DSYNC : CREATE;
+      return openFile(flags, (error) => {
+        if (error) return callback(error);
+        const done = (writeError?: Error | null) => {
+          if (writeError) return closeOnce(() => callback(writeError));
+          if (fsync && !durable) return syncAndClose(callback);
+          closeOnce(callback);
+        };
+        if (all.length === 0) return done();
+        writeAll(all, done);
+      });
+    }
+    if (!fsync) return closeOnce(callback);
+    syncAndClose(callback);
+  }
 
   function syncAndClose(callback: (error?: Error | null) => void): void {
     fs.fsync(fd!, (error) => {
@@ -170,25 +189,35 @@ export class BlobDir {
   #flushing: Promise<void> = Promise.resolve();
   readonly #makeDurable: () => void;
   readonly #fsync: boolean;
+  readonly #space: FreeSpace | undefined;
 
   /**
    * `makeDurable` must make every metadata commit made so far durable (the SQLite side syncs its
    * WAL); it runs before dropped blobs are unlinked, batched.
    */
-  private constructor(dataDir: string, makeDurable: () => void, fsync: boolean) {
+  private constructor(
+    dataDir: string,
+    makeDurable: () => void,
+    fsync: boolean,
+    space: FreeSpace | undefined,
+  ) {
     this.#blobs = join(dataDir, 'blobs');
     this.#tmp = join(dataDir, 'tmp');
     this.#makeDurable = makeDurable;
     this.#fsync = fsync;
+    this.#space = space;
   }
 
-  /** `fsync: false` skips making each new blob durable (FsObjectStoreOptions.fsync). */
+  /**
+   * `fsync: false` skips making each new blob durable (FsObjectStoreOptions.fsync); with `space`,
+   * every byte of a new blob is claimed from that reserve first (free-space.ts).
+   */
   static async open(
     dataDir: string,
     makeDurable: () => void,
-    { fsync }: { fsync: boolean },
+    { fsync, space }: { fsync: boolean; space?: FreeSpace | undefined },
   ): Promise<BlobDir> {
-    const dir = new BlobDir(dataDir, makeDurable, fsync);
+    const dir = new BlobDir(dataDir, makeDurable, fsync, space);
     await rm(dir.#tmp, { recursive: true, force: true });
     await mkdir(dir.#tmp, { recursive: true });
     await mkdir(dir.#blobs, { recursive: true });
@@ -213,7 +242,7 @@ export class BlobDir {
   create(): PendingBlob {
     const id = newBlobId();
     const path = this.path(id);
-    const sink = fileSink(path, this.#fsync);
+    const sink = fileSink(path, this.#fsync, this.#space);
     return {
       id,
       sink,
@@ -231,10 +260,15 @@ export class BlobDir {
       await link(this.path(id), this.path(copy));
     } catch {
       const tmpPath = join(this.#tmp, copy);
-      await copyFile(this.path(id), tmpPath);
-      const handle = await open(tmpPath, 'r+');
-      await handle.sync().finally(() => handle.close());
-      await rename(tmpPath, this.path(copy));
+      try {
+        await copyFile(this.path(id), tmpPath);
+        const handle = await open(tmpPath, 'r+');
+        await handle.sync().finally(() => handle.close());
+        await rename(tmpPath, this.path(copy));
+      } catch (error) {
+        await unlink(tmpPath).catch(() => undefined);
+        throw isStorageFull(error) ? insufficientStorage(error) : error;
+      }
     }
     return copy;
   }

@@ -48,6 +48,8 @@ import type {
 } from '../object-store.ts';
 import { BlobDir, type Segment } from './blob-dir.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { DEFAULT_MIN_FREE_BYTES, FreeSpace } from './free-space.ts';
+import { RESERVE_FILE_BYTES, ReserveFile } from './reserve-file.ts';
 import {
   MetaDb,
   formatSegments,
@@ -68,6 +70,12 @@ export interface FsObjectStoreOptions {
    * (the page cache survives it); an OS crash or power loss can leave recent objects empty or torn.
    */
   fsync?: boolean | undefined;
+  /**
+   * The free-space reserve, in bytes (default DEFAULT_MIN_FREE_BYTES, 512 MiB; 0 turns it off).
+   * Writes that add data stop with InsufficientStorage once the file system holding `dataDir` has
+   * less than this free, so deletes, aborts and metadata commits always have room (free-space.ts).
+   */
+  minFreeBytes?: number | undefined;
 }
 
 const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
@@ -141,11 +149,28 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   readonly #db: MetaDb;
   readonly #blobs: BlobDir;
   readonly #unlock: () => Promise<void>;
+  readonly #space: FreeSpace;
+  readonly #reserve: ReserveFile;
 
-  constructor(db: MetaDb, blobs: BlobDir, unlock: () => Promise<void>) {
+  constructor(
+    db: MetaDb,
+    blobs: BlobDir,
+    unlock: () => Promise<void>,
+    space: { free: FreeSpace; reserve: ReserveFile },
+  ) {
     this.#db = db;
     this.#blobs = blobs;
     this.#unlock = unlock;
+    this.#space = space.free;
+    this.#reserve = space.reserve;
+  }
+
+  /**
+   * A transaction that frees space or finishes an upload (delete, abort, complete): it must work
+   * on a full disk, so a lack of room spends the reserve file and runs it again (reserve-file.ts).
+   */
+  #freeing<T>(commit: () => T): T {
+    return this.#reserve.retryOnFull(() => this.#db.transaction(commit));
   }
 
   get multipart(): MultipartStore {
@@ -191,7 +216,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 
   async createBucket(name: string, acl: BucketAcl): Promise<BucketInfo> {
     const createdMs = Date.now();
-    if (!this.#db.insertBucket(name, createdMs, acl))
+    if (!this.#db.transaction(() => this.#db.insertBucket(name, createdMs, acl)))
       throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
     return { name, creationDate: new Date(createdMs), acl };
   }
@@ -203,7 +228,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
-    if (!this.#db.setAcl(name, acl)) throw noSuchBucket(name);
+    if (!this.#db.transaction(() => this.#db.setAcl(name, acl))) throw noSuchBucket(name);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {
@@ -221,6 +246,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     this.#requireBucket(bucket);
+    // Below the reserve already: refused before a byte of the body is read.
+    await this.#space.require();
     // onReceived fires inside, while the blob is made durable (PutOptions).
     const { id, received } = await this.#writeBlob(body, options.maxSize, reportingTo(options.onReceived));
     const object: StoredObject = {
@@ -270,7 +297,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {
-    const dropped = this.#db.transaction(() => {
+    const dropped = this.#freeing(() => {
       const old = this.#db.getSegments(bucket, utf8(key));
       if (old === undefined) {
         this.#requireBucket(bucket);
@@ -291,11 +318,13 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     this.#requireBucket(source.bucket);
     const from = this.#requireObject(source.bucket, source.key);
     this.#requireBucket(bucket);
+    // A copy is a new object: refused below the reserve even when it shares the source's blobs.
+    await this.#space.require();
     const lastModified = Date.now();
     if (source.bucket === bucket && source.key === key) {
       // Onto itself: only the metadata and the time change; the blobs stay where they are.
       const row = { ...from, meta: meta ? JSON.stringify(meta) : from.meta, last_modified_ms: lastModified };
-      this.#db.updateObjectMeta(bucket, row.key, row.meta, lastModified);
+      this.#db.transaction(() => this.#db.updateObjectMeta(bucket, row.key, row.meta, lastModified));
       return toStoredObject(row);
     }
     // Pin the source blobs while linking, so a concurrent delete of the source cannot unlink them.
@@ -341,6 +370,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     this.#requireBucket(bucket);
     const before = this.#db.getObject(bucket, keyBytes);
     checkAppendable(before && toStoredObject(before), position);
+    await this.#space.require();
     const { id, received } = await this.#writeBlob(body, options.maxSize);
     const current = this.#db.getObject(bucket, keyBytes);
     const pending = appendedObject(bucket, key, current && toStoredObject(current), received, options.meta);
@@ -405,6 +435,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   async close(): Promise<void> {
     if (!this.#db.db.open) return;
     await this.#blobs.close();
+    this.#reserve.close();
     this.#db.close();
     await this.#unlock();
   }
@@ -413,6 +444,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 
   async initiate(bucket: string, key: string, meta: ObjectMeta): Promise<UploadInfo> {
     this.#requireBucket(bucket);
+    // Only a row, but one that leads to parts: say "full" before the client sends them.
+    await this.#space.require();
     const now = Date.now();
     const row: UploadRow = {
       upload_id: newUploadId(now),
@@ -421,7 +454,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       initiated_ms: now,
       meta: JSON.stringify(meta),
     };
-    this.#db.insertUpload(row);
+    this.#db.transaction(() => this.#db.insertUpload(row));
     return toUploadInfo(row);
   }
 
@@ -432,6 +465,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     options: PartOptions = {},
   ): Promise<PartRecord> {
     this.#requireUpload(ref);
+    await this.#space.require();
     const { id, received } = await this.#writeBlob(body, options.maxSize);
     const row: PartRow = {
       upload_id: ref.uploadId,
@@ -470,7 +504,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async complete(ref: UploadRef, listed: CompletedPart[]): Promise<StoredObject> {
-    const { row, dropped } = this.#db.transaction(() => {
+    // Only metadata: allowed below the free-space reserve, which exists for commits like this one.
+    const { row, dropped } = this.#freeing(() => {
       const upload = this.#requireUpload(ref);
       const stored = new Map<number, PartRow & PartRecord>();
       for (const part of this.#db.allParts(ref.uploadId))
@@ -508,7 +543,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async abort(ref: UploadRef): Promise<void> {
-    const dropped = this.#db.transaction(() => {
+    const dropped = this.#freeing(() => {
       this.#requireUpload(ref);
       const blobs = this.#db.allParts(ref.uploadId).map((p) => p.blob);
       this.#db.deleteUpload(ref.uploadId);
@@ -543,7 +578,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 }
 
 /**
- * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `blobs/`, `tmp/`, `lock`.
+ * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `blobs/`, `tmp/`, `lock`,
+ * `reserve`.
  * Sweeps temp files and orphan blobs left by a crash before returning.
  * @throws Error when another live process has the data dir open
  */
@@ -554,10 +590,22 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
   try {
     db = new MetaDb(join(options.dataDir, 'meta.sqlite'));
     const meta = db;
-    const blobs = await BlobDir.open(options.dataDir, () => meta.syncWal(), { fsync: options.fsync ?? true });
+    const minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    const free = await FreeSpace.open(options.dataDir, minFreeBytes);
+    // Off with the free-space reserve: a store told to fill its disk keeps no blocks back either.
+    const reserve = new ReserveFile(
+      join(options.dataDir, 'reserve'),
+      Math.min(RESERVE_FILE_BYTES, minFreeBytes),
+    );
+    // The WAL sync before dropped blobs are unlinked is what frees their space: it must get room.
+    const blobs = await BlobDir.open(options.dataDir, () => reserve.retryOnFull(() => meta.syncWal()), {
+      fsync: options.fsync ?? true,
+      space: free,
+    });
     const referenced = meta.referencedBlobs();
     await blobs.sweep((id) => referenced.has(id));
-    return new FsObjectStore(meta, blobs, unlock);
+    await reserve.fill();
+    return new FsObjectStore(meta, blobs, unlock, { free, reserve });
   } catch (error) {
     db?.close();
     await unlock();

@@ -5,8 +5,9 @@
  * DeleteMultipleObjects, AbortMultipartUpload and CompleteMultipartUpload still work and the
  * space comes back through the API.
  *
- * Mounting a tmpfs needs root (CAP_SYS_ADMIN); where that is refused, the suite is skipped and says
- * so, since a simulated statfs would not show what SQLite does at 0 bytes free.
+ * Mounting a tmpfs needs root (CAP_SYS_ADMIN); where that is refused, those tests are skipped and
+ * say so, since a simulated statfs would not show what SQLite does at 0 bytes free. The flag's own
+ * tests run everywhere: a reserve larger than any disk refuses every upload.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -145,5 +146,40 @@ describe.skipIf(!mounted)('a full disk', { timeout: 60_000 }, () => {
       await cli.exited;
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('--min-free-space', { timeout: 60_000 }, () => {
+  it('refuses uploads with 507 when the reserve is more than the disk has, from UPCALL_MIN_FREE_SPACE', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'upcall-reserve-'));
+    const cli = await spawnCli(['server', '--port', '0', '--data', dataDir, '--bucket', 'photos'], {
+      env: { ...ENV, UPCALL_MIN_FREE_SPACE: '1000TiB' },
+      ready: /^endpoint: (http:\/\/\S+)$/m,
+    });
+    try {
+      const client = ossClient({
+        port: Number(new URL(cli.ready).port),
+        region: 'oss-cn-hangzhou',
+        bucket: 'photos',
+        accessKeyId: ENV.UPCALL_ACCESS_KEY_ID,
+        accessKeySecret: ENV.UPCALL_ACCESS_KEY_SECRET,
+      } as TestServer);
+      expect(await outcome(client.put('a.txt', Buffer.from('a')))).toBe(FULL);
+      expect(await outcome(client.initMultipartUpload('b.bin'))).toBe(FULL);
+      expect(await outcome(client.delete('a.txt'))).toBe('ok');
+    } finally {
+      cli.child.kill('SIGKILL');
+      await cli.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a size it cannot read, naming the flag', async () => {
+    await expect(
+      spawnCli(['server', '--port', '0', '--min-free-space', 'lots'], {
+        env: ENV,
+        ready: /^endpoint: (\S+)$/m,
+      }),
+    ).rejects.toThrow(/--min-free-space.*expected a size such as 512MiB/);
   });
 });

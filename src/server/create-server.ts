@@ -51,6 +51,8 @@ export interface ServerOptions {
   dataDir?: string;
   /** False: the fs store does not fsync new blobs (FsObjectStoreOptions.fsync; unsafe). Default true. */
   fsync?: boolean | undefined;
+  /** The fs store's free-space reserve in bytes (FsObjectStoreOptions.minFreeBytes; default 512 MiB). */
+  minFreeBytes?: number | undefined;
   /** AccessKeyId → AccessKeySecret. Default: DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET. */
   credentials?: Readonly<Record<string, string>>;
   /** Buckets created at start unless they exist (private unless an acl is given). */
@@ -177,7 +179,11 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
 /** The embedded fs backend (blobs + SQLite) in `dataDir`; without a dataDir, memory only. */
 async function createStore(options: ServerOptions): Promise<ObjectStore> {
   if (options.dataDir === undefined) return createMemoryObjectStore();
-  return createFsObjectStore({ dataDir: options.dataDir, fsync: options.fsync });
+  return createFsObjectStore({
+    dataDir: options.dataDir,
+    fsync: options.fsync,
+    minFreeBytes: options.minFreeBytes,
+  });
 }
 
 function firstKeyId(credentials: ReadonlyMap<string, string>): string {

@@ -118,6 +118,14 @@ export const OSS_ERRORS = {
     message: 'A header you provided implies functionality that is not implemented.',
   },
   ServiceUnavailable: { status: 503, message: 'Please reduce your request rate.' },
+  // FIDELITY: OSS never runs out of space and has no such error. 507 (RFC 4918 §11.5) is what
+  // MinIO answers at its minimum-free-space threshold (XMinioStorageFull); 503 would tell SDKs to
+  // retry at once, which cannot help until something is deleted.
+  InsufficientStorage: {
+    status: 507,
+    message:
+      'The server has reached its minimum free space: delete objects or abort multipart uploads to proceed.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type OssErrorCode = keyof typeof OSS_ERRORS;

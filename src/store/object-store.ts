@@ -139,6 +139,12 @@ export interface CopySource {
   key: string;
 }
 
+/**
+ * A backend with finite space (fs) throws InsufficientStorage from the methods that add data
+ * (putObject, copyObject, appendObject, initiate, uploadPart) once it is down to its free-space
+ * reserve, and from any write when the disk is full anyway; the methods that remove or finish
+ * (deleteObject, abort, complete) must keep working at the reserve.
+ */
 export interface ObjectStore {
   /** @throws BucketAlreadyExists (a bucket of that name exists) */
   createBucket(name: string, acl: BucketAcl): Promise<BucketInfo>;
@@ -151,7 +157,7 @@ export interface ObjectStore {
   deleteBucket(name: string): Promise<void>;
 
   /** Streams `body` into the object, replacing any existing one atomically.
-   *  @throws NoSuchBucket | EntityTooLarge | whatever `beforeCommit` throws */
+   *  @throws NoSuchBucket | EntityTooLarge | InsufficientStorage | whatever `beforeCommit` throws */
   putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject>;
   /** @throws NoSuchBucket | NoSuchKey */
   headObject(bucket: string, key: string): Promise<StoredObject>;
@@ -165,7 +171,7 @@ export interface ObjectStore {
    * `settings.tags` replaces the source's tags when given (x-oss-tagging-directive: Replace), else
    * they are copied. `settings.acl` is the target's ACL; absent, a new target gets `default` and
    * a copy onto itself keeps its own.
-   * @throws NoSuchBucket | NoSuchKey
+   * @throws NoSuchBucket | NoSuchKey | InsufficientStorage
    */
   // FIDELITY: OSS does not say what ACL a copy gets without x-oss-object-acl; a new object's
   // `default` is assumed, and a metadata-changing copy onto itself should not lose its ACL.
@@ -182,7 +188,7 @@ export interface ObjectStore {
   setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void>;
   /**
    * AppendObject: appends at `position`, which must equal the current size (0 creates the object).
-   * @throws NoSuchBucket | PositionNotEqualToLength | ObjectNotAppendable
+   * @throws NoSuchBucket | PositionNotEqualToLength | ObjectNotAppendable | InsufficientStorage
    */
   appendObject(
     bucket: string,
@@ -246,9 +252,9 @@ export interface MultipartListQuery {
 }
 
 export interface MultipartStore {
-  /** `settings` become the completed object's ACL and tags. @throws NoSuchBucket */
+  /** `settings` become the completed object's ACL and tags. @throws NoSuchBucket | InsufficientStorage */
   initiate(bucket: string, key: string, meta: ObjectMeta, settings?: ObjectSettings): Promise<UploadInfo>;
-  /** Replaces any earlier part with the same number. @throws NoSuchUpload */
+  /** Replaces any earlier part with the same number. @throws NoSuchUpload | InsufficientStorage */
   uploadPart(ref: UploadRef, partNumber: number, body: Readable, options?: PartOptions): Promise<PartRecord>;
   /** Parts in part-number order; `after` = part-number-marker. @throws NoSuchUpload */
   listParts(

@@ -1,8 +1,8 @@
 // The contract suite against the embedded fs backend (blobs + SQLite), each test in a fresh temp
 // dir, plus what only the fs backend promises: persistence, the orphan sweep, blob ownership
 // (no leaks, no copies on complete), and that keys never reach the file system.
-import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,6 +23,7 @@ runObjectStoreContract('fs', async () => {
   };
 });
 
+const STORE_INDEX = new URL('../../src/store/index.ts', import.meta.url).href;
 const META: ObjectMeta = { contentType: 'text/plain', userMeta: { who: 'fs' } };
 const KiB = 1024;
 
@@ -164,11 +165,11 @@ describe('fs backend specifics', () => {
     expect((await readAll((await store.getObject('b', 'dst')).body)).equals(bytes(10 * KiB))).toBe(true);
   });
 
-  it('never turns a key into a path: only meta.sqlite*, lock, blobs/<xx>/<id> and tmp/ exist', async () => {
+  it('never turns a key into a path: only meta.sqlite*, lock, reserve, blobs/<xx>/<id> and tmp/ exist', async () => {
     for (const key of ['../../escape', '/etc/passwd', 'a/../../../b', '..', 'blobs/../meta.sqlite'])
       await store.putObject('b', key, body(key), { meta: META });
     const top = (await readdir(dataDir)).sort();
-    expect(top.filter((n) => !n.startsWith('meta.sqlite'))).toEqual(['blobs', 'lock', 'tmp']);
+    expect(top.filter((n) => !n.startsWith('meta.sqlite'))).toEqual(['blobs', 'lock', 'reserve', 'tmp']);
     for (const sub of await readdir(join(dataDir, 'blobs'))) {
       expect(sub).toMatch(/^[0-9a-f]{2}$/);
       for (const name of await readdir(join(dataDir, 'blobs', sub))) expect(name).toMatch(/^[0-9a-f]{32}$/);
@@ -177,17 +178,48 @@ describe('fs backend specifics', () => {
     expect(await text('../../escape')).toBe('../../escape');
   });
 
-  it('refuses a data dir another live process holds, and takes over a dead one', async () => {
+  it('refuses a data dir another live process holds, and takes it once that process is killed', async () => {
     await store.close();
+    // A real second process holds the lock (as a second `upcall server` would).
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { createFsObjectStore } from ${JSON.stringify(STORE_INDEX)};
+         await createFsObjectStore({ dataDir: ${JSON.stringify(dataDir)} });
+         console.log('held');
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('held') && resolve());
+        holder.once('exit', (code) => reject(new Error(`holder exited with ${String(code)}`)));
+      });
+      await expect(createFsObjectStore({ dataDir })).rejects.toThrow(
+        `data dir ${dataDir} is in use by process ${String(holder.pid)}`,
+      );
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    await new Promise((resolve) => holder.once('exit', resolve));
+    // The kernel dropped the dead holder's lock; no pid is consulted.
+    store = await createFsObjectStore({ dataDir });
+  });
+
+  it('is not fooled by a live pid left in the lock file by a killed holder (pid reuse)', async () => {
+    await store.close();
+    // What a kill -9 leaves when the pid has since gone to someone else: a lock file naming a
+    // live process (here our parent) that holds no lock.
     await writeFile(join(dataDir, 'lock'), String(process.ppid));
-    await expect(createFsObjectStore({ dataDir })).rejects.toThrow(`in use by process ${process.ppid}`);
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-    await writeFile(join(dataDir, 'lock'), String(dead));
     store = await createFsObjectStore({ dataDir });
-    expect((await readFile(join(dataDir, 'lock'), 'utf8')).trim()).toBe(String(process.pid));
-    await store.close();
-    await expect(stat(join(dataDir, 'lock'))).rejects.toThrow();
-    store = await createFsObjectStore({ dataDir });
+    await expect(createFsObjectStore({ dataDir })).rejects.toThrow(`in use by process ${process.pid}`);
+    await reopen();
+    expect(await store.listBuckets()).toHaveLength(1);
   });
 
   it('leaves nothing behind when a body fails or beforeCommit throws', async () => {

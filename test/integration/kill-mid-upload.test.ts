@@ -3,7 +3,7 @@
  * under a fresh id that no row names. After a restart on the same --data dir, the key still
  * holds the object it held before, and the sweep at open has removed the partial blob.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -74,5 +74,37 @@ describe('a server killed mid-upload', { timeout: 120_000 }, () => {
       second.cli.child.kill('SIGTERM');
     }
     expect(await second.cli.exited).toBe(0);
+  });
+
+  it('refuses a second server on the data dir, and restarts after a kill -9 whose pid is in use again', async () => {
+    const dataDir = join(root, 'locked');
+    const first = await start(dataDir);
+    try {
+      await first.client.put('kept.txt', Buffer.from('kept'));
+      const refused = await start(dataDir).then(
+        (second) => {
+          second.cli.child.kill('SIGKILL');
+          return undefined;
+        },
+        (error: unknown) => error,
+      );
+      expect(String(refused)).toContain(
+        `data dir ${dataDir} is in use by process ${String(first.cli.child.pid)}`,
+      );
+    } finally {
+      first.cli.child.kill('SIGKILL');
+    }
+    await first.cli.exited;
+    // The lock file as a killed holder may leave it, naming a pid that is alive again (this test
+    // process stands in for whoever got the pid): no lock is held, so the server must start.
+    await writeFile(join(dataDir, 'lock'), String(process.pid));
+    const third = await start(dataDir);
+    try {
+      const got = await third.client.get('kept.txt');
+      expect(Buffer.from(got.content as Buffer).toString()).toBe('kept');
+    } finally {
+      third.cli.child.kill('SIGTERM');
+    }
+    expect(await third.cli.exited).toBe(0);
   });
 });

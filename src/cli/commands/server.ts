@@ -54,6 +54,7 @@ interface ServerFlags {
   forbidPrivateCallbacks?: boolean;
   unsignedCallbacks?: boolean;
   unsafeNoFsync?: boolean;
+  minFreeSpace?: number;
   pathStyleHost?: string[];
   logLevel: string;
 }
@@ -66,6 +67,7 @@ export const SERVER_ENV = {
   forbidPrivateCallbacks: 'UPCALL_FORBID_PRIVATE_CALLBACKS',
   unsignedCallbacks: 'UPCALL_UNSIGNED_CALLBACKS',
   unsafeNoFsync: 'UPCALL_UNSAFE_NO_FSYNC',
+  minFreeSpace: 'UPCALL_MIN_FREE_SPACE',
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
   bodyTimeout: 'UPCALL_BODY_TIMEOUT',
 } as const;
@@ -78,6 +80,8 @@ interface ServerSettings {
   forbidPrivateCallbacks: boolean;
   unsignedCallbacks: boolean;
   fsync: boolean;
+  /** Undefined: the store's default reserve. */
+  minFreeBytes: number | undefined;
   pathStyleHosts: string[];
   bodyTimeoutMs: number;
 }
@@ -113,6 +117,23 @@ function parseSeconds(value: string): number {
   if (!(seconds > 0 && seconds <= 3600))
     throw new InvalidArgumentError('expected seconds, more than 0 and at most 3600');
   return seconds;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+};
+
+/** `536870912`, `512MiB`, `512M`, `1.5GiB`: bytes, or binary units (K, M, G, T, with or without iB). */
+function parseByteSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value.trim());
+  const bytes = match ? Math.floor(Number(match[1]) * (BYTE_UNITS[match[2]!.toLowerCase()] ?? NaN)) : NaN;
+  if (!Number.isSafeInteger(bytes))
+    throw new InvalidArgumentError('expected a size such as 512MiB, 2GiB or 0');
+  return bytes;
 }
 
 function parseHostName(value: string): string {
@@ -163,6 +184,7 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
     unsignedCallbacks:
       flags.unsignedCallbacks ?? fromEnv(io, SERVER_ENV.unsignedCallbacks, parseBoolean) ?? false,
     fsync: !(flags.unsafeNoFsync ?? fromEnv(io, SERVER_ENV.unsafeNoFsync, parseBoolean) ?? false),
+    minFreeBytes: flags.minFreeSpace ?? fromEnv(io, SERVER_ENV.minFreeSpace, parseByteSize),
     pathStyleHosts: flags.pathStyleHost ?? envHosts ?? [],
     bodyTimeoutMs: Math.round(
       (flags.bodyTimeout ??
@@ -237,6 +259,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       parseSeconds,
     )
     .option(
+      '--min-free-space <size>',
+      `free space kept in reserve on the --data file system: uploads stop there with 507 InsufficientStorage, so deletes and aborts always work (default: 512MiB; 0 turns it off; env ${SERVER_ENV.minFreeSpace})`,
+      parseByteSize,
+    )
+    .option(
       '--path-style-host <host>',
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
@@ -261,6 +288,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           ...(dataDir !== undefined && { dataDir }),
           fsync: chosen.fsync,
           bodyTimeoutMs: chosen.bodyTimeoutMs,
+          minFreeBytes: chosen.minFreeBytes,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
           region: chosen.region,

@@ -26,6 +26,7 @@ import { Readable } from 'node:stream';
 import type { BodySink } from '../hashing/hashing-writer.ts';
 import { fileSink } from './file-sink.ts';
 import type { ByteRange } from '../object-store.ts';
+import { insufficientStorage, isStorageFull, type FreeSpace } from './free-space.ts';
 
 /** One stored piece of an object: a blob and its byte length. */
 export interface Segment {
@@ -62,25 +63,35 @@ export class BlobDir {
   #flushing: Promise<void> = Promise.resolve();
   readonly #makeDurable: () => void;
   readonly #fsync: boolean;
+  readonly #space: FreeSpace | undefined;
 
   /**
    * `makeDurable` must make every metadata commit made so far durable (the SQLite side syncs its
    * WAL); it runs before dropped blobs are unlinked, batched.
    */
-  private constructor(dataDir: string, makeDurable: () => void, fsync: boolean) {
+  private constructor(
+    dataDir: string,
+    makeDurable: () => void,
+    fsync: boolean,
+    space: FreeSpace | undefined,
+  ) {
     this.#blobs = join(dataDir, 'blobs');
     this.#tmp = join(dataDir, 'tmp');
     this.#makeDurable = makeDurable;
     this.#fsync = fsync;
+    this.#space = space;
   }
 
-  /** `fsync: false` skips making each new blob durable (FsObjectStoreOptions.fsync). */
+  /**
+   * `fsync: false` skips making each new blob durable (FsObjectStoreOptions.fsync); with `space`,
+   * every byte of a new blob is claimed from that reserve first (free-space.ts).
+   */
   static async open(
     dataDir: string,
     makeDurable: () => void,
-    { fsync }: { fsync: boolean },
+    { fsync, space }: { fsync: boolean; space?: FreeSpace | undefined },
   ): Promise<BlobDir> {
-    const dir = new BlobDir(dataDir, makeDurable, fsync);
+    const dir = new BlobDir(dataDir, makeDurable, fsync, space);
     await rm(dir.#tmp, { recursive: true, force: true });
     await mkdir(dir.#tmp, { recursive: true });
     await mkdir(dir.#blobs, { recursive: true });
@@ -105,7 +116,7 @@ export class BlobDir {
   create(): PendingBlob {
     const id = newBlobId();
     const path = this.path(id);
-    const sink = fileSink(path, this.#fsync);
+    const sink = fileSink(path, this.#fsync, this.#space);
     return {
       id,
       sink,
@@ -123,10 +134,15 @@ export class BlobDir {
       await link(this.path(id), this.path(copy));
     } catch {
       const tmpPath = join(this.#tmp, copy);
-      await copyFile(this.path(id), tmpPath);
-      const handle = await open(tmpPath, 'r+');
-      await handle.sync().finally(() => handle.close());
-      await rename(tmpPath, this.path(copy));
+      try {
+        await copyFile(this.path(id), tmpPath);
+        const handle = await open(tmpPath, 'r+');
+        await handle.sync().finally(() => handle.close());
+        await rename(tmpPath, this.path(copy));
+      } catch (error) {
+        await unlink(tmpPath).catch(() => undefined);
+        throw isStorageFull(error) ? insufficientStorage(error) : error;
+      }
     }
     return copy;
   }

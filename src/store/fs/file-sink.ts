@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import type { BodySink } from '../hashing/hashing-writer.ts';
+import { insufficientStorage, isStorageFull, type FreeSpace } from './free-space.ts';
 
 /** The most a sink holds back before opening its file (see fileSink). */
 const HOLD_LIMIT = 64 * 1024;
@@ -26,7 +27,11 @@ const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXC
  * like write + fdatasync), which saves the separate fsync. A larger body opens the file at once
  * and is fsynced on finish, as one sync at the end beats one per write.
  */
-export function fileSink(path: string, fsync: boolean): BodySink & { close(): void } {
+export function fileSink(
+  path: string,
+  fsync: boolean,
+  space: FreeSpace | undefined,
+): BodySink & { close(): void } {
   let fd: number | undefined;
   let held: Buffer[] | undefined = [];
   let heldBytes = 0;
@@ -68,47 +73,65 @@ export function fileSink(path: string, fsync: boolean): BodySink & { close(): vo
       writeAll(rest, callback);
     });
   };
+  // A disk that fills anyway (another program wrote to it) is the same refusal as the reserve's.
+  const storageFull =
+    (callback: (error?: Error | null) => void) =>
+    (error?: Error | null): void =>
+      callback(error && isStorageFull(error) ? insufficientStorage(error) : error);
   return {
     write(chunks, callback) {
-      if (held !== undefined) {
-        let bytes = 0;
-        for (const c of chunks) bytes += c.length;
-        if (heldBytes + bytes <= HOLD_LIMIT) {
-          held.push(...chunks);
-          heldBytes += bytes;
-          return callback();
-        }
-        const all = [...held, ...chunks];
-        held = undefined;
-        return openFile(CREATE, (error) => (error ? callback(error) : writeAll(all, callback)));
-      }
-      writeAll(chunks, callback);
+      const done = storageFull(callback);
+      if (!space) return writeOrHold(chunks, done);
+      let bytes = 0;
+      for (const c of chunks) bytes += c.length;
+      // Claimed before it is held or written: a body that crosses the reserve stops right there.
+      space.claim(bytes, (error) => (error ? done(error) : writeOrHold(chunks, done)));
     },
     finish(callback) {
-      if (held !== undefined) {
-        // The whole body was held: one durable write through O_DSYNC, then close.
-        const all = held;
-        held = undefined;
-        const durable = fsync && O_DSYNC !== undefined;
-        const flags = durable ? CREATE | O_DSYNC : CREATE;
-        return openFile(flags, (error) => {
-          if (error) return callback(error);
-          const done = (writeError?: Error | null) => {
-            if (writeError) return closeOnce(() => callback(writeError));
-            if (fsync && !durable) return syncAndClose(callback);
-            closeOnce(callback);
-          };
-          if (all.length === 0) return done();
-          writeAll(all, done);
-        });
-      }
-      if (!fsync) return closeOnce(callback);
-      syncAndClose(callback);
+      finishFile(storageFull(callback));
     },
     close() {
       closeOnce(() => undefined);
     },
   };
+
+  function writeOrHold(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    if (held !== undefined) {
+      let bytes = 0;
+      for (const c of chunks) bytes += c.length;
+      if (heldBytes + bytes <= HOLD_LIMIT) {
+        held.push(...chunks);
+        heldBytes += bytes;
+        return callback();
+      }
+      const all = [...held, ...chunks];
+      held = undefined;
+      return openFile(CREATE, (error) => (error ? callback(error) : writeAll(all, callback)));
+    }
+    writeAll(chunks, callback);
+  }
+
+  function finishFile(callback: (error?: Error | null) => void): void {
+    if (held !== undefined) {
+      // The whole body was held: one durable write through O_DSYNC, then close.
+      const all = held;
+      held = undefined;
+      const durable = fsync && O_DSYNC !== undefined;
+      const flags = durable ? CREATE | O_DSYNC : CREATE;
+      return openFile(flags, (error) => {
+        if (error) return callback(error);
+        const done = (writeError?: Error | null) => {
+          if (writeError) return closeOnce(() => callback(writeError));
+          if (fsync && !durable) return syncAndClose(callback);
+          closeOnce(callback);
+        };
+        if (all.length === 0) return done();
+        writeAll(all, done);
+      });
+    }
+    if (!fsync) return closeOnce(callback);
+    syncAndClose(callback);
+  }
 
   function syncAndClose(callback: (error?: Error | null) => void): void {
     fs.fsync(fd!, (error) => {

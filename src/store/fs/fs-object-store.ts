@@ -57,6 +57,8 @@ import type {
 } from '../object-store.ts';
 import { BlobDir, type Segment } from './blob-dir.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { DEFAULT_MIN_FREE_BYTES, FreeSpace } from './free-space.ts';
+import { RESERVE_FILE_BYTES, ReserveFile } from './reserve-file.ts';
 import {
   MetaDb,
   formatSegments,
@@ -84,6 +86,12 @@ export interface FsObjectStoreOptions {
    * own, ended by `close()`; a pool passed here stays the caller's (not closed with the store).
    */
   crc64Pool?: Crc64Pool | undefined;
+  /**
+   * The free-space reserve, in bytes (default DEFAULT_MIN_FREE_BYTES, 512 MiB; 0 turns it off).
+   * Writes that add data stop with InsufficientStorage once the file system holding `dataDir` has
+   * less than this free, so deletes, aborts and metadata commits always have room (free-space.ts).
+   */
+  minFreeBytes?: number | undefined;
 }
 
 const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
@@ -162,17 +170,30 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   readonly #blobs: BlobDir;
   readonly #unlock: () => Promise<void>;
   readonly #crc64: { pool: Crc64Pool; owned: boolean };
+  readonly #space: FreeSpace;
+  readonly #reserve: ReserveFile;
 
   constructor(
     db: MetaDb,
     blobs: BlobDir,
     unlock: () => Promise<void>,
     crc64: { pool: Crc64Pool; owned: boolean },
+    space: { free: FreeSpace; reserve: ReserveFile },
   ) {
     this.#db = db;
     this.#blobs = blobs;
     this.#unlock = unlock;
     this.#crc64 = crc64;
+    this.#space = space.free;
+    this.#reserve = space.reserve;
+  }
+
+  /**
+   * A transaction that frees space or finishes an upload (delete, abort, complete): it must work
+   * on a full disk, so a lack of room spends the reserve file and runs it again (reserve-file.ts).
+   */
+  #freeing<T>(commit: () => T): T {
+    return this.#reserve.retryOnFull(() => this.#db.transaction(commit));
   }
 
   get multipart(): MultipartStore {
@@ -221,7 +242,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 
   async createBucket(name: string, acl: BucketAcl): Promise<BucketInfo> {
     const createdMs = Date.now();
-    if (!this.#db.insertBucket(name, createdMs, acl))
+    if (!this.#db.transaction(() => this.#db.insertBucket(name, createdMs, acl)))
       throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
     return { name, creationDate: new Date(createdMs), acl };
   }
@@ -233,7 +254,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
-    if (!this.#db.setAcl(name, acl)) throw noSuchBucket(name);
+    if (!this.#db.transaction(() => this.#db.setAcl(name, acl))) throw noSuchBucket(name);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {
@@ -251,6 +272,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     this.#requireBucket(bucket);
+    // Below the reserve already: refused before a byte of the body is read.
+    await this.#space.require();
     // onReceived fires inside, while the blob is made durable (PutOptions).
     const { id, received } = await this.#writeBlob(body, options.maxSize, reportingTo(options.onReceived));
     const object: StoredObject = {
@@ -302,7 +325,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {
-    const dropped = this.#db.transaction(() => {
+    const dropped = this.#freeing(() => {
       const old = this.#db.getSegments(bucket, utf8(key));
       if (old === undefined) {
         this.#requireBucket(bucket);
@@ -324,6 +347,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     this.#requireBucket(source.bucket);
     const from = this.#requireObject(source.bucket, source.key);
     this.#requireBucket(bucket);
+    // A copy is a new object: refused below the reserve even when it shares the source's blobs.
+    await this.#space.require();
     const lastModified = Date.now();
     const tags = settings.tags === undefined ? from.tags : formatTags(settings.tags);
     if (source.bucket === bucket && source.key === key) {
@@ -335,7 +360,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
         acl: settings.acl ?? from.acl,
         tags,
       };
-      this.#db.updateObjectMeta(row);
+      this.#db.transaction(() => this.#db.updateObjectMeta(row));
       return toStoredObject(row);
     }
     // Pin the source blobs while linking, so a concurrent delete of the source cannot unlink them.
@@ -373,11 +398,13 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async setObjectAcl(bucket: string, key: string, acl: ObjectAcl): Promise<void> {
-    if (!this.#db.setObjectAcl(bucket, utf8(key), acl)) this.#requireObject(bucket, key);
+    if (!this.#db.transaction(() => this.#db.setObjectAcl(bucket, utf8(key), acl)))
+      this.#requireObject(bucket, key);
   }
 
   async setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void> {
-    if (!this.#db.setObjectTags(bucket, utf8(key), formatTags(tags))) this.#requireObject(bucket, key);
+    if (!this.#db.transaction(() => this.#db.setObjectTags(bucket, utf8(key), formatTags(tags))))
+      this.#requireObject(bucket, key);
   }
 
   async appendObject(
@@ -391,6 +418,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     this.#requireBucket(bucket);
     const before = this.#db.getObject(bucket, keyBytes);
     checkAppendable(before && toStoredObject(before), position);
+    await this.#space.require();
     const { id, received } = await this.#writeBlob(body, options.maxSize);
     const current = this.#db.getObject(bucket, keyBytes);
     const pending = appendedObject(
@@ -469,6 +497,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   async close(): Promise<void> {
     if (!this.#db.db.open) return;
     await this.#blobs.close();
+    this.#reserve.close();
     this.#db.close();
     if (this.#crc64.owned) await this.#crc64.pool.close();
     await this.#unlock();
@@ -483,6 +512,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     settings: ObjectSettings = {},
   ): Promise<UploadInfo> {
     this.#requireBucket(bucket);
+    // Only a row, but one that leads to parts: say "full" before the client sends them.
+    await this.#space.require();
     const now = Date.now();
     const row: UploadRow = {
       upload_id: newUploadId(now),
@@ -493,7 +524,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       acl: settings.acl ?? 'default',
       tags: formatTags(settings.tags ?? []),
     };
-    this.#db.insertUpload(row);
+    this.#db.transaction(() => this.#db.insertUpload(row));
     return toUploadInfo(row);
   }
 
@@ -504,6 +535,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     options: PartOptions = {},
   ): Promise<PartRecord> {
     this.#requireUpload(ref);
+    await this.#space.require();
     const { id, received } = await this.#writeBlob(body, options.maxSize);
     const row: PartRow = {
       upload_id: ref.uploadId,
@@ -542,7 +574,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async complete(ref: UploadRef, listed: CompletedPart[]): Promise<StoredObject> {
-    const { row, dropped } = this.#db.transaction(() => {
+    // Only metadata: allowed below the free-space reserve, which exists for commits like this one.
+    const { row, dropped } = this.#freeing(() => {
       const upload = this.#requireUpload(ref);
       const stored = new Map<number, PartRow & PartRecord>();
       for (const part of this.#db.allParts(ref.uploadId))
@@ -582,7 +615,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async abort(ref: UploadRef): Promise<void> {
-    const dropped = this.#db.transaction(() => {
+    const dropped = this.#freeing(() => {
       this.#requireUpload(ref);
       const blobs = this.#db.allParts(ref.uploadId).map((p) => p.blob);
       this.#db.deleteUpload(ref.uploadId);
@@ -617,7 +650,8 @@ class FsObjectStore implements ObjectStore, MultipartStore {
 }
 
 /**
- * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `blobs/`, `tmp/`, `lock`.
+ * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `blobs/`, `tmp/`, `lock`,
+ * `reserve`.
  * Sweeps temp files and orphan blobs left by a crash before returning.
  * @throws Error when another live process has the data dir open
  */
@@ -628,13 +662,25 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
   try {
     db = new MetaDb(join(options.dataDir, 'meta.sqlite'));
     const meta = db;
-    const blobs = await BlobDir.open(options.dataDir, () => meta.syncWal(), { fsync: options.fsync ?? true });
+    const minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    const free = await FreeSpace.open(options.dataDir, minFreeBytes);
+    // Off with the free-space reserve: a store told to fill its disk keeps no blocks back either.
+    const reserve = new ReserveFile(
+      join(options.dataDir, 'reserve'),
+      Math.min(RESERVE_FILE_BYTES, minFreeBytes),
+    );
+    // The WAL sync before dropped blobs are unlinked is what frees their space: it must get room.
+    const blobs = await BlobDir.open(options.dataDir, () => reserve.retryOnFull(() => meta.syncWal()), {
+      fsync: options.fsync ?? true,
+      space: free,
+    });
     const referenced = meta.referencedBlobs();
     await blobs.sweep((id) => referenced.has(id));
+    await reserve.fill();
     const crc64 = options.crc64Pool
       ? { pool: options.crc64Pool, owned: false }
       : { pool: new Crc64Pool(), owned: true };
-    return new FsObjectStore(meta, blobs, unlock, crc64);
+    return new FsObjectStore(meta, blobs, unlock, crc64, { free, reserve });
   } catch (error) {
     db?.close();
     await unlock();

@@ -17,6 +17,7 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import type { BucketAcl, ObjectAcl, ObjectTag, ObjectType } from '../object-store.ts';
+import { insufficientStorage, isStorageFull } from './free-space.ts';
 
 export interface BucketRow {
   name: string;
@@ -238,14 +239,17 @@ export class MetaDb {
     };
   }
 
-  /** Runs `fn` in one transaction: all of it commits, or (it throws) none of it. */
+  /**
+   * Runs `fn` in one transaction: all of it commits, or (it throws) none of it.
+   * @throws InsufficientStorage when the disk is full (SQLITE_FULL), as a client error, not a 500
+   */
   transaction<T>(fn: () => T): T {
     try {
       return this.#run(fn) as T;
     } catch (error) {
       // A rolled-back transaction may have read its own uncommitted bucket writes.
       this.#buckets.clear();
-      throw error;
+      throw isStorageFull(error) ? insufficientStorage(error) : error;
     }
   }
 

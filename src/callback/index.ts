@@ -16,6 +16,7 @@ export {
 } from './parse-callback.ts';
 export {
   renderCallbackBody,
+  createCallbackBodyRenderer,
   formEncode,
   templateUsesImageInfo,
   SYSTEM_VARIABLE_NAMES,
@@ -26,6 +27,7 @@ export {
 } from './render-callback-body.ts';
 export {
   buildCallbackRequests,
+  createCallbackRequestBuilder,
   type CallbackRequest,
   type CallbackRequestContext,
 } from './build-callback-request.ts';

@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildCallbackRequests } from './build-callback-request.ts';
+import { buildCallbackRequests, createCallbackRequestBuilder } from './build-callback-request.ts';
 import { callbackStringToSign } from './callback-signature.ts';
 import { parseCallback } from './parse-callback.ts';
 import type { UploadFacts } from './render-callback-body.ts';
@@ -112,5 +112,33 @@ C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
     const [request] = buildCallbackRequests(spec, FACTS, CONTEXT);
     expect(request!.body.toString()).toBe('中=%C3%A9');
     expect(request!.headers['content-length']).toBe(String(Buffer.byteLength('中=%C3%A9')));
+  });
+});
+
+describe('createCallbackRequestBuilder', () => {
+  it('builds what buildCallbackRequests builds, call after call, whatever it has kept', () => {
+    const build = createCallbackRequestBuilder();
+    const specs = [
+      { callbackUrl: 'http://app.example.com/cb', callbackBody: 'o=${object}&s=${size}' },
+      {
+        callbackUrl: 'http://app.example.com:8080/json?x=1',
+        callbackBody: '{"o":${object},"s":${size}}',
+        callbackBodyType: 'application/json',
+      },
+      { callbackUrl: 'http://app.example.com/cb', callbackBody: 'o=${object}&s=${size}' },
+    ].map((json) => parseCallback({ header: header(json) })!);
+    const contexts = [
+      CONTEXT,
+      { ...CONTEXT, date: new Date(CONTEXT.date.getTime() + 400) }, // same second
+      { ...CONTEXT, date: new Date(CONTEXT.date.getTime() + 1000), keyUrl: 'http://127.0.0.1:9/k.pem' },
+      { ...CONTEXT, date: new Date(CONTEXT.date.getTime() - 86_400_000) },
+    ];
+    for (const context of contexts) {
+      for (const spec of specs) {
+        for (const facts of [FACTS, { ...FACTS, object: 'other key.txt', size: 7 }]) {
+          expect(build(spec, facts, context)).toEqual(buildCallbackRequests(spec, facts, context));
+        }
+      }
+    }
   });
 });

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CallbackSpec } from './parse-callback.ts';
-import { renderCallbackBody, type UploadFacts } from './render-callback-body.ts';
+import { createCallbackBodyRenderer, renderCallbackBody, type UploadFacts } from './render-callback-body.ts';
 
 export interface CallbackRequestContext {
   /** Goes into the `Date` header (RFC 1123 GMT). */
@@ -36,17 +36,60 @@ export interface CallbackRequest {
   body: Buffer;
 }
 
+/** The callback requests of one upload, each part computed anew (see createCallbackRequestBuilder). */
 export function buildCallbackRequests(
   spec: CallbackSpec,
   facts: UploadFacts,
   context: CallbackRequestContext,
 ): CallbackRequest[] {
-  const body = Buffer.from(renderCallbackBody(spec, facts), 'utf8');
+  return build(spec, facts, context, undefined);
+}
+
+/**
+ * buildCallbackRequests for a caller that builds many (the server's dispatcher owns one). Parts
+ * repeat from one callback to the next (parsed callback URLs are shared, see parse-callback.ts;
+ * one key URL per server; one date per second; one template per app), so this builder computes
+ * each once and keeps it. What is kept depends on its input alone, so the requests are
+ * buildCallbackRequests's for every input.
+ */
+export function createCallbackRequestBuilder(): (
+  spec: CallbackSpec,
+  facts: UploadFacts,
+  context: CallbackRequestContext,
+) => CallbackRequest[] {
+  const memo: Memo = {
+    render: createCallbackBodyRenderer(),
+    partsOfUrl: new WeakMap(),
+    keyUrl: undefined,
+    keyUrlHeader: '',
+    dateSecond: Number.NaN,
+    dateHeader: '',
+  };
+  return (spec, facts, context) => build(spec, facts, context, memo);
+}
+
+interface Memo {
+  render: (input: CallbackSpec, facts: UploadFacts) => string;
+  partsOfUrl: WeakMap<URL, { target: string; host: string }>;
+  keyUrl: string | undefined;
+  keyUrlHeader: string;
+  dateSecond: number;
+  dateHeader: string;
+}
+
+function build(
+  spec: CallbackSpec,
+  facts: UploadFacts,
+  context: CallbackRequestContext,
+  memo: Memo | undefined,
+): CallbackRequest[] {
+  const rendered = memo ? memo.render(spec, facts) : renderCallbackBody(spec, facts);
+  const body = Buffer.from(rendered, 'utf8');
   const contentMd5 = createHash('md5').update(body).digest('base64');
-  const keyUrl = context.keyUrl === undefined ? undefined : keyUrlHeader(context.keyUrl);
-  const date = httpDate(context.date);
+  const keyUrl = context.keyUrl === undefined ? undefined : keyUrlHeader(context.keyUrl, memo);
+  const date = httpDate(context.date, memo);
   return spec.urls.map((url) => {
-    const { target, host } = urlParts(url);
+    const { target, host } = urlParts(url, memo);
     const headers: Record<string, string> = {
       // FIDELITY: without callbackHost the Host header keeps a non-default port (`host:8080`), as
       // HTTP requires; an old doc example omits it (SPEC §4 [U]).
@@ -69,41 +112,32 @@ export function buildCallbackRequests(
   });
 }
 
-// The parts below repeat from one callback to the next (parsed callback URLs are shared, see
-// parse-callback.ts; one key URL per server; one date per second), so each is computed once.
-
-const partsOfUrl = new WeakMap<URL, { target: string; host: string }>();
-
-function urlParts(url: URL): { target: string; host: string } {
-  let parts = partsOfUrl.get(url);
+function urlParts(url: URL, memo: Memo | undefined): { target: string; host: string } {
+  let parts = memo?.partsOfUrl.get(url);
   if (parts === undefined) {
     // A URL without a path is `POST / HTTP/1.1` (§4, S5); WHATWG URL gives `/` already.
     parts = { target: `${url.pathname}${url.search}`, host: url.host };
-    partsOfUrl.set(url, parts);
+    memo?.partsOfUrl.set(url, parts);
   }
   return parts;
 }
 
-let lastKeyUrl: string | undefined;
-let lastKeyUrlHeader = '';
-
-function keyUrlHeader(keyUrl: string): string {
-  if (keyUrl !== lastKeyUrl) {
-    lastKeyUrlHeader = Buffer.from(keyUrl, 'utf8').toString('base64');
-    lastKeyUrl = keyUrl;
+function keyUrlHeader(keyUrl: string, memo: Memo | undefined): string {
+  if (memo === undefined) return Buffer.from(keyUrl, 'utf8').toString('base64');
+  if (keyUrl !== memo.keyUrl) {
+    memo.keyUrlHeader = Buffer.from(keyUrl, 'utf8').toString('base64');
+    memo.keyUrl = keyUrl;
   }
-  return lastKeyUrlHeader;
+  return memo.keyUrlHeader;
 }
 
-let lastDateSecond = Number.NaN;
-let lastDateHeader = '';
-
 /** RFC 1123 GMT, the same for every date within one second. */
-function httpDate(date: Date): string {
+function httpDate(date: Date, memo: Memo | undefined): string {
+  if (memo === undefined) return date.toUTCString();
   const second = Math.floor(date.getTime() / 1000);
-  if (second !== lastDateSecond) {
-    lastDateHeader = date.toUTCString();
-    lastDateSecond = second;
+  if (second !== memo.dateSecond) {
+    memo.dateHeader = date.toUTCString();
+    memo.dateSecond = second;
   }
-  return lastDateHeader;
+  return memo.dateHeader;
 }

@@ -17,6 +17,7 @@ export {
 export { callbackFingerprint, callbackParameterFingerprint } from './callback-fingerprint.ts';
 export {
   renderCallbackBody,
+  createCallbackBodyRenderer,
   formEncode,
   templateUsesImageInfo,
   SYSTEM_VARIABLE_NAMES,
@@ -27,6 +28,7 @@ export {
 } from './render-callback-body.ts';
 export {
   buildCallbackRequests,
+  createCallbackRequestBuilder,
   type CallbackRequest,
   type CallbackRequestContext,
 } from './build-callback-request.ts';

@@ -74,14 +74,45 @@ export function templateUsesImageInfo(template: string): boolean {
   return template.includes('${imageInfo.');
 }
 
+/** Renders the body of one callback, compiling its template anew (see createCallbackBodyRenderer). */
 export function renderCallbackBody(input: RenderInput, facts: UploadFacts): string {
   const json = input.bodyType === 'application/json';
+  return renderParts(compile(input.body, json), json, input.vars, facts);
+}
+
+/**
+ * renderCallbackBody for a caller that renders many callbacks (the server's dispatcher owns one):
+ * templates repeat from upload to upload, so each is split into text and placeholders once per
+ * mode and kept, the 64 most recent per mode. The kept parts depend on the template text alone,
+ * so the output is renderCallbackBody's for every input.
+ */
+export function createCallbackBodyRenderer(): (input: RenderInput, facts: UploadFacts) => string {
+  const compiledJson = new RecentMap<string, readonly (string | Placeholder)[]>(64);
+  const compiledForm = new RecentMap<string, readonly (string | Placeholder)[]>(64);
+  return (input, facts) => {
+    const json = input.bodyType === 'application/json';
+    const kept = json ? compiledJson : compiledForm;
+    let parts = kept.get(input.body);
+    if (parts === undefined) {
+      parts = compile(input.body, json);
+      kept.set(input.body, parts);
+    }
+    return renderParts(parts, json, input.vars, facts);
+  };
+}
+
+function renderParts(
+  parts: readonly (string | Placeholder)[],
+  json: boolean,
+  vars: Readonly<Record<string, string>>,
+  facts: UploadFacts,
+): string {
   let out = '';
-  for (const part of compiled(input.body, json)) {
+  for (const part of parts) {
     if (typeof part === 'string') {
       out += part;
     } else {
-      const text = part.text(facts, input.vars);
+      const text = part.text(facts, vars);
       out += json ? jsonValue(text, part.json) : formEncode(text);
     }
   }
@@ -96,20 +127,6 @@ interface Placeholder {
    * template's own. Which one depends on the template text alone, never on the values.
    */
   json: 'bare' | 'string' | 'inside';
-}
-
-/** Templates repeat from upload to upload: each is split into text and placeholders once per mode. */
-const compiledJson = new RecentMap<string, readonly (string | Placeholder)[]>(64);
-const compiledForm = new RecentMap<string, readonly (string | Placeholder)[]>(64);
-
-function compiled(template: string, json: boolean): readonly (string | Placeholder)[] {
-  const kept = json ? compiledJson : compiledForm;
-  let parts = kept.get(template);
-  if (parts === undefined) {
-    parts = compile(template, json);
-    kept.set(template, parts);
-  }
-  return parts;
 }
 
 /** Splits a template into literal text and placeholders, tracking JSON strings in JSON mode. */

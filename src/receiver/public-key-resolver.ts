@@ -23,6 +23,43 @@ export interface PublicKeyResolver {
   resolve(keyUrl: string | undefined): Promise<KeyObject>;
   /** The cached key for this URL, if any; never fetches. Lets hot paths skip a promise. */
   peek(keyUrl: string | undefined): KeyObject | undefined;
+  /**
+   * The key URL an `x-oss-pub-key-url` header names (decodeKeyUrlHeader). Optional: the verifier
+   * decodes the header itself when a resolver has none. The built-in resolvers remember the last
+   * header, since every callback from one storage server names the same URL.
+   * @throws CallbackVerificationError bad-key-url
+   */
+  keyUrlOf?(header: string | undefined): string | undefined;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * `x-oss-pub-key-url` is standard padded base64 of the URL (SPEC.md §1.2); absent or blank is
+ * undefined (resolve then says the header is missing, unless the key is pinned).
+ * @throws CallbackVerificationError bad-key-url
+ */
+export function decodeKeyUrlHeader(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (text.length % 4 !== 0 || !BASE64.test(text)) {
+    throw new CallbackVerificationError('bad-key-url', 'The x-oss-pub-key-url header is not base64.');
+  }
+  return Buffer.from(text, 'base64').toString('utf8');
+}
+
+/** decodeKeyUrlHeader, remembering the last header decoded (one per resolver, never shared). */
+function lastKeyUrlMemo(): (header: string | undefined) => string | undefined {
+  let lastHeader: string | undefined;
+  let lastKeyUrl: string | undefined;
+  return (header) => {
+    if (header !== undefined && header === lastHeader) return lastKeyUrl;
+    const keyUrl = decodeKeyUrlHeader(header);
+    lastHeader = header;
+    lastKeyUrl = keyUrl;
+    return keyUrl;
+  };
 }
 
 export interface PublicKeyResolverOptions {
@@ -58,7 +95,7 @@ export function createPublicKeyResolver(options: PublicKeyResolverOptions = {}):
     }
     const pinned = toRsaPublicKey(options.publicKey);
     const resolved = Promise.resolve(pinned);
-    return { resolve: () => resolved, peek: () => pinned };
+    return { resolve: () => resolved, peek: () => pinned, keyUrlOf: lastKeyUrlMemo() };
   }
   return createFetchingResolver(options);
 }
@@ -104,6 +141,7 @@ function createFetchingResolver(options: PublicKeyResolverOptions): PublicKeyRes
   }
 
   return {
+    keyUrlOf: lastKeyUrlMemo(),
     peek(keyUrl) {
       if (keyUrl === undefined) return undefined;
       const entry = cache.get(keyUrl);

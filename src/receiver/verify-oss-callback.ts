@@ -10,7 +10,11 @@ import type { KeyObject } from 'node:crypto';
 import { verifyCallbackSignature } from '../callback/callback-signature.ts';
 import { parseCallbackBody, type CallbackBodyFacts } from './callback-body.ts';
 import { CallbackVerificationError } from './callback-verification-error.ts';
-import { createPublicKeyResolver, type PublicKeyResolver } from './public-key-resolver.ts';
+import {
+  createPublicKeyResolver,
+  decodeKeyUrlHeader,
+  type PublicKeyResolver,
+} from './public-key-resolver.ts';
 
 export type CallbackHeaders = Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
 
@@ -85,8 +89,9 @@ export async function verifyOssCallback(
       'The Authorization header is missing (a proxy in front of the app may strip it).',
     );
   }
-  const keyUrl = decodeKeyUrl(header('x-oss-pub-key-url'));
   const resolver = options.resolver ?? sharedDefaultResolver();
+  const keyUrlHeader = header('x-oss-pub-key-url');
+  const keyUrl = resolver.keyUrlOf ? resolver.keyUrlOf(keyUrlHeader) : decodeKeyUrlHeader(keyUrlHeader);
   // Hot path: a cached key needs no promise hop (DESIGN.md: verification should cost one RSA verify).
   const key: KeyObject = resolver.peek(keyUrl) ?? (await resolver.resolve(keyUrl));
   if (!verifyCallbackSignature(request.target, request.body, authorization, key)) {
@@ -125,26 +130,6 @@ const OSS_HEADERS: readonly (readonly [keyof OssCallbackHeaders, string])[] = [
   ['contentMd5', 'content-md5'],
   ['contentType', 'content-type'],
 ];
-
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-
-// Every callback from one storage server names the same key URL: decode it once, not per call.
-let lastKeyUrlHeader: string | undefined;
-let lastKeyUrl: string | undefined;
-
-/** `x-oss-pub-key-url` is standard padded base64 of the URL (SPEC.md §1.2). */
-function decodeKeyUrl(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (value === lastKeyUrlHeader) return lastKeyUrl;
-  const text = value.trim();
-  if (text === '') return undefined;
-  if (text.length % 4 !== 0 || !BASE64.test(text)) {
-    throw new CallbackVerificationError('bad-key-url', 'The x-oss-pub-key-url header is not base64.');
-  }
-  lastKeyUrl = Buffer.from(text, 'base64').toString('utf8');
-  lastKeyUrlHeader = value;
-  return lastKeyUrl;
-}
 
 /** Case-insensitive header lookup over node's header record or a web `Headers`. */
 export function headerReader(headers: CallbackHeaders): (name: string) => string | undefined {

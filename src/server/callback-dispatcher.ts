@@ -13,7 +13,7 @@ import type { KeyObject } from 'node:crypto';
 import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, errors as undiciErrors, type buildConnector, type Dispatcher } from 'undici';
-import { buildCallbackRequests, type CallbackRequest } from '../callback/build-callback-request.ts';
+import { createCallbackRequestBuilder, type CallbackRequest } from '../callback/build-callback-request.ts';
 import type { CallbackSpec } from '../callback/parse-callback.ts';
 import type { UploadFacts } from '../callback/render-callback-body.ts';
 import { ossError, type OssError } from '../shared/oss-error.ts';
@@ -111,6 +111,8 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
       ? (options.addressGuard ?? systemCallbackAddressGuard)
       : undefined;
   const rejectUnauthorized = options.rejectUnauthorized ?? true;
+  // The dispatcher's own memo of parsed templates, URL parts, key URL and date (build-callback-request.ts).
+  const buildRequests = createCallbackRequestBuilder();
   const key = options.privateKey;
   // Absent for unsigned callbacks: nothing to sign, no Authorization, no key URL.
   const signer = key === null ? undefined : createCallbackSigner(key);
@@ -151,7 +153,7 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
 
   const dispatcher: CallbackDispatcher = {
     prepare(spec, facts, context) {
-      const requests = buildCallbackRequests(spec, facts, {
+      const requests = buildRequests(spec, facts, {
         date: options.now(),
         requestId: context.requestId,
         keyUrl:

@@ -58,6 +58,7 @@ export interface ServerOptions {
   /** Buckets created at start unless they exist (private unless an acl is given). */
   bucketsToCreate?: readonly (string | BucketToCreate)[];
   maxSkewMs?: number;
+  /** Default: silent (a library never writes to its host's stdout); the CLI passes its own. */
   logger?: Logger;
   region?: string;
   owner?: Owner;
@@ -95,7 +96,7 @@ export interface UpcallServer {
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<UpcallServer> {
-  const logger = options.logger ?? pino({ name: 'upcall-server' });
+  const logger = options.logger ?? pino({ level: 'silent' });
   const now = options.now ?? (() => new Date());
   const ownsStore = options.store === undefined;
   const store = options.store ?? (await createStore(options));

@@ -23,6 +23,7 @@ import { createReceiver, type Receiver } from '../../receiver/app/create-receive
 import { trackCallbackLatency } from '../../receiver/dashboard/callback-latency.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
+import { stopOnSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connection.ts';
@@ -213,15 +214,11 @@ export function devCommand(io: CliIo = processIo()): Command {
         verbose: flags.verbose === true,
       });
       await new Promise<void>((done) => {
-        const stop = (signal: NodeJS.Signals): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          io.err(`\n${signal}: stopping…\n`);
-          dev.close().then(done, done);
-        };
         // Handlers first: a script may send SIGTERM the moment it reads the banner.
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        const release = stopOnSignals(process, (signal) => {
+          io.err(`\n${signal}: stopping…\n`);
+          return dev.close().then(done, done).finally(release);
+        });
         io.out(dev.banner);
       });
       io.err('stopped.\n');

@@ -17,11 +17,11 @@ import { createReceiver, type Receiver } from '../../receiver/app/create-receive
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
 import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver/key-url-allowlist.ts';
+import { stopOnSignals, type StopSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { UsageError } from '../connection.ts';
 import { runAction } from '../run-action.ts';
-import type { StopSignals } from './server.ts';
 
 /** The same port `upcall dev` gives its receiver. */
 export const DEFAULT_RECEIVER_PORT = 9100;
@@ -211,19 +211,14 @@ function reachable(origin: string): string {
   return url.origin;
 }
 
-/** First signal: stop accepting, let in-flight callbacks finish, close the database. Second: exit now. */
+/** Stop accepting, let in-flight callbacks finish, close the database (graceful-stop.ts). */
 function stopOn(receiver: Receiver, io: CliIo, signals: StopSignals): void {
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) process.exit(130);
-    stopping = true;
+  stopOnSignals(signals, () => {
     io.err('upcall receiver: stopping\n');
     // A keep-alive client (the storage server's callback pool, a browser) must not hold the stop.
     const cut = setTimeout(() => receiver.app.server.closeAllConnections(), CLOSE_GRACE_MS);
     cut.unref();
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    receiver.close().then(
+    return receiver.close().then(
       () => {
         clearTimeout(cut);
         io.err('upcall receiver: stopped\n');
@@ -233,7 +228,5 @@ function stopOn(receiver: Receiver, io: CliIo, signals: StopSignals): void {
         io.setExitCode(1);
       },
     );
-  };
-  signals.on('SIGINT', stop);
-  signals.on('SIGTERM', stop);
+  });
 }

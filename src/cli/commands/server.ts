@@ -31,6 +31,7 @@ import {
   type UpcallServer,
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
+import { stopOnSignals, type StopSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/http-adapter.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
@@ -200,11 +201,6 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 function defaultLogLevel(io: CliIo): string {
   const level = io.env['LOG_LEVEL']?.toLowerCase();
   return level !== undefined && LOG_LEVELS.includes(level) ? level : 'info';
-}
-
-/** Signals that stop the server; injectable so tests never touch the test runner's handlers. */
-export interface StopSignals {
-  on(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
 }
 
 export function serverCommand(io: CliIo = processIo(), signals: StopSignals = process): Command {
@@ -412,27 +408,16 @@ function reachableUrl(origin: string): string {
   return url.origin;
 }
 
-/** First signal: stop accepting, finish in-flight requests, close the store. Second: exit now. */
+/** Stop accepting, finish in-flight requests, close the store (graceful-stop.ts). */
 function stopOn(server: UpcallServer, io: CliIo, signals: StopSignals): void {
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) {
-      process.exit(130);
-    }
-    stopping = true;
+  stopOnSignals(signals, () => {
     io.err('upcall server: stopping\n');
-    // Anything still holding the loop (a stuck keep-alive client) must not keep the process up.
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    server.close().then(
+    return server.close().then(
       () => io.err('upcall server: stopped\n'),
       (error: unknown) => {
         io.err(`upcall server: error while stopping: ${String(error)}\n`);
         io.setExitCode(1);
       },
     );
-  };
-  // Listening (not once): a second signal while stopping forces the exit.
-  signals.on('SIGINT', stop);
-  signals.on('SIGTERM', stop);
+  });
 }

@@ -175,7 +175,7 @@ describe('callback dispatcher', () => {
     const outcome = await dispatcher.dispatch(spec([`${app.url}/cb/回调?id=1&x=a%20b`]), FACTS, {
       requestId: 'AAAABBBBCCCCDDDDEEEEFFFF',
     });
-    expect(outcome.ok).toBe(true);
+    expect(outcome).toMatchObject({ ok: true });
     if (!outcome.ok) return;
     expect(outcome.body.toString()).toBe('{"Status":"OK"}');
     const [request] = app.received;
@@ -203,7 +203,7 @@ describe('callback dispatcher', () => {
       FACTS,
       { requestId: 'AAAABBBBCCCCDDDDEEEEFFFF' },
     );
-    expect(outcome.ok).toBe(true);
+    expect(outcome).toMatchObject({ ok: true });
     const [request] = app.received;
     verifyIndependently(request!, publicKey, KEY_URL);
     expect(request!.target).toBe('/');
@@ -222,7 +222,7 @@ describe('callback dispatcher', () => {
     app.server.on('connection', (socket) => ports.add(socket.remotePort ?? 0));
     for (let i = 0; i < 3; i++) {
       const outcome = await dispatcher.dispatch(spec([`${app.url}/k`]), FACTS, { requestId: 'R' });
-      expect(outcome.ok).toBe(true);
+      expect(outcome).toMatchObject({ ok: true });
     }
     expect(app.received).toHaveLength(3);
     expect(ports.size).toBe(1);
@@ -371,7 +371,7 @@ describe('callback dispatcher', () => {
     const outcome = await dispatcher.dispatch(spec([bad.url, `${good.url}/second?q=1`]), FACTS, {
       requestId: 'R',
     });
-    expect(outcome.ok).toBe(true);
+    expect(outcome).toMatchObject({ ok: true });
     if (outcome.ok) {
       expect(outcome.body.toString()).toBe('{"from":"good"}');
       expect(outcome.url.pathname).toBe('/second');
@@ -500,7 +500,7 @@ describe('independent verifier, property-based', () => {
             { ...FACTS, object: key },
             { requestId: 'R' },
           );
-          expect(outcome.ok).toBe(true);
+          expect(outcome).toMatchObject({ ok: true });
           expect(app.received).toHaveLength(1);
           verifyIndependently(app.received[0]!, publicKey, KEY_URL);
           if (bodyType === 'application/json') {

@@ -19,6 +19,7 @@ import {
 import type { AuthConfig } from './access-control.ts';
 import type { DispatchConfig } from './dispatch.ts';
 import { createRequestListener } from './http-adapter.ts';
+import { guardTransferCoding } from './transfer-coding-guard.ts';
 import type { Owner, ServerDeps } from './request-context.ts';
 import {
   createCallbackService,
@@ -134,6 +135,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   const httpServer = createHttpServer(
     createRequestListener(config, { accessLog: options.accessLog ?? false }),
   );
+  guardTransferCoding(httpServer);
   const host = options.host ?? '127.0.0.1';
   try {
     await listen(httpServer, options.port ?? 0, host);

@@ -34,6 +34,8 @@ export const DEFAULT_ACCESS_KEY_SECRET = 'upcall-access-key-secret';
 /** OSS rejects signed requests whose time is more than 15 minutes off (RequestTimeTooSkewed). */
 export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 export const DEFAULT_REGION = 'oss-cn-hangzhou';
+/** RestoreObject completes after this (`upcall server --restore-delay`); real OSS takes minutes to hours. */
+export const DEFAULT_RESTORE_DELAY_MS = 60_000;
 
 export interface BucketToCreate {
   name: string;
@@ -64,6 +66,8 @@ export interface ServerOptions {
   pathStyleHosts?: readonly string[];
   /** Log one line per request at info level (off by default: the hot path stays quiet). */
   accessLog?: boolean;
+  /** How long a RestoreObject of an archived object takes to complete. Default 60 s. */
+  restoreDelayMs?: number;
   /** The clock; tests pass a fixed one. */
   now?: () => Date;
   /** Upload callbacks (upload-callback.ts); without it callback parameters are validated and ignored. */
@@ -107,6 +111,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     logger,
     region: options.region ?? DEFAULT_REGION,
     owner,
+    restoreDelayMs: options.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS,
     callbacks: options.callbacks ?? callbackService?.runtime,
     credentials: (accessKeyId) => credentials.get(accessKeyId),
   };

@@ -20,9 +20,11 @@ import {
   DEFAULT_ACCESS_KEY_ID,
   DEFAULT_ACCESS_KEY_SECRET,
   DEFAULT_REGION,
+  DEFAULT_RESTORE_DELAY_MS,
   type UpcallServer,
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
+import { parseDuration } from '../duration-option.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { UsageError } from '../connection.ts';
@@ -40,6 +42,7 @@ interface ServerFlags {
   unsignedCallbacks?: boolean;
   unsafeNoFsync?: boolean;
   pathStyleHost?: string[];
+  restoreDelay?: number;
   logLevel: string;
 }
 
@@ -52,6 +55,7 @@ export const SERVER_ENV = {
   unsignedCallbacks: 'UPCALL_UNSIGNED_CALLBACKS',
   unsafeNoFsync: 'UPCALL_UNSAFE_NO_FSYNC',
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
+  restoreDelay: 'UPCALL_RESTORE_DELAY',
 } as const;
 
 /** Flags merged with their environment variables, validated. */
@@ -63,6 +67,7 @@ interface ServerSettings {
   unsignedCallbacks: boolean;
   fsync: boolean;
   pathStyleHosts: string[];
+  restoreDelayMs: number;
 }
 
 function collectBucket(value: string, previous: string[]): string[] {
@@ -139,6 +144,8 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
       flags.unsignedCallbacks ?? fromEnv(io, SERVER_ENV.unsignedCallbacks, parseBoolean) ?? false,
     fsync: !(flags.unsafeNoFsync ?? fromEnv(io, SERVER_ENV.unsafeNoFsync, parseBoolean) ?? false),
     pathStyleHosts: flags.pathStyleHost ?? envHosts ?? [],
+    restoreDelayMs:
+      flags.restoreDelay ?? fromEnv(io, SERVER_ENV.restoreDelay, parseDuration) ?? DEFAULT_RESTORE_DELAY_MS,
   };
 }
 
@@ -198,6 +205,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
     )
+    .option(
+      '--restore-delay <duration>',
+      `how long a RestoreObject of an Archive/ColdArchive/DeepColdArchive object takes, e.g. 500ms, 2s, 5m (default: 60s; env ${SERVER_ENV.restoreDelay})`,
+      parseDuration,
+    )
     .addOption(
       new Option('--log-level <level>', 'request log level (stderr)')
         .choices(LOG_LEVELS)
@@ -217,6 +229,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           bucketsToCreate: flags.bucket,
           region: chosen.region,
           pathStyleHosts: chosen.pathStyleHosts,
+          restoreDelayMs: chosen.restoreDelayMs,
           logger: pino({ name: 'upcall-server', level: flags.logLevel }, pino.destination(2)),
           callback: {
             keyBits: chosen.callbackKeyBits,

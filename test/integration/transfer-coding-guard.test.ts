@@ -165,3 +165,16 @@ describe('Transfer-Encoding: chunked with Content-Length', () => {
     expect(statusLines(reply)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
   });
 });
+
+describe('connections the guard is still reading', () => {
+  it('do not keep close() waiting: a connection that sent nothing yet is ended like an idle one', async () => {
+    const own = await startTestServer();
+    const socket = connect(own.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    socket.write('PUT /upcall-test/half HTTP/1.1\r\nHost: x\r\n');
+    await own.close();
+    await closed;
+  });
+});

@@ -69,8 +69,15 @@ function inspectFirstHead(
     socket.pause();
     socket.off('data', onData);
     socket.off('close', onClose);
+    socket.off('error', onError);
   };
   const onClose = (): void => stop();
+  // Until Node's listener has the socket, an error (a peer's reset) is ours to absorb: an
+  // 'error' with no listener would crash the process.
+  const onError = (): void => {
+    stop();
+    socket.destroy();
+  };
   const onData = (chunk: Buffer): void => {
     received = received === undefined ? chunk : Buffer.concat([received, chunk]);
     const headEnd = received.indexOf('\r\n\r\n');
@@ -89,6 +96,7 @@ function inspectFirstHead(
   };
   socket.on('data', onData);
   socket.on('close', onClose);
+  socket.on('error', onError);
 }
 
 function hasBareLf(bytes: Buffer): boolean {

@@ -167,7 +167,7 @@ describe('Transfer-Encoding: chunked with Content-Length', () => {
 });
 
 describe('connections the guard is still reading', () => {
-  it('do not keep close() waiting: a connection that sent nothing yet is ended like an idle one', async () => {
+  it('do not keep close() waiting: one with an incomplete first head is ended like an idle one', async () => {
     const own = await startTestServer();
     const socket = connect(own.port, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
@@ -176,5 +176,16 @@ describe('connections the guard is still reading', () => {
     socket.write('PUT /upcall-test/half HTTP/1.1\r\nHost: x\r\n');
     await own.close();
     await closed;
+  });
+
+  it('a peer that resets before its head is complete does not take the server down', async () => {
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('PUT /upcall-open/reset HTTP/1.1\r\nHost: x\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const after = await rawRequest(server.port, { method: 'GET', path: `/${OPEN}/victim` });
+    expect(after.status).toBe(200);
   });
 });

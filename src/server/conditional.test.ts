@@ -14,6 +14,7 @@ const object: StoredObject = {
   meta: { contentType: 'text/plain', userMeta: {} },
   acl: 'default',
   tags: [],
+  storageClass: 'Standard',
 };
 const etag = `"${object.etag}"`;
 const lastModified = 'Fri, 02 Jan 2026 03:04:05 GMT';

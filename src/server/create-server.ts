@@ -19,6 +19,7 @@ import {
 import type { AuthConfig } from './access-control.ts';
 import type { DispatchConfig } from './dispatch.ts';
 import { serveRequests } from './http-adapter.ts';
+import { guardTransferCoding } from './transfer-coding-guard.ts';
 import type { Owner, ServerDeps } from './request-context.ts';
 import {
   createCallbackService,
@@ -33,6 +34,8 @@ export const DEFAULT_ACCESS_KEY_SECRET = 'upcall-access-key-secret';
 /** OSS rejects signed requests whose time is more than 15 minutes off (RequestTimeTooSkewed). */
 export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 export const DEFAULT_REGION = 'oss-cn-hangzhou';
+/** RestoreObject completes after this (`upcall server --restore-delay`); real OSS takes minutes to hours. */
+export const DEFAULT_RESTORE_DELAY_MS = 60_000;
 
 export interface BucketToCreate {
   name: string;
@@ -71,6 +74,8 @@ export interface ServerOptions {
    * (http-adapter.ts). Default DEFAULT_BODY_TIMEOUT_MS (30 s).
    */
   bodyTimeoutMs?: number;
+  /** How long a RestoreObject of an archived object takes to complete. Default 60 s. */
+  restoreDelayMs?: number;
   /** The clock; tests pass a fixed one. */
   now?: () => Date;
   /** Upload callbacks (upload-callback.ts); without it callback parameters are validated and ignored. */
@@ -114,6 +119,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     logger,
     region: options.region ?? DEFAULT_REGION,
     owner,
+    restoreDelayMs: options.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS,
     callbacks: options.callbacks ?? callbackService?.runtime,
     credentials: (accessKeyId) => credentials.get(accessKeyId),
   };
@@ -144,6 +150,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     accessLog: options.accessLog ?? false,
     ...(options.bodyTimeoutMs !== undefined && { bodyTimeoutMs: options.bodyTimeoutMs }),
   });
+  guardTransferCoding(httpServer);
   const host = options.host ?? '127.0.0.1';
   try {
     await listen(httpServer, options.port ?? 0, host);

@@ -18,6 +18,7 @@ const received: StoredObject = {
   meta: { contentType: 'text/plain', userMeta: {} },
   acl: 'default',
   tags: [],
+  storageClass: 'Standard',
 };
 
 function code(fn: () => unknown): string | undefined {

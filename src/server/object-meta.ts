@@ -12,6 +12,7 @@ import { lookup } from 'mime-types';
 import { ossError } from '../shared/oss-error.ts';
 import type { ObjectMeta, StoredObject } from '../store/object-store.ts';
 import type { HeaderValue } from './request-context.ts';
+import { restoreInfo } from './storage-class.ts';
 
 const USER_META_PREFIX = 'x-oss-meta-';
 /** OSS: "the total size of all user metadata of an object cannot exceed 8 KB". */
@@ -67,8 +68,11 @@ export function quoteEtag(etag: string): string {
   return `"${etag}"`;
 }
 
-/** The headers OSS sends for an object on GET and HEAD (without Content-Length / Content-Range). */
-export function objectHeaders(object: StoredObject): Record<string, HeaderValue> {
+/**
+ * The headers OSS sends for an object on GET and HEAD (without Content-Length / Content-Range);
+ * `now` decides what `x-oss-restore` says of a restore.
+ */
+export function objectHeaders(object: StoredObject, now: Date): Record<string, HeaderValue> {
   const { meta } = object;
   const headers: Record<string, HeaderValue> = {
     'Content-Type': meta.contentType,
@@ -76,7 +80,7 @@ export function objectHeaders(object: StoredObject): Record<string, HeaderValue>
     'Last-Modified': object.lastModified.toUTCString(),
     'Accept-Ranges': 'bytes',
     'x-oss-object-type': object.type,
-    'x-oss-storage-class': 'Standard',
+    'x-oss-storage-class': object.storageClass,
     'x-oss-hash-crc64ecma': object.crc64,
   };
   if (object.contentMd5 !== undefined) headers['Content-MD5'] = object.contentMd5;
@@ -84,6 +88,8 @@ export function objectHeaders(object: StoredObject): Record<string, HeaderValue>
   // append-by-position flow reads it from a HEAD).
   if (object.type === 'Appendable') headers['x-oss-next-append-position'] = object.size;
   if (object.tags.length > 0) headers['x-oss-tagging-count'] = object.tags.length;
+  const restore = restoreInfo(object, now);
+  if (restore !== undefined) headers['x-oss-restore'] = restore;
   if (meta.contentDisposition !== undefined) headers['Content-Disposition'] = meta.contentDisposition;
   if (meta.contentEncoding !== undefined) headers['Content-Encoding'] = meta.contentEncoding;
   if (meta.cacheControl !== undefined) headers['Cache-Control'] = meta.cacheControl;

@@ -1,6 +1,6 @@
 /**
  * Object ACL and object tags on the wire: the `x-oss-object-acl` and `x-oss-tagging` request
- * headers (or PostObject form fields of those names) → ObjectSettings, the tag rules every way of
+ * headers (or PostObject form fields of those names), with `x-oss-storage-class` → ObjectSettings, the tag rules every way of
  * setting tags shares, and the ACL that decides anonymous access to an object.
  *
  * Invariants: nothing but the four OSS ACL names reaches the store (InvalidArgument, as OSS); a
@@ -10,6 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isOssError, ossError } from '../shared/oss-error.ts';
 import type { BucketAcl, ObjectAcl, ObjectSettings, ObjectStore, ObjectTag } from '../store/object-store.ts';
+import { storageClassHeader } from './storage-class.ts';
 
 const OBJECT_ACLS: ReadonlySet<string> = new Set<ObjectAcl>([
   'default',
@@ -108,13 +109,18 @@ export function checkTags(tags: readonly ObjectTag[]): void {
   }
 }
 
-/** The ACL and tags an upload asks for (headers, or PostObject fields in the same shape). */
+/**
+ * The ACL, tags and storage class an upload asks for (headers, or PostObject fields in the same
+ * shape). @throws InvalidArgument | InvalidTag
+ */
 export function objectSettingsFromHeaders(headers: IncomingHttpHeaders): ObjectSettings {
   const settings: ObjectSettings = {};
   const acl = objectAclHeader(headers);
   if (acl !== undefined) settings.acl = acl;
   const tags = taggingHeader(headers);
   if (tags !== undefined) settings.tags = tags;
+  const storageClass = storageClassHeader(headers);
+  if (storageClass !== undefined) settings.storageClass = storageClass;
   return settings;
 }
 

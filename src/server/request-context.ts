@@ -55,6 +55,8 @@ export interface ServerDeps {
   /** The region reported by GetBucketLocation / GetBucketInfo, e.g. `oss-cn-hangzhou`. */
   readonly region: string;
   readonly owner: Owner;
+  /** How long a RestoreObject takes to complete (ServerOptions.restoreDelayMs). */
+  readonly restoreDelayMs: number;
   /** Upload callbacks (upload-callback.ts); absent: callback parameters are validated and ignored. */
   readonly callbacks?: CallbackRuntime | undefined;
   /**

@@ -32,6 +32,7 @@ import { putBucketAcl } from './operations/put-bucket-acl.ts';
 import { putObject } from './operations/put-object.ts';
 import { putObjectAcl } from './operations/put-object-acl.ts';
 import { putObjectTagging } from './operations/put-object-tagging.ts';
+import { restoreObject } from './operations/restore-object.ts';
 import { abortMultipartUpload } from './operations/abort-multipart-upload.ts';
 import { completeMultipartUpload } from './operations/complete-multipart-upload.ts';
 import { initiateMultipartUpload } from './operations/initiate-multipart-upload.ts';
@@ -203,6 +204,15 @@ export const ROUTES: readonly Route[] = [
     optionalSubresources: ['position'],
     access: 'write',
     operation: appendObject,
+  },
+
+  {
+    action: 'RestoreObject',
+    method: 'POST',
+    target: 'object',
+    subresources: ['restore'],
+    access: 'write',
+    operation: restoreObject,
   },
 
   // Object ACL and tagging: owner only, as in OSS (anonymous callers never read or change them).

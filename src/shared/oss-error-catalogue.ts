@@ -56,6 +56,7 @@ export const OSS_ERRORS = {
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
   MissingArgument: { status: 400, message: 'Missing Some Required Arguments.' },
   InvalidRequest: { status: 400, message: 'Invalid Request.' },
+  OperationNotSupported: { status: 400, message: 'The operation is not supported for this resource.' },
   RequestTimeout: {
     status: 400,
     message:
@@ -84,6 +85,9 @@ export const OSS_ERRORS = {
     message: 'The difference between the request time and the current time is too large.',
   },
   SecurityTokenExpired: { status: 403, message: 'The security token you provided has expired.' },
+  // FIDELITY: the wording of the three RestoreObject-related errors is S3's (OSS documents the codes
+  // and statuses, not the messages).
+  InvalidObjectState: { status: 403, message: "The operation is not valid for the object's state" },
   // 404
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
@@ -98,6 +102,7 @@ export const OSS_ERRORS = {
   // 409
   BucketAlreadyExists: { status: 409, message: 'The requested bucket name is not available.' },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty.' },
+  RestoreAlreadyInProgress: { status: 409, message: 'The restore operation is in progress.' },
   FileAlreadyExists: {
     status: 409,
     message: 'The object you specified already exists and can not be overwritten.',

@@ -1,7 +1,7 @@
 /**
  * AppendObject rules shared by the backends: when an append is allowed, and what the object looks
  * like after it.
- * FIDELITY: metadata and tags are set by the append that creates the object (position 0); later
+ * FIDELITY: metadata, tags and the storage class are set by the append that creates the object (position 0); later
  * appends keep them whatever headers they carry. An ACL is applied by any append that names one
  * (OSS: `x-oss-object-acl` on a write has the effect of PutObjectACL).
  */
@@ -49,5 +49,8 @@ export function appendedObject(
     meta: { ...kept, userMeta: { ...kept.userMeta } },
     acl: settings.acl ?? current?.acl ?? 'default',
     tags: current ? current.tags : (settings.tags ?? []),
+    // Like metadata, the class is the creating append's (the store puts the bucket's in `settings`).
+    storageClass: current?.storageClass ?? settings.storageClass ?? 'Standard',
+    ...(current?.restore === undefined ? {} : { restore: current.restore }),
   };
 }

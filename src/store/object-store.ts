@@ -17,6 +17,19 @@ export type ObjectType = 'Normal' | 'Multipart' | 'Appendable';
 /** An object's own ACL; `default` follows the bucket's (OSS PutObjectACL). */
 export type ObjectAcl = 'default' | BucketAcl;
 
+/** OSS storage classes (`x-oss-storage-class`, `<StorageClass>`), by their wire names. */
+export const STORAGE_CLASSES = ['Standard', 'IA', 'Archive', 'ColdArchive', 'DeepColdArchive'] as const;
+export type StorageClass = (typeof STORAGE_CLASSES)[number];
+
+/**
+ * A RestoreObject's state on an archived object: readable from `readyAt` (OSS reports
+ * `ongoing-request="true"` until then) until `expiresAt`, after which it is archived again.
+ */
+export interface ObjectRestore {
+  readyAt: Date;
+  expiresAt: Date;
+}
+
 /** One object tag (OSS object tagging): keys are unique within an object, order is kept. */
 export interface ObjectTag {
   key: string;
@@ -30,12 +43,16 @@ export interface ObjectTag {
 export interface ObjectSettings {
   acl?: ObjectAcl;
   tags?: readonly ObjectTag[];
+  /** Absent: the bucket's storage class (OSS: the bucket's class is the default of its objects). */
+  storageClass?: StorageClass;
 }
 
 export interface BucketInfo {
   name: string;
   creationDate: Date;
   acl: BucketAcl;
+  /** PutBucket's `<StorageClass>`: the class of objects uploaded without one. */
+  storageClass: StorageClass;
 }
 
 /** HTTP metadata stored with an object and replayed on GET/HEAD. */
@@ -66,6 +83,9 @@ export interface StoredObject {
   acl: ObjectAcl;
   /** Empty unless set; changing them does not change `lastModified` (OSS PutObjectTagging). */
   tags: readonly ObjectTag[];
+  storageClass: StorageClass;
+  /** The last RestoreObject, while it is ongoing or in force (kept after it expires until replaced). */
+  restore?: ObjectRestore;
 }
 
 export interface ByteRange {
@@ -146,8 +166,8 @@ export interface CopySource {
  * (deleteObject, abort, complete) must keep working at the reserve.
  */
 export interface ObjectStore {
-  /** @throws BucketAlreadyExists (a bucket of that name exists) */
-  createBucket(name: string, acl: BucketAcl): Promise<BucketInfo>;
+  /** `storageClass` defaults to Standard. @throws BucketAlreadyExists (a bucket of that name exists) */
+  createBucket(name: string, acl: BucketAcl, storageClass?: StorageClass): Promise<BucketInfo>;
   /** @throws NoSuchBucket */
   getBucket(name: string): Promise<BucketInfo>;
   /** @throws NoSuchBucket */
@@ -170,11 +190,14 @@ export interface ObjectStore {
    * Copies data; `meta` replaces the source's metadata when given (x-oss-metadata-directive: REPLACE).
    * `settings.tags` replaces the source's tags when given (x-oss-tagging-directive: Replace), else
    * they are copied. `settings.acl` is the target's ACL; absent, a new target gets `default` and
-   * a copy onto itself keeps its own.
+   * a copy onto itself keeps its own. `settings.storageClass` is the target's class (how OSS
+   * converts classes); absent, a new target gets its bucket's class and a copy onto itself keeps
+   * its own. A new target has no restore; a copy onto itself keeps it unless its class changes.
    * @throws NoSuchBucket | NoSuchKey | InsufficientStorage
    */
-  // FIDELITY: OSS does not say what ACL a copy gets without x-oss-object-acl; a new object's
-  // `default` is assumed, and a metadata-changing copy onto itself should not lose its ACL.
+  // FIDELITY: OSS does not say what ACL or storage class a copy gets without x-oss-object-acl /
+  // x-oss-storage-class; a new object's `default` and its bucket's class are assumed, and a
+  // metadata-changing copy onto itself should lose neither.
   copyObject(
     source: CopySource,
     bucket: string,
@@ -184,6 +207,8 @@ export interface ObjectStore {
   ): Promise<StoredObject>;
   /** PutObjectAcl; leaves `lastModified` as it is. @throws NoSuchBucket | NoSuchKey */
   setObjectAcl(bucket: string, key: string, acl: ObjectAcl): Promise<void>;
+  /** RestoreObject's state; leaves `lastModified`. @throws NoSuchBucket | NoSuchKey */
+  setObjectRestore(bucket: string, key: string, restore: ObjectRestore): Promise<void>;
   /** PutObjectTagging / DeleteObjectTagging (`[]`); leaves `lastModified`. @throws NoSuchBucket | NoSuchKey */
   setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void>;
   /**
@@ -242,6 +267,8 @@ export interface UploadInfo {
   key: string;
   uploadId: string;
   initiated: Date;
+  /** What the completed object gets (InitiateMultipartUpload's, else the bucket's). */
+  storageClass: StorageClass;
 }
 
 export interface MultipartListQuery {
@@ -261,7 +288,7 @@ export interface MultipartStore {
     ref: UploadRef,
     after: number,
     maxParts: number,
-  ): Promise<{ parts: PartRecord[]; isTruncated: boolean }>;
+  ): Promise<{ parts: PartRecord[]; isTruncated: boolean; storageClass: StorageClass }>;
   /**
    * Assembles the listed parts into the object atomically, without reading it into memory, then
    * forgets the upload. Checks every listed ETag against the stored part.

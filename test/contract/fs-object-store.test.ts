@@ -248,7 +248,7 @@ describe('fs backend specifics', () => {
     expect(await readdir(join(dataDir, 'tmp'))).toEqual([]);
   });
 
-  it('keeps object ACLs and tags, and those of pending uploads, across a reopen', async () => {
+  it('keeps object ACLs, tags, storage classes and restores, and those of pending uploads, across a reopen', async () => {
     const tags = [
       { key: 'project', value: 'upcall' },
       { key: 'note', value: 'a=b&c 文' },
@@ -257,8 +257,18 @@ describe('fs backend specifics', () => {
     await store.putObject('b', 'edited', body('y'), { meta: META });
     await store.setObjectAcl('b', 'edited', 'private');
     await store.setObjectTags('b', 'edited', [{ key: 'later', value: '' }]);
-    const pending = await store.multipart.initiate('b', 'mp', META, { acl: 'public-read-write', tags });
+    const pending = await store.multipart.initiate('b', 'mp', META, {
+      acl: 'public-read-write',
+      tags,
+      storageClass: 'ColdArchive',
+    });
+    await store.createBucket('ia', 'private', 'IA');
+    await store.putObject('b', 'cold', body('z'), { meta: META, settings: { storageClass: 'Archive' } });
+    const restore = { readyAt: new Date(1_800_000_000_000), expiresAt: new Date(1_800_000_086_400) };
+    await store.setObjectRestore('b', 'cold', restore);
     await reopen();
+    expect((await store.getBucket('ia')).storageClass).toBe('IA');
+    expect(await store.headObject('b', 'cold')).toMatchObject({ storageClass: 'Archive', restore });
     expect(await store.headObject('b', 'k')).toMatchObject({ acl: 'public-read', tags });
     expect(await store.headObject('b', 'edited')).toMatchObject({
       acl: 'private',
@@ -268,6 +278,7 @@ describe('fs backend specifics', () => {
     expect(await store.multipart.complete(pending, [{ partNumber: 1, etag: part.etag }])).toMatchObject({
       acl: 'public-read-write',
       tags,
+      storageClass: 'ColdArchive',
     });
   });
 });
@@ -323,6 +334,9 @@ describe('fs backend: data dirs from before object ACLs and tags', () => {
         acl: 'default',
         tags: [],
       });
+      expect(await store.headObject('old', 'empty.txt')).toMatchObject({ storageClass: 'Standard' });
+      expect((await store.headObject('old', 'empty.txt')).restore).toBeUndefined();
+      expect((await store.getBucket('old')).storageClass).toBe('Standard');
       await store.close();
       // A second open finds the columns already there.
       store = await createFsObjectStore({ dataDir });

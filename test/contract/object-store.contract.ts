@@ -914,6 +914,92 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
       });
     });
 
+    describe('storage class and restore', () => {
+      const RESTORE = { readyAt: new Date(1_800_000_000_000), expiresAt: new Date(1_800_000_086_400) };
+
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+        await store.createBucket('ia', 'private', 'IA');
+      });
+
+      it("an object without a class gets its bucket's; one given is stored and listed", async () => {
+        expect((await store.getBucket('b')).storageClass).toBe('Standard');
+        expect((await store.getBucket('ia')).storageClass).toBe('IA');
+        expect((await store.listBuckets()).map((b) => b.storageClass)).toEqual(['Standard', 'IA']);
+        expect(await put('b', 'plain', 'x')).toMatchObject({ storageClass: 'Standard' });
+        expect(await put('ia', 'plain', 'x')).toMatchObject({ storageClass: 'IA' });
+        const archived = await store.putObject('ia', 'cold', body('x'), {
+          meta: META,
+          settings: { storageClass: 'Archive' },
+        });
+        expect(archived.storageClass).toBe('Archive');
+        expect(archived.restore).toBeUndefined();
+        expect(await store.headObject('ia', 'cold')).toEqual(archived);
+        expect((await store.listObjects('ia', { maxKeys: 10 })).objects.map((o) => o.storageClass)).toEqual([
+          'Archive',
+          'IA',
+        ]);
+      });
+
+      it('setObjectRestore records the restore without touching data or lastModified', async () => {
+        const before = await store.putObject('b', 'cold', body('payload'), {
+          meta: META,
+          settings: { storageClass: 'ColdArchive' },
+        });
+        await store.setObjectRestore('b', 'cold', RESTORE);
+        const after = await store.headObject('b', 'cold');
+        expect(after).toEqual({ ...before, restore: RESTORE });
+        expect((await get('b', 'cold')).data.toString()).toBe('payload');
+        expect((await store.listObjects('b', { maxKeys: 10 })).objects[0]?.restore).toEqual(RESTORE);
+        await expectOssError(store.setObjectRestore('b', 'missing', RESTORE), 'NoSuchKey');
+        await expectOssError(store.setObjectRestore('nope', 'k', RESTORE), 'NoSuchBucket');
+        // An overwrite is a new object: not restored.
+        expect((await put('b', 'cold', 'new')).restore).toBeUndefined();
+      });
+
+      it('copy converts the class; without one a new target gets its bucket class, onto itself keeps it', async () => {
+        await store.putObject('b', 'src', body('x'), { meta: META, settings: { storageClass: 'Archive' } });
+        await store.setObjectRestore('b', 'src', RESTORE);
+        const toIa = await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'ia-copy', undefined, {
+          storageClass: 'IA',
+        });
+        expect(toIa.storageClass).toBe('IA');
+        expect(toIa.restore).toBeUndefined();
+        expect(await store.copyObject({ bucket: 'b', key: 'src' }, 'ia', 'plain')).toMatchObject({
+          storageClass: 'IA',
+        });
+        const self = await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'src', META);
+        expect(self).toMatchObject({ storageClass: 'Archive', restore: RESTORE });
+        const converted = await store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'src', undefined, {
+          storageClass: 'Standard',
+        });
+        expect(converted.storageClass).toBe('Standard');
+        expect(converted.restore).toBeUndefined();
+        expect(await store.headObject('b', 'src')).toEqual(converted);
+      });
+
+      it('append: the creating append decides the class (else the bucket); multipart: initiate decides', async () => {
+        await store.appendObject('ia', 'log', 0, body('a'), { meta: META });
+        const second = await store.appendObject('ia', 'log', 1, body('b'), {
+          meta: META,
+          settings: { storageClass: 'Archive' },
+        });
+        expect(second.storageClass).toBe('IA');
+        const upload = await store.multipart.initiate('b', 'mp', META, { storageClass: 'DeepColdArchive' });
+        expect(upload.storageClass).toBe('DeepColdArchive');
+        const ref = { bucket: 'b', key: 'mp', uploadId: upload.uploadId };
+        const part = await store.multipart.uploadPart(ref, 1, body('only part'));
+        expect((await store.multipart.listParts(ref, 0, 10)).storageClass).toBe('DeepColdArchive');
+        expect((await store.multipart.listUploads('b', { maxUploads: 10 })).uploads[0]?.storageClass).toBe(
+          'DeepColdArchive',
+        );
+        const object = await store.multipart.complete(ref, [{ partNumber: 1, etag: part.etag }]);
+        expect(object.storageClass).toBe('DeepColdArchive');
+        const plain = await store.multipart.initiate('ia', 'mp', META);
+        expect(plain.storageClass).toBe('IA');
+      });
+    });
+
     describe('multipart', () => {
       const part1 = bytes(100 * KiB, 21);
       const part2 = bytes(150 * KiB + 3, 22);

@@ -38,6 +38,7 @@ export interface AliOssClient {
   putBucketACL: Call;
   getBucketACL: Call;
   putACL: Call;
+  restore: Call;
   getACL: Call;
   putObjectTagging: Call;
   getObjectTagging: Call;

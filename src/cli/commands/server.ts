@@ -28,10 +28,12 @@ import {
   DEFAULT_ACCESS_KEY_ID,
   DEFAULT_ACCESS_KEY_SECRET,
   DEFAULT_REGION,
+  DEFAULT_RESTORE_DELAY_MS,
   type UpcallServer,
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
 import { stopOnSignals, type StopSignals } from '../graceful-stop.ts';
+import { parseDuration } from '../duration-option.ts';
 import { parsePort } from '../port-option.ts';
 import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/http-adapter.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
@@ -57,6 +59,7 @@ interface ServerFlags {
   unsafeNoFsync?: boolean;
   minFreeSpace?: number;
   pathStyleHost?: string[];
+  restoreDelay?: number;
   logLevel: string;
 }
 
@@ -71,6 +74,7 @@ export const SERVER_ENV = {
   minFreeSpace: 'UPCALL_MIN_FREE_SPACE',
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
   bodyTimeout: 'UPCALL_BODY_TIMEOUT',
+  restoreDelay: 'UPCALL_RESTORE_DELAY',
 } as const;
 
 /** Flags merged with their environment variables, validated. */
@@ -85,6 +89,7 @@ interface ServerSettings {
   minFreeBytes: number | undefined;
   pathStyleHosts: string[];
   bodyTimeoutMs: number;
+  restoreDelayMs: number;
 }
 
 function collectBucket(value: string, previous: string[]): string[] {
@@ -192,6 +197,8 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
         fromEnv(io, SERVER_ENV.bodyTimeout, parseSeconds) ??
         DEFAULT_BODY_TIMEOUT_MS / 1000) * 1000,
     ),
+    restoreDelayMs:
+      flags.restoreDelay ?? fromEnv(io, SERVER_ENV.restoreDelay, parseDuration) ?? DEFAULT_RESTORE_DELAY_MS,
   };
 }
 
@@ -264,6 +271,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
     )
+    .option(
+      '--restore-delay <duration>',
+      `how long a RestoreObject of an Archive/ColdArchive/DeepColdArchive object takes, e.g. 500ms, 2s, 5m (default: 60s; env ${SERVER_ENV.restoreDelay})`,
+      parseDuration,
+    )
     .addOption(
       new Option('--log-level <level>', 'request log level (stderr)')
         .choices(LOG_LEVELS)
@@ -289,6 +301,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           bucketsToCreate: flags.bucket,
           region: chosen.region,
           pathStyleHosts: chosen.pathStyleHosts,
+          restoreDelayMs: chosen.restoreDelayMs,
           logger: pino({ name: 'upcall-server', level: flags.logLevel }, pino.destination(2)),
           callback: {
             keyBits: chosen.callbackKeyBits,

@@ -6,7 +6,9 @@
  * `copy` accepts as success statuses, SPEC.md §8).
  *
  * Tags follow `x-oss-tagging-directive`: `Copy` (the default) keeps the source's, `Replace` takes
- * `x-oss-tagging` (none when absent). `x-oss-object-acl` sets the target's ACL.
+ * `x-oss-tagging` (none when absent). `x-oss-object-acl` sets the target's ACL and
+ * `x-oss-storage-class` its class: a copy onto itself with a new class is how OSS converts one.
+ * An archived source must be restored first (InvalidObjectState, storage-class.ts).
  *
  * Invariant: the caller must be able to read the source as well as write the target; anonymous
  * callers need a source they could GetObject (its own ACL, else its bucket's, public-read(-write)).
@@ -20,6 +22,7 @@ import { objectMetaFromHeaders, quoteEtag } from '../object-meta.ts';
 import { effectiveObjectAcl, objectAclHeader, taggingHeader } from '../object-settings.ts';
 import { header, type Operation, type RequestContext, type ServerDeps } from '../request-context.ts';
 import { copyObjectResult } from '../responses/copy-object-result.ts';
+import { requireReadable, storageClassHeader } from '../storage-class.ts';
 import { parseCopySource } from './upload-part-copy.ts';
 
 export const copyObject: Operation = async (ctx, deps) => {
@@ -33,6 +36,7 @@ export const copyObject: Operation = async (ctx, deps) => {
   if (evaluateConditions(ctx.headers, current, 'x-oss-copy-source-') === 'not-modified') {
     return { status: 304, headers: { ETag: quoteEtag(current.etag) } };
   }
+  requireReadable(current, deps.now());
   // FIDELITY: OSS limits CopyObject to 1 GiB sources (larger ones need UploadPartCopy); upcall
   // copies any size, streaming inside the store.
   if (forbidsOverwrite(ctx)) await assertAbsent(deps.store, bucket, key);
@@ -63,13 +67,16 @@ function metadataDirective(ctx: RequestContext, key: string): ObjectMeta | undef
 }
 
 /**
- * The target's ACL and, with `x-oss-tagging-directive: Replace`, its tags (OSS CopyObject).
+ * The target's ACL and storage class and, with `x-oss-tagging-directive: Replace`, its tags
+ * (OSS CopyObject).
  * @throws InvalidArgument | InvalidTag
  */
 function copySettings(ctx: RequestContext): ObjectSettings {
   const settings: ObjectSettings = {};
   const acl = objectAclHeader(ctx.headers);
   if (acl !== undefined) settings.acl = acl;
+  const storageClass = storageClassHeader(ctx.headers);
+  if (storageClass !== undefined) settings.storageClass = storageClass;
   const raw = header(ctx, 'x-oss-tagging-directive');
   const directive = (raw ?? 'Copy').trim().toLowerCase();
   if (directive === 'replace') {

@@ -5,6 +5,8 @@
  *   OSS would ignore → 200 with the whole object.
  * - Conditional headers (conditional.ts) → 304 Not Modified / 412 PreconditionFailed.
  * - `response-*` query parameters override the matching response headers (OSS GetObject).
+ * - An Archive / ColdArchive / DeepColdArchive object is refused (403 InvalidObjectState) unless
+ *   a RestoreObject has completed and not expired (storage-class.ts).
  *
  * Invariant: the range and the conditions are judged against the same version of the object whose
  * bytes are sent (the body is re-opened if the object was replaced in between).
@@ -15,6 +17,7 @@ import { evaluateConditions } from '../conditional.ts';
 import { requireObject } from '../multipart-request.ts';
 import { objectHeaders } from '../object-meta.ts';
 import { resolveRange } from '../range.ts';
+import { requireReadable } from '../storage-class.ts';
 import { header, type HeaderValue, type Operation, type RequestContext } from '../request-context.ts';
 import { notModifiedHeaders } from './head-object.ts';
 
@@ -34,7 +37,9 @@ export const getObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   for (let attempt = 1; ; attempt++) {
     const object = await deps.store.headObject(bucket, key);
-    const headers = objectHeaders(object);
+    const now = deps.now();
+    requireReadable(object, now);
+    const headers = objectHeaders(object, now);
     if (evaluateConditions(ctx.headers, object) === 'not-modified') {
       return { status: 304, headers: notModifiedHeaders(headers) };
     }

@@ -10,7 +10,7 @@ import type { Operation } from '../request-context.ts';
 export const headObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   const object = await deps.store.headObject(bucket, key);
-  const headers = objectHeaders(object);
+  const headers = objectHeaders(object, deps.now());
   if (evaluateConditions(ctx.headers, object) === 'not-modified') {
     return { status: 304, headers: notModifiedHeaders(headers) };
   }

@@ -71,6 +71,7 @@ export const listObjectsV2: Operation = async (ctx, deps) => {
       objects: page.objects,
       commonPrefixes: page.commonPrefixes,
       isTruncated: page.isTruncated,
+      now: deps.now(),
       nextContinuationToken:
         page.nextAfter !== undefined ? encodeContinuationToken(page.nextAfter) : undefined,
       owner: fetchOwner ? deps.owner : undefined,

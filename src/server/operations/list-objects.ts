@@ -36,6 +36,7 @@ export const listObjects: Operation = async (ctx, deps) => {
       objects: page.objects,
       commonPrefixes: page.commonPrefixes,
       isTruncated: page.isTruncated,
+      now: deps.now(),
       nextMarker: page.nextAfter,
       owner: deps.owner,
     }),

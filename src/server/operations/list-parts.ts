@@ -16,10 +16,22 @@ export const listParts: Operation = async (ctx, deps) => {
     max: MAX_PART_NUMBER,
   });
   const encodingType = parseEncodingType(ctx.query.get('encoding-type') ?? undefined);
-  const { parts, isTruncated } = await deps.store.multipart.listParts(upload, partNumberMarker, maxParts);
+  const { parts, isTruncated, storageClass } = await deps.store.multipart.listParts(
+    upload,
+    partNumberMarker,
+    maxParts,
+  );
   return {
     status: 200,
     headers: { 'Content-Type': 'application/xml' },
-    body: listPartsResult({ upload, partNumberMarker, maxParts, parts, isTruncated, encodingType }),
+    body: listPartsResult({
+      upload,
+      partNumberMarker,
+      maxParts,
+      parts,
+      isTruncated,
+      encodingType,
+      storageClass,
+    }),
   };
 };

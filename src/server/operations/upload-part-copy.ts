@@ -2,7 +2,8 @@
  * UploadPartCopy (`PUT /key?partNumber=N&uploadId=…` with `x-oss-copy-source: /bucket/key`): uploads
  * a part by copying the source object, or the byte range `x-oss-copy-source-range: bytes=a-b`,
  * streamed from the store into the part (never buffered). The `x-oss-copy-source-if-*` conditions
- * apply to the source; a failing one is 412 PreconditionFailed (OSS copies never answer 304).
+ * apply to the source; a failing one is 412 PreconditionFailed (OSS copies never answer 304). An
+ * archived source must be restored first (InvalidObjectState).
  *
  * Invariant: the caller must be able to read the source as well as write the upload; anonymous
  * callers need a public-read(-write) source bucket, temporary credentials GetObject on the source.
@@ -17,6 +18,7 @@ import { quoteEtag } from '../object-meta.ts';
 import { header, type Operation, type RequestContext, type ServerDeps } from '../request-context.ts';
 import { copyPartResult } from '../responses/copy-part-result.ts';
 import { effectiveObjectAcl } from '../object-settings.ts';
+import { requireReadable } from '../storage-class.ts';
 
 export const uploadPartCopy: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);
@@ -28,6 +30,7 @@ export const uploadPartCopy: Operation = async (ctx, deps) => {
   if (evaluateConditions(ctx.headers, object, 'x-oss-copy-source-') === 'not-modified') {
     throw ossError('PreconditionFailed', { details: { Condition: 'If-None-Match' } });
   }
+  requireReadable(object, deps.now());
   const range = parseCopySourceRange(header(ctx, 'x-oss-copy-source-range'), object.size);
   if ((range === undefined ? object.size : range.end - range.start + 1) > MAX_PART_SIZE) {
     throw ossError('EntityTooLarge');

@@ -46,7 +46,7 @@ export function bucketInfoResult(input: {
         el('ExtranetEndpoint', input.endpoints.extranet),
         el('IntranetEndpoint', input.endpoints.intranet),
         el('Location', input.region),
-        el('StorageClass', 'Standard'),
+        el('StorageClass', bucket.storageClass),
         el('TransferAcceleration', 'Disabled'),
         el('CrossRegionReplication', 'Disabled'),
         el('Name', bucket.name),

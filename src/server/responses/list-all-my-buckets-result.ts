@@ -48,7 +48,7 @@ export function listAllMyBucketsResult(input: ListAllMyBucketsResultInput): stri
             el('Location', input.region),
             el('Name', bucket.name),
             el('Region', input.region.replace(/^oss-/, '')),
-            el('StorageClass', 'Standard'),
+            el('StorageClass', bucket.storageClass),
           ),
         ),
       ),

@@ -9,6 +9,7 @@
 import { el, renderXml, type XmlElement } from '../../shared/xml.ts';
 import type { StoredObject } from '../../store/object-store.ts';
 import type { Owner } from '../request-context.ts';
+import { restoreInfo } from '../storage-class.ts';
 import { encodeKey, type EncodingType } from './encoding-type.ts';
 
 interface ListPageBody {
@@ -20,6 +21,8 @@ interface ListPageBody {
   commonPrefixes: readonly string[];
   isTruncated: boolean;
   encodingType?: EncodingType | undefined;
+  /** Decides what `<RestoreInfo>` says of each object's restore. */
+  now: Date;
 }
 
 export interface ListBucketResultInput extends ListPageBody {
@@ -46,7 +49,9 @@ function contents(
   object: StoredObject,
   owner: Owner | undefined,
   encodingType: EncodingType | undefined,
+  now: Date,
 ): XmlElement {
+  const restore = restoreInfo(object, now);
   return el(
     'Contents',
     el('Key', encodeKey(object.key, encodingType)),
@@ -54,8 +59,9 @@ function contents(
     el('ETag', `"${object.etag}"`),
     el('Type', object.type),
     el('Size', object.size),
-    el('StorageClass', 'Standard'),
+    el('StorageClass', object.storageClass),
     owner !== undefined && el('Owner', el('ID', owner.id), el('DisplayName', owner.displayName)),
+    restore !== undefined && el('RestoreInfo', restore),
   );
 }
 
@@ -76,7 +82,7 @@ export function listBucketResult(input: ListBucketResultInput): string {
       enc !== undefined && el('EncodingType', enc),
       el('IsTruncated', String(input.isTruncated)),
       input.nextMarker !== undefined && el('NextMarker', encodeKey(input.nextMarker, enc)),
-      input.objects.map((object) => contents(object, input.owner, enc)),
+      input.objects.map((object) => contents(object, input.owner, enc, input.now)),
       commonPrefixes(input.commonPrefixes, enc),
     ),
   );
@@ -96,7 +102,7 @@ export function listBucketResultV2(input: ListBucketResultV2Input): string {
       enc !== undefined && el('EncodingType', enc),
       el('IsTruncated', String(input.isTruncated)),
       input.nextContinuationToken !== undefined && el('NextContinuationToken', input.nextContinuationToken),
-      input.objects.map((object) => contents(object, input.owner, enc)),
+      input.objects.map((object) => contents(object, input.owner, enc, input.now)),
       commonPrefixes(input.commonPrefixes, enc),
       el('KeyCount', input.objects.length + input.commonPrefixes.length),
     ),

@@ -1,9 +1,10 @@
 /**
  * The ListPartsResult document (OSS ListParts): the upload's identity, paging markers and one Part
- * per uploaded part (PartNumber, LastModified, quoted ETag, HashCrc64ecma, Size).
+ * per uploaded part (PartNumber, LastModified, quoted ETag, HashCrc64ecma, Size), and the
+ * StorageClass the completed object will have.
  */
 import { el, renderXml } from '../../shared/xml.ts';
-import type { PartRecord, UploadRef } from '../../store/object-store.ts';
+import type { PartRecord, StorageClass, UploadRef } from '../../store/object-store.ts';
 import { encodeKey, type EncodingType } from './encoding-type.ts';
 
 export interface ListPartsResultInput {
@@ -13,6 +14,8 @@ export interface ListPartsResultInput {
   parts: readonly PartRecord[];
   isTruncated: boolean;
   encodingType?: EncodingType | undefined;
+  /** The class the completed object will have. */
+  storageClass: StorageClass;
 }
 
 export function listPartsResult(input: ListPartsResultInput): string {
@@ -29,6 +32,7 @@ export function listPartsResult(input: ListPartsResultInput): string {
       el('NextPartNumberMarker', last?.partNumber ?? input.partNumberMarker),
       el('MaxParts', input.maxParts),
       el('IsTruncated', String(input.isTruncated)),
+      el('StorageClass', input.storageClass),
       parts.map((part) =>
         el(
           'Part',

@@ -43,6 +43,7 @@ import type {
   MultipartListQuery,
   MultipartStore,
   ObjectAcl,
+  ObjectRestore,
   ObjectMeta,
   ObjectSettings,
   ObjectStore,
@@ -51,6 +52,7 @@ import type {
   PartOptions,
   PartRecord,
   PutOptions,
+  StorageClass,
   StoredObject,
   UploadInfo,
   UploadRef,
@@ -97,7 +99,12 @@ export interface FsObjectStoreOptions {
 const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
 
 function toBucketInfo(row: BucketRow): BucketInfo {
-  return { name: row.name, creationDate: new Date(row.created_ms), acl: row.acl };
+  return {
+    name: row.name,
+    creationDate: new Date(row.created_ms),
+    acl: row.acl,
+    storageClass: row.storage_class,
+  };
 }
 
 function toStoredObject(row: ObjectRow): StoredObject {
@@ -112,8 +119,11 @@ function toStoredObject(row: ObjectRow): StoredObject {
     meta: JSON.parse(row.meta) as ObjectMeta,
     acl: row.acl,
     tags: parseTags(row.tags),
+    storageClass: row.storage_class,
   };
   if (row.content_md5 !== null) object.contentMd5 = row.content_md5;
+  if (row.restore_ready_ms !== null && row.restore_expires_ms !== null)
+    object.restore = { readyAt: new Date(row.restore_ready_ms), expiresAt: new Date(row.restore_expires_ms) };
   return object;
 }
 
@@ -131,6 +141,9 @@ function toObjectRow(object: StoredObject, segments: readonly Segment[]): Object
     segments: formatSegments(segments),
     acl: object.acl,
     tags: formatTags(object.tags),
+    storage_class: object.storageClass,
+    restore_ready_ms: object.restore?.readyAt.getTime() ?? null,
+    restore_expires_ms: object.restore?.expiresAt.getTime() ?? null,
   };
 }
 
@@ -140,6 +153,7 @@ function toUploadInfo(row: UploadRow): UploadInfo {
     key: row.key.toString('utf8'),
     uploadId: row.upload_id,
     initiated: new Date(row.initiated_ms),
+    storageClass: row.storage_class,
   };
 }
 
@@ -204,6 +218,13 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     if (!this.#db.getBucket(name)) throw noSuchBucket(name);
   }
 
+  /** The class of objects that name none. @throws NoSuchBucket */
+  #bucketClass(name: string): StorageClass {
+    const row = this.#db.getBucket(name);
+    if (!row) throw noSuchBucket(name);
+    return row.storage_class;
+  }
+
   #requireUpload(ref: UploadRef): UploadRow {
     const upload = this.#db.getUpload(ref.uploadId);
     if (!upload || upload.bucket !== ref.bucket || upload.key.toString('utf8') !== ref.key)
@@ -240,11 +261,15 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     }
   }
 
-  async createBucket(name: string, acl: BucketAcl): Promise<BucketInfo> {
+  async createBucket(
+    name: string,
+    acl: BucketAcl,
+    storageClass: StorageClass = 'Standard',
+  ): Promise<BucketInfo> {
     const createdMs = Date.now();
-    if (!this.#db.transaction(() => this.#db.insertBucket(name, createdMs, acl)))
+    if (!this.#db.transaction(() => this.#db.insertBucket(name, createdMs, acl, storageClass)))
       throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
-    return { name, creationDate: new Date(createdMs), acl };
+    return { name, creationDate: new Date(createdMs), acl, storageClass };
   }
 
   async getBucket(name: string): Promise<BucketInfo> {
@@ -271,7 +296,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
-    this.#requireBucket(bucket);
+    const bucketClass = this.#bucketClass(bucket);
     // Below the reserve already: refused before a byte of the body is read.
     await this.#space.require();
     // onReceived fires inside, while the blob is made durable (PutOptions).
@@ -288,6 +313,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       meta: options.meta,
       acl: options.settings?.acl ?? 'default',
       tags: options.settings?.tags ?? [],
+      storageClass: options.settings?.storageClass ?? bucketClass,
     };
     const row = toObjectRow(object, [{ id, size: received.size }]);
     try {
@@ -346,19 +372,24 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   ): Promise<StoredObject> {
     this.#requireBucket(source.bucket);
     const from = this.#requireObject(source.bucket, source.key);
-    this.#requireBucket(bucket);
+    const bucketClass = this.#bucketClass(bucket);
     // A copy is a new object: refused below the reserve even when it shares the source's blobs.
     await this.#space.require();
     const lastModified = Date.now();
     const tags = settings.tags === undefined ? from.tags : formatTags(settings.tags);
     if (source.bucket === bucket && source.key === key) {
       // Onto itself: only the metadata, settings and time change; the blobs stay where they are.
+      const storageClass = settings.storageClass ?? from.storage_class;
+      const keepsRestore = storageClass === from.storage_class;
       const row: ObjectRow = {
         ...from,
         meta: meta ? JSON.stringify(meta) : from.meta,
         last_modified_ms: lastModified,
         acl: settings.acl ?? from.acl,
         tags,
+        storage_class: storageClass,
+        restore_ready_ms: keepsRestore ? from.restore_ready_ms : null,
+        restore_expires_ms: keepsRestore ? from.restore_expires_ms : null,
       };
       this.#db.transaction(() => this.#db.updateObjectMeta(row));
       return toStoredObject(row);
@@ -385,6 +416,9 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       segments: formatSegments(segments),
       acl: settings.acl ?? 'default',
       tags,
+      storage_class: settings.storageClass ?? bucketClass,
+      restore_ready_ms: null,
+      restore_expires_ms: null,
     };
     const newIds = segments.map((s) => s.id);
     const dropped = await this.#commitOrRemove(newIds, () => {
@@ -402,6 +436,16 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       this.#requireObject(bucket, key);
   }
 
+  async setObjectRestore(bucket: string, key: string, restore: ObjectRestore): Promise<void> {
+    const { readyAt, expiresAt } = restore;
+    if (
+      !this.#db.transaction(() =>
+        this.#db.setObjectRestore(bucket, utf8(key), readyAt.getTime(), expiresAt.getTime()),
+      )
+    )
+      this.#requireObject(bucket, key);
+  }
+
   async setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void> {
     if (!this.#db.transaction(() => this.#db.setObjectTags(bucket, utf8(key), formatTags(tags))))
       this.#requireObject(bucket, key);
@@ -415,7 +459,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     options: PutOptions,
   ): Promise<StoredObject> {
     const keyBytes = utf8(key);
-    this.#requireBucket(bucket);
+    const settings = { storageClass: this.#bucketClass(bucket), ...options.settings };
     const before = this.#db.getObject(bucket, keyBytes);
     checkAppendable(before && toStoredObject(before), position);
     await this.#space.require();
@@ -427,7 +471,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       current && toStoredObject(current),
       received,
       options.meta,
-      options.settings,
+      settings,
     );
     try {
       await options.beforeCommit?.(pending);
@@ -446,7 +490,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
         latest && toStoredObject(latest),
         received,
         options.meta,
-        options.settings,
+        settings,
       );
       const segments = [...(latest ? parseSegments(latest.segments) : []), { id, size: received.size }];
       const next = toObjectRow(object, segments);
@@ -511,7 +555,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     meta: ObjectMeta,
     settings: ObjectSettings = {},
   ): Promise<UploadInfo> {
-    this.#requireBucket(bucket);
+    const bucketClass = this.#bucketClass(bucket);
     // Only a row, but one that leads to parts: say "full" before the client sends them.
     await this.#space.require();
     const now = Date.now();
@@ -523,6 +567,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       meta: JSON.stringify(meta),
       acl: settings.acl ?? 'default',
       tags: formatTags(settings.tags ?? []),
+      storage_class: settings.storageClass ?? bucketClass,
     };
     this.#db.transaction(() => this.#db.insertUpload(row));
     return toUploadInfo(row);
@@ -567,10 +612,14 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     ref: UploadRef,
     after: number,
     maxParts: number,
-  ): Promise<{ parts: PartRecord[]; isTruncated: boolean }> {
-    this.#requireUpload(ref);
+  ): Promise<{ parts: PartRecord[]; isTruncated: boolean; storageClass: StorageClass }> {
+    const upload = this.#requireUpload(ref);
     const rows = this.#db.listParts(ref.uploadId, after, maxParts + 1);
-    return { parts: rows.slice(0, maxParts).map(toPartRecord), isTruncated: rows.length > maxParts };
+    return {
+      parts: rows.slice(0, maxParts).map(toPartRecord),
+      isTruncated: rows.length > maxParts,
+      storageClass: upload.storage_class,
+    };
   }
 
   async complete(ref: UploadRef, listed: CompletedPart[]): Promise<StoredObject> {
@@ -598,6 +647,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
         meta: JSON.parse(upload.meta) as ObjectMeta,
         acl: upload.acl,
         tags: parseTags(upload.tags),
+        storageClass: upload.storage_class,
       };
       const row = toObjectRow(
         object,

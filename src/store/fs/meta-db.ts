@@ -16,13 +16,14 @@
  */
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { BucketAcl, ObjectAcl, ObjectTag, ObjectType } from '../object-store.ts';
+import type { BucketAcl, ObjectAcl, ObjectTag, ObjectType, StorageClass } from '../object-store.ts';
 import { insufficientStorage, isStorageFull } from './free-space.ts';
 
 export interface BucketRow {
   name: string;
   created_ms: number;
   acl: BucketAcl;
+  storage_class: StorageClass;
 }
 
 export interface ObjectRow {
@@ -40,6 +41,10 @@ export interface ObjectRow {
   acl: ObjectAcl;
   /** JSON `[[key, value], …]` (formatTags). */
   tags: string;
+  storage_class: StorageClass;
+  /** RestoreObject: readable from, until (both null when never restored). */
+  restore_ready_ms: number | null;
+  restore_expires_ms: number | null;
 }
 
 export interface UploadRow {
@@ -51,6 +56,7 @@ export interface UploadRow {
   /** What the completed object gets (InitiateMultipartUpload's x-oss-object-acl, x-oss-tagging). */
   acl: ObjectAcl;
   tags: string;
+  storage_class: StorageClass;
 }
 
 export interface PartRow {
@@ -114,6 +120,12 @@ const ADDED_COLUMNS: readonly { table: string; column: string; definition: strin
   { table: 'objects', column: 'tags', definition: "TEXT NOT NULL DEFAULT '[]'" },
   { table: 'uploads', column: 'acl', definition: "TEXT NOT NULL DEFAULT 'default'" },
   { table: 'uploads', column: 'tags', definition: "TEXT NOT NULL DEFAULT '[]'" },
+  // Storage classes and restores (issue 20): everything before was Standard and never restored.
+  { table: 'buckets', column: 'storage_class', definition: "TEXT NOT NULL DEFAULT 'Standard'" },
+  { table: 'objects', column: 'storage_class', definition: "TEXT NOT NULL DEFAULT 'Standard'" },
+  { table: 'objects', column: 'restore_ready_ms', definition: 'INTEGER' },
+  { table: 'objects', column: 'restore_expires_ms', definition: 'INTEGER' },
+  { table: 'uploads', column: 'storage_class', definition: "TEXT NOT NULL DEFAULT 'Standard'" },
 ];
 
 function addMissingColumns(db: Database.Database): void {
@@ -127,8 +139,10 @@ function addMissingColumns(db: Database.Database): void {
 }
 
 const OBJECT_COLUMNS =
-  'bucket, key, size, etag, content_md5, crc64, last_modified_ms, type, meta, segments, acl, tags';
-const UPLOAD_COLUMNS = 'upload_id, bucket, key, initiated_ms, meta, acl, tags';
+  'bucket, key, size, etag, content_md5, crc64, last_modified_ms, type, meta, segments, acl, tags, ' +
+  'storage_class, restore_ready_ms, restore_expires_ms';
+const UPLOAD_COLUMNS = 'upload_id, bucket, key, initiated_ms, meta, acl, tags, storage_class';
+const BUCKET_COLUMNS = 'name, created_ms, acl, storage_class';
 
 /** Exclusive upper bound of every key starting with `prefix`: UTF-8 never contains byte 0xFF. */
 export function prefixEnd(prefix: Buffer): Buffer {
@@ -144,7 +158,7 @@ export class MetaDb {
    */
   readonly #buckets = new Map<string, BucketRow>();
   readonly #s: {
-    insertBucket: Statement<[string, number, string]>;
+    insertBucket: Statement<[string, number, string, string]>;
     getBucket: Statement<[string], BucketRow>;
     listBuckets: Statement<[], BucketRow>;
     setAcl: Statement<[string, string]>;
@@ -154,15 +168,34 @@ export class MetaDb {
     getObject: Statement<[string, Buffer], ObjectRow>;
     getSegments: Statement<[string, Buffer], { segments: string }>;
     upsertObject: Statement<
-      [string, Buffer, number, string, string | null, string, number, string, string, string, string, string]
+      [
+        string,
+        Buffer,
+        number,
+        string,
+        string | null,
+        string,
+        number,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        number | null,
+        number | null,
+      ]
     >;
-    updateObjectMeta: Statement<[string, number, string, string, string, Buffer]>;
+    updateObjectMeta: Statement<
+      [string, number, string, string, string, number | null, number | null, string, Buffer]
+    >;
+    setObjectRestore: Statement<[number, number, string, Buffer]>;
     setObjectAcl: Statement<[string, string, Buffer]>;
     setObjectTags: Statement<[string, string, Buffer]>;
     deleteObject: Statement<[string, Buffer]>;
     scanFrom: Statement<[string, Buffer, Buffer, number], ObjectRow>;
     scanAfter: Statement<[string, Buffer, Buffer, number], ObjectRow>;
-    insertUpload: Statement<[string, string, Buffer, number, string, string, string]>;
+    insertUpload: Statement<[string, string, Buffer, number, string, string, string, string]>;
     getUpload: Statement<[string], UploadRow>;
     deleteUpload: Statement<[string]>;
     listUploads: Statement<[string, Buffer, Buffer, Buffer, Buffer, string, number], UploadRow>;
@@ -186,9 +219,9 @@ export class MetaDb {
     this.#run = this.db.transaction((fn: () => unknown) => fn());
     const p = <P extends unknown[], R = unknown>(sql: string) => this.db.prepare<P, R>(sql);
     this.#s = {
-      insertBucket: p('INSERT INTO buckets (name, created_ms, acl) VALUES (?, ?, ?)'),
-      getBucket: p('SELECT name, created_ms, acl FROM buckets WHERE name = ?'),
-      listBuckets: p('SELECT name, created_ms, acl FROM buckets ORDER BY CAST(name AS BLOB)'),
+      insertBucket: p(`INSERT INTO buckets (${BUCKET_COLUMNS}) VALUES (?, ?, ?, ?)`),
+      getBucket: p(`SELECT ${BUCKET_COLUMNS} FROM buckets WHERE name = ?`),
+      listBuckets: p(`SELECT ${BUCKET_COLUMNS} FROM buckets ORDER BY CAST(name AS BLOB)`),
       setAcl: p('UPDATE buckets SET acl = ? WHERE name = ?'),
       deleteBucket: p('DELETE FROM buckets WHERE name = ?'),
       anyObject: p('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
@@ -196,10 +229,14 @@ export class MetaDb {
       getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?`),
       getSegments: p('SELECT segments FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: p(
-        `INSERT OR REPLACE INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateObjectMeta: p(
-        'UPDATE objects SET meta = ?, last_modified_ms = ?, acl = ?, tags = ? WHERE bucket = ? AND key = ?',
+        `UPDATE objects SET meta = ?, last_modified_ms = ?, acl = ?, tags = ?, storage_class = ?,
+         restore_ready_ms = ?, restore_expires_ms = ? WHERE bucket = ? AND key = ?`,
+      ),
+      setObjectRestore: p(
+        'UPDATE objects SET restore_ready_ms = ?, restore_expires_ms = ? WHERE bucket = ? AND key = ?',
       ),
       setObjectAcl: p('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
       setObjectTags: p('UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?'),
@@ -210,7 +247,7 @@ export class MetaDb {
       scanAfter: p(
         `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key > ? AND key < ? ORDER BY key LIMIT ?`,
       ),
-      insertUpload: p(`INSERT INTO uploads (${UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertUpload: p(`INSERT INTO uploads (${UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       getUpload: p(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?`),
       deleteUpload: p('DELETE FROM uploads WHERE upload_id = ?'),
       listUploads: p(
@@ -253,10 +290,10 @@ export class MetaDb {
     }
   }
 
-  insertBucket(name: string, createdMs: number, acl: BucketAcl): boolean {
+  insertBucket(name: string, createdMs: number, acl: BucketAcl, storageClass: StorageClass): boolean {
     this.#buckets.delete(name);
     try {
-      this.#s.insertBucket.run(name, createdMs, acl);
+      this.#s.insertBucket.run(name, createdMs, acl, storageClass);
       return true;
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
@@ -309,13 +346,28 @@ export class MetaDb {
       row.segments,
       row.acl,
       row.tags,
+      row.storage_class,
+      row.restore_ready_ms,
+      row.restore_expires_ms,
     );
   }
-  /** Copy onto itself: new metadata, time, ACL and tags; same data. */
-  updateObjectMeta(
-    row: Pick<ObjectRow, 'bucket' | 'key' | 'meta' | 'last_modified_ms' | 'acl' | 'tags'>,
-  ): void {
-    this.#s.updateObjectMeta.run(row.meta, row.last_modified_ms, row.acl, row.tags, row.bucket, row.key);
+  /** Copy onto itself: new metadata, time, ACL, tags, class and restore; same data. */
+  updateObjectMeta(row: ObjectRow): void {
+    this.#s.updateObjectMeta.run(
+      row.meta,
+      row.last_modified_ms,
+      row.acl,
+      row.tags,
+      row.storage_class,
+      row.restore_ready_ms,
+      row.restore_expires_ms,
+      row.bucket,
+      row.key,
+    );
+  }
+  /** False when there is no such object. */
+  setObjectRestore(bucket: string, key: Buffer, readyMs: number, expiresMs: number): boolean {
+    return this.#s.setObjectRestore.run(readyMs, expiresMs, bucket, key).changes > 0;
   }
   /** False when there is no such object. */
   setObjectAcl(bucket: string, key: Buffer, acl: ObjectAcl): boolean {
@@ -342,6 +394,7 @@ export class MetaDb {
       row.meta,
       row.acl,
       row.tags,
+      row.storage_class,
     );
   }
   getUpload(uploadId: string): UploadRow | undefined {

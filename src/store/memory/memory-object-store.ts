@@ -49,6 +49,8 @@ import type {
   StoredObject,
   UploadInfo,
   UploadRef,
+  ObjectRestore,
+  StorageClass,
 } from '../object-store.ts';
 
 interface MemObject {
@@ -170,9 +172,13 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     return upload;
   }
 
-  async createBucket(name: string, acl: BucketAcl): Promise<BucketInfo> {
+  async createBucket(
+    name: string,
+    acl: BucketAcl,
+    storageClass: StorageClass = 'Standard',
+  ): Promise<BucketInfo> {
     if (this.#buckets.has(name)) throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
-    const info: BucketInfo = { name, creationDate: new Date(), acl };
+    const info: BucketInfo = { name, creationDate: new Date(), acl, storageClass };
     this.#buckets.set(name, { info, objects: new Map(), uploads: new Map() });
     return { ...info };
   }
@@ -213,6 +219,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       meta: cloneMeta(options.meta),
       acl: options.settings?.acl ?? 'default',
       tags: cloneTags(options.settings?.tags ?? []),
+      storageClass: options.settings?.storageClass ?? target.info.storageClass,
     };
     await options.beforeCommit?.(cloneObject(object));
     // The bucket may have been deleted while the body streamed in.
@@ -247,14 +254,21 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     const target = this.#bucket(bucket);
     const ontoItself = source.bucket === bucket && source.key === key;
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
+    const { restore, ...copied } = from.object;
+    const storageClass =
+      settings.storageClass ?? (ontoItself ? from.object.storageClass : target.info.storageClass);
     const object: StoredObject = {
-      ...from.object,
+      ...copied,
       bucket,
       key,
       lastModified: new Date(),
       meta: cloneMeta(meta ?? from.object.meta),
       acl: settings.acl ?? (ontoItself ? from.object.acl : 'default'),
       tags: cloneTags(settings.tags ?? from.object.tags),
+      storageClass,
+      ...(restore !== undefined && ontoItself && storageClass === from.object.storageClass
+        ? { restore }
+        : {}),
     };
     // Segments are immutable, so the copy shares them.
     target.objects.set(key, { object, segments: from.segments });
@@ -265,6 +279,12 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     const entry = this.#object(bucket, key);
     // Committed objects are immutable (readers may hold them): replace the entry, same data.
     this.#bucket(bucket).objects.set(key, { ...entry, object: { ...entry.object, acl } });
+  }
+
+  async setObjectRestore(bucket: string, key: string, restore: ObjectRestore): Promise<void> {
+    const entry = this.#object(bucket, key);
+    const object = { ...entry.object, restore: { ...restore } };
+    this.#bucket(bucket).objects.set(key, { ...entry, object });
   }
 
   async setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void> {
@@ -282,14 +302,10 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     const target = this.#bucket(bucket);
     checkAppendable(target.objects.get(key)?.object, position);
     const { received, data } = await this.#receive(body, options.maxSize);
-    const pending = appendedObject(
-      bucket,
-      key,
-      target.objects.get(key)?.object,
-      received,
-      options.meta,
-      options.settings,
-    );
+    const pending = appendedObject(bucket, key, target.objects.get(key)?.object, received, options.meta, {
+      storageClass: target.info.storageClass,
+      ...options.settings,
+    });
     await options.beforeCommit?.(cloneObject(pending));
     if (this.#buckets.get(bucket) !== target)
       throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
@@ -329,7 +345,13 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
   ): Promise<UploadInfo> {
     const target = this.#bucket(bucket);
     const now = Date.now();
-    const info: UploadInfo = { bucket, key, uploadId: newUploadId(now), initiated: new Date(now) };
+    const info: UploadInfo = {
+      bucket,
+      key,
+      uploadId: newUploadId(now),
+      initiated: new Date(now),
+      storageClass: settings.storageClass ?? target.info.storageClass,
+    };
     const kept: ObjectSettings = { acl: settings.acl ?? 'default', tags: cloneTags(settings.tags ?? []) };
     target.uploads.set(info.uploadId, { info, meta: cloneMeta(meta), settings: kept, parts: new Map() });
     return { ...info };
@@ -361,12 +383,13 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     ref: UploadRef,
     after: number,
     maxParts: number,
-  ): Promise<{ parts: PartRecord[]; isTruncated: boolean }> {
+  ): Promise<{ parts: PartRecord[]; isTruncated: boolean; storageClass: StorageClass }> {
     const numbers = [...this.#upload(ref).parts.keys()].filter((n) => n > after).sort((a, b) => a - b);
     const upload = this.#upload(ref);
     return {
       parts: numbers.slice(0, maxParts).map((n) => ({ ...upload.parts.get(n)!.record })),
       isTruncated: numbers.length > maxParts,
+      storageClass: upload.info.storageClass,
     };
   }
 
@@ -391,6 +414,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       meta: upload.meta,
       acl: upload.settings.acl ?? 'default',
       tags: upload.settings.tags ?? [],
+      storageClass: upload.info.storageClass,
     };
     target.objects.set(ref.key, { object, segments: parts.map((p) => upload.parts.get(p.partNumber)!.data) });
     target.uploads.delete(ref.uploadId);

@@ -1,6 +1,6 @@
 /**
  * Storage contracts of the receiver app: the upload records and the durable hook-job queue.
- * SQLite implements both (`sqlite-receiver-store.ts`); a PostgreSQL implementation can follow the
+ * SQLite implements both (`sqlite-receiver-store.ts` wires them); a PostgreSQL implementation can follow the
  * same contracts. Invariant for both: a record or job that a method has resolved for is durable
  * (it survives a restart), so the reply to OSS never promises more than is stored.
  */

@@ -32,6 +32,8 @@ export interface UploadsTable {
   /** The body's size as received when raw_body holds only its start (refused callbacks). */
   body_size: number | null;
   reply_json: string | null;
+  /** UploadRecord.latencyMs, written with the reply. */
+  latency_ms: number | null;
 }
 
 export interface UploadVarsTable {
@@ -82,6 +84,7 @@ export const UPLOAD_COLUMNS = Object.keys({
   raw_body: true,
   body_size: true,
   reply_json: true,
+  latency_ms: true,
 } satisfies Record<keyof Omit<UploadsTable, 'id'>, true>);
 
 export async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
@@ -112,6 +115,7 @@ export async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
     .addColumn('body_size', 'integer')
     .addColumn('reply_json', 'text')
     .addColumn('template_issued', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('latency_ms', 'real')
     .execute();
   // Databases made before body excerpts lack the column; their rows hold whole bodies (null).
   const columns = await sql<{ name: string }>`pragma table_info("uploads")`.execute(db);
@@ -128,6 +132,10 @@ export async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
   // Databases made before issue 14 lack the column: their records predate issued templates.
   if (!columns.rows.some((c) => c.name === 'template_issued')) {
     await sql`alter table uploads add column template_issued integer not null default 0`.execute(db);
+  }
+  // Databases made before issue 19 lack the column: their records' latencies were never kept.
+  if (!columns.rows.some((c) => c.name === 'latency_ms')) {
+    await sql`alter table uploads add column latency_ms real`.execute(db);
   }
   await db.schema
     .createIndex('uploads_bucket_object')

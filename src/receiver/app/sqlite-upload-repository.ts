@@ -30,7 +30,7 @@ export function createUploadRepository(db: Kysely<ReceiverSchema>, writer: Uploa
     insert: (record, hookNames) =>
       writer.insert({ row: toRow(record), vars: record.vars, hookNames, receivedAt: record.receivedAt }),
 
-    setReply: (id, reply) => writer.setReply(id, JSON.stringify(reply)),
+    setReply: (id, reply, latencyMs) => writer.setReply(id, JSON.stringify(reply), latencyMs ?? null),
 
     async get(id) {
       const row = await db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
@@ -140,6 +140,7 @@ function toRow(record: NewUploadRecord): Omit<UploadsTable, 'id'> {
     raw_body: Buffer.from(record.rawBody.buffer, record.rawBody.byteOffset, record.rawBody.byteLength),
     body_size: record.bodySize ?? null,
     reply_json: null,
+    latency_ms: null,
   };
 }
 
@@ -172,6 +173,7 @@ function fromRow(row: Selectable<UploadsTable>): UploadRecord {
   if (row.request_id !== null) record.requestId = row.request_id;
   if (row.key_url !== null) record.keyUrl = row.key_url;
   if (row.reply_json !== null) record.reply = JSON.parse(row.reply_json) as JsonValue;
+  if (row.latency_ms !== null) record.latencyMs = row.latency_ms;
   if (row.body_size !== null && row.body_size !== row.raw_body.length) record.bodySize = row.body_size;
   return record;
 }

@@ -10,8 +10,8 @@ import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './u
 export interface UploadRepository {
   /** Stores a record and queues one job per named async hook, atomically. Returns the new id. */
   insert(record: NewUploadRecord, hookNames: readonly string[]): Promise<number>;
-  /** Remembers the reply sent for a record. */
-  setReply(id: number, reply: JsonValue): Promise<void>;
+  /** Remembers the reply sent for a record and how long the receiver took to make it (ms). */
+  setReply(id: number, reply: JsonValue, latencyMs?: number): Promise<void>;
   get(id: number): Promise<UploadRecord | undefined>;
   /**
    * Newest first. Each record's `rawBody` may be cut to its first `LIST_BODY_EXCERPT_BYTES`

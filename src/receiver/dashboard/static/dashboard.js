@@ -78,16 +78,6 @@ function formatLatency(ms) {
   return typeof ms === 'number' ? `${Math.round(ms * 10) / 10} ms` : '';
 }
 
-/** Callback latencies measured by the receiver (GET /dashboard/latency.json), by record id. */
-async function latencies() {
-  try {
-    const response = await fetch('/dashboard/latency.json', { headers: { accept: 'application/json' } });
-    return response.ok ? await response.json() : {};
-  } catch {
-    return {};
-  }
-}
-
 function median(values) {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
@@ -160,13 +150,9 @@ async function poll() {
   try {
     const response = await fetch('/api/uploads?limit=200', { headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const measured = await latencies();
     const uploads = recordsOf(await response.json())
       .map(normalize)
       .sort((a, b) => timeOf(b) - timeOf(a));
-    for (const u of uploads) {
-      if (u.latencyMs === undefined && typeof measured[u.id] === 'number') u.latencyMs = measured[u.id];
-    }
     const tbody = document.getElementById('rows');
     const fresh = uploads.filter((u) => !seen.has(String(u.id)));
     for (const u of [...fresh].reverse()) {

@@ -340,7 +340,48 @@ describe.skipIf(!haveChromium)(
       expect(await page.getAttribute('#post-status a', 'href')).toBe(`/dashboard/uploads/${reply.id}`);
     });
 
+    it('says what to fix when this receiver refuses the callback (203): a key URL it does not trust', async () => {
+      const wrong = await spawnCli(
+        [
+          'receiver',
+          '--port',
+          '0',
+          '--data',
+          join(dataDir, 'wrong-receiver'),
+          '--allow-key-url',
+          'http://127.0.0.1:1/callback_pub_key_v1.pem',
+          '--storage-endpoint',
+          endpoint,
+          '--bucket',
+          'uploads',
+        ],
+        { env, ready: /^dashboard: (http:\/\/\S+)\/dashboard$/m },
+      );
+      try {
+        await page.goto(`${wrong.ready}/demo`);
+        await page.setInputFiles('#file', {
+          name: 'refused.txt',
+          mimeType: 'text/plain',
+          buffer: Buffer.from('x'),
+        });
+        await page.click('#post-upload');
+        await page.waitForSelector('#post-status.ok, #post-status.bad', { timeout: 30_000 });
+        const status = (await page.textContent('#post-status')) ?? '';
+        expect(status).toContain('203 CallbackFailed');
+        expect(status).toContain('--allow-key-url');
+      } finally {
+        wrong.child.kill('SIGTERM');
+        await wrong.exited;
+      }
+    });
+
     it('explains that the mobile flow (ali-oss) needs CORS from the storage server', async () => {
+      await page.goto(`${origin}/demo`);
+      await page.setInputFiles('#file', {
+        name: 'mobile.png',
+        mimeType: 'image/png',
+        buffer: makePng(32, 32),
+      });
       await page.click('#sts-upload');
       await page.waitForSelector('#sts-status.ok, #sts-status.bad', { timeout: 30_000 });
       expect(await page.textContent('#sts-status')).toContain('CORS');

@@ -50,6 +50,17 @@ function callbackFailureHint(message) {
   return 'See the README, "Troubleshooting", for the causes of 203 CallbackFailed.';
 }
 
+/** What to fix when this receiver refused a callback (CallbackVerificationError reasons). */
+function refusalHint(reason) {
+  if (reason === 'key-host-not-allowed')
+    return 'It does not trust the key URL the storage server signs with: add it with --allow-key-url (upcall server prints it as "callback key URL").';
+  if (reason === 'key-fetch-failed')
+    return "It could not fetch the storage server's public key: is that URL reachable from here?";
+  if (reason === 'signature-mismatch')
+    return 'The signature does not match: does a proxy between them change the body, the path or the Authorization header?';
+  return 'The dashboard record shows the request it got.';
+}
+
 function showCallbackFailed(prefix, message) {
   show(prefix, 'bad', `Stored, but the callback failed (203). ${callbackFailureHint(message)}`, message);
 }
@@ -214,7 +225,12 @@ $('post-upload').addEventListener('click', async () => {
           `No callback was recorded for ${key}: is the storage server running at ${policy.host}, and can it reach this receiver?`,
         );
       } else if (!record.verified) {
-        show('post', 'bad', `A callback came for ${key} but was refused (${record.rejectReason}).`);
+        // The storage server then answered 203 CallbackFailed: the object is stored.
+        show(
+          'post',
+          'bad',
+          `Stored, but this receiver refused its callback (${record.rejectReason}), so the upload got 203 CallbackFailed. ${refusalHint(record.rejectReason)}`,
+        );
       } else showStored('post', key, JSON.stringify(record.reply ?? null), record.id);
     } catch (error) {
       show('post', 'bad', error.message);

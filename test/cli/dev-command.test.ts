@@ -85,9 +85,10 @@ describe('upcall dev', () => {
     const text = await list.body.text();
     expect(text).toContain('docs/hello.txt');
     expect(text).toContain('"x:device":"ci"');
-    const id = (JSON.parse(text) as { uploads: { id: number }[] }).uploads[0]!.id;
-    const latency = await request(`${session.receiverUrl}/dashboard/latency.json`);
-    expect(Object.keys((await latency.body.json()) as object)).toContain(String(id));
+    // The receiver measured its own answer time and kept it with the record.
+    expect((JSON.parse(text) as { uploads: { latencyMs?: number }[] }).uploads[0]!.latencyMs).toBeGreaterThan(
+      0,
+    );
   });
 
   it('the printed ali-oss snippet uploads with a callback the receiver records', async () => {

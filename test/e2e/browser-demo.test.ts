@@ -1,6 +1,9 @@
 // End to end in real headless Chromium: `upcall dev` (storage server + receiver), the browser
 // demo uploads an image with PostObject + callback and with the mobile flow (temporary
 // credentials + ali-oss browser build), and the dashboard shows the new rows with thumbnails.
+// Then `upcall server` and `upcall receiver` as two separate processes, started as README.md
+// ("Running the servers separately") says: the demo page uploads through the receiver's own post
+// policy and the dashboard is complete (thumbnails, latency kept across a restart).
 // Screenshots land in test-artifacts/ for a human to look at.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -13,6 +16,7 @@ import { startDev, type DevHandle } from '../../src/cli/commands/dev.ts';
 import { putCommand } from '../../src/cli/commands/put.ts';
 import { verifyCommand } from '../../src/cli/commands/verify.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
 import { makePng } from './make-png.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -232,3 +236,191 @@ describe.skipIf(!haveChromium)('browser demo and dashboard (headless Chromium)',
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-live.png'), fullPage: true });
   });
 });
+
+describe.skipIf(!haveChromium)(
+  'upcall server + upcall receiver as separate processes (headless Chromium)',
+  () => {
+    // The same pair both processes read (README.md "Running the servers separately").
+    const env = {
+      UPCALL_ACCESS_KEY_ID: 'LTAIe2eSeparateKey',
+      UPCALL_ACCESS_KEY_SECRET: 'e2e-separate-secret',
+    };
+    let dataDir: string;
+    let server: SpawnedCli;
+    let receiver: SpawnedCli;
+    let endpoint: string;
+    let keyUrl: string;
+    let origin: string;
+    let browser: Browser;
+    let page: Page;
+
+    const startReceiver = async (): Promise<SpawnedCli> =>
+      spawnCli(
+        [
+          'receiver',
+          '--port',
+          '0',
+          '--data',
+          join(dataDir, 'receiver'),
+          '--allow-key-url',
+          keyUrl,
+          '--storage-endpoint',
+          endpoint,
+          '--bucket',
+          'uploads',
+        ],
+        { env, ready: /^dashboard: (http:\/\/\S+)\/dashboard$/m },
+      );
+
+    beforeAll(async () => {
+      await mkdir(ARTIFACTS, { recursive: true });
+      dataDir = await mkdtemp(join(tmpdir(), 'upcall-e2e-separate-'));
+      server = await spawnCli(
+        [
+          'server',
+          '--port',
+          '0',
+          '--data',
+          join(dataDir, 'data'),
+          '--bucket',
+          'uploads',
+          '--unsafe-no-fsync',
+        ],
+        { env, ready: /^endpoint: (http:\/\/\S+)$/m },
+      );
+      endpoint = server.ready;
+      keyUrl = /^callback key URL: (\S+)$/m.exec(server.stdout())![1]!;
+      receiver = await startReceiver();
+      origin = receiver.ready;
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      });
+      page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    }, 90_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      for (const child of [receiver, server]) {
+        child?.child.kill('SIGTERM');
+        await child?.exited;
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    it('serves its dashboard at /, with an icon, and an empty chart that says so', async () => {
+      expect(receiver.stdout()).toContain(`credentials: ${origin}/sts and ${origin}/api/post-policy`);
+      await page.goto(origin);
+      expect(new URL(page.url()).pathname).toBe('/dashboard');
+      await page.waitForSelector('#live:not(.stale)');
+      await page.waitForFunction(() => document.querySelector('#chart text')?.textContent !== undefined);
+      expect(await page.textContent('#chart text')).toBe('no uploads in the last 30 min');
+      const icon = await fetch(`${origin}/favicon.ico`);
+      expect(icon.status).toBe(200);
+      expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    });
+
+    it('uploads from the demo page with PostObject + callback, without CORS on the storage server', async () => {
+      await page.goto(`${origin}/demo`);
+      await page.setInputFiles('#file', {
+        name: 'a-rather-long-file-name-for-the-dashboard-column-to-wrap-between-its-words.png',
+        mimeType: 'image/png',
+        buffer: makePng(320, 200),
+      });
+      await page.click('#post-upload');
+      await page.waitForSelector('#post-status.ok, #post-status.bad', { timeout: 30_000 });
+      await page.screenshot({ path: join(ARTIFACTS, 'separate-demo-postobject.png'), fullPage: true });
+      expect(await page.textContent('#post-status')).toContain('the app server replied');
+      const reply = JSON.parse((await page.textContent('#post-result')) ?? '') as {
+        Status: string;
+        id: number;
+      };
+      expect(reply.Status).toBe('OK');
+      // The success links to the record on the dashboard.
+      expect(await page.getAttribute('#post-status a', 'href')).toBe(`/dashboard/uploads/${reply.id}`);
+    });
+
+    it('says what to fix when this receiver refuses the callback (203): a key URL it does not trust', async () => {
+      const wrong = await spawnCli(
+        [
+          'receiver',
+          '--port',
+          '0',
+          '--data',
+          join(dataDir, 'wrong-receiver'),
+          '--allow-key-url',
+          'http://127.0.0.1:1/callback_pub_key_v1.pem',
+          '--storage-endpoint',
+          endpoint,
+          '--bucket',
+          'uploads',
+        ],
+        { env, ready: /^dashboard: (http:\/\/\S+)\/dashboard$/m },
+      );
+      try {
+        await page.goto(`${wrong.ready}/demo`);
+        await page.setInputFiles('#file', {
+          name: 'refused.txt',
+          mimeType: 'text/plain',
+          buffer: Buffer.from('x'),
+        });
+        await page.click('#post-upload');
+        await page.waitForSelector('#post-status.ok, #post-status.bad', { timeout: 30_000 });
+        const status = (await page.textContent('#post-status')) ?? '';
+        expect(status).toContain('203 CallbackFailed');
+        expect(status).toContain('--allow-key-url');
+      } finally {
+        wrong.child.kill('SIGTERM');
+        await wrong.exited;
+      }
+    });
+
+    it('explains that the mobile flow (ali-oss) needs CORS from the storage server', async () => {
+      await page.goto(`${origin}/demo`);
+      await page.setInputFiles('#file', {
+        name: 'mobile.png',
+        mimeType: 'image/png',
+        buffer: makePng(32, 32),
+      });
+      await page.click('#sts-upload');
+      await page.waitForSelector('#sts-status.ok, #sts-status.bad', { timeout: 30_000 });
+      expect(await page.textContent('#sts-status')).toContain('CORS');
+    });
+
+    it('shows the upload with its thumbnail and latency; a forged callback adds no bytes; latency survives a restart', async () => {
+      // A refused callback claiming a huge size: recorded as refused, not counted as uploaded bytes.
+      const forged = await fetch(`${origin}/callback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'bucket=uploads&object=forged.bin&size=999999999999',
+      });
+      expect(forged.status).toBe(400);
+      const dashboard = async (): Promise<void> => {
+        await page.goto(`${origin}/dashboard`);
+        await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 2, undefined, {
+          timeout: 10_000,
+        });
+        await page.waitForFunction(
+          () => {
+            const img = document.querySelector<HTMLImageElement>('#rows img.thumb');
+            return img !== null && img.complete && img.naturalWidth === 320;
+          },
+          undefined,
+          { timeout: 10_000 },
+        );
+        expect(await page.textContent('#rows tr:has(img.thumb) td.latency')).toMatch(/^\d+(\.\d)? ms$/);
+        expect(await page.textContent('#stat-bytes')).not.toMatch(/GiB|MiB/);
+        // The long key wraps between its segments.
+        expect(await page.locator('#rows tr:has(img.thumb) .object wbr').count()).toBeGreaterThan(5);
+      };
+      await dashboard();
+      await page.screenshot({ path: join(ARTIFACTS, 'separate-dashboard.png'), fullPage: true });
+
+      receiver.child.kill('SIGTERM');
+      await receiver.exited;
+      receiver = await startReceiver();
+      origin = receiver.ready;
+      await dashboard();
+    });
+  },
+);

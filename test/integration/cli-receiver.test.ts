@@ -174,4 +174,61 @@ describe('upcall receiver', { timeout: 120_000 }, () => {
       startReceiver(['--data', join(root, 'bad'), '--allow-key-url', 'http://127.0.0.1:9000/pub/']),
     ).rejects.toThrow(/exited with 1: .*is a prefix/);
   });
+
+  // Issue 19: the standalone receiver issues credentials and policies when configured.
+  it('issues /sts and post policies bound to --public-url when given a storage endpoint, bucket and root key', async () => {
+    const key = {
+      UPCALL_ACCESS_KEY_ID: 'LTAIcliReceiverKey',
+      UPCALL_ACCESS_KEY_SECRET: 'cli-receiver-secret',
+    };
+    await expect(
+      startReceiver(['--data', join(root, 'cred'), '--storage-endpoint', 'http://127.0.0.1:9000'], key),
+    ).rejects.toThrow(/exited with 1: .*--bucket NAME/);
+    await expect(
+      startReceiver([
+        '--data',
+        join(root, 'cred'),
+        '--storage-endpoint',
+        'http://127.0.0.1:9000',
+        '--bucket',
+        'b',
+      ]),
+    ).rejects.toThrow(/exited with 1: .*UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET/);
+    const cli = await startReceiver(['--data', join(root, 'cred')], {
+      ...key,
+      UPCALL_STORAGE_ENDPOINT: 'http://127.0.0.1:9000',
+      UPCALL_BUCKET: 'photos',
+      UPCALL_RECEIVER_PUBLIC_URL: 'http://app.example:8080',
+    });
+    try {
+      const origin = new URL(cli.ready).origin;
+      expect(callbackUrlOf(cli)).toBe('http://app.example:8080/callback');
+      const sts = (await (await fetch(`${origin}/sts?user=alice`)).json()) as Record<string, string>;
+      expect(sts).toMatchObject({ StatusCode: 200 });
+      expect(JSON.parse(Buffer.from(sts['Callback']!, 'base64').toString())).toMatchObject({
+        callbackUrl: 'http://app.example:8080/callback',
+      });
+      const policy = (await (await fetch(`${origin}/api/post-policy?user=alice`)).json()) as Record<
+        string,
+        string
+      >;
+      expect(policy).toMatchObject({
+        accessid: 'LTAIcliReceiverKey',
+        host: 'http://127.0.0.1:9000/photos',
+        dir: 'uploads/alice/',
+      });
+      expect(JSON.stringify(policy)).not.toContain('cli-receiver-secret');
+      // Thumbnails: a presigned GET on the storage endpoint.
+      const object = await fetch(`${origin}/dashboard/object?bucket=photos&key=a.png`, {
+        redirect: 'manual',
+      });
+      expect(object.status).toBe(302);
+      expect(object.headers.get('location')).toMatch(
+        /^http:\/\/127\.0\.0\.1:9000\/photos\/a\.png\?.*Signature=/,
+      );
+    } finally {
+      cli.child.kill('SIGTERM');
+    }
+    expect(await cli.exited).toBe(0);
+  });
 });

@@ -229,6 +229,24 @@ describe('receiver app: records and REST API', () => {
     const res = await callback(origin, { object: 'x.png' });
     expect(res.json).toEqual({ Status: 'OK', url: 'https://cdn.example/x.png' });
   });
+
+  // Issue 19: the dashboard's latencies were kept in memory and lost on restart.
+  it('keeps how long it took to answer each callback with the record, across a restart', async () => {
+    const dataDir = await tempDir();
+    const first = await start({
+      dataDir,
+      // A sync hook that takes 50 ms: the measured time covers it.
+      hooks: { onUpload: () => new Promise((resolve) => setTimeout(() => resolve(undefined), 50)) },
+    });
+    const id = (await callback(first.origin, { object: 'timed.txt' })).json as { id: number };
+    const before = (await api<UploadJson>(first.origin, `/api/uploads/${id.id}`)).json.latencyMs;
+    expect(before).toBeGreaterThanOrEqual(50);
+    expect(before).toBeLessThan(5000);
+    await running.pop()!.close();
+    const second = await start({ dataDir });
+    const page = (await api<Page>(second.origin, '/api/uploads')).json;
+    expect(page.uploads.find((u) => u.object === 'timed.txt')?.latencyMs).toBe(before);
+  });
 });
 
 describe('receiver app: hooks', () => {

@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
 import { defaultCallbackKeyUrl } from '../../server/callback-key.ts';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
-import { trackCallbackLatency } from '../../receiver/dashboard/callback-latency.ts';
+import { DEMO_CALLBACK_BODY } from '../../receiver/dashboard/demo-callback-body.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
 import { stopOnSignals } from '../graceful-stop.ts';
@@ -30,7 +30,6 @@ import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connecti
 import { allowBrowserOrigins } from '../dev-cors.ts';
 import { devAccessKey } from '../dev-credentials.ts';
 import { devBanner } from '../dev-banner.ts';
-import { DEMO_CALLBACK_BODY, DEMO_PREFIX, registerDevCredentialRoutes } from '../dev-credential-routes.ts';
 import { runAction } from '../run-action.ts';
 import { DEV_STORAGE_SUBDIR } from './keys.ts';
 import { RECEIVER_TOKEN_ENV } from './receiver.ts';
@@ -62,6 +61,8 @@ export const DEFAULT_DEV_BUCKET = 'uploads';
 export const CALLBACK_PATH = '/callback';
 /** How long in-flight requests get to finish on Ctrl-C before connections are cut. */
 export const CLOSE_GRACE_MS = 2000;
+/** Where `/sts` credentials and post policies let the demo (and any client of this setup) write. */
+export const DEMO_PREFIX = 'demo/';
 
 export async function startDev(options: DevOptions): Promise<DevHandle> {
   const dataDir = resolve(options.dataDir);
@@ -94,7 +95,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   };
   let receiver: Receiver | undefined;
   let receiverUrl = '';
-  // Known once the receiver listens; the routes below read it per request.
+  // Known once the receiver listens; the dashboard reads it on its first request.
   const callbackUrlNow = (): string => (receiverUrl === '' ? '' : `${receiverUrl}${CALLBACK_PATH}`);
   try {
     const created = await createReceiver({
@@ -104,11 +105,19 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       keyUrlAllowlist: [keyUrl],
       callbackPath: CALLBACK_PATH,
       ...(apiToken === undefined ? {} : { apiToken }),
-      // The template the /sts credentials and post policies below bind.
-      issuedCallbackTemplates: [{ body: DEMO_CALLBACK_BODY }],
+      // The receiver's own /sts and /api/post-policy (credential-endpoints.ts), as `upcall
+      // receiver` serves them when configured: one developer's setup, so every user id shares
+      // DEMO_PREFIX; each credential and policy binds the callback to this receiver.
+      credentials: {
+        accessKeyId: storage.accessKeyId,
+        accessKeySecret: storage.accessKeySecret,
+        bucket: storage.bucket,
+        endpoint: storage.endpoint,
+        region: DEFAULT_REGION.replace(/^oss-/, ''),
+        callbackBody: DEMO_CALLBACK_BODY,
+        dir: () => DEMO_PREFIX,
+      },
       routes: (app) => {
-        registerDevCredentialRoutes(app, { ...storage, callbackUrl: callbackUrlNow });
-        trackCallbackLatency(app, CALLBACK_PATH);
         mountDashboard(app, () => ({ storage, callbackUrl: callbackUrlNow(), demoPrefix: DEMO_PREFIX }));
       },
     });

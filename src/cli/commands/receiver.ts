@@ -5,6 +5,12 @@
  * the dashboard. Prints `callback URL: <url>` and `dashboard: <url>` once listening (scripts and
  * tests parse those lines) and closes gracefully on SIGINT / SIGTERM.
  *
+ * With `--storage-endpoint`, `--bucket` and the root key in `UPCALL_ACCESS_KEY_ID` /
+ * `UPCALL_ACCESS_KEY_SECRET` (what `upcall server` reads) it also issues temporary credentials and
+ * post policies (`/sts`, `/api/sts`, `/api/post-policy`, credential-endpoints.ts) bound to its own
+ * callback URL (`--public-url` + the callback path, default the bound address), and its dashboard
+ * shows thumbnails through presigned GETs: the browser demo works without `upcall dev`.
+ *
  * Invariants: callback keys are fetched only from the allowlisted key URLs (default: the official
  * OSS key host, SPEC.md §1.2; key-url-allowlist.ts), or never when a key is pinned with
  * --public-key; it never binds beyond loopback with the records API open (--api-token /
@@ -14,6 +20,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
+import type { ReceiverCredentials } from '../../receiver/app/credential-endpoints.ts';
+import { DEMO_CALLBACK_BODY } from '../../receiver/dashboard/demo-callback-body.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
 import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver/key-url-allowlist.ts';
@@ -32,6 +40,12 @@ export const ALLOW_KEY_URLS_ENV = 'UPCALL_ALLOW_KEY_URLS';
 export const RECEIVER_TOKEN_ENV = 'UPCALL_RECEIVER_TOKEN';
 /** The environment variable behind --allowed-host (comma-separated); the flag wins. */
 export const ALLOWED_HOSTS_ENV = 'UPCALL_RECEIVER_ALLOWED_HOSTS';
+/** The environment variables behind --storage-endpoint, --bucket and --public-url; the flags win. */
+export const STORAGE_ENDPOINT_ENV = 'UPCALL_STORAGE_ENDPOINT';
+export const BUCKET_ENV = 'UPCALL_BUCKET';
+export const PUBLIC_URL_ENV = 'UPCALL_RECEIVER_PUBLIC_URL';
+/** The user id the browser demo asks credentials for (`?user=demo`): its uploads go under `uploads/demo/`. */
+const DEMO_USER = 'demo';
 /** How long in-flight requests get to finish on a stop before connections are cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -46,7 +60,65 @@ interface ReceiverFlags {
   apiToken?: string;
   insecureNoToken?: boolean;
   allowedHost?: string[];
+  storageEndpoint?: string;
+  bucket?: string;
+  publicUrl?: string;
   verbose?: boolean;
+}
+
+function parseOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a URL such as http://127.0.0.1:9000, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`expected an http:// or https:// URL, got "${value}"`);
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new InvalidArgumentError(
+      `expected an origin without a path, such as ${url.origin}, got "${value}"`,
+    );
+  }
+  return url.origin;
+}
+
+function originFromEnv(io: CliIo, name: string): string | undefined {
+  const value = io.env[name];
+  if (value === undefined || value.trim() === '') return undefined;
+  try {
+    return parseOrigin(value.trim());
+  } catch (error) {
+    throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * What the credential endpoints and the dashboard's previews need, from flags and environment:
+ * undefined when no storage endpoint is given (the receiver then only receives callbacks).
+ */
+function storageOf(
+  flags: ReceiverFlags,
+  io: CliIo,
+): { endpoint: string; bucket: string; accessKeyId: string; accessKeySecret: string } | undefined {
+  const endpoint = flags.storageEndpoint ?? originFromEnv(io, STORAGE_ENDPOINT_ENV);
+  if (endpoint === undefined) return undefined;
+  const bucket = flags.bucket ?? io.env[BUCKET_ENV];
+  if (bucket === undefined || bucket.trim() === '') {
+    throw new UsageError(
+      `--storage-endpoint needs the bucket uploads go to: --bucket NAME (or ${BUCKET_ENV})`,
+    );
+  }
+  const accessKeyId = io.env['UPCALL_ACCESS_KEY_ID'];
+  const accessKeySecret = io.env['UPCALL_ACCESS_KEY_SECRET'];
+  if (!accessKeyId || !accessKeySecret) {
+    // Never a flag for the secret: it would show in `ps` and shell history.
+    throw new UsageError(
+      '--storage-endpoint needs the root key to sign with in UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET (the pair upcall server accepts; upcall keys prints it)',
+    );
+  }
+  return { endpoint, bucket: bucket.trim(), accessKeyId, accessKeySecret };
 }
 
 /** Validated as the receiver will use it, so a bad entry (or a refused prefix) fails at parse time. */
@@ -141,6 +213,17 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
       '--insecure-no-token',
       'bind beyond loopback without --api-token: anyone who reaches it reads every record',
     )
+    .option(
+      '--storage-endpoint <url>',
+      `the storage server as clients reach it, e.g. http://127.0.0.1:9000: enables /sts, /api/post-policy, the browser demo and thumbnails (env ${STORAGE_ENDPOINT_ENV}; the root key comes from UPCALL_ACCESS_KEY_ID / UPCALL_ACCESS_KEY_SECRET)`,
+      parseOrigin,
+    )
+    .option('--bucket <name>', `the bucket issued credentials and policies write to (env ${BUCKET_ENV})`)
+    .option(
+      '--public-url <url>',
+      `this receiver's origin as the storage server reaches it; callbacks are bound to <url><callback path> (env ${PUBLIC_URL_ENV}; default: the bound address)`,
+      parseOrigin,
+    )
     .option('--verbose', 'log every request (stderr)')
     .action((flags: ReceiverFlags) =>
       runAction(io, async () => {
@@ -158,8 +241,22 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
             `--host ${flags.host} would serve every upload record and the dashboard to anyone who reaches it: set ${RECEIVER_TOKEN_ENV} (or --api-token), bind 127.0.0.1, or pass --insecure-no-token`,
           );
         }
-        const allowedHosts = allowedHostsOf(flags, io);
         const dataDir = resolve(io.cwd, flags.data);
+        const storage = storageOf(flags, io);
+        const publicUrl = flags.publicUrl ?? originFromEnv(io, PUBLIC_URL_ENV);
+        // The receiver is reached by its public name: the Host check must let that name in.
+        const named = allowedHostsOf(flags, io);
+        const allowedHosts =
+          publicUrl === undefined ? named : [...(named ?? []), new URL(publicUrl).hostname];
+        const credentials: ReceiverCredentials | undefined =
+          storage === undefined
+            ? undefined
+            : {
+                ...storage,
+                // The demo page's x: variables are part of the template, so they reach the record.
+                callbackBody: DEMO_CALLBACK_BODY,
+                ...(publicUrl === undefined ? {} : { callbackUrl: `${publicUrl}${flags.callbackPath}` }),
+              };
         let callbackUrl = '';
         const receiver = await createReceiver({
           dataDir,
@@ -172,7 +269,12 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
           ...(allowedHosts === undefined ? {} : { allowedHosts }),
           logger: flags.verbose === true,
           ...(publicKey === undefined ? { keyUrlAllowlist: allowlist ?? [] } : { publicKey }),
-          routes: (app) => mountDashboard(app, () => ({ callbackUrl })),
+          ...(credentials === undefined ? {} : { credentials }),
+          routes: (app) =>
+            mountDashboard(app, () => ({
+              callbackUrl,
+              ...(storage === undefined ? {} : { storage, demoPrefix: `uploads/${DEMO_USER}/` }),
+            })),
         });
         let origin: string;
         try {
@@ -181,7 +283,7 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
           await receiver.close();
           throw error;
         }
-        callbackUrl = `${origin}${flags.callbackPath}`;
+        callbackUrl = `${publicUrl ?? origin}${flags.callbackPath}`;
         // Handlers first: a script may send SIGTERM the moment it reads the banner.
         stopOn(receiver, io, signals);
         io.out(
@@ -194,6 +296,9 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
             apiToken === undefined
               ? `api token: none (the records API and dashboard are open to whoever reaches ${flags.host})`
               : `api token: required (Authorization: Bearer <token>, or open ${origin}/dashboard#token=<token>)`,
+            storage === undefined
+              ? `credentials: off (--storage-endpoint, --bucket and UPCALL_ACCESS_KEY_ID / UPCALL_ACCESS_KEY_SECRET enable /sts, /api/post-policy and ${origin}/demo)`
+              : `credentials: ${origin}/sts and ${origin}/api/post-policy for bucket ${storage.bucket} at ${storage.endpoint}; browser demo: ${origin}/demo`,
             publicKey === undefined
               ? `trusted key URLs: ${createKeyUrlAllowlist(allowlist ?? []).describe.join(', ')}`
               : `pinned public key: ${resolve(io.cwd, flags.publicKey ?? '')}`,

@@ -112,7 +112,7 @@ export interface Receiver {
   app: FastifyInstance;
   uploads: UploadRepository;
   jobs: HookJobQueue;
-  /** Binds and returns the origin, e.g. `http://127.0.0.1:9090`. */
+  /** Binds and returns the origin, e.g. `http://127.0.0.1:9090` (loopback for a wildcard bind). */
   listen(): Promise<string>;
   /** The callback URL to give OSS, once listening. */
   readonly callbackUrl: string | undefined;
@@ -164,7 +164,13 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   let worker: HookWorker | undefined;
   let origin: string | undefined;
   const app = Fastify({ logger: options.logger ?? false, trustProxy: options.trustProxy ?? false });
+  // When each callback arrived (monotonic clock), for the record's latencyMs: the receiver can
+  // only measure its own share of OSS's 5 s budget (the callback's Date header has 1 s resolution).
+  const arrivals = new WeakMap<object, number>();
   try {
+    app.addHook('onRequest', async (request) => {
+      if (request.method === 'POST') arrivals.set(request.raw, performance.now());
+    });
     worker = await startHookWorker({
       uploads: store.uploads,
       queue: store.jobs,
@@ -223,7 +229,10 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
           request.log.warn({ id }, 'onUpload exceeded its budget; default reply sent');
       }
       value ??= options.reply ? await options.reply(stored) : defaultReceiverReply(stored);
-      await store.uploads.setReply(id, value);
+      const arrived = arrivals.get(request.raw);
+      const latencyMs =
+        arrived === undefined ? undefined : Math.round((performance.now() - arrived) * 100) / 100;
+      await store.uploads.setReply(id, value, latencyMs);
       return value;
     };
 
@@ -288,7 +297,11 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     async listen() {
       await app.listen({ port: options.port ?? 0, host });
       const address = app.server.address() as AddressInfo;
-      const bound = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      // A wildcard bind (0.0.0.0, ::) is no address to call back to; on this machine it is
+      // reached at loopback, which is what the default callback URL of /sts must name.
+      const reached =
+        address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+      const bound = address.family === 'IPv6' ? `[${reached}]` : reached;
       origin = `http://${bound}:${address.port}`;
       return origin;
     },

@@ -23,10 +23,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export const TOKEN_COOKIE = 'upcall_receiver_token';
 
 /** Paths anyone may fetch (with a served Host): the credential endpoints and the pages' assets. */
-const OPEN_PATHS = new Set(['/sts', '/api/sts', '/api/post-policy', '/vendor/aliyun-oss-sdk.min.js']);
+const OPEN_PATHS = new Set([
+  '/sts',
+  '/api/sts',
+  '/api/post-policy',
+  '/vendor/aliyun-oss-sdk.min.js',
+  '/favicon.ico',
+]);
 const OPEN_PREFIXES = ['/dashboard/static/'];
 /** Pages a browser navigates to: without the token they answer the sign-in page, not JSON. */
-const PAGE_PATHS = /^\/(?:dashboard\/?|dashboard\/uploads\/[^/]+|demo\/?)$/;
+const PAGE_PATHS = /^\/(?:|dashboard\/?|dashboard\/uploads\/[^/]+|demo\/?)$/;
 
 export interface RequestGuardOptions {
   /** Where OSS posts callbacks: never checked. */

@@ -32,7 +32,7 @@ export interface NewUpload {
 
 export interface UploadWriter {
   insert(upload: NewUpload): Promise<number>;
-  setReply(id: number, replyJson: string): Promise<void>;
+  setReply(id: number, replyJson: string, latencyMs: number | null): Promise<void>;
   /** Deletes all but the newest `keep` refused uploads (their vars go with them). */
   pruneRefused(keep: number): Promise<void>;
   /** Commits the queued writes now (before closing the database). */
@@ -42,7 +42,7 @@ export interface UploadWriter {
 /** A queued write and how to settle its caller's promise (with the row id it wrote to). */
 type Write = { resolve: (id: number) => void; reject: (err: unknown) => void } & (
   | { kind: 'insert'; upload: NewUpload }
-  | { kind: 'reply'; id: number; json: string }
+  | { kind: 'reply'; id: number; json: string; latencyMs: number | null }
   | { kind: 'prune'; keep: number }
 );
 
@@ -57,7 +57,9 @@ export function createUploadWriter(database: Database.Database, columns: readonl
     'insert into "hook_jobs" ("upload_id", "hook", "state", "attempts", "next_run_at", "last_error", "updated_at") ' +
       "values (?, ?, 'pending', 0, ?, null, ?)",
   );
-  const updateReply = database.prepare('update "uploads" set "reply_json" = ? where "id" = ?');
+  const updateReply = database.prepare(
+    'update "uploads" set "reply_json" = ?, "latency_ms" = ? where "id" = ?',
+  );
   // The id of the oldest refused record to keep, then everything refused below it goes; both
   // walk the (verified, id) index.
   const pruneRefused = database.prepare(
@@ -67,7 +69,7 @@ export function createUploadWriter(database: Database.Database, columns: readonl
 
   const apply = (write: Write): number => {
     if (write.kind === 'reply') {
-      updateReply.run(write.json, write.id);
+      updateReply.run(write.json, write.latencyMs, write.id);
       return write.id;
     }
     if (write.kind === 'prune') {
@@ -116,9 +118,9 @@ export function createUploadWriter(database: Database.Database, columns: readonl
   return {
     insert: (upload) =>
       new Promise((resolve, reject) => enqueue({ kind: 'insert', upload, resolve, reject })),
-    setReply: (id, json) =>
+    setReply: (id, json, latencyMs) =>
       new Promise((resolve, reject) =>
-        enqueue({ kind: 'reply', id, json, resolve: () => resolve(), reject }),
+        enqueue({ kind: 'reply', id, json, latencyMs, resolve: () => resolve(), reject }),
       ),
     pruneRefused: (keep) =>
       new Promise((resolve, reject) => enqueue({ kind: 'prune', keep, resolve: () => resolve(), reject })),

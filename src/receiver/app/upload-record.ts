@@ -40,6 +40,12 @@ export interface UploadRecord extends NewUploadRecord {
   id: number;
   /** The JSON the app answered OSS with, once sent. */
   reply?: JsonValue;
+  /**
+   * How long this receiver took to answer the callback, in ms: from the request's arrival to the
+   * reply being ready (verify, record, sync hook), the part of OSS's 5 s budget spent here. Kept
+   * with the reply, so it survives restarts.
+   */
+  latencyMs?: number;
 }
 
 export interface UploadQuery {

@@ -1,6 +1,6 @@
 /**
  * Storage contracts of the receiver app: the upload records and the durable hook-job queue.
- * SQLite implements both (`sqlite-receiver-store.ts`); a PostgreSQL implementation can follow the
+ * SQLite implements both (`sqlite-receiver-store.ts` wires them); a PostgreSQL implementation can follow the
  * same contracts. Invariant for both: a record or job that a method has resolved for is durable
  * (it survives a restart), so the reply to OSS never promises more than is stored.
  */
@@ -10,8 +10,8 @@ import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './u
 export interface UploadRepository {
   /** Stores a record and queues one job per named async hook, atomically. Returns the new id. */
   insert(record: NewUploadRecord, hookNames: readonly string[]): Promise<number>;
-  /** Remembers the reply sent for a record. */
-  setReply(id: number, reply: JsonValue): Promise<void>;
+  /** Remembers the reply sent for a record and how long the receiver took to make it (ms). */
+  setReply(id: number, reply: JsonValue, latencyMs?: number): Promise<void>;
   get(id: number): Promise<UploadRecord | undefined>;
   /**
    * Newest first. Each record's `rawBody` may be cut to its first `LIST_BODY_EXCERPT_BYTES`

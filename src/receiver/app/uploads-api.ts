@@ -49,6 +49,8 @@ export interface UploadJson {
   /** True when `body` is only the start: in a list page, or a refused callback's excerpt. */
   bodyTruncated: boolean;
   reply?: UploadRecord['reply'];
+  /** How long the receiver took to answer the callback, ms (UploadRecord.latencyMs). */
+  latencyMs?: number;
   hooks?: { hook: string; state: string; attempts: number; nextRunAt: string; lastError?: string }[];
 }
 

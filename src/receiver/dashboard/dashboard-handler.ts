@@ -3,6 +3,8 @@
  * pages need besides the receiver's REST API (`/api/uploads`, `/api/uploads/:id`, `/sts`,
  * `/api/post-policy`, which the receiver app serves itself):
  *
+ *   GET /                            302 to /dashboard (the receiver's home is its dashboard)
+ *   GET /favicon.ico                 the pages' icon (SVG)
  *   GET /dashboard                   uploads table (live: the page polls /api/uploads)
  *   GET /dashboard/uploads/:id       one upload: facts, preview, exact callback request and reply
  *   GET /demo                        browser demo (PostObject + policy; STS + ali-oss)
@@ -51,6 +53,7 @@ const STATIC_FILES: Readonly<Record<string, string>> = {
   'dashboard.js': 'text/javascript; charset=utf-8',
   'upload.js': 'text/javascript; charset=utf-8',
   'demo.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 const HTML = 'text/html; charset=utf-8';
 const THUMBNAIL_URL_TTL_SECONDS = 300;
@@ -116,6 +119,15 @@ export function createDashboardHandler(options: DashboardOptions = {}): Dashboar
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const url = new URL(req.url ?? '/', 'http://receiver.invalid');
     const path = url.pathname;
+    if (path === '/') {
+      res.writeHead(302, { location: '/dashboard', 'content-length': '0', 'cache-control': 'no-store' });
+      res.end();
+      return true;
+    }
+    if (path === '/favicon.ico') {
+      asset(res, 'favicon.svg');
+      return true;
+    }
     if (path === '/dashboard' || path === '/dashboard/') {
       asset(res, 'dashboard.html');
       return true;

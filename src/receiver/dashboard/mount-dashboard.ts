@@ -11,6 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { createDashboardHandler, type DashboardOptions } from './dashboard-handler.ts';
 
 export const DASHBOARD_ROUTES: readonly string[] = [
+  '/',
+  '/favicon.ico',
   '/dashboard',
   '/dashboard/',
   '/dashboard/*',

@@ -2,6 +2,7 @@
 // The uploads table: polls GET /api/uploads every 2 s, renders new rows (with a thumbnail for
 // images), the summary numbers and the SVG chart. Rows link to the detail page.
 import {
+  breakableKey,
   el,
   formatSize,
   formatTime,
@@ -45,7 +46,7 @@ function row(u) {
     el(
       'td',
       {},
-      el('div', { class: 'object' }, u.object ?? '(no object in body)'),
+      el('div', { class: 'object' }, u.object === undefined ? '(no object in body)' : breakableKey(u.object)),
       el('div', { class: 'muted' }, `${u.bucket ?? ''}${u.mimeType ? ` · ${u.mimeType}` : ''}${dims}`),
     ),
     el('td', { class: 'nowrap' }, formatSize(u.size)),
@@ -78,16 +79,6 @@ function formatLatency(ms) {
   return typeof ms === 'number' ? `${Math.round(ms * 10) / 10} ms` : '';
 }
 
-/** Callback latencies measured by the receiver (GET /dashboard/latency.json), by record id. */
-async function latencies() {
-  try {
-    const response = await fetch('/dashboard/latency.json', { headers: { accept: 'application/json' } });
-    return response.ok ? await response.json() : {};
-  } catch {
-    return {};
-  }
-}
-
 function median(values) {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
@@ -103,8 +94,9 @@ function renderStats(uploads) {
   const latency = median(uploads.map((u) => u.latencyMs).filter((v) => typeof v === 'number'));
   document.getElementById('stat-latency').textContent =
     latency === undefined ? '–' : `${latency.toFixed(1)} ms`;
+  // Only verified callbacks: a refused (forged) one's size is whatever its sender claimed.
   document.getElementById('stat-bytes').textContent = formatSize(
-    uploads.reduce((sum, u) => sum + (typeof u.size === 'number' ? u.size : 0), 0),
+    uploads.reduce((sum, u) => sum + (u.ok && typeof u.size === 'number' ? u.size : 0), 0),
   );
 }
 
@@ -150,7 +142,11 @@ function renderChart(uploads) {
     parts.push(`<circle cx="${x}" cy="${y}" r="3.5" fill="#1d2430"/>`);
   }
   const hasLatency = medians.some((m) => m !== undefined);
-  const peak = `peak ${maxCount}/min${hasLatency ? ` · ${maxLatency.toFixed(1)} ms` : ''}`;
+  const peakCount = Math.max(...buckets.map((b) => b.count));
+  const peak =
+    peakCount === 0
+      ? `no uploads in the last ${minutes} min`
+      : `peak ${peakCount}/min${hasLatency ? ` · ${maxLatency.toFixed(1)} ms` : ''}`;
   parts.push(`<text x="996" y="16" text-anchor="end" font-size="11" fill="#687385">${peak}</text>`);
   svg.innerHTML = parts.join('');
 }
@@ -160,13 +156,9 @@ async function poll() {
   try {
     const response = await fetch('/api/uploads?limit=200', { headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const measured = await latencies();
     const uploads = recordsOf(await response.json())
       .map(normalize)
       .sort((a, b) => timeOf(b) - timeOf(a));
-    for (const u of uploads) {
-      if (u.latencyMs === undefined && typeof measured[u.id] === 'number') u.latencyMs = measured[u.id];
-    }
     const tbody = document.getElementById('rows');
     const fresh = uploads.filter((u) => !seen.has(String(u.id)));
     for (const u of [...fresh].reverse()) {

@@ -108,6 +108,16 @@ export function timeOf(u) {
   return date.getTime();
 }
 
+/**
+ * A key as text nodes with a line-break opportunity after each `/`, `-`, `_` and `.`, so a long
+ * key wraps between its segments instead of mid-word.
+ */
+export function breakableKey(key) {
+  return String(key)
+    .split(/(?<=[/\-_.])/)
+    .flatMap((part, i) => (i === 0 ? [part] : [document.createElement('wbr'), part]));
+}
+
 /** Creates an element: el('td', { class: 'x' }, child, 'text'). Text is never parsed as HTML. */
 export function el(name, attrs = {}, ...children) {
   const node = document.createElement(name);

@@ -62,13 +62,6 @@ async function load() {
   }
   const body = await response.json();
   const u = normalize(body.upload ?? body.record ?? body);
-  if (u.latencyMs === undefined) {
-    const measured = await fetch('/dashboard/latency.json').then(
-      (r) => (r.ok ? r.json() : {}),
-      () => ({}),
-    );
-    if (typeof measured[u.id] === 'number') u.latencyMs = measured[u.id];
-  }
   document.title = `${u.object ?? id} · upcall`;
   document.getElementById('title').textContent = u.object ?? `Upload ${id}`;
   document

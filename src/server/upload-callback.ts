@@ -32,6 +32,7 @@ import type { ObjectMeta, ReceivedDigests, StoredObject } from '../store/object-
 import { systemCallbackAddressGuard, type CallbackAddressGuard } from './callback-address-guard.ts';
 import type { CallbackContext, CallbackDispatcher, PreparedCallback } from './callback-dispatcher.ts';
 import { readImageInfo } from './image-info.ts';
+import { redactUrl } from './observability/redact.ts';
 import {
   header,
   type HeaderValue,
@@ -178,7 +179,7 @@ export async function answerWithCallback(
   const outcome = await runtime.dispatcher.send(prepared);
   if (outcome.ok) {
     deps.logger.debug(
-      { requestId: context.requestId, url: outcome.url.href, latencyMs: outcome.latencyMs },
+      { requestId: context.requestId, url: redactUrl(outcome.url), latencyMs: outcome.latencyMs },
       'upload callback succeeded',
     );
     // §6.1: 200, the app's body verbatim as JSON, plus the usual success headers. FIDELITY: also
@@ -189,10 +190,14 @@ export async function answerWithCallback(
       body: outcome.body,
     };
   }
-  deps.logger.info(
+  // Warn: the uploader got a 203 and the app server never heard of this upload (issue 18). The
+  // URL loses its query values and password: app servers put tokens there.
+  deps.logger.warn(
     {
+      bucket: object.bucket,
+      key: object.key,
       requestId: context.requestId,
-      url: outcome.url?.href,
+      url: redactUrl(outcome.url),
       latencyMs: outcome.latencyMs,
       reason: outcome.error.message,
     },

@@ -17,7 +17,7 @@
  * to BlobDir.drop (unlinked once the commit is durable and no reader holds them).
  */
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
@@ -55,8 +55,10 @@ import type {
   UploadInfo,
   UploadRef,
 } from '../object-store.ts';
+import type { HealthCheckedStore, StoreHealthCheck } from '../store-health.ts';
 import { BlobDir, type Segment } from './blob-dir.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { checkFsStoreHealth, type FsStoreFiles } from './fs-store-health.ts';
 import {
   MetaDb,
   formatSegments,
@@ -157,8 +159,9 @@ function noSuchUpload(uploadId: string): Error {
   return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
 }
 
-class FsObjectStore implements ObjectStore, MultipartStore {
+class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #db: MetaDb;
+  readonly #files: Omit<FsStoreFiles, 'db'>;
   readonly #blobs: BlobDir;
   readonly #unlock: () => Promise<void>;
   readonly #crc64: { pool: Crc64Pool; owned: boolean };
@@ -168,8 +171,10 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     blobs: BlobDir,
     unlock: () => Promise<void>,
     crc64: { pool: Crc64Pool; owned: boolean },
+    files: Omit<FsStoreFiles, 'db'>,
   ) {
     this.#db = db;
+    this.#files = files;
     this.#blobs = blobs;
     this.#unlock = unlock;
     this.#crc64 = crc64;
@@ -466,6 +471,11 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     return buildListPage(query, scan());
   }
 
+  /** Readiness (store-health.ts): the metadata database and the blob directory. */
+  checkHealth(): Promise<StoreHealthCheck[]> {
+    return checkFsStoreHealth({ db: this.#db.db, ...this.#files });
+  }
+
   async close(): Promise<void> {
     if (!this.#db.db.open) return;
     await this.#blobs.close();
@@ -626,15 +636,21 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
   const unlock = await lockDataDir(options.dataDir);
   let db: MetaDb | undefined;
   try {
-    db = new MetaDb(join(options.dataDir, 'meta.sqlite'));
+    const dbPath = join(options.dataDir, 'meta.sqlite');
+    db = new MetaDb(dbPath);
     const meta = db;
+    const { dev, ino } = await stat(dbPath);
     const blobs = await BlobDir.open(options.dataDir, () => meta.syncWal(), { fsync: options.fsync ?? true });
     const referenced = meta.referencedBlobs();
     await blobs.sweep((id) => referenced.has(id));
     const crc64 = options.crc64Pool
       ? { pool: options.crc64Pool, owned: false }
       : { pool: new Crc64Pool(), owned: true };
-    return new FsObjectStore(meta, blobs, unlock, crc64);
+    return new FsObjectStore(meta, blobs, unlock, crc64, {
+      dbPath,
+      dbIdentity: { dev, ino },
+      blobsDir: join(options.dataDir, 'blobs'),
+    });
   } catch (error) {
     db?.close();
     await unlock();

@@ -5,7 +5,7 @@
  * instead (prepared once, committed in groups). Invariant: an upload and its hook jobs are
  * written in one transaction, so a stored upload never lacks the jobs that must follow it.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type Generated, type Selectable, type SqliteDatabase } from 'kysely';
@@ -13,6 +13,7 @@ import type { CallbackBodyFormat, CallbackFieldValue } from '../callback-body.ts
 import type { JsonValue } from '../callback-reply.ts';
 import type { CallbackVerificationReason } from '../callback-verification-error.ts';
 import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
+import { checkSqliteFile, type ReceiverHealthCheck } from './sqlite-health.ts';
 import { createUploadWriter, type UploadWriter } from './sqlite-upload-writer.ts';
 import {
   LIST_BODY_EXCERPT_BYTES,
@@ -76,6 +77,8 @@ interface ReceiverSchema {
 export interface SqliteReceiverStore {
   uploads: UploadRepository;
   jobs: HookJobQueue;
+  /** Readiness: the database answers and is still the file it opened (sqlite-health.ts). */
+  checkHealth(): Promise<ReceiverHealthCheck[]>;
   close(): Promise<void>;
 }
 
@@ -87,7 +90,9 @@ const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
 /** Opens (creating if needed) `<dataDir>/receiver.sqlite`. */
 export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteReceiverStore> {
   mkdirSync(dataDir, { recursive: true });
-  const database = new Database(join(dataDir, 'receiver.sqlite'));
+  const path = join(dataDir, 'receiver.sqlite');
+  const database = new Database(path);
+  const opened = statSync(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
@@ -99,6 +104,7 @@ export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteRe
   return {
     uploads: createUploadRepository(db, writer),
     jobs: createHookJobQueue(db),
+    checkHealth: async () => [await checkSqliteFile(database, path, opened)],
     close: () => {
       writer.flush();
       return db.destroy();
@@ -465,6 +471,14 @@ function createHookJobQueue(db: Kysely<ReceiverSchema>): HookJobQueue {
         .where('state', '=', 'running')
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
+    },
+    async countByState() {
+      const rows = await db
+        .selectFrom('hook_jobs')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('state')
+        .execute();
+      return Object.fromEntries(rows.map((row) => [row.state, Number(row.n)]));
     },
     async jobsFor(uploadId) {
       const rows = await db

@@ -20,6 +20,7 @@ import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { UsageError } from '../connection.ts';
+import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
 import type { StopSignals } from './server.ts';
 
@@ -46,6 +47,7 @@ interface ReceiverFlags {
   apiToken?: string;
   insecureNoToken?: boolean;
   allowedHost?: string[];
+  logLevel?: string;
   verbose?: boolean;
 }
 
@@ -141,7 +143,8 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
       '--insecure-no-token',
       'bind beyond loopback without --api-token: anyone who reaches it reads every record',
     )
-    .option('--verbose', 'log every request (stderr)')
+    .addOption(logLevelOption('info'))
+    .addOption(verboseOption())
     .action((flags: ReceiverFlags) =>
       runAction(io, async () => {
         if (flags.publicKey !== undefined && flags.allowKeyUrl !== undefined) {
@@ -159,6 +162,7 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
           );
         }
         const allowedHosts = allowedHostsOf(flags, io);
+        const logLevel = chosenLogLevel(flags, io, 'info');
         const dataDir = resolve(io.cwd, flags.data);
         let callbackUrl = '';
         const receiver = await createReceiver({
@@ -170,7 +174,7 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
           ...(apiToken === undefined ? {} : { apiToken }),
           ...(flags.insecureNoToken === true ? { insecureNoToken: true } : {}),
           ...(allowedHosts === undefined ? {} : { allowedHosts }),
-          logger: flags.verbose === true,
+          logger: stderrLogger(logLevel, 'upcall-receiver'),
           ...(publicKey === undefined ? { keyUrlAllowlist: allowlist ?? [] } : { publicKey }),
           routes: (app) => mountDashboard(app, () => ({ callbackUrl })),
         });

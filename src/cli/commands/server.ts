@@ -20,8 +20,7 @@
  */
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { pino } from 'pino';
+import { Command, InvalidArgumentError } from 'commander';
 import { CANONICAL_CALLBACK_KEY_URL, type CallbackKeyBits } from '../../server/callback-key.ts';
 import {
   createServer,
@@ -36,6 +35,7 @@ import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/http-adapter.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, UsageError } from '../connection.ts';
 import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-credentials.ts';
+import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
 
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
@@ -55,7 +55,8 @@ interface ServerFlags {
   unsignedCallbacks?: boolean;
   unsafeNoFsync?: boolean;
   pathStyleHost?: string[];
-  logLevel: string;
+  logLevel?: string;
+  verbose?: boolean;
 }
 
 /** The environment variables behind the flags (a flag given on the command line wins). */
@@ -172,14 +173,6 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
   };
 }
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-/** `LOG_LEVEL` from the environment when it names a level (any case), else `info`. */
-function defaultLogLevel(io: CliIo): string {
-  const level = io.env['LOG_LEVEL']?.toLowerCase();
-  return level !== undefined && LOG_LEVELS.includes(level) ? level : 'info';
-}
-
 /** Signals that stop the server; injectable so tests never touch the test runner's handlers. */
 export interface StopSignals {
   on(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown;
@@ -241,17 +234,15 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
     )
-    .addOption(
-      new Option('--log-level <level>', 'request log level (stderr)')
-        .choices(LOG_LEVELS)
-        .default(defaultLogLevel(io)),
-    )
+    .addOption(logLevelOption('info'))
+    .addOption(verboseOption())
     .action((flags: ServerFlags) =>
       runAction(io, async () => {
         if (flags.memory === true && flags.data !== undefined) {
           throw new UsageError('--memory and --data exclude each other: choose where the data lives');
         }
         const chosen = settings(flags, io);
+        const logLevel = chosenLogLevel(flags, io, 'info');
         const dataDir =
           flags.memory === true ? undefined : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
         const credentials = await accessKey(io, flags.host, dataDir);
@@ -265,7 +256,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           bucketsToCreate: flags.bucket,
           region: chosen.region,
           pathStyleHosts: chosen.pathStyleHosts,
-          logger: pino({ name: 'upcall-server', level: flags.logLevel }, pino.destination(2)),
+          logger: stderrLogger(logLevel, 'upcall-server'),
           callback: {
             keyBits: chosen.callbackKeyBits,
             keyUrl: chosen.callbackKeyUrl,

@@ -47,6 +47,7 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
     config.pathStyleHosts,
   );
   if (keyResponse !== undefined) {
+    if (request.trace) request.trace.action = 'UpcallCallbackPublicKey';
     return keyResponse.catch((error: unknown) =>
       errorResponse(
         error,

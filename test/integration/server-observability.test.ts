@@ -214,6 +214,10 @@ describe('/_upcall/metrics', () => {
     expect(delta('upcall_callbacks_total', { outcome: 'failed' })).toBe(1);
     expect(delta('upcall_callback_duration_seconds_count', { outcome: 'failed' })).toBe(1);
     expect(sample(after, 'upcall_callbacks_in_flight')).toBe(0);
+    // The sink fetched the callback key once: upcall's own path, named as such.
+    expect(
+      sample(after, 'upcall_http_requests_total', { operation: 'UpcallCallbackPublicKey', status: '200' }),
+    ).toBe(1);
     expect(after).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 

@@ -178,10 +178,13 @@ export async function answerWithCallback(
   }
   const outcome = await runtime.dispatcher.send(prepared);
   if (outcome.ok) {
-    deps.logger.debug(
-      { requestId: context.requestId, url: redactUrl(outcome.url), latencyMs: outcome.latencyMs },
-      'upload callback succeeded',
-    );
+    // Checked first: redacting parses the URL, which every successful upload would pay for.
+    if (deps.logger.isLevelEnabled('debug')) {
+      deps.logger.debug(
+        { requestId: context.requestId, url: redactUrl(outcome.url), latencyMs: outcome.latencyMs },
+        'upload callback succeeded',
+      );
+    }
     // §6.1: 200, the app's body verbatim as JSON, plus the usual success headers. FIDELITY: also
     // for a PostObject whose success_action_status or redirect asks for another answer.
     return {

@@ -12,7 +12,8 @@
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { processMetricsText } from '../../shared/process-metrics.ts';
 import type { ReceiverHealthCheck } from './sqlite-health.ts';
 import type { HookJobQueue, HookJobState } from './upload-repository.ts';
 
@@ -42,7 +43,6 @@ export function installReceiverObservability(
   options: ReceiverObservabilityOptions,
 ): ReceiverObservability {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const requests = new Counter({
     name: 'upcall_receiver_http_requests_total',
@@ -93,7 +93,7 @@ export function installReceiverObservability(
       .send({ status: ok ? 'ok' : 'unavailable', checks });
   });
   app.get(METRICS_PATH, async (_request, reply) => {
-    const text = await registry.metrics();
+    const text = `${await registry.metrics()}\n${await processMetricsText()}`;
     return reply.header('content-type', registry.contentType).header('cache-control', 'no-store').send(text);
   });
 

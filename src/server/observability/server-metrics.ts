@@ -7,7 +7,7 @@
  * sets (OSS action names, HTTP statuses, callback outcomes), so the series count stays bounded
  * and the endpoint can be served unauthenticated without telling who stores what.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallbackDispatcher, CallbackOutcome } from '../callback-dispatcher.ts';
 import type { CallbackRuntime } from '../upload-callback.ts';
 
@@ -43,7 +43,6 @@ export interface ServerMetrics {
 
 export function createServerMetrics(): ServerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const requests = new Counter({
     name: 'upcall_http_requests_total',

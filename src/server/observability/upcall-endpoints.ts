@@ -18,6 +18,7 @@
  * where even that is too much (docs/operations.md).
  */
 import { ossError } from '../../shared/oss-error.ts';
+import { processMetricsText } from '../../shared/process-metrics.ts';
 import { checkStoreHealth, type ObjectStore, type StoreHealthCheck } from '../../store/index.ts';
 import type { OssResponse } from '../request-context.ts';
 import { virtualHostBucket } from '../resolve-target.ts';
@@ -52,7 +53,7 @@ export function createUpcallEndpoints(deps: { store: ObjectStore; metrics: Serve
       run: async () => ({
         status: 200,
         headers: { 'Content-Type': deps.metrics.registry.contentType, 'Cache-Control': 'no-store' },
-        body: await deps.metrics.registry.metrics(),
+        body: `${await deps.metrics.registry.metrics()}\n${await processMetricsText()}`,
       }),
     },
   };

@@ -155,11 +155,15 @@ describe('per-request log lines and the failed-callback warning', () => {
     expect(requestLine()).toMatchObject({ status: 203, code: 'CallbackFailed', operation: 'PutObject' });
   });
 
-  it('writes no request line when the level is above info', async () => {
-    const quiet = capturedLogger('warn');
-    const other = await startTestServer({ logger: quiet.logger });
+  it.each([
+    ['the level is above info', 'warn', {}],
+    ['accessLog is false, whatever the level', 'info', { accessLog: false }],
+  ] as const)('writes no request line when %s', async (_case, level, options) => {
+    const quiet = capturedLogger(level);
+    const other = await startTestServer({ logger: quiet.logger, ...options });
     try {
-      await signedRequest(other, { method: 'GET', bucket: other.bucket, key: 'none' });
+      const response = await signedRequest(other, { method: 'GET', bucket: other.bucket, key: 'none' });
+      expect(response.status).toBe(404);
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(quiet.lines().filter((line) => line.msg === 'request')).toEqual([]);
     } finally {

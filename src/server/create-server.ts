@@ -9,6 +9,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { isOssError } from '../shared/oss-error.ts';
 import {
   createFsObjectStore,
@@ -20,6 +21,8 @@ import type { AuthConfig } from './access-control.ts';
 import type { DispatchConfig } from './dispatch.ts';
 import { serveRequests } from './http-adapter.ts';
 import { guardTransferCoding } from './transfer-coding-guard.ts';
+import { createServerMetrics } from './observability/server-metrics.ts';
+import { createUpcallEndpoints } from './observability/upcall-endpoints.ts';
 import type { Owner, ServerDeps } from './request-context.ts';
 import {
   createCallbackService,
@@ -67,7 +70,10 @@ export interface ServerOptions {
   owner?: Owner;
   /** Host names that never carry a bucket label (path-style only), e.g. a load balancer's name. */
   pathStyleHosts?: readonly string[];
-  /** Log one line per request at info level (off by default: the hot path stays quiet). */
+  /**
+   * One line per request at info level, written when `logger`'s level lets info through (default
+   * true; docs/operations.md "Logs"). False: none, whatever the level.
+   */
   accessLog?: boolean;
   /**
    * How long a request body may go without a byte before the request fails with RequestTimeout
@@ -97,6 +103,8 @@ export interface UpcallServer {
   readonly httpServer: Server;
   /** The server's callback service (key, key URL), unless callbacks are off or supplied. */
   readonly callbackService: CallbackService | undefined;
+  /** This server's own Prometheus registry, served at `/_upcall/metrics` (docs/operations.md). */
+  readonly metrics: Registry;
   close(): Promise<void>;
 }
 
@@ -113,6 +121,8 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     options.callbacks !== undefined || options.callback === false
       ? undefined
       : createCallbackService({ dataDir: options.dataDir, ...options.callback }, { owner: owner.id, now });
+  const metrics = createServerMetrics();
+  const callbacks = options.callbacks ?? callbackService?.runtime;
   const deps: ServerDeps = {
     store,
     now,
@@ -120,7 +130,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     region: options.region ?? DEFAULT_REGION,
     owner,
     restoreDelayMs: options.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS,
-    callbacks: options.callbacks ?? callbackService?.runtime,
+    callbacks: callbacks === undefined ? undefined : metrics.measureCallbacks(callbacks),
     credentials: (accessKeyId) => credentials.get(accessKeyId),
   };
   const auth: AuthConfig = {
@@ -133,6 +143,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     auth,
     pathStyleHosts: new Set((options.pathStyleHosts ?? []).map((host) => host.toLowerCase())),
     callbackKey: callbackService,
+    upcallEndpoints: createUpcallEndpoints({ store, metrics }),
   };
 
   try {
@@ -147,7 +158,8 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
 
   const httpServer = createHttpServer();
   serveRequests(httpServer, config, {
-    accessLog: options.accessLog ?? false,
+    accessLog: options.accessLog ?? true,
+    metrics,
     ...(options.bodyTimeoutMs !== undefined && { bodyTimeoutMs: options.bodyTimeoutMs }),
   });
   guardTransferCoding(httpServer);
@@ -170,6 +182,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     store,
     httpServer,
     callbackService,
+    metrics: metrics.registry,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve, reject) => {

@@ -8,6 +8,8 @@ import type { Readable } from 'node:stream';
 import { isOssError, ossError } from '../shared/oss-error.ts';
 import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
 import type { CallbackService } from './callback-service.ts';
+import type { RequestTrace } from './observability/request-trace.ts';
+import type { UpcallEndpoints } from './observability/upcall-endpoints.ts';
 import { ANONYMOUS } from './principal.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
 import { resolveTarget, type RequestTarget } from './resolve-target.ts';
@@ -23,6 +25,8 @@ export interface IncomingRequest {
   body: Readable;
   /** The peer address (socket.remoteAddress), for `${clientIp}` of upload callbacks. */
   clientIp?: string | undefined;
+  /** Filled in as the request is resolved, for its log line and metrics. */
+  trace?: RequestTrace | undefined;
 }
 
 export interface DispatchConfig {
@@ -31,6 +35,8 @@ export interface DispatchConfig {
   pathStyleHosts: ReadonlySet<string>;
   /** Serves the callback public key PEM (callback-service.ts); absent without callbacks. */
   callbackKey?: Pick<CallbackService, 'keyResponse'> | undefined;
+  /** Health and metrics under `/_upcall/` (observability/upcall-endpoints.ts). */
+  upcallEndpoints?: UpcallEndpoints | undefined;
 }
 
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
@@ -41,6 +47,7 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
     config.pathStyleHosts,
   );
   if (keyResponse !== undefined) {
+    if (request.trace) request.trace.action = 'UpcallCallbackPublicKey';
     return keyResponse.catch((error: unknown) =>
       errorResponse(
         error,
@@ -49,15 +56,35 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
       ),
     );
   }
+  const upcall = config.upcallEndpoints?.respond(
+    { method: request.method, rawPath: request.rawPath, host },
+    config.pathStyleHosts,
+  );
+  if (upcall !== undefined) {
+    if (request.trace) request.trace.action = upcall.action;
+    return upcall.response.catch((error: unknown) =>
+      errorResponse(
+        error,
+        { requestId: request.requestId, method: request.method, host },
+        config.deps.logger,
+      ),
+    );
+  }
   let target: RequestTarget = {};
+  const trace = request.trace;
   try {
     target = resolveTarget(host, request.rawPath, config.pathStyleHosts);
+    if (trace) {
+      trace.bucket = target.bucket;
+      trace.key = target.key;
+    }
     const route = matchRoute({
       method: request.method,
       target: targetKind(target),
       query: request.query,
       hasHeader: (name) => request.headers[name] !== undefined,
     });
+    if (trace) trace.action = route.action;
     // One object of one fixed shape serves the signature checks and then, with its principal, the
     // operation: spreads of varying shapes go through V8's slow generic copy, on every request.
     const unauthenticated = {

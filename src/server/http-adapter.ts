@@ -15,7 +15,11 @@
  * - a body that stops arriving for `bodyTimeoutMs` gets RequestTimeout, and one the client cuts
  *   short with a half-close gets IncompleteBody, both as OSS XML, and the connection is closed.
  *   Node would hold a stalled body for its 300 s request timeout, and answer a half-close with a
- *   bare 400.
+ *   bare 400;
+ * - every request, once its response has finished or its connection closed, is counted in the
+ *   metrics and, when the logger's level is info or lower, logged as one line (docs/operations.md
+ *   "Logs"). That line carries no header, no query string and no principal, so no signature,
+ *   security token or cookie can reach it.
  */
 import {
   validateHeaderName,
@@ -30,6 +34,8 @@ import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { ossError, type OssErrorCode } from '../shared/oss-error.ts';
 import { dispatch, type DispatchConfig, type IncomingRequest } from './dispatch.ts';
+import type { RequestTrace } from './observability/request-trace.ts';
+import type { ServerMetrics } from './observability/server-metrics.ts';
 import type { HeaderValue, OssResponse } from './request-context.ts';
 import { nextRequestId } from './request-id.ts';
 import { errorResponse } from './send-error.ts';
@@ -56,8 +62,13 @@ export function splitRequestUrl(url: string): { rawPath: string; rawQuery: strin
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
 export interface ServeOptions {
-  /** One info line per request (request id, method, path, status, ms). Off by default: it costs. */
+  /**
+   * One line per request at info level (docs/operations.md "Logs"), written when the logger's level
+   * lets info through. Default true; false turns it off whatever the level.
+   */
   accessLog?: boolean;
+  /** Where every request is counted (observability/server-metrics.ts). */
+  metrics?: ServerMetrics | undefined;
   /** Longest pause between two bytes of a request body before RequestTimeout. */
   bodyTimeoutMs?: number;
 }
@@ -70,6 +81,9 @@ interface Exchange {
   readonly method: string;
   /** An error was answered before the operation finished (body stalled or cut short). */
   answeredEarly: boolean;
+  /** performance.now() when the request head arrived. */
+  readonly started: number;
+  readonly trace: RequestTrace;
 }
 
 /** What the adapter tracks per TCP connection. */
@@ -80,6 +94,13 @@ interface Connection {
   open: number;
   /** Settles once the last request received so far has been handled; the next one waits for it. */
   tail: Promise<void> | undefined;
+  /**
+   * socket.bytesRead / bytesWritten when the previous request on the connection finished: a
+   * request's bytes are what the connection carried since (pipelined requests read ahead are
+   * counted with the one in front of them).
+   */
+  readMark: number;
+  writeMark: number;
 }
 
 /**
@@ -91,13 +112,15 @@ export function serveRequests(server: Server, config: DispatchConfig, options: S
   const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const connections = new WeakMap<Socket, Connection>();
 
+  const accessLog = options.accessLog !== false;
+  const metrics = options.metrics;
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const requestId = nextRequestId(Date.now());
-    if (options.accessLog === true) logAccess(req, res, requestId, logger);
     const socket = req.socket;
     let connection = connections.get(socket);
     if (connection === undefined) {
-      connection = { latest: undefined, open: 0, tail: undefined };
+      connection = { latest: undefined, open: 0, tail: undefined, readMark: 0, writeMark: 0 };
       connections.set(socket, connection);
     }
     const exchange: Exchange = {
@@ -106,7 +129,11 @@ export function serveRequests(server: Server, config: DispatchConfig, options: S
       requestId,
       method: (req.method ?? 'GET').toUpperCase(),
       answeredEarly: false,
+      started: performance.now(),
+      trace: {},
     };
+    const counted = connection;
+    res.once('close', () => finishRequest(exchange, counted, accessLog ? logger : undefined, metrics));
     connection.latest = exchange;
     connection.open++;
     const run = (): Promise<void> =>
@@ -179,7 +206,7 @@ function answerEarly(exchange: Exchange, code: OssErrorCode, log: Logger): void 
   const response = errorResponse(ossError(code), { requestId, method, host: req.headers.host ?? '' }, log);
   // The request is incomplete, so writeResponse says `Connection: close`; node then ends the socket
   // once this response (or, pipelined, the ones queued before it) is flushed.
-  writeResponse(req, res, method, requestId, response, log).catch(() => req.socket.destroy());
+  writeResponse(exchange, response, log).catch(() => req.socket.destroy());
 }
 
 /**
@@ -202,21 +229,45 @@ function rejectMalformed(error: Error & { code?: string }, socket: Socket, inFli
   socket.destroy(error);
 }
 
-function logAccess(req: IncomingMessage, res: ServerResponse, requestId: string, logger: Logger): void {
-  const started = process.hrtime.bigint();
-  res.once('close', () => {
-    logger.info(
-      {
-        requestId,
-        method: req.method,
-        url: req.url,
-        status: res.statusCode,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-        complete: res.writableFinished,
-      },
-      'request',
-    );
-  });
+/**
+ * A request's response has finished, or its connection closed first: count it, and write its log
+ * line. The line names the target by bucket and key (never the raw URL: a presigned URL's query
+ * holds its Signature and security token) and carries no header.
+ */
+function finishRequest(
+  exchange: Exchange,
+  connection: Connection,
+  logger: Logger | undefined,
+  metrics: ServerMetrics | undefined,
+): void {
+  const { req, res, trace } = exchange;
+  const socket = req.socket;
+  const bytesIn = socket.bytesRead - connection.readMark;
+  const bytesOut = socket.bytesWritten - connection.writeMark;
+  connection.readMark = socket.bytesRead;
+  connection.writeMark = socket.bytesWritten;
+  const durationMs = performance.now() - exchange.started;
+  const status = res.headersSent ? res.statusCode : undefined;
+  metrics?.observeRequest({ operation: trace.action, status, bytesIn, bytesOut, durationMs });
+  if (logger === undefined || !logger.isLevelEnabled('info')) return;
+  logger.info(
+    {
+      requestId: exchange.requestId,
+      method: exchange.method,
+      bucket: trace.bucket,
+      key: trace.key,
+      operation: trace.action,
+      status,
+      code: trace.errorCode,
+      bytesIn,
+      bytesOut,
+      durationMs: Math.round(durationMs * 1000) / 1000,
+      clientIp: socket.remoteAddress,
+      // false: the connection closed before the whole response was written.
+      complete: res.writableFinished,
+    },
+    'request',
+  );
 }
 
 async function handle(exchange: Exchange, config: DispatchConfig): Promise<void> {
@@ -235,6 +286,7 @@ async function handle(exchange: Exchange, config: DispatchConfig): Promise<void>
     headers: req.headers,
     body: req,
     clientIp: req.socket.remoteAddress,
+    trace: exchange.trace,
   };
   const response = await dispatch(request, config);
   if (exchange.answeredEarly || (req.destroyed && !req.complete)) {
@@ -244,17 +296,11 @@ async function handle(exchange: Exchange, config: DispatchConfig): Promise<void>
     if (!exchange.answeredEarly) res.destroy();
     return;
   }
-  await writeResponse(req, res, method, requestId, response, config.deps.logger);
+  await writeResponse(exchange, response, config.deps.logger);
 }
 
-async function writeResponse(
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  requestId: string,
-  response: OssResponse,
-  log: Logger,
-): Promise<void> {
+async function writeResponse(exchange: Exchange, response: OssResponse, log: Logger): Promise<void> {
+  const { req, res, method, requestId } = exchange;
   let current = response;
   let headers = wireHeaders(current, requestId);
   if (headers === undefined) {
@@ -267,6 +313,9 @@ async function writeResponse(
     );
     headers = wireHeaders(current, requestId) ?? {};
   }
+  // OSS answers 203 only as CallbackFailed (SPEC.md §6.2); that response is built from the
+  // upload's success headers, so it carries no errorCode of its own.
+  exchange.trace.errorCode = current.errorCode ?? (current.status === 203 ? 'CallbackFailed' : undefined);
   const { body } = current;
   const unreadBody = !req.complete;
   if (unreadBody) headers['Connection'] = 'close';

@@ -40,6 +40,8 @@ export interface OssResponse {
   headers?: Record<string, HeaderValue>;
   /** Strings and Buffers are sent with Content-Length; a Readable is piped. */
   body?: string | Buffer | Readable;
+  /** The OSS error code of an error response (send-error.ts), for the log line; never sent as such. */
+  errorCode?: string | undefined;
 }
 
 /** The identity upcall reports as bucket and object owner (single-tenant server). */

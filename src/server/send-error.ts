@@ -41,9 +41,9 @@ export function errorResponse(error: unknown, ctx: ErrorContext, logger: Logger)
   if (nextAppendPosition !== undefined) headers['x-oss-next-append-position'] = nextAppendPosition;
   if (ctx.method === 'HEAD' || ossErr.status === 304) {
     if (ctx.method === 'HEAD') headers['x-oss-err'] = Buffer.from(xml).toString('base64');
-    return { status: ossErr.status, headers };
+    return { status: ossErr.status, headers, errorCode: ossErr.code };
   }
-  return { status: ossErr.status, headers, body: xml };
+  return { status: ossErr.status, headers, body: xml, errorCode: ossErr.code };
 }
 
 function toOssError(error: unknown, ctx: ErrorContext, logger: Logger): OssError {

@@ -32,6 +32,7 @@ import type { ObjectMeta, ReceivedDigests, StoredObject } from '../store/object-
 import { systemCallbackAddressGuard, type CallbackAddressGuard } from './callback-address-guard.ts';
 import type { CallbackContext, CallbackDispatcher, PreparedCallback } from './callback-dispatcher.ts';
 import { readImageInfo } from './image-info.ts';
+import { redactUrl } from './observability/redact.ts';
 import {
   header,
   type HeaderValue,
@@ -177,10 +178,13 @@ export async function answerWithCallback(
   }
   const outcome = await runtime.dispatcher.send(prepared);
   if (outcome.ok) {
-    deps.logger.debug(
-      { requestId: context.requestId, url: outcome.url.href, latencyMs: outcome.latencyMs },
-      'upload callback succeeded',
-    );
+    // Checked first: redacting parses the URL, which every successful upload would pay for.
+    if (deps.logger.isLevelEnabled('debug')) {
+      deps.logger.debug(
+        { requestId: context.requestId, url: redactUrl(outcome.url), latencyMs: outcome.latencyMs },
+        'upload callback succeeded',
+      );
+    }
     // §6.1: 200, the app's body verbatim as JSON, plus the usual success headers. FIDELITY: also
     // for a PostObject whose success_action_status or redirect asks for another answer.
     return {
@@ -189,10 +193,14 @@ export async function answerWithCallback(
       body: outcome.body,
     };
   }
-  deps.logger.info(
+  // Warn: the uploader got a 203 and the app server never heard of this upload (issue 18). The
+  // URL loses its query values and password: app servers put tokens there.
+  deps.logger.warn(
     {
+      bucket: object.bucket,
+      key: object.key,
       requestId: context.requestId,
-      url: outcome.url?.href,
+      url: redactUrl(outcome.url),
       latencyMs: outcome.latencyMs,
       reason: outcome.error.message,
     },

@@ -6,3 +6,9 @@ export type * from './object-store.ts';
 export { createMemoryObjectStore, type MemoryObjectStoreOptions } from './memory/memory-object-store.ts';
 export { createFsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-store.ts';
 export { Crc64Pool, type Crc64PoolOptions } from './hashing/crc64-pool.ts';
+export {
+  checkStoreHealth,
+  hasHealthCheck,
+  type HealthCheckedStore,
+  type StoreHealthCheck,
+} from './store-health.ts';

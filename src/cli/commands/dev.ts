@@ -16,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { pino } from 'pino';
 import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
 import { defaultCallbackKeyUrl } from '../../server/callback-key.ts';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
@@ -30,6 +29,7 @@ import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connecti
 import { allowBrowserOrigins } from '../dev-cors.ts';
 import { devAccessKey } from '../dev-credentials.ts';
 import { devBanner } from '../dev-banner.ts';
+import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
 import { DEV_STORAGE_SUBDIR } from './keys.ts';
 import { RECEIVER_TOKEN_ENV } from './receiver.ts';
@@ -42,8 +42,9 @@ export interface DevOptions {
   host: string;
   bucket: string;
   env: Readonly<Record<string, string | undefined>>;
-  /** Log requests as JSON lines to stderr (default: quiet). */
-  verbose?: boolean;
+  /** Level of the JSON lines both servers log to stderr (default `warn`: failures only; `info`
+   *  logs every request). */
+  logLevel?: string;
 }
 
 export interface DevHandle {
@@ -57,6 +58,8 @@ export interface DevHandle {
 export const DEFAULT_DEV_PORT = 9000;
 export const DEFAULT_RECEIVER_PORT = 9100;
 export const DEFAULT_DEV_BUCKET = 'uploads';
+/** Quiet by default (the banner is the interface): failed callbacks and errors only. */
+export const DEFAULT_DEV_LOG_LEVEL = 'warn';
 /** Where the receiver takes callbacks (its default). */
 export const CALLBACK_PATH = '/callback';
 /** How long in-flight requests get to finish on Ctrl-C before connections are cut. */
@@ -73,7 +76,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   const apiToken =
     options.env[RECEIVER_TOKEN_ENV] ??
     (isLoopbackHost(options.host) ? undefined : randomBytes(24).toString('base64url'));
-  const logger = pino({ level: options.verbose ? 'info' : 'warn' }, pino.destination(2));
+  const logger = stderrLogger(options.logLevel ?? DEFAULT_DEV_LOG_LEVEL);
 
   const server = await createServer({
     port: options.port,
@@ -81,7 +84,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
     dataDir: join(dataDir, DEV_STORAGE_SUBDIR),
     credentials: { [key.accessKeyId]: key.accessKeySecret },
     bucketsToCreate: [options.bucket],
-    logger,
+    logger: logger.child({ name: 'upcall-server' }),
   });
   allowBrowserOrigins(server.httpServer);
   const keyUrl = server.callbackService?.keyUrl() ?? defaultCallbackKeyUrl(server.host, server.port);
@@ -104,6 +107,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       host: options.host,
       keyUrlAllowlist: [keyUrl],
       callbackPath: CALLBACK_PATH,
+      logger: logger.child({ name: 'upcall-receiver' }),
       ...(apiToken === undefined ? {} : { apiToken }),
       // The receiver's own /sts and /api/post-policy (credential-endpoints.ts), as `upcall
       // receiver` serves them when configured: one developer's setup, so every user id shares
@@ -194,6 +198,7 @@ interface DevFlags {
   receiverPort: number;
   host: string;
   bucket: string;
+  logLevel?: string;
   verbose?: boolean;
 }
 
@@ -210,7 +215,8 @@ export function devCommand(io: CliIo = processIo()): Command {
     )
     .option('--host <host>', 'address both servers listen on', '127.0.0.1')
     .option('--bucket <name>', 'bucket created at start', DEFAULT_DEV_BUCKET)
-    .option('--verbose', 'log every request');
+    .addOption(logLevelOption(DEFAULT_DEV_LOG_LEVEL))
+    .addOption(verboseOption());
   command.action((flags: DevFlags) =>
     runAction(io, async () => {
       const dev = await startDev({
@@ -220,7 +226,7 @@ export function devCommand(io: CliIo = processIo()): Command {
         host: flags.host,
         bucket: flags.bucket,
         env: io.env,
-        verbose: flags.verbose === true,
+        logLevel: chosenLogLevel(flags, io, DEFAULT_DEV_LOG_LEVEL),
       });
       await new Promise<void>((done) => {
         // Handlers first: a script may send SIGTERM the moment it reads the banner.

@@ -29,6 +29,7 @@ import { stopOnSignals, type StopSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { UsageError } from '../connection.ts';
+import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
 
 /** The same port `upcall dev` gives its receiver. */
@@ -63,6 +64,7 @@ interface ReceiverFlags {
   storageEndpoint?: string;
   bucket?: string;
   publicUrl?: string;
+  logLevel?: string;
   verbose?: boolean;
 }
 
@@ -224,7 +226,8 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
       `this receiver's origin as the storage server reaches it; callbacks are bound to <url><callback path> (env ${PUBLIC_URL_ENV}; default: the bound address)`,
       parseOrigin,
     )
-    .option('--verbose', 'log every request (stderr)')
+    .addOption(logLevelOption('info'))
+    .addOption(verboseOption())
     .action((flags: ReceiverFlags) =>
       runAction(io, async () => {
         if (flags.publicKey !== undefined && flags.allowKeyUrl !== undefined) {
@@ -241,6 +244,7 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
             `--host ${flags.host} would serve every upload record and the dashboard to anyone who reaches it: set ${RECEIVER_TOKEN_ENV} (or --api-token), bind 127.0.0.1, or pass --insecure-no-token`,
           );
         }
+        const logLevel = chosenLogLevel(flags, io, 'info');
         const dataDir = resolve(io.cwd, flags.data);
         const storage = storageOf(flags, io);
         const publicUrl = flags.publicUrl ?? originFromEnv(io, PUBLIC_URL_ENV);
@@ -267,7 +271,7 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
           ...(apiToken === undefined ? {} : { apiToken }),
           ...(flags.insecureNoToken === true ? { insecureNoToken: true } : {}),
           ...(allowedHosts === undefined ? {} : { allowedHosts }),
-          logger: flags.verbose === true,
+          logger: stderrLogger(logLevel, 'upcall-receiver'),
           ...(publicKey === undefined ? { keyUrlAllowlist: allowlist ?? [] } : { publicKey }),
           ...(credentials === undefined ? {} : { credentials }),
           routes: (app) =>

@@ -20,8 +20,7 @@
  */
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { pino } from 'pino';
+import { Command, InvalidArgumentError } from 'commander';
 import { CANONICAL_CALLBACK_KEY_URL, type CallbackKeyBits } from '../../server/callback-key.ts';
 import {
   createServer,
@@ -39,6 +38,7 @@ import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/http-adapter.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, UsageError } from '../connection.ts';
 import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-credentials.ts';
+import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
 
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
@@ -60,7 +60,8 @@ interface ServerFlags {
   minFreeSpace?: number;
   pathStyleHost?: string[];
   restoreDelay?: number;
-  logLevel: string;
+  logLevel?: string;
+  verbose?: boolean;
 }
 
 /** The environment variables behind the flags (a flag given on the command line wins). */
@@ -202,14 +203,6 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
   };
 }
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-/** `LOG_LEVEL` from the environment when it names a level (any case), else `info`. */
-function defaultLogLevel(io: CliIo): string {
-  const level = io.env['LOG_LEVEL']?.toLowerCase();
-  return level !== undefined && LOG_LEVELS.includes(level) ? level : 'info';
-}
-
 export function serverCommand(io: CliIo = processIo(), signals: StopSignals = process): Command {
   return new Command('server')
     .description('run the OSS-compatible storage server')
@@ -276,17 +269,15 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `how long a RestoreObject of an Archive/ColdArchive/DeepColdArchive object takes, e.g. 500ms, 2s, 5m (default: 60s; env ${SERVER_ENV.restoreDelay})`,
       parseDuration,
     )
-    .addOption(
-      new Option('--log-level <level>', 'request log level (stderr)')
-        .choices(LOG_LEVELS)
-        .default(defaultLogLevel(io)),
-    )
+    .addOption(logLevelOption('info'))
+    .addOption(verboseOption())
     .action((flags: ServerFlags) =>
       runAction(io, async () => {
         if (flags.memory === true && flags.data !== undefined) {
           throw new UsageError('--memory and --data exclude each other: choose where the data lives');
         }
         const chosen = settings(flags, io);
+        const logLevel = chosenLogLevel(flags, io, 'info');
         const dataDir =
           flags.memory === true ? undefined : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
         const credentials = await accessKey(io, flags.host, dataDir);
@@ -302,7 +293,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           region: chosen.region,
           pathStyleHosts: chosen.pathStyleHosts,
           restoreDelayMs: chosen.restoreDelayMs,
-          logger: pino({ name: 'upcall-server', level: flags.logLevel }, pino.destination(2)),
+          logger: stderrLogger(logLevel, 'upcall-server'),
           callback: {
             keyBits: chosen.callbackKeyBits,
             keyUrl: chosen.callbackKeyUrl,

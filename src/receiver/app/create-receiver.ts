@@ -15,7 +15,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { ossCallbackPlugin } from '../adapters/fastify.ts';
 import { parseCallbackBody, type CallbackBodyFacts } from '../callback-body.ts';
 import type { JsonValue } from '../callback-reply.ts';
@@ -33,7 +34,9 @@ import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
 import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
 import type { NewUploadRecord, UploadRecord } from './upload-record.ts';
 import { LIST_BODY_EXCERPT_BYTES, type HookJobQueue, type UploadRepository } from './upload-repository.ts';
+import { installReceiverObservability } from './receiver-observability.ts';
 import { installRequestGuard, isLoopbackHost } from './request-guard.ts';
+import type { ReceiverHealthCheck } from './sqlite-health.ts';
 import { registerUploadsApi } from './uploads-api.ts';
 
 export interface ReceiverOptions {
@@ -97,7 +100,12 @@ export interface ReceiverOptions {
   port?: number;
   /** Trust X-Forwarded-For for the recorded client IP (behind a proxy). Default false. */
   trustProxy?: boolean;
-  logger?: boolean;
+  /**
+   * A pino logger (the CLI passes its own, at `--log-level`), or true for Fastify's default one.
+   * One line per request at info, refused callbacks at warn (docs/operations.md "Logs").
+   * Default false: silent.
+   */
+  logger?: boolean | Logger;
   now?: () => number;
 }
 
@@ -106,6 +114,8 @@ export const DEFAULT_REFUSED_RECORDS_KEPT = 1000;
 export interface ReceiverStore {
   uploads: UploadRepository;
   jobs: HookJobQueue;
+  /** Readiness checks of the database (`/_upcall/health/ready`); absent: taken as ready. */
+  checkHealth?(): Promise<ReceiverHealthCheck[]>;
 }
 
 export interface Receiver {
@@ -129,7 +139,13 @@ async function openReceiverStore(
 ): Promise<ReceiverStore & { close(): Promise<void> }> {
   if (options.store !== undefined) {
     const { uploads, jobs } = options.store;
-    return { uploads, jobs, close: () => Promise.resolve() };
+    const given = options.store;
+    return {
+      uploads,
+      jobs,
+      ...(given.checkHealth !== undefined && { checkHealth: () => given.checkHealth!() }),
+      close: () => Promise.resolve(),
+    };
   }
   if (options.dataDir === undefined) throw new TypeError('createReceiver needs dataDir or store');
   return openSqliteReceiverStore(options.dataDir);
@@ -163,7 +179,12 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   const store = await openReceiverStore(options);
   let worker: HookWorker | undefined;
   let origin: string | undefined;
-  const app = Fastify({ logger: options.logger ?? false, trustProxy: options.trustProxy ?? false });
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    ...(typeof logger === 'boolean' ? { logger } : { loggerInstance: logger }),
+    logController: new OneLinePerRequest(),
+    trustProxy: options.trustProxy ?? false,
+  }) as unknown as FastifyInstance;
   // When each callback arrived (monotonic clock), for the record's latencyMs: the receiver can
   // only measure its own share of OSS's 5 s budget (the callback's Date header has 1 s resolution).
   const arrivals = new WeakMap<object, number>();
@@ -211,7 +232,14 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       return record;
     };
 
+    const observability = installReceiverObservability(app, {
+      callbackPath,
+      jobs: store.jobs,
+      checkHealth: store.checkHealth === undefined ? undefined : () => store.checkHealth!(),
+    });
+
     const onVerified = async (callback: VerifiedCallback, request: FastifyRequest): Promise<JsonValue> => {
+      observability.callbackVerified();
       const record: NewUploadRecord = {
         ...recordOf(request, callback.rawBody, callback),
         verified: true,
@@ -237,9 +265,14 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     };
 
     const onRejected = (error: CallbackVerificationError, request: FastifyRequest): void => {
-      if (options.recordRejected === false || refusedRecordsKept < 1) return;
       // A GET or HEAD (a browser, a health check) is not a callback attempt: answered 501, not recorded.
       if (error.reason === 'method-not-allowed') return;
+      observability.callbackRefused();
+      request.log.warn(
+        { reason: error.reason, ossRequestId: headerText(request.headers['x-oss-request-id']) },
+        'callback refused',
+      );
+      if (options.recordRejected === false || refusedRecordsKept < 1) return;
       // Refused callbacks are recorded too (verified: false), so a developer can see why. Anyone
       // can post to the callback URL, so a refused one keeps a bounded excerpt (its facts are
       // parsed from that excerpt too), and only the newest `refusedRecordsKept` are kept.
@@ -311,6 +344,15 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       await store.close();
     },
   };
+}
+
+/**
+ * Fastify's two lines per request (the second without the route, the first with the query string,
+ * which may hold a token) give way to the one receiver-observability.ts writes; its error lines stay.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(): void {}
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {

@@ -8,7 +8,8 @@
  *   be rebound), or a name in `allowedHosts`. Others get 403.
  * - **Token**: with `apiToken` set, everything but the callback route, the credential endpoints
  *   (`/sts`, `/api/sts`, `/api/post-policy`: an app's own clients call them, and
- *   `credentials.user` decides who they are) and the pages' static files needs
+ *   `credentials.user` decides who they are), the health probes (`/_upcall/health/*`) and the
+ *   pages' static files needs
  *   `Authorization: Bearer <token>` or the cookie the dashboard's sign-in page sets
  *   (`#token=` in the dashboard URL, or pasted). Deny by default: a route added later is covered.
  * - The callback route is checked by neither: OSS signs it, and OSS calls whatever name the
@@ -29,6 +30,9 @@ const OPEN_PATHS = new Set([
   '/api/post-policy',
   '/vendor/aliyun-oss-sdk.min.js',
   '/favicon.ico',
+  // Probes carry no token (receiver-observability.ts); /_upcall/metrics stays behind it.
+  '/_upcall/health/live',
+  '/_upcall/health/ready',
 ]);
 const OPEN_PREFIXES = ['/dashboard/static/'];
 /** Pages a browser navigates to: without the token they answer the sign-in page, not JSON. */

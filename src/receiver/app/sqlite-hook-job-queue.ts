@@ -71,6 +71,14 @@ export function createHookJobQueue(db: Kysely<ReceiverSchema>): HookJobQueue {
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
+    async countByState() {
+      const rows = await db
+        .selectFrom('hook_jobs')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('state')
+        .execute();
+      return Object.fromEntries(rows.map((row) => [row.state, Number(row.n)]));
+    },
     async jobsFor(uploadId) {
       const rows = await db
         .selectFrom('hook_jobs')

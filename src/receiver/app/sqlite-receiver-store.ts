@@ -9,10 +9,11 @@
  * (`sqlite-receiver-schema.ts`), the statement cache (`sqlite-statement-cache.ts`), the upload
  * repository (`sqlite-upload-repository.ts`) and the hook-job queue (`sqlite-hook-job-queue.ts`).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { checkSqliteFile, type ReceiverHealthCheck } from './sqlite-health.ts';
 import { createHookJobQueue } from './sqlite-hook-job-queue.ts';
 import { migrate, UPLOAD_COLUMNS, type ReceiverSchema } from './sqlite-receiver-schema.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
@@ -23,13 +24,17 @@ import type { HookJobQueue, UploadRepository } from './upload-repository.ts';
 export interface SqliteReceiverStore {
   uploads: UploadRepository;
   jobs: HookJobQueue;
+  /** Readiness: the database answers and is still the file it opened (sqlite-health.ts). */
+  checkHealth(): Promise<ReceiverHealthCheck[]>;
   close(): Promise<void>;
 }
 
 /** Opens (creating if needed) `<dataDir>/receiver.sqlite`. */
 export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteReceiverStore> {
   mkdirSync(dataDir, { recursive: true });
-  const database = new Database(join(dataDir, 'receiver.sqlite'));
+  const path = join(dataDir, 'receiver.sqlite');
+  const database = new Database(path);
+  const opened = statSync(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
@@ -41,6 +46,7 @@ export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteRe
   return {
     uploads: createUploadRepository(db, writer),
     jobs: createHookJobQueue(db),
+    checkHealth: async () => [await checkSqliteFile(database, path, opened)],
     close: () => {
       writer.flush();
       return db.destroy();

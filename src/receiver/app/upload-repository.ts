@@ -53,4 +53,9 @@ export interface HookJobQueue {
   /** Crash recovery at start: jobs left `running` by a dead process become due again. */
   requeueRunning(now: number): Promise<number>;
   jobsFor(uploadId: number): Promise<HookJob[]>;
+  /**
+   * How many jobs are in each state now, for the metrics gauges (docs/operations.md). Optional: a
+   * queue without it reports no hook-job gauges.
+   */
+  countByState?(): Promise<Partial<Record<HookJobState, number>>>;
 }

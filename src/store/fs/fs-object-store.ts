@@ -17,7 +17,7 @@
  * to BlobDir.drop (unlinked once the commit is durable and no reader holds them).
  */
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
@@ -57,10 +57,12 @@ import type {
   UploadInfo,
   UploadRef,
 } from '../object-store.ts';
+import type { HealthCheckedStore, StoreHealthCheck } from '../store-health.ts';
 import { BlobDir, type Segment } from './blob-dir.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_MIN_FREE_BYTES, FreeSpace } from './free-space.ts';
 import { RESERVE_FILE_BYTES, ReserveFile } from './reserve-file.ts';
+import { checkFsStoreHealth, type FsStoreFiles } from './fs-store-health.ts';
 import {
   MetaDb,
   formatSegments,
@@ -179,8 +181,9 @@ function noSuchUpload(uploadId: string): Error {
   return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
 }
 
-class FsObjectStore implements ObjectStore, MultipartStore {
+class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #db: MetaDb;
+  readonly #files: Omit<FsStoreFiles, 'db'>;
   readonly #blobs: BlobDir;
   readonly #unlock: () => Promise<void>;
   readonly #crc64: { pool: Crc64Pool; owned: boolean };
@@ -193,8 +196,10 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     unlock: () => Promise<void>,
     crc64: { pool: Crc64Pool; owned: boolean },
     space: { free: FreeSpace; reserve: ReserveFile },
+    files: Omit<FsStoreFiles, 'db'>,
   ) {
     this.#db = db;
+    this.#files = files;
     this.#blobs = blobs;
     this.#unlock = unlock;
     this.#crc64 = crc64;
@@ -538,6 +543,11 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     return buildListPage(query, scan());
   }
 
+  /** Readiness (store-health.ts): the metadata database and the blob directory. */
+  checkHealth(): Promise<StoreHealthCheck[]> {
+    return checkFsStoreHealth({ db: this.#db.db, ...this.#files });
+  }
+
   async close(): Promise<void> {
     if (!this.#db.db.open) return;
     await this.#blobs.close();
@@ -710,7 +720,8 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
   const unlock = await lockDataDir(options.dataDir);
   let db: MetaDb | undefined;
   try {
-    db = new MetaDb(join(options.dataDir, 'meta.sqlite'));
+    const dbPath = join(options.dataDir, 'meta.sqlite');
+    db = new MetaDb(dbPath);
     const meta = db;
     const minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
     const free = await FreeSpace.open(options.dataDir, minFreeBytes);
@@ -724,13 +735,21 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
       fsync: options.fsync ?? true,
       space: free,
     });
+    const { dev, ino } = await stat(dbPath);
     const referenced = meta.referencedBlobs();
     await blobs.sweep((id) => referenced.has(id));
     await reserve.fill();
     const crc64 = options.crc64Pool
       ? { pool: options.crc64Pool, owned: false }
       : { pool: new Crc64Pool(), owned: true };
-    return new FsObjectStore(meta, blobs, unlock, crc64, { free, reserve });
+    return new FsObjectStore(
+      meta,
+      blobs,
+      unlock,
+      crc64,
+      { free, reserve },
+      { dbPath, dbIdentity: { dev, ino }, blobsDir: join(options.dataDir, 'blobs') },
+    );
   } catch (error) {
     db?.close();
     await unlock();

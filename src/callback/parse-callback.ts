@@ -8,7 +8,7 @@
  * failure reported is the one OSS would report.
  *
  * Pure: no I/O. The private-address check needs DNS, so it lives in the server
- * (src/server/callback-address-guard.ts) and runs on the URLs returned here.
+ * (src/server/callback/callback-address-guard.ts) and runs on the URLs returned here.
  * Invariant: a returned CallbackSpec has 1..5 http(s) URLs, a non-empty body template without
  * malformed `$(`/`${` syntax, one of the two body types, and string-valued `x:` vars.
  */
@@ -50,7 +50,7 @@ export interface ParseCallbackOptions {
   /**
    * Real OSS's private-address refusal (§2.3, 0007-00000008), for literal IP hosts: checked here
    * so it is reported in §12.2 order (after the URLs, before the body). Host names need DNS; the
-   * server checks those after parsing (src/server/callback-address-guard.ts).
+   * server checks those after parsing (src/server/callback/callback-address-guard.ts).
    */
   isForbiddenAddress?: ((hostname: string) => boolean) | undefined;
 }

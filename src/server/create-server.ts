@@ -16,16 +16,16 @@ import {
   type BucketAcl,
   type ObjectStore,
 } from '../store/index.ts';
-import type { AuthConfig } from './access-control.ts';
-import type { DispatchConfig } from './dispatch.ts';
-import { serveRequests } from './http-adapter.ts';
-import type { Owner, ServerDeps } from './request-context.ts';
+import type { AuthConfig } from './pipeline/access-control.ts';
+import type { DispatchConfig } from './pipeline/dispatch.ts';
+import { serveRequests } from './pipeline/http-adapter.ts';
+import type { Owner, ServerDeps } from './pipeline/request-context.ts';
 import {
   createCallbackService,
   type CallbackService,
   type CallbackServiceOptions,
-} from './callback-service.ts';
-import type { CallbackRuntime } from './upload-callback.ts';
+} from './callback/callback-service.ts';
+import type { CallbackRuntime } from './callback/upload-callback.ts';
 
 /** Used when no credentials are configured; printed by the CLI so users can paste them. */
 export const DEFAULT_ACCESS_KEY_ID = 'upcall-access-key-id';

@@ -5,14 +5,17 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOssError } from '../../src/shared/oss-error.ts';
-import { createCallbackDispatcher, type CallbackDispatcher } from '../../src/server/callback-dispatcher.ts';
+import {
+  createCallbackDispatcher,
+  type CallbackDispatcher,
+} from '../../src/server/callback/callback-dispatcher.ts';
 import { uploadResultHeaders } from '../../src/server/object-meta.ts';
 import {
   answerWithCallback,
   uploadCallbackFromForm,
   uploadCallbackFromRequest,
   type CallbackRuntime,
-} from '../../src/server/upload-callback.ts';
+} from '../../src/server/callback/upload-callback.ts';
 import { createMemoryObjectStore, type ObjectStore } from '../../src/store/index.ts';
 import { okReply, startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
 

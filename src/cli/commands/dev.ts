@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
-import { defaultCallbackKeyUrl } from '../../server/callback-key.ts';
+import { defaultCallbackKeyUrl } from '../../server/callback/callback-key.ts';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
 import { trackCallbackLatency } from '../../receiver/dashboard/callback-latency.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';

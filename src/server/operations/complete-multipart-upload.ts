@@ -13,14 +13,18 @@
  */
 import { ossError } from '../../shared/oss-error.ts';
 import type { CompletedPart, StoredObject, UploadRef } from '../../store/object-store.ts';
-import { MAX_COMPLETE_BODY_BYTES, parseCompleteMultipartUpload } from '../complete-multipart-upload-body.ts';
-import { objectLocation, uploadRefOf } from '../multipart-request.ts';
+import { MAX_COMPLETE_BODY_BYTES, parseCompleteMultipartUpload } from './complete-multipart-upload-body.ts';
+import { objectLocation, uploadRefOf } from '../request-arguments.ts';
 import { quoteEtag } from '../object-meta.ts';
 import { readXmlBody } from '../read-xml-body.ts';
-import { header, type OssResponse, type Operation, type ServerDeps } from '../request-context.ts';
+import { header, type OssResponse, type Operation, type ServerDeps } from '../pipeline/request-context.ts';
 import { completeMultipartUploadResult } from '../responses/complete-multipart-upload-result.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
-import { answerWithCallback, callbackAnswerContext, uploadCallbackFromRequest } from '../upload-callback.ts';
+import {
+  answerWithCallback,
+  callbackAnswerContext,
+  uploadCallbackFromRequest,
+} from '../callback/upload-callback.ts';
 
 export const completeMultipartUpload: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);

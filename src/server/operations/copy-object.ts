@@ -15,10 +15,10 @@ import { ossError } from '../../shared/oss-error.ts';
 import type { CopySource, ObjectMeta, ObjectSettings } from '../../store/object-store.ts';
 import { evaluateConditions } from '../conditional.ts';
 import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders, quoteEtag } from '../object-meta.ts';
 import { effectiveObjectAcl, objectAclHeader, taggingHeader } from '../object-settings.ts';
-import { header, type Operation, type RequestContext, type ServerDeps } from '../request-context.ts';
+import { header, type Operation, type RequestContext, type ServerDeps } from '../pipeline/request-context.ts';
 import { copyObjectResult } from '../responses/copy-object-result.ts';
 import { parseCopySource } from './upload-part-copy.ts';
 

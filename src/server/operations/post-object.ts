@@ -19,16 +19,16 @@ import { checkTemporaryPolicy } from '../../shared/security-token.ts';
 import { callbackFingerprint } from '../../callback/callback-fingerprint.ts';
 import type { StoredObject } from '../../store/object-store.ts';
 import { verifyDigests, expectedDigests } from '../integrity.ts';
-import { objectLocation, requireBucket } from '../multipart-request.ts';
+import { objectLocation, requireBucket } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
-import { authorizePostForm } from '../post-object-auth.ts';
+import { authorizePostForm } from '../post-object/post-object-auth.ts';
 import {
   DEFAULT_POST_OBJECT_FORM_LIMITS,
   parsePostObjectForm,
   substituteFilename,
-} from '../post-object-form.ts';
-import type { OssResponse, Operation, RequestContext } from '../request-context.ts';
+} from '../post-object/post-object-form.ts';
+import type { OssResponse, Operation, RequestContext } from '../pipeline/request-context.ts';
 import { postResponse } from '../responses/post-response.ts';
 import {
   answerWithCallback,
@@ -36,7 +36,7 @@ import {
   signWhenReceived,
   uploadCallbackFromForm,
   type PendingCallback,
-} from '../upload-callback.ts';
+} from '../callback/upload-callback.ts';
 
 /** OSS: a PostObject file is at most 5 GiB. */
 export const MAX_POST_OBJECT_SIZE = 5 * 1024 * 1024 * 1024;

@@ -7,9 +7,9 @@
 import { isOssError } from '../../shared/oss-error.ts';
 import { parseXml } from '../../shared/xml.ts';
 import { bucketAclHeader } from '../bucket-acl-header.ts';
-import { requireBucket } from '../multipart-request.ts';
+import { requireBucket } from '../request-arguments.ts';
 import { readXmlBody } from '../read-xml-body.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 export const putBucket: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);

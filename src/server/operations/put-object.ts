@@ -9,17 +9,22 @@
 import type { StoredObject } from '../../store/object-store.ts';
 import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
 import { integrityCheck } from '../integrity.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
 import { ossError } from '../../shared/oss-error.ts';
-import { header, type OssResponse, type Operation, type RequestContext } from '../request-context.ts';
+import {
+  header,
+  type OssResponse,
+  type Operation,
+  type RequestContext,
+} from '../pipeline/request-context.ts';
 import {
   answerWithCallback,
   callbackAnswerContext,
   signWhenReceived,
   uploadCallbackFromRequest,
-} from '../upload-callback.ts';
+} from '../callback/upload-callback.ts';
 
 /** OSS: a single PutObject or AppendObject carries at most 5 GiB. */
 export const MAX_PUT_OBJECT_BYTES = 5 * 1024 * 1024 * 1024;

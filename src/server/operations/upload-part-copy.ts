@@ -12,9 +12,9 @@ import { validateObjectKey } from '../../shared/object-key.ts';
 import { checkTemporaryPolicy, isTemporaryPolicy } from '../../shared/security-token.ts';
 import type { ByteRange, CopySource } from '../../store/object-store.ts';
 import { evaluateConditions } from '../conditional.ts';
-import { MAX_PART_SIZE, parsePartNumber, uploadRefOf } from '../multipart-request.ts';
+import { MAX_PART_SIZE, parsePartNumber, uploadRefOf } from '../request-arguments.ts';
 import { quoteEtag } from '../object-meta.ts';
-import { header, type Operation, type RequestContext, type ServerDeps } from '../request-context.ts';
+import { header, type Operation, type RequestContext, type ServerDeps } from '../pipeline/request-context.ts';
 import { copyPartResult } from '../responses/copy-part-result.ts';
 import { effectiveObjectAcl } from '../object-settings.ts';
 

@@ -14,7 +14,7 @@
  * condition; content-length-range is enforced on the file as it streams (EntityTooLarge/Small).
  * Pure: no I/O, the clock is passed in.
  */
-import { ossError } from '../shared/oss-error.ts';
+import { ossError } from '../../shared/oss-error.ts';
 
 export type PolicyCondition =
   | { op: 'eq' | 'starts-with'; field: string; value: string; text: string }

@@ -22,24 +22,24 @@ import {
   parseFormCallback,
   type CallbackSpec,
   type ParseCallbackOptions,
-} from '../callback/parse-callback.ts';
+} from '../../callback/parse-callback.ts';
 import {
   templateUsesImageInfo,
   type CallbackOperation,
   type UploadFacts,
-} from '../callback/render-callback-body.ts';
-import type { ObjectMeta, ReceivedDigests, StoredObject } from '../store/object-store.ts';
+} from '../../callback/render-callback-body.ts';
+import type { ObjectMeta, ReceivedDigests, StoredObject } from '../../store/object-store.ts';
 import { systemCallbackAddressGuard, type CallbackAddressGuard } from './callback-address-guard.ts';
 import type { CallbackContext, CallbackDispatcher, PreparedCallback } from './callback-dispatcher.ts';
-import { readImageInfo } from './image-info.ts';
+import { readImageInfo } from '../image-info.ts';
 import {
   header,
   type HeaderValue,
   type OssResponse,
   type RequestContext,
   type ServerDeps,
-} from './request-context.ts';
-import { errorResponse } from './send-error.ts';
+} from '../pipeline/request-context.ts';
+import { errorResponse } from '../pipeline/send-error.ts';
 
 /** What a server needs to run callbacks; absent in ServerDeps means callbacks are switched off. */
 export interface CallbackRuntime {

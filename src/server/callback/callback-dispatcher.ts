@@ -13,10 +13,10 @@ import type { KeyObject } from 'node:crypto';
 import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, errors as undiciErrors, type buildConnector, type Dispatcher } from 'undici';
-import { createCallbackRequestBuilder, type CallbackRequest } from '../callback/build-callback-request.ts';
-import type { CallbackSpec } from '../callback/parse-callback.ts';
-import type { UploadFacts } from '../callback/render-callback-body.ts';
-import { ossError, type OssError } from '../shared/oss-error.ts';
+import { createCallbackRequestBuilder, type CallbackRequest } from '../../callback/build-callback-request.ts';
+import type { CallbackSpec } from '../../callback/parse-callback.ts';
+import type { UploadFacts } from '../../callback/render-callback-body.ts';
+import { ossError, type OssError } from '../../shared/oss-error.ts';
 import {
   pinnedLookup,
   privateAddressError,

@@ -9,9 +9,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ObjectStore } from '../store/object-store.ts';
+import type { ObjectStore } from '../../store/object-store.ts';
 import type { Principal } from './principal.ts';
-import type { CallbackRuntime } from './upload-callback.ts';
+import type { CallbackRuntime } from '../callback/upload-callback.ts';
 
 export interface RequestContext {
   /** 24 upper-case hex characters, also sent as `x-oss-request-id`. */

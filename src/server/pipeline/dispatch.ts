@@ -5,9 +5,9 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { isOssError, ossError } from '../shared/oss-error.ts';
+import { isOssError, ossError } from '../../shared/oss-error.ts';
 import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
-import type { CallbackService } from './callback-service.ts';
+import type { CallbackService } from '../callback/callback-service.ts';
 import { ANONYMOUS } from './principal.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
 import { resolveTarget, type RequestTarget } from './resolve-target.ts';

@@ -1,19 +1,19 @@
 /**
  * Who may do what: the single call site of authenticate() (signature checks, in
- * src/server/authenticate.ts) and the bucket-ACL rule for anonymous callers.
+ * src/server/pipeline/authenticate.ts) and the bucket-ACL rule for anonymous callers.
  *
  * Invariant: every request passes through `authenticateRequest` and `authorizeRoute` exactly once, before its operation
  * runs; anonymous callers reach only public-read (reads) and public-read-write (reads and writes)
  * buckets, never the service or owner-only bucket operations.
  */
-import { ossError } from '../shared/oss-error.ts';
-import type { BucketAcl } from '../store/object-store.ts';
-import type { TemporaryAction } from '../shared/security-token.ts';
-import { callbackFingerprint } from '../callback/callback-fingerprint.ts';
-import { parseCallback, type CallbackSpec } from '../callback/parse-callback.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import type { BucketAcl } from '../../store/object-store.ts';
+import type { TemporaryAction } from '../../shared/security-token.ts';
+import { callbackFingerprint } from '../../callback/callback-fingerprint.ts';
+import { parseCallback, type CallbackSpec } from '../../callback/parse-callback.ts';
 import { authenticate, authorizeAction, type AuthenticateRequest } from './authenticate.ts';
 import type { Principal } from './principal.ts';
-import { effectiveObjectAcl } from './object-settings.ts';
+import { effectiveObjectAcl } from '../object-settings.ts';
 import { header } from './request-context.ts';
 import type { Access, Route } from './routes.ts';
 import type { ServerDeps } from './request-context.ts';
@@ -29,7 +29,7 @@ export interface AuthConfig {
 }
 
 /**
- * The one authenticate() call site (src/server/authenticate.ts): checks the V1/V4 header or
+ * The one authenticate() call site (src/server/pipeline/authenticate.ts): checks the V1/V4 header or
  * presigned-URL signature and names the principal.
  * @throws InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed | AccessDenied | …
  */

@@ -28,7 +28,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { ossError, type OssErrorCode } from '../shared/oss-error.ts';
+import { ossError, type OssErrorCode } from '../../shared/oss-error.ts';
 import { dispatch, type DispatchConfig, type IncomingRequest } from './dispatch.ts';
 import type { HeaderValue, OssResponse } from './request-context.ts';
 import { nextRequestId } from './request-id.ts';

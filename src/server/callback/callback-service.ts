@@ -20,8 +20,8 @@ import {
   type CallbackKey,
   type CallbackKeyBits,
 } from './callback-key.ts';
-import type { OssResponse } from './request-context.ts';
-import { hostnameOf, virtualHostBucket } from './resolve-target.ts';
+import type { OssResponse } from '../pipeline/request-context.ts';
+import { hostnameOf, virtualHostBucket } from '../pipeline/resolve-target.ts';
 import type { CallbackRuntime } from './upload-callback.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);

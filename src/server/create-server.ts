@@ -25,7 +25,7 @@ import {
   type CallbackService,
   type CallbackServiceOptions,
 } from './callback/callback-service.ts';
-import type { CallbackRuntime } from './callback/upload-callback.ts';
+import type { CallbackRuntime } from './callback/callback-runtime.ts';
 
 /** Used when no credentials are configured; printed by the CLI so users can paste them. */
 export const DEFAULT_ACCESS_KEY_ID = 'upcall-access-key-id';
@@ -73,12 +73,15 @@ export interface ServerOptions {
   bodyTimeoutMs?: number;
   /** The clock; tests pass a fixed one. */
   now?: () => Date;
-  /** Upload callbacks (upload-callback.ts); without it callback parameters are validated and ignored. */
-  callbacks?: CallbackRuntime;
+  /**
+   * A callback runtime of the caller's own (dispatcher, private-address refusal), in place of the
+   * one `callback` builds; tests pass one to watch or stub nothing but the app server.
+   */
+  callbackRuntime?: CallbackRuntime;
   /**
    * The server's own upload-callback machinery (callback-service.ts): signing key in `dataDir`
    * (generated on first use), key PEM served at `/callback_pub_key_v1.pem`, dispatcher options.
-   * On by default; `false` turns callbacks off. Ignored when `callbacks` is given.
+   * On by default; `false` turns callbacks off. Ignored when `callbackRuntime` is given.
    */
   callback?: CallbackServiceOptions | false;
 }
@@ -105,7 +108,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   );
   const owner = options.owner ?? { id: firstKeyId(credentials), displayName: firstKeyId(credentials) };
   const callbackService =
-    options.callbacks !== undefined || options.callback === false
+    options.callbackRuntime !== undefined || options.callback === false
       ? undefined
       : createCallbackService({ dataDir: options.dataDir, ...options.callback }, { owner: owner.id, now });
   const deps: ServerDeps = {
@@ -114,7 +117,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     logger,
     region: options.region ?? DEFAULT_REGION,
     owner,
-    callbacks: options.callbacks ?? callbackService?.runtime,
+    callbackRuntime: options.callbackRuntime ?? callbackService?.runtime,
     credentials: (accessKeyId) => credentials.get(accessKeyId),
   };
   const auth: AuthConfig = {

@@ -27,7 +27,7 @@ beforeAll(async () => {
     credentials: { 'cli-key': 'cli-secret' },
     bucketsToCreate: ['photos'],
     logger: pino({ level: 'silent' }),
-    callbacks: callbacks.runtime,
+    callbackRuntime: callbacks.runtime,
   });
   callbacks.listening(server.host, server.port);
   sink = await startCallbackSink((await callbacks.key()).publicKeyPem);

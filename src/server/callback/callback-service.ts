@@ -22,7 +22,7 @@ import {
 } from './callback-key.ts';
 import type { OssResponse } from '../pipeline/request-context.ts';
 import { hostnameOf, virtualHostBucket } from '../pipeline/resolve-target.ts';
-import type { CallbackRuntime } from './upload-callback.ts';
+import type { CallbackRuntime } from './callback-runtime.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 

@@ -1,16 +1,16 @@
 /**
  * The upload-callback step of PutObject, PostObject and CompleteMultipartUpload (SPEC.md §6, §7,
- * §12): the two calls an operation makes around its store write.
+ * §12): one value with two touch points around the operation's store write, in the spirit of
+ * tusd's pre-finish hook.
  *
- *   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject'); // before storing
- *   const context = callbackAnswerContext(ctx);
- *   const onReceived = signWhenReceived(callback, { bucket, key, meta }, context, deps);
- *   const object = await deps.store.putObject(…, { …, onReceived });
+ *   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject', { bucket, key, meta });
+ *   const object = await deps.store.putObject(…, { …, onReceived: callback?.onReceived });
  *   const response = { status: 200, headers: uploadResultHeaders(object) };
- *   return callback === undefined ? response : answerWithCallback(callback, object, context, deps, response);
+ *   return callback === undefined ? response : callback.answer(object, response);
  *
- * `signWhenReceived` builds the callback and starts its RSA signature as soon as the body is
- * hashed, so the signing runs while the store makes the body durable and commits instead of after.
+ * `onReceived` builds the callback and starts its RSA signature as soon as the body is hashed, so
+ * the signing runs while the store makes the body durable and commits instead of after; `answer`
+ * sends it (or builds it from the stored object when nothing was started) and makes the reply.
  *
  * Invariants: a bad callback parameter fails the request with 400 before anything is stored
  * (§12.2); once the object is stored, the answer is 200 + the app server's JSON verbatim, or 203
@@ -30,7 +30,8 @@ import {
 } from '../../callback/render-callback-body.ts';
 import type { ObjectMeta, ReceivedDigests, StoredObject } from '../../store/object-store.ts';
 import { systemCallbackAddressGuard, type CallbackAddressGuard } from './callback-address-guard.ts';
-import type { CallbackContext, CallbackDispatcher, PreparedCallback } from './callback-dispatcher.ts';
+import type { CallbackContext, PreparedCallback } from './callback-dispatcher.ts';
+import type { CallbackRuntime } from './callback-runtime.ts';
 import { readImageInfo } from '../image-info.ts';
 import {
   header,
@@ -41,27 +42,39 @@ import {
 } from '../pipeline/request-context.ts';
 import { errorResponse } from '../pipeline/send-error.ts';
 
-/** What a server needs to run callbacks; absent in ServerDeps means callbacks are switched off. */
-export interface CallbackRuntime {
-  readonly dispatcher: CallbackDispatcher;
-  /** Real OSS's private-address refusal (§2.3, 0007-00000008); off by default (DESIGN.md). */
-  readonly forbidPrivateAddresses: boolean;
-  /** The refusal's resolver and address check (default: on the system resolver). */
-  readonly addressGuard?: CallbackAddressGuard | undefined;
-}
-
-/** A validated callback waiting for the object to be stored. */
-export interface PendingCallback {
+/** A validated callback, waiting for the object to be stored. */
+export interface UploadCallback {
   readonly spec: CallbackSpec;
   readonly operation: CallbackOperation;
-  /** Built and being signed since the body was received (signWhenReceived). */
-  early?: { readonly facts: UploadFacts; readonly prepared: PreparedCallback };
+  /**
+   * The store's `onReceived` hook: builds the callback from the received body's digests and starts
+   * its RSA signature at once, so signing runs while the store makes the object durable. Undefined
+   * when there is nothing to start: no upload target given (CompleteMultipartUpload), or a body
+   * template with `${imageInfo.*}`, which needs the stored object. If the upload fails after all,
+   * the started signature is simply dropped. FIDELITY: the callback's `Date` is therefore the time
+   * the body was hashed, a few milliseconds before the object is committed.
+   */
+  readonly onReceived: ((body: ReceivedDigests) => void) | undefined;
+  /**
+   * Runs the callback for the stored object and builds the client's answer from the operation's
+   * `success` response (its headers are kept; its status and body are replaced).
+   */
+  answer(object: StoredObject, success: OssResponse): Promise<OssResponse>;
 }
 
-type CallbackDeps = Pick<ServerDeps, 'store' | 'logger'> & {
-  readonly callbacks?: CallbackRuntime | undefined;
-};
-type CallbackRequest = Pick<RequestContext, 'headers' | 'query'>;
+/** The object an upload writes, known before its body: what `onReceived` builds the callback for. */
+export interface UploadTarget {
+  readonly bucket: string;
+  readonly key: string;
+  readonly meta: ObjectMeta;
+}
+
+type CallbackDeps = Pick<ServerDeps, 'store' | 'logger' | 'callbackRuntime'>;
+/** What the step reads of a request: its callback parameters and its answer context. */
+export type CallbackRequest = Pick<
+  RequestContext,
+  'headers' | 'query' | 'requestId' | 'method' | 'clientIp' | 'principal'
+>;
 
 /**
  * PutObject / CompleteMultipartUpload: the `x-oss-callback` header or the presigned `callback`
@@ -73,7 +86,8 @@ export async function uploadCallbackFromRequest(
   ctx: CallbackRequest,
   deps: CallbackDeps,
   operation: 'PutObject' | 'CompleteMultipartUpload',
-): Promise<PendingCallback | undefined> {
+  upload?: UploadTarget,
+): Promise<UploadCallback | undefined> {
   const spec = parseCallback(
     {
       header: header(ctx, 'x-oss-callback'),
@@ -83,7 +97,7 @@ export async function uploadCallbackFromRequest(
     },
     parseOptions(deps),
   );
-  return pending(spec, operation, deps);
+  return pending(spec, operation, ctx, upload, deps);
 }
 
 /**
@@ -91,10 +105,12 @@ export async function uploadCallbackFromRequest(
  * before the file; call this before the file is stored.
  */
 export async function uploadCallbackFromForm(
+  ctx: CallbackRequest,
   fields: ReadonlyMap<string, string>,
   deps: CallbackDeps,
-): Promise<PendingCallback | undefined> {
-  return pending(parseFormCallback(fields, parseOptions(deps)), 'PostObject', deps);
+  upload: UploadTarget,
+): Promise<UploadCallback | undefined> {
+  return pending(parseFormCallback(fields, parseOptions(deps)), 'PostObject', ctx, upload, deps);
 }
 
 /** Literal private IPs are refused while parsing, in §12.2 order; names after DNS (pending). */
@@ -104,19 +120,55 @@ function parseOptions(deps: CallbackDeps): ParseCallbackOptions {
 }
 
 function addressGuard(deps: CallbackDeps): CallbackAddressGuard | undefined {
-  const callbacks = deps.callbacks;
-  if (callbacks?.forbidPrivateAddresses !== true) return undefined;
-  return callbacks.addressGuard ?? systemCallbackAddressGuard;
+  const runtime = deps.callbackRuntime;
+  if (runtime?.forbidPrivateAddresses !== true) return undefined;
+  return runtime.addressGuard ?? systemCallbackAddressGuard;
 }
 
 async function pending(
   spec: CallbackSpec | undefined,
   operation: CallbackOperation,
+  ctx: CallbackRequest,
+  upload: UploadTarget | undefined,
   deps: CallbackDeps,
-): Promise<PendingCallback | undefined> {
-  if (spec === undefined || deps.callbacks === undefined) return undefined;
+): Promise<UploadCallback | undefined> {
+  const runtime = deps.callbackRuntime;
+  if (spec === undefined || runtime === undefined) return undefined;
   await addressGuard(deps)?.assertPublic(spec, describeSpec(spec));
-  return { spec, operation };
+  const context = callbackAnswerContext(ctx);
+  // Built and being signed since the body was received (onReceived), for answer() to send.
+  let early: { readonly facts: UploadFacts; readonly prepared: PreparedCallback } | undefined;
+  const onReceived =
+    upload === undefined || templateUsesImageInfo(spec.body)
+      ? undefined
+      : (body: ReceivedDigests): void => {
+          const facts = uploadFacts(
+            operation,
+            { bucket: upload.bucket, key: upload.key, ...body },
+            upload.meta.contentType,
+            undefined,
+            context,
+          );
+          early = { facts, prepared: runtime.dispatcher.prepare(spec, facts, dispatchContext(context)) };
+        };
+  return {
+    spec,
+    operation,
+    onReceived,
+    answer: async (object, success) => {
+      let prepared: PreparedCallback;
+      if (early !== undefined && early.facts.etag === object.etag && early.facts.size === object.size) {
+        prepared = early.prepared;
+      } else {
+        const imageInfo = templateUsesImageInfo(spec.body)
+          ? await readImageInfo(deps.store, object.bucket, object.key, object.size)
+          : undefined;
+        const facts = uploadFacts(operation, object, object.meta.contentType, imageInfo, context);
+        prepared = runtime.dispatcher.prepare(spec, facts, dispatchContext(context));
+      }
+      return answerWith(runtime, prepared, context, deps, success);
+    },
+  };
 }
 
 /** The ArgumentValue of a private-address error: the callback as JSON, as OSS echoes it (§2.3). */
@@ -129,7 +181,7 @@ function describeSpec(spec: CallbackSpec): string {
   });
 }
 
-export interface CallbackAnswerContext {
+interface CallbackAnswerContext {
   requestId: string;
   method: string;
   /** The Host the client addressed (HostId of the 203 XML). */
@@ -139,8 +191,8 @@ export interface CallbackAnswerContext {
   requester?: string | undefined;
 }
 
-/** The answer context of a request, for operations that run behind dispatch(). */
-export function callbackAnswerContext(ctx: RequestContext): CallbackAnswerContext {
+/** The answer context of a request: who asked, for the callback's facts and the 203 XML. */
+function callbackAnswerContext(ctx: CallbackRequest): CallbackAnswerContext {
   return {
     requestId: ctx.requestId,
     method: ctx.method,
@@ -151,30 +203,14 @@ export function callbackAnswerContext(ctx: RequestContext): CallbackAnswerContex
   };
 }
 
-/**
- * Runs the callback for a stored object and builds the client's answer from the operation's
- * `success` response (its headers are kept; its status and body are replaced).
- */
-export async function answerWithCallback(
-  callback: PendingCallback,
-  object: StoredObject,
+/** Sends the prepared callback and answers 200 + the app's JSON, or 203 CallbackFailed. */
+async function answerWith(
+  runtime: CallbackRuntime,
+  prepared: PreparedCallback,
   context: CallbackAnswerContext,
   deps: CallbackDeps,
   success: OssResponse,
 ): Promise<OssResponse> {
-  const runtime = deps.callbacks;
-  if (runtime === undefined) return success;
-  const { early } = callback;
-  let prepared: PreparedCallback;
-  if (early !== undefined && early.facts.etag === object.etag && early.facts.size === object.size) {
-    prepared = early.prepared;
-  } else {
-    const imageInfo = templateUsesImageInfo(callback.spec.body)
-      ? await readImageInfo(deps.store, object.bucket, object.key, object.size)
-      : undefined;
-    const facts = uploadFacts(callback, object, object.meta.contentType, imageInfo, context);
-    prepared = runtime.dispatcher.prepare(callback.spec, facts, dispatchContext(context));
-  }
   const outcome = await runtime.dispatcher.send(prepared);
   if (outcome.ok) {
     deps.logger.debug(
@@ -211,43 +247,9 @@ export async function answerWithCallback(
   };
 }
 
-/**
- * The store's `onReceived` hook for a pending callback (PutObject, PostObject): builds the callback
- * from the received body's digests and starts its RSA signature at once, so signing runs while
- * the store makes the object durable; answerWithCallback then only sends it. Undefined when there
- * is nothing to start: no callback, or a body template with `${imageInfo.*}`, which needs the
- * stored object. If the upload fails after all, the started signature is simply dropped.
- * FIDELITY: the callback's `Date` is therefore the time the body was hashed, a few milliseconds
- * before the object is committed.
- */
-export function signWhenReceived(
-  callback: PendingCallback | undefined,
-  upload: { bucket: string; key: string; meta: ObjectMeta },
-  context: CallbackAnswerContext,
-  deps: CallbackDeps,
-): ((body: ReceivedDigests) => void) | undefined {
-  const runtime = deps.callbacks;
-  if (callback === undefined || runtime === undefined || templateUsesImageInfo(callback.spec.body)) {
-    return undefined;
-  }
-  return (body) => {
-    const facts = uploadFacts(
-      callback,
-      { bucket: upload.bucket, key: upload.key, ...body },
-      upload.meta.contentType,
-      undefined,
-      context,
-    );
-    callback.early = {
-      facts,
-      prepared: runtime.dispatcher.prepare(callback.spec, facts, dispatchContext(context)),
-    };
-  };
-}
-
 /** The §3.1 variables of an upload, from the stored object or the received body's digests. */
 function uploadFacts(
-  callback: PendingCallback,
+  operation: CallbackOperation,
   object: Pick<StoredObject, 'bucket' | 'key' | 'etag' | 'size' | 'crc64' | 'contentMd5'>,
   mimeType: string,
   imageInfo: UploadFacts['imageInfo'],
@@ -262,10 +264,10 @@ function uploadFacts(
     imageInfo,
     crc64: object.crc64,
     // §3.1: only PutObject and PostObject have one; the store records none for multipart.
-    contentMd5: callback.operation === 'CompleteMultipartUpload' ? undefined : object.contentMd5,
+    contentMd5: operation === 'CompleteMultipartUpload' ? undefined : object.contentMd5,
     clientIp: context.clientIp,
     reqId: context.requestId,
-    operation: callback.operation,
+    operation,
   };
 }
 

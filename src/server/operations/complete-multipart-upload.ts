@@ -20,11 +20,7 @@ import { readXmlBody } from '../read-xml-body.ts';
 import { header, type OssResponse, type Operation, type ServerDeps } from '../pipeline/request-context.ts';
 import { completeMultipartUploadResult } from '../responses/complete-multipart-upload-result.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
-import {
-  answerWithCallback,
-  callbackAnswerContext,
-  uploadCallbackFromRequest,
-} from '../callback/upload-callback.ts';
+import { uploadCallbackFromRequest } from '../callback/upload-callback.ts';
 
 export const completeMultipartUpload: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);
@@ -51,9 +47,7 @@ export const completeMultipartUpload: Operation = async (ctx, deps) => {
   // The object is stored. The upload callback (SPEC.md §7.3) runs here, between storing and
   // answering; on success its JSON reply replaces the XML body below.
   const response = completedResponse(object, objectLocation(ctx, upload.bucket, upload.key), encodingType);
-  return callback === undefined
-    ? response
-    : answerWithCallback(callback, object, callbackAnswerContext(ctx), deps, response);
+  return callback === undefined ? response : callback.answer(object, response);
 };
 
 function completedResponse(

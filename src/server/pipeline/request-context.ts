@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../../store/object-store.ts';
 import type { Principal } from './principal.ts';
-import type { CallbackRuntime } from '../callback/upload-callback.ts';
+import type { CallbackRuntime } from '../callback/callback-runtime.ts';
 
 export interface RequestContext {
   /** 24 upper-case hex characters, also sent as `x-oss-request-id`. */
@@ -56,7 +56,7 @@ export interface ServerDeps {
   readonly region: string;
   readonly owner: Owner;
   /** Upload callbacks (upload-callback.ts); absent: callback parameters are validated and ignored. */
-  readonly callbacks?: CallbackRuntime | undefined;
+  readonly callbackRuntime?: CallbackRuntime | undefined;
   /**
    * The secret of an access key id (undefined when unknown), for operations that verify a
    * signature themselves: PostObject carries its signature in form fields (post-object-auth.ts).

@@ -16,7 +16,7 @@ import {
   type BucketAcl,
   type ObjectStore,
 } from '../store/index.ts';
-import type { AuthConfig } from './pipeline/access-control.ts';
+import { DEFAULT_MAX_SKEW_MS, type AuthenticateDeps } from './pipeline/authenticate.ts';
 import type { DispatchConfig } from './pipeline/dispatch.ts';
 import { serveRequests } from './pipeline/http-adapter.ts';
 import type { Owner, ServerDeps } from './pipeline/request-context.ts';
@@ -30,9 +30,8 @@ import type { CallbackRuntime } from './callback/callback-runtime.ts';
 /** Used when no credentials are configured; printed by the CLI so users can paste them. */
 export const DEFAULT_ACCESS_KEY_ID = 'upcall-access-key-id';
 export const DEFAULT_ACCESS_KEY_SECRET = 'upcall-access-key-secret';
-/** OSS rejects signed requests whose time is more than 15 minutes off (RequestTimeTooSkewed). */
-export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 export const DEFAULT_REGION = 'oss-cn-hangzhou';
+export { DEFAULT_MAX_SKEW_MS };
 
 export interface BucketToCreate {
   name: string;
@@ -106,6 +105,8 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   const credentials = new Map(
     Object.entries(options.credentials ?? { [DEFAULT_ACCESS_KEY_ID]: DEFAULT_ACCESS_KEY_SECRET }),
   );
+  // One lookup for the signature checks and for PostObject, which verifies its form itself.
+  const secretOf = (accessKeyId: string): string | undefined => credentials.get(accessKeyId);
   const owner = options.owner ?? { id: firstKeyId(credentials), displayName: firstKeyId(credentials) };
   const callbackService =
     options.callbackRuntime !== undefined || options.callback === false
@@ -118,10 +119,10 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     region: options.region ?? DEFAULT_REGION,
     owner,
     callbackRuntime: options.callbackRuntime ?? callbackService?.runtime,
-    credentials: (accessKeyId) => credentials.get(accessKeyId),
+    credentials: secretOf,
   };
-  const auth: AuthConfig = {
-    credentials: (accessKeyId) => credentials.get(accessKeyId),
+  const auth: AuthenticateDeps = {
+    credentials: secretOf,
     now,
     maxSkewMs: options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
   };

@@ -60,6 +60,7 @@ export interface AuthenticateDeps {
   maxSkewMs: number;
 }
 
+/** OSS rejects signed requests whose time is more than 15 minutes off (RequestTimeTooSkewed). */
 export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 
 type Headers = Record<string, string>;

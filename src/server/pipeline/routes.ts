@@ -52,9 +52,42 @@ export type Target = 'service' | 'bucket' | 'object';
  */
 export type Access = 'read' | 'write' | 'owner' | 'form';
 
+/** The OSS actions upcall routes, named verbatim as OSS (and its RAM policies) names them. */
+export type OssAction =
+  | 'ListBuckets'
+  | 'PutBucket'
+  | 'DeleteBucket'
+  | 'ListObjects'
+  | 'ListObjectsV2'
+  | 'GetBucketInfo'
+  | 'GetBucketLocation'
+  | 'GetBucketAcl'
+  | 'PutBucketAcl'
+  | 'DeleteMultipleObjects'
+  | 'PutObject'
+  | 'CopyObject'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'GetObjectMeta'
+  | 'DeleteObject'
+  | 'AppendObject'
+  | 'PutObjectAcl'
+  | 'GetObjectAcl'
+  | 'PutObjectTagging'
+  | 'GetObjectTagging'
+  | 'DeleteObjectTagging'
+  | 'ListMultipartUploads'
+  | 'InitiateMultipartUpload'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
+  | 'PostObject';
+
 export interface Route {
   /** The OSS action name, e.g. `PutObject`; used for authorization and logs. */
-  action: string;
+  action: OssAction;
   method: HttpMethod;
   target: Target;
   /** Query keys that must be present, e.g. `['append', 'position']`. */

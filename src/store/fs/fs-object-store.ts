@@ -230,6 +230,24 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     }
   }
 
+  /**
+   * Runs the caller's `beforeCommit` check on the written, not yet committed blob `id` (`pending`
+   * is built only when there is a check); when the check refuses, the blob is removed at once.
+   */
+  async #checkOrRemove<T>(
+    id: string,
+    beforeCommit: ((pending: T) => void | Promise<void>) | undefined,
+    pending: () => T,
+  ): Promise<void> {
+    if (beforeCommit === undefined) return;
+    try {
+      await beforeCommit(pending());
+    } catch (error) {
+      await this.#blobs.removeNow([id]);
+      throw error;
+    }
+  }
+
   /** Runs `commit` (a synchronous transaction); on failure the new blobs are removed at once. */
   async #commitOrRemove<T>(newBlobs: readonly string[], commit: () => T): Promise<T> {
     try {
@@ -290,12 +308,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       tags: options.settings?.tags ?? [],
     };
     const row = toObjectRow(object, [{ id, size: received.size }]);
-    try {
-      await options.beforeCommit?.(toStoredObject(row));
-    } catch (error) {
-      await this.#blobs.removeNow([id]);
-      throw error;
-    }
+    await this.#checkOrRemove(id, options.beforeCommit, () => toStoredObject(row));
     const dropped = await this.#commitOrRemove([id], () => {
       this.#requireBucket(bucket);
       const old = this.#db.getSegments(bucket, row.key);
@@ -429,12 +442,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       options.meta,
       options.settings,
     );
-    try {
-      await options.beforeCommit?.(pending);
-    } catch (error) {
-      await this.#blobs.removeNow([id]);
-      throw error;
-    }
+    await this.#checkOrRemove(id, options.beforeCommit, () => pending);
     const row = await this.#commitOrRemove([id], () => {
       this.#requireBucket(bucket);
       // Re-read inside the transaction: another append may have committed meanwhile.
@@ -495,7 +503,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   }
 
   async close(): Promise<void> {
-    if (!this.#db.db.open) return;
+    if (!this.#db.isOpen) return;
     await this.#blobs.close();
     this.#reserve.close();
     this.#db.close();
@@ -546,12 +554,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
       crc64: received.crc64,
       last_modified_ms: Date.now(),
     };
-    try {
-      await options.beforeCommit?.(toPartRecord(row));
-    } catch (error) {
-      await this.#blobs.removeNow([id]);
-      throw error;
-    }
+    await this.#checkOrRemove(id, options.beforeCommit, () => toPartRecord(row));
     const dropped = await this.#commitOrRemove([id], () => {
       // The upload may have been completed or aborted while the part streamed in.
       this.#requireUpload(ref);

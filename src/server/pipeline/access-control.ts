@@ -63,6 +63,7 @@ export async function authorizeRoute(
         // against the listing's own `prefix` parameter instead.
         listPrefix: request.query.get('prefix') ?? undefined,
         callbackUrls: callback === undefined ? [] : callback.urls.map((url) => url.href),
+        // FIDELITY: the token may bind the whole callback (security-token.ts), which OSS STS cannot.
         callbackFingerprint: callback === undefined ? undefined : callbackFingerprint(callback),
       });
       return;

@@ -142,6 +142,8 @@ export function checkPostPolicy(
       };
       continue;
     }
+    // FIDELITY: `$key` is the key field as sent, before `${filename}` substitution, and only the
+    // fields a condition names are checked (a callback or `x:` field the policy omits passes).
     const actual = condition.field === 'bucket' ? form.bucket : (form.fields.get(condition.field) ?? '');
     if (!holds(condition, actual)) {
       throw ossError('AccessDenied', {

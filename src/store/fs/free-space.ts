@@ -23,7 +23,10 @@ export const DEFAULT_MIN_FREE_BYTES = 512 * 1024 * 1024;
 /** How old a measurement may get before it is refreshed (in the background). */
 const MEASURE_EVERY_MS = 1000;
 
-/** The store's refusal: storage full is not the client's fault and retrying at once will not help. */
+/**
+ * The store's refusal: storage full is not the client's fault and retrying at once will not help.
+ * FIDELITY: OSS has no such error; 507 InsufficientStorage is MinIO's answer at its threshold.
+ */
 export function insufficientStorage(cause?: unknown): Error {
   return ossError('InsufficientStorage', { cause });
 }

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOssError } from '../../src/shared/oss-error.ts';
+import { createCallbackParser } from '../../src/callback/parse-callback.ts';
 import {
   createCallbackDispatcher,
   type CallbackDispatcher,
@@ -39,7 +40,11 @@ beforeAll(async () => {
     now: () => new Date('2026-01-01T00:00:00Z'),
     timeoutMs: 500,
   });
-  deps = { store, logger, callbackRuntime: { dispatcher, forbidPrivateAddresses: false } };
+  deps = {
+    store,
+    logger,
+    callbackRuntime: { dispatcher, parser: createCallbackParser(), forbidPrivateAddresses: false },
+  };
 });
 
 afterAll(async () => {
@@ -165,7 +170,7 @@ describe('upload callback step', () => {
       query: new URLSearchParams(),
     };
     expect(await uploadCallbackFromRequest(request, deps, 'PutObject')).toBeDefined();
-    const strict = { ...deps, callbackRuntime: { dispatcher, forbidPrivateAddresses: true } };
+    const strict = { ...deps, callbackRuntime: { ...deps.callbackRuntime, forbidPrivateAddresses: true } };
     await expect(uploadCallbackFromRequest(request, strict, 'PutObject')).rejects.toMatchObject({
       code: 'InvalidArgument',
       message: 'Private address is forbidden to callback.',

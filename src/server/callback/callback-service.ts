@@ -22,6 +22,7 @@ import {
 } from './callback-key.ts';
 import type { OssResponse } from '../pipeline/request-context.ts';
 import { hostnameOf, virtualHostBucket } from '../pipeline/resolve-target.ts';
+import { createCallbackParser } from '../../callback/parse-callback.ts';
 import type { CallbackRuntime } from './callback-runtime.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -116,7 +117,7 @@ export function createCallbackService(
     addressGuard,
   });
   return {
-    runtime: { dispatcher, forbidPrivateAddresses, addressGuard },
+    runtime: { dispatcher, parser: createCallbackParser(), forbidPrivateAddresses, addressGuard },
     key,
     dispatcher,
     keyUrl,

@@ -20,6 +20,8 @@
 import {
   parseCallback,
   parseFormCallback,
+  type CallbackParser,
+  type CallbackRequestParams,
   type CallbackSpec,
   type ParseCallbackOptions,
 } from '../../callback/parse-callback.ts';
@@ -73,8 +75,28 @@ type CallbackDeps = Pick<ServerDeps, 'store' | 'logger' | 'callbackRuntime'>;
 /** What the step reads of a request: its callback parameters and its answer context. */
 export type CallbackRequest = Pick<
   RequestContext,
-  'headers' | 'query' | 'requestId' | 'method' | 'clientIp' | 'principal'
+  'headers' | 'query' | 'requestId' | 'method' | 'clientIp' | 'principal' | 'parsedCallback'
 >;
+
+/** The callback parameters of a PutObject or CompleteMultipartUpload request (§2.1). */
+export function callbackRequestParams(ctx: Pick<RequestContext, 'headers' | 'query'>): CallbackRequestParams {
+  return {
+    header: header(ctx, 'x-oss-callback'),
+    query: ctx.query.get('callback') ?? undefined,
+    varHeader: header(ctx, 'x-oss-callback-var'),
+    varQuery: ctx.query.get('callback-var') ?? undefined,
+  };
+}
+
+/**
+ * The server's parser (it keeps recent values), or the plain functions when callbacks are off and
+ * the parameters are only validated.
+ */
+export function callbackParser(deps: Pick<ServerDeps, 'callbackRuntime'>): CallbackParser {
+  return deps.callbackRuntime?.parser ?? PLAIN_PARSER;
+}
+
+const PLAIN_PARSER: CallbackParser = { parseCallback, parseFormCallback };
 
 /**
  * PutObject / CompleteMultipartUpload: the `x-oss-callback` header or the presigned `callback`
@@ -88,15 +110,12 @@ export async function uploadCallbackFromRequest(
   operation: 'PutObject' | 'CompleteMultipartUpload',
   upload?: UploadTarget,
 ): Promise<UploadCallback | undefined> {
-  const spec = parseCallback(
-    {
-      header: header(ctx, 'x-oss-callback'),
-      query: ctx.query.get('callback') ?? undefined,
-      varHeader: header(ctx, 'x-oss-callback-var'),
-      varQuery: ctx.query.get('callback-var') ?? undefined,
-    },
-    parseOptions(deps),
-  );
+  // Access control parsed it already for temporary credentials, without the literal-address
+  // refusal; with that refusal on it is parsed again, so the refusal keeps its §12.2 place.
+  const spec =
+    ctx.parsedCallback !== undefined && addressGuard(deps) === undefined
+      ? ctx.parsedCallback.spec
+      : callbackParser(deps).parseCallback(callbackRequestParams(ctx), parseOptions(deps));
   return pending(spec, operation, ctx, upload, deps);
 }
 
@@ -110,7 +129,8 @@ export async function uploadCallbackFromForm(
   deps: CallbackDeps,
   upload: UploadTarget,
 ): Promise<UploadCallback | undefined> {
-  return pending(parseFormCallback(fields, parseOptions(deps)), 'PostObject', ctx, upload, deps);
+  const spec = callbackParser(deps).parseFormCallback(fields, parseOptions(deps));
+  return pending(spec, 'PostObject', ctx, upload, deps);
 }
 
 /** Literal private IPs are refused while parsing, in §12.2 order; names after DNS (pending). */

@@ -10,13 +10,12 @@ import { ossError } from '../../shared/oss-error.ts';
 import type { BucketAcl } from '../../store/object-store.ts';
 import type { TemporaryAction } from '../../shared/security-token.ts';
 import { callbackFingerprint } from '../../callback/callback-fingerprint.ts';
-import { parseCallback, type CallbackSpec } from '../../callback/parse-callback.ts';
 import { authorizeAction, type AuthenticateRequest } from './authenticate.ts';
 import type { Principal } from './principal.ts';
 import { effectiveObjectAcl } from '../object-settings.ts';
-import { header } from './request-context.ts';
+import { callbackParser, callbackRequestParams } from '../callback/upload-callback.ts';
 import type { Access, OssAction, Route } from './routes.ts';
-import type { ServerDeps } from './request-context.ts';
+import type { ParsedCallback, ServerDeps } from './request-context.ts';
 
 function aclGrants(acl: BucketAcl, access: Access): boolean {
   switch (access) {
@@ -31,15 +30,16 @@ function aclGrants(acl: BucketAcl, access: Access): boolean {
 }
 
 /**
- * Checks that `principal` may run `route` on `bucket`.
+ * Checks that `principal` may run `route` on `bucket`. Returns the callback parameter when it was
+ * parsed here (temporary credentials may bind it), for the upload-callback step to reuse.
  * @throws AccessDenied | NoSuchBucket (anonymous request to a bucket that does not exist)
  */
 export async function authorizeRoute(
   principal: Principal,
   route: Route,
   request: AuthenticateRequest,
-  deps: Pick<ServerDeps, 'store'>,
-): Promise<void> {
+  deps: Pick<ServerDeps, 'store' | 'callbackRuntime'>,
+): Promise<ParsedCallback | undefined> {
   const { bucket } = request;
   switch (principal.kind) {
     case 'root':
@@ -54,7 +54,8 @@ export async function authorizeRoute(
           message: `Access denied by the security token policy: the action ${route.action} is not allowed.`,
         });
       }
-      const callback = callbackOf(request);
+      // The callback an upload asks for, for a policy that requires or binds one.
+      const callback = callbackParser(deps).parseCallback(callbackRequestParams(request));
       authorizeAction(principal, {
         action,
         bucket,
@@ -66,7 +67,7 @@ export async function authorizeRoute(
         // FIDELITY: the token may bind the whole callback (security-token.ts), which OSS STS cannot.
         callbackFingerprint: callback === undefined ? undefined : callbackFingerprint(callback),
       });
-      return;
+      return { spec: callback };
     }
     case 'anonymous': {
       // PostObject authorizes from its form fields (post-object-auth.ts).
@@ -114,16 +115,6 @@ const TEMPORARY_ACTION_OF: Readonly<Partial<Record<OssAction, TemporaryAction>>>
   ListParts: 'ListParts',
   ListMultipartUploads: 'ListMultipartUploads',
 };
-
-/** The callback an upload asks for (header or presigned query), for a policy that requires one. */
-function callbackOf(request: AuthenticateRequest): CallbackSpec | undefined {
-  return parseCallback({
-    header: header(request, 'x-oss-callback'),
-    query: request.query.get('callback') ?? undefined,
-    varHeader: header(request, 'x-oss-callback-var'),
-    varQuery: request.query.get('callback-var') ?? undefined,
-  });
-}
 
 function anonymousDenied(target: Route['target']) {
   // FIDELITY: OSS words this per operation; upcall uses the object-read wording for objects and

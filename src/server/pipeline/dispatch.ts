@@ -72,8 +72,8 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
       clientIp: request.clientIp,
     };
     const principal = authenticate(unauthenticated, config.auth);
-    await authorizeRoute(principal, route, unauthenticated, config.deps);
-    const ctx: RequestContext = Object.assign(unauthenticated, { principal });
+    const parsedCallback = await authorizeRoute(principal, route, unauthenticated, config.deps);
+    const ctx: RequestContext = Object.assign(unauthenticated, { principal, parsedCallback });
     return await route.operation(ctx, config.deps);
   } catch (error) {
     return errorResponse(

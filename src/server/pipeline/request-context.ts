@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ObjectStore } from '../../store/object-store.ts';
 import type { Principal } from './principal.ts';
+import type { CallbackSpec } from '../../callback/parse-callback.ts';
 import type { CallbackRuntime } from '../callback/callback-runtime.ts';
 
 export interface RequestContext {
@@ -31,6 +32,16 @@ export interface RequestContext {
   readonly principal: Principal;
   /** The client's address (`${clientIp}` of upload callbacks, SPEC.md §3.1), when known. */
   readonly clientIp?: string | undefined;
+  /**
+   * The callback parameter (header or presigned query), when access control has parsed it (for
+   * temporary credentials), so the upload-callback step does not parse it again.
+   */
+  readonly parsedCallback?: ParsedCallback | undefined;
+}
+
+/** A request's callback parameter, parsed: `spec` is undefined when it asks for no callback. */
+export interface ParsedCallback {
+  readonly spec: CallbackSpec | undefined;
 }
 
 export type HeaderValue = string | number | undefined;

@@ -14,19 +14,48 @@ const forbidden = {
   cli: ['store'],
 };
 
-const boundaries = Object.entries(forbidden).map(([folder, banned]) => ({
-  files: [`src/${folder}/**/*.ts`],
+const folderPatterns = (folder, banned) =>
+  banned.map((b) => ({
+    group: [`**/${b}/*`, `../${b}/*`, `../../${b}/*`],
+    message: `src/${folder} must not import src/${b} (DESIGN.md module boundaries).`,
+  }));
+
+/**
+ * Inside src/server, the request pipeline (routes, dispatch, the HTTP adapter) and the operations
+ * sit on top: the callback step, the PostObject form and the XML documents serve them and must
+ * not import them back. Later flat-config entries replace a rule's options, so each entry repeats
+ * the src/server boundary.
+ */
+const serverTop = [
+  '**/operations/*',
+  '**/pipeline/dispatch.ts',
+  '**/pipeline/routes.ts',
+  '**/pipeline/http-adapter.ts',
+];
+const serverInner = ['callback', 'post-object', 'responses'].map((sub) => ({
+  files: [`src/server/${sub}/**/*.ts`],
   ignores: ['**/*.test.ts'],
   rules: {
     'no-restricted-imports': [
       'error',
       {
-        patterns: banned.map((b) => ({
-          group: [`**/${b}/*`, `../${b}/*`, `../../${b}/*`],
-          message: `src/${folder} must not import src/${b} (DESIGN.md module boundaries).`,
-        })),
+        patterns: [
+          ...folderPatterns('server', forbidden.server),
+          {
+            group: serverTop,
+            message: `src/server/${sub} must not import the operations or the request pipeline above it.`,
+          },
+        ],
       },
     ],
+  },
+}));
+
+const boundaries = Object.entries(forbidden).map(([folder, banned]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: folderPatterns(folder, banned) }],
   },
 }));
 
@@ -73,4 +102,5 @@ export default tseslint.config(
     },
   },
   ...boundaries,
+  ...serverInner,
 );

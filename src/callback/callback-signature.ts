@@ -81,7 +81,9 @@ export async function verifyCallbackSignatureAsync(
 }
 
 /**
- * Canonical padded base64 only: what decodes and encodes back to the same text. Node's decoder
+ * Canonical padded base64 only: what decodes and encodes back to the same text. FIDELITY: OSS
+ * sends canonical padded base64; base64url, unpadded or non-canonical text is a mismatch here,
+ * where the official samples' decoders are lenient. Node's decoder
  * alone would skip stray characters; this check costs a third of a regular expression's over the
  * 344 characters of an RSA-2048 signature (bench/findings.md).
  */

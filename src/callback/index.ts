@@ -1,7 +1,7 @@
 /**
  * The pure callback engine (DESIGN.md): parse and validate the callback parameters, render the
  * body, build the outgoing requests, sign and verify. No I/O, no clock, no randomness: the server
- * (src/server/callback-dispatcher.ts) and the receiver (src/receiver/) supply those.
+ * (src/server/callback/callback-dispatcher.ts) and the receiver (src/receiver/) supply those.
  */
 export {
   parseCallback,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isOssError, type OssError } from '../shared/oss-error.ts';
-import { parseCallback, parseFormCallback } from './parse-callback.ts';
+import { createCallbackParser, parseCallback, parseFormCallback } from './parse-callback.ts';
 
 const b64 = (value: unknown): string =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64');
@@ -362,5 +362,43 @@ describe('parseFormCallback', () => {
       'The callback configuration is not base64 encoded.',
       '0007-00000002',
     );
+  });
+});
+
+describe('createCallbackParser', () => {
+  it('keeps recent values yet answers as parseCallback does, with a fresh spec per call', () => {
+    const parser = createCallbackParser();
+    const params = { header: b64(BASE), varHeader: b64({ 'x:a': '1' }) };
+    const first = parser.parseCallback(params)!;
+    const again = parser.parseCallback({ header: b64(BASE) })!;
+    expect(first).toEqual(parseCallback(params));
+    expect(again).toEqual(parseCallback({ header: b64(BASE) }));
+    // Callers set `vars` on what they get: a kept value must not carry one request's vars into the next.
+    expect(again).not.toBe(first);
+    expect(again.vars).toEqual({});
+  });
+
+  it('applies the literal-address refusal of each call, not the one a kept value was parsed with', () => {
+    const parser = createCallbackParser();
+    const header = b64({ callbackUrl: 'http://192.168.1.1/cb', callbackBody: 'a=b' });
+    expect(parser.parseCallback({ header })?.urls.map(String)).toEqual(['http://192.168.1.1/cb']);
+    const refuse = (host: string): boolean => host.startsWith('192.168.');
+    expectInvalid(
+      () => parser.parseCallback({ header }, { isForbiddenAddress: refuse }),
+      'Private address is forbidden to callback.',
+      '0007-00000008',
+    );
+  });
+
+  it('keeps nothing between parsers: a value that fails fails again, in every parser', () => {
+    for (const parser of [createCallbackParser(), createCallbackParser()]) {
+      for (let i = 0; i < 2; i++) {
+        expectInvalid(
+          () => parser.parseFormCallback(new Map([['callback', 'not base64!']])),
+          'The callback configuration is not base64 encoded.',
+          '0007-00000002',
+        );
+      }
+    }
   });
 });

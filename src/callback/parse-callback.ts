@@ -7,8 +7,10 @@
  * InvalidArgument messages and EC codes of §2.3. Validation runs in the order of §12.2 so the first
  * failure reported is the one OSS would report.
  *
- * Pure: no I/O. The private-address check needs DNS, so it lives in the server
- * (src/server/callback-address-guard.ts) and runs on the URLs returned here.
+ * Pure: no I/O, no module state. The private-address check needs DNS, so it lives in the server
+ * (src/server/callback/callback-address-guard.ts) and runs on the URLs returned here. A caller
+ * that parses many uploads' parameters (the server's callback runtime) owns a
+ * `createCallbackParser()`, which keeps the specs of recent values.
  * Invariant: a returned CallbackSpec has 1..5 http(s) URLs, a non-empty body template without
  * malformed `$(`/`${` syntax, one of the two body types, and string-valued `x:` vars.
  */
@@ -50,7 +52,7 @@ export interface ParseCallbackOptions {
   /**
    * Real OSS's private-address refusal (§2.3, 0007-00000008), for literal IP hosts: checked here
    * so it is reported in §12.2 order (after the URLs, before the body). Host names need DNS; the
-   * server checks those after parsing (src/server/callback-address-guard.ts).
+   * server checks those after parsing (src/server/callback/callback-address-guard.ts).
    */
   isForbiddenAddress?: ((hostname: string) => boolean) | undefined;
 }
@@ -72,6 +74,68 @@ export function parseCallback(
   params: CallbackRequestParams,
   options: ParseCallbackOptions = {},
 ): CallbackSpec | undefined {
+  return parseRequestParams(params, options, parseCallbackValueAnew);
+}
+
+/**
+ * PostObject: the `callback` form field plus one form field per custom variable (`x:name`, raw
+ * values), and optionally a whole `callback-var` field (§7.2; SPEC recommends accepting it).
+ * `fields` holds every form field except the file. Returns undefined without a callback field.
+ */
+export function parseFormCallback(
+  fields: ReadonlyMap<string, string>,
+  options: ParseCallbackOptions = {},
+): CallbackSpec | undefined {
+  return parseFormFields(fields, options, parseCallbackValueAnew);
+}
+
+/** parseCallback and parseFormCallback, with the specs of recent callback values kept. */
+export interface CallbackParser {
+  parseCallback(params: CallbackRequestParams, options?: ParseCallbackOptions): CallbackSpec | undefined;
+  parseFormCallback(
+    fields: ReadonlyMap<string, string>,
+    options?: ParseCallbackOptions,
+  ): CallbackSpec | undefined;
+}
+
+/**
+ * An app sends the same callback parameter with every upload (one URL, one template), so a parser
+ * keeps the specs of recent values, keyed by the base64 text: only the first upload pays for
+ * base64, JSON and URL parsing. Bounded: at most 64 values of at most MAX_CALLBACK_LENGTH
+ * characters, the oldest dropped first. A value that fails is not kept; it fails again in full.
+ * The results are those of parseCallback / parseFormCallback.
+ */
+export function createCallbackParser(): CallbackParser {
+  const parsedValues = new RecentMap<
+    string,
+    { spec: CallbackSpec | undefined; isForbiddenAddress: ParseCallbackOptions['isForbiddenAddress'] }
+  >(64);
+  const parseValue: ParseValue = (value, options) => {
+    const kept = parsedValues.get(value);
+    if (kept !== undefined && kept.isForbiddenAddress === options.isForbiddenAddress) {
+      return kept.spec === undefined ? undefined : { ...kept.spec, vars: {} };
+    }
+    const spec = parseCallbackValueAnew(value, options);
+    parsedValues.set(value, { spec, isForbiddenAddress: options.isForbiddenAddress });
+    return spec === undefined ? undefined : { ...spec, vars: {} };
+  };
+  return {
+    parseCallback: (params, options = {}) => parseRequestParams(params, options, parseValue),
+    parseFormCallback: (fields, options = {}) => parseFormFields(fields, options, parseValue),
+  };
+}
+
+/**
+ * Validates one non-empty base64 callback value (§2.3, in §12.2 order). Each call returns its own
+ * spec object (callers set `vars`); the URL objects may be shared, read-only.
+ */
+type ParseValue = (value: string, options: ParseCallbackOptions) => CallbackSpec | undefined;
+
+function parseRequestParams(
+  params: CallbackRequestParams,
+  options: ParseCallbackOptions,
+  parseValue: ParseValue,
+): CallbackSpec | undefined {
   // §2.1: header and query together are an error, checked before anything else.
   if (params.header !== undefined && params.query !== undefined) {
     throw invalidArgument(
@@ -92,22 +156,18 @@ export function parseCallback(
   }
   const callback = params.header ?? params.query;
   const varText = params.varHeader ?? params.varQuery;
-  const spec = parseCallbackValue(callback, options);
+  const spec = parseCallbackValue(callback, options, parseValue);
   if (spec === undefined) return undefined;
   spec.vars = varText === undefined ? {} : parseCallbackVar(varText);
   return spec;
 }
 
-/**
- * PostObject: the `callback` form field plus one form field per custom variable (`x:name`, raw
- * values), and optionally a whole `callback-var` field (§7.2; SPEC recommends accepting it).
- * `fields` holds every form field except the file. Returns undefined without a callback field.
- */
-export function parseFormCallback(
+function parseFormFields(
   fields: ReadonlyMap<string, string>,
-  options: ParseCallbackOptions = {},
+  options: ParseCallbackOptions,
+  parseValue: ParseValue,
 ): CallbackSpec | undefined {
-  const spec = parseCallbackValue(fields.get('callback'), options);
+  const spec = parseCallbackValue(fields.get('callback'), options, parseValue);
   if (spec === undefined) return undefined;
   const whole = fields.get('callback-var');
   // FIDELITY: a `callback-var` form field is accepted; separate `x:` fields override its entries.
@@ -120,35 +180,16 @@ export function parseFormCallback(
   return spec;
 }
 
-/**
- * An app sends the same callback parameter with every upload (one URL, one template), so the specs
- * of recent values are kept, keyed by the base64 text: only the first upload pays for base64, JSON
- * and URL parsing. Bounded: at most 64 values of at most MAX_CALLBACK_LENGTH characters, the
- * oldest dropped first. A value that fails is not kept; it fails again in full.
- */
-const parsedValues = new RecentMap<
-  string,
-  { spec: CallbackSpec | undefined; isForbiddenAddress: ParseCallbackOptions['isForbiddenAddress'] }
->(64);
-
-/**
- * Validates one base64 callback value (§2.3, in §12.2 order). `undefined`/empty → no callback.
- * Each call returns its own spec object (callers set `vars`); the URL objects are shared, read-only.
- */
+/** One base64 callback value, `undefined`/empty → no callback. */
 function parseCallbackValue(
   value: string | undefined,
   options: ParseCallbackOptions,
+  parseValue: ParseValue,
 ): CallbackSpec | undefined {
   // FIDELITY: an empty parameter (`x-oss-callback:` or `?callback=`) means "no callback", like an
   // empty callbackUrl (§2.2), rather than a base64 error.
   if (value === undefined || value === '') return undefined;
-  const kept = parsedValues.get(value);
-  if (kept !== undefined && kept.isForbiddenAddress === options.isForbiddenAddress) {
-    return kept.spec === undefined ? undefined : { ...kept.spec, vars: {} };
-  }
-  const spec = parseCallbackValueAnew(value, options);
-  parsedValues.set(value, { spec, isForbiddenAddress: options.isForbiddenAddress });
-  return spec === undefined ? undefined : { ...spec, vars: {} };
+  return parseValue(value, options);
 }
 
 function parseCallbackValueAnew(value: string, options: ParseCallbackOptions): CallbackSpec | undefined {

@@ -4,7 +4,7 @@
  */
 import { ossError } from '../shared/oss-error.ts';
 import type { BucketAcl } from '../store/object-store.ts';
-import { header, type RequestContext } from './request-context.ts';
+import { header, type RequestContext } from './pipeline/request-context.ts';
 
 const BUCKET_ACLS: ReadonlySet<string> = new Set<BucketAcl>(['private', 'public-read', 'public-read-write']);
 

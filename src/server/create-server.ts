@@ -17,28 +17,27 @@ import {
   type BucketAcl,
   type ObjectStore,
 } from '../store/index.ts';
-import type { AuthConfig } from './access-control.ts';
-import type { DispatchConfig } from './dispatch.ts';
-import { serveRequests } from './http-adapter.ts';
+import { DEFAULT_MAX_SKEW_MS, type AuthenticateDeps } from './pipeline/authenticate.ts';
+import type { DispatchConfig } from './pipeline/dispatch.ts';
+import { serveRequests } from './pipeline/http-adapter.ts';
 import { guardTransferCoding } from './transfer-coding-guard.ts';
 import { createServerMetrics } from './observability/server-metrics.ts';
 import { createUpcallEndpoints } from './observability/upcall-endpoints.ts';
-import type { Owner, ServerDeps } from './request-context.ts';
+import type { Owner, ServerDeps } from './pipeline/request-context.ts';
 import {
   createCallbackService,
   type CallbackService,
   type CallbackServiceOptions,
-} from './callback-service.ts';
-import type { CallbackRuntime } from './upload-callback.ts';
+} from './callback/callback-service.ts';
+import type { CallbackRuntime } from './callback/callback-runtime.ts';
 
 /** Used when no credentials are configured; printed by the CLI so users can paste them. */
 export const DEFAULT_ACCESS_KEY_ID = 'upcall-access-key-id';
 export const DEFAULT_ACCESS_KEY_SECRET = 'upcall-access-key-secret';
-/** OSS rejects signed requests whose time is more than 15 minutes off (RequestTimeTooSkewed). */
-export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 export const DEFAULT_REGION = 'oss-cn-hangzhou';
 /** RestoreObject completes after this (`upcall server --restore-delay`); real OSS takes minutes to hours. */
 export const DEFAULT_RESTORE_DELAY_MS = 60_000;
+export { DEFAULT_MAX_SKEW_MS };
 
 export interface BucketToCreate {
   name: string;
@@ -84,12 +83,15 @@ export interface ServerOptions {
   restoreDelayMs?: number;
   /** The clock; tests pass a fixed one. */
   now?: () => Date;
-  /** Upload callbacks (upload-callback.ts); without it callback parameters are validated and ignored. */
-  callbacks?: CallbackRuntime;
+  /**
+   * A callback runtime of the caller's own (dispatcher, private-address refusal), in place of the
+   * one `callback` builds; tests pass one to watch or stub nothing but the app server.
+   */
+  callbackRuntime?: CallbackRuntime;
   /**
    * The server's own upload-callback machinery (callback-service.ts): signing key in `dataDir`
    * (generated on first use), key PEM served at `/callback_pub_key_v1.pem`, dispatcher options.
-   * On by default; `false` turns callbacks off. Ignored when `callbacks` is given.
+   * On by default; `false` turns callbacks off. Ignored when `callbackRuntime` is given.
    */
   callback?: CallbackServiceOptions | false;
 }
@@ -116,13 +118,15 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   const credentials = new Map(
     Object.entries(options.credentials ?? { [DEFAULT_ACCESS_KEY_ID]: DEFAULT_ACCESS_KEY_SECRET }),
   );
+  // One lookup for the signature checks and for PostObject, which verifies its form itself.
+  const secretOf = (accessKeyId: string): string | undefined => credentials.get(accessKeyId);
   const owner = options.owner ?? { id: firstKeyId(credentials), displayName: firstKeyId(credentials) };
   const callbackService =
-    options.callbacks !== undefined || options.callback === false
+    options.callbackRuntime !== undefined || options.callback === false
       ? undefined
       : createCallbackService({ dataDir: options.dataDir, ...options.callback }, { owner: owner.id, now });
   const metrics = createServerMetrics();
-  const callbacks = options.callbacks ?? callbackService?.runtime;
+  const callbacks = options.callbackRuntime ?? callbackService?.runtime;
   const deps: ServerDeps = {
     store,
     now,
@@ -130,11 +134,11 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     region: options.region ?? DEFAULT_REGION,
     owner,
     restoreDelayMs: options.restoreDelayMs ?? DEFAULT_RESTORE_DELAY_MS,
-    callbacks: callbacks === undefined ? undefined : metrics.measureCallbacks(callbacks),
-    credentials: (accessKeyId) => credentials.get(accessKeyId),
+    callbackRuntime: callbacks === undefined ? undefined : metrics.measureCallbacks(callbacks),
+    credentials: secretOf,
   };
-  const auth: AuthConfig = {
-    credentials: (accessKeyId) => credentials.get(accessKeyId),
+  const auth: AuthenticateDeps = {
+    credentials: secretOf,
     now,
     maxSkewMs: options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
   };

@@ -5,7 +5,7 @@
  */
 import { isOssError, ossError } from '../shared/oss-error.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { header, type RequestContext } from './request-context.ts';
+import { header, type RequestContext } from './pipeline/request-context.ts';
 
 export function forbidsOverwrite(ctx: Pick<RequestContext, 'headers'>): boolean {
   return header(ctx, 'x-oss-forbid-overwrite')?.trim().toLowerCase() === 'true';

@@ -18,5 +18,5 @@ export {
   loadCallbackKey,
   type CallbackKey,
   type CallbackKeyBits,
-} from './callback-key.ts';
-export type { CallbackService, CallbackServiceOptions } from './callback-service.ts';
+} from './callback/callback-key.ts';
+export type { CallbackService, CallbackServiceOptions } from './callback/callback-service.ts';

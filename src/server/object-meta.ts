@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { lookup } from 'mime-types';
 import { ossError } from '../shared/oss-error.ts';
 import type { ObjectMeta, StoredObject } from '../store/object-store.ts';
-import type { HeaderValue } from './request-context.ts';
+import type { HeaderValue } from './pipeline/request-context.ts';
 import { restoreInfo } from './storage-class.ts';
 
 const USER_META_PREFIX = 'x-oss-meta-';

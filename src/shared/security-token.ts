@@ -255,6 +255,7 @@ export function checkTemporaryPolicy(policy: TemporaryPolicy, request: ActionReq
       throw deny(`an upload callback to ${required} is required.`);
     }
   }
+  // FIDELITY: OSS STS policies cannot bind a callback; upcall's token may bind the whole of it.
   if (
     policy.callbackFingerprint !== undefined &&
     UPLOAD_ACTIONS.has(request.action) &&

@@ -47,6 +47,7 @@ export function appendedObject(
     lastModified: new Date(),
     type: 'Appendable',
     meta: { ...kept, userMeta: { ...kept.userMeta } },
+    // FIDELITY: an ACL header applies on every append; tags, like metadata, only on the first.
     acl: settings.acl ?? current?.acl ?? 'default',
     tags: current ? current.tags : (settings.tags ?? []),
     // Like metadata, the class is the creating append's (the store puts the bucket's in `settings`).

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, keysCommand } from '../../src/cli/commands/keys.ts';
-import { loadCallbackKey } from '../../src/server/callback-key.ts';
+import { loadCallbackKey } from '../../src/server/callback/callback-key.ts';
 import { runCli } from './run-cli.ts';
 
 let dir: string;

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getCommand } from '../../src/cli/commands/get.ts';
 import { putCommand } from '../../src/cli/commands/put.ts';
-import { createCallbackService, type CallbackService } from '../../src/server/callback-service.ts';
+import { createCallbackService, type CallbackService } from '../../src/server/callback/callback-service.ts';
 import { createServer, type UpcallServer } from '../../src/server/create-server.ts';
 import { okReply, startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
 import { runCli } from './run-cli.ts';
@@ -27,7 +27,7 @@ beforeAll(async () => {
     credentials: { 'cli-key': 'cli-secret' },
     bucketsToCreate: ['photos'],
     logger: pino({ level: 'silent' }),
-    callbacks: callbacks.runtime,
+    callbackRuntime: callbacks.runtime,
   });
   callbacks.listening(server.host, server.port);
   sink = await startCallbackSink((await callbacks.key()).publicKeyPem);

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, DEFAULT_MAX_SKEW_MS } from '../../src/server/authenticate.ts';
-import type { Principal } from '../../src/server/principal.ts';
+import { authenticate, DEFAULT_MAX_SKEW_MS } from '../../src/server/pipeline/authenticate.ts';
+import type { Principal } from '../../src/server/pipeline/principal.ts';
 import { isOssError } from '../../src/shared/oss-error.ts';
 import { mintTemporaryCredentials } from '../../src/shared/security-token.ts';
 

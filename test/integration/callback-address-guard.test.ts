@@ -7,7 +7,10 @@
  */
 import type { LookupAddress } from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCallbackAddressGuard, isPrivateAddress } from '../../src/server/callback-address-guard.ts';
+import {
+  createCallbackAddressGuard,
+  isPrivateAddress,
+} from '../../src/server/callback/callback-address-guard.ts';
 import { ossClient } from '../helpers/ali-oss-client.ts';
 import { startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';

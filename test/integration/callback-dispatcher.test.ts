@@ -21,8 +21,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallbackSpec } from '../../src/callback/parse-callback.ts';
 import type { UploadFacts } from '../../src/callback/render-callback-body.ts';
-import { assertPublicCallbackAddresses } from '../../src/server/callback-address-guard.ts';
-import { createCallbackDispatcher, type CallbackDispatcher } from '../../src/server/callback-dispatcher.ts';
+import { assertPublicCallbackAddresses } from '../../src/server/callback/callback-address-guard.ts';
+import {
+  createCallbackDispatcher,
+  type CallbackDispatcher,
+} from '../../src/server/callback/callback-dispatcher.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
 const KEY_URL = 'http://127.0.0.1:1/callback_pub_key_v1.pem';

@@ -4,15 +4,15 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isPrivateAddress } from '../../src/server/callback-address-guard.ts';
-import { createCallbackService } from '../../src/server/callback-service.ts';
+import { isPrivateAddress } from '../../src/server/callback/callback-address-guard.ts';
+import { createCallbackService } from '../../src/server/callback/callback-service.ts';
 import {
   CALLBACK_KEY_FILE,
   CANONICAL_CALLBACK_KEY_URL,
   defaultCallbackKeyUrl,
   isCallbackKeyRequest,
   loadCallbackKey,
-} from '../../src/server/callback-key.ts';
+} from '../../src/server/callback/callback-key.ts';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

@@ -6,7 +6,7 @@ import { Agent, buildConnector } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeHandler } from '../../src/receiver/adapters/node-http.ts';
 import { createPublicKeyResolver } from '../../src/receiver/public-key-resolver.ts';
-import { CANONICAL_CALLBACK_KEY_URL } from '../../src/server/callback-key.ts';
+import { CANONICAL_CALLBACK_KEY_URL } from '../../src/server/callback/callback-key.ts';
 import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
 

@@ -5,14 +5,18 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOssError } from '../../src/shared/oss-error.ts';
-import { createCallbackDispatcher, type CallbackDispatcher } from '../../src/server/callback-dispatcher.ts';
-import { uploadResultHeaders } from '../../src/server/object-meta.ts';
+import { createCallbackParser } from '../../src/callback/parse-callback.ts';
 import {
-  answerWithCallback,
+  createCallbackDispatcher,
+  type CallbackDispatcher,
+} from '../../src/server/callback/callback-dispatcher.ts';
+import { uploadResultHeaders } from '../../src/server/object-meta.ts';
+import type { CallbackRuntime } from '../../src/server/callback/callback-runtime.ts';
+import {
   uploadCallbackFromForm,
   uploadCallbackFromRequest,
-  type CallbackRuntime,
-} from '../../src/server/upload-callback.ts';
+} from '../../src/server/callback/upload-callback.ts';
+import { ANONYMOUS } from '../../src/server/pipeline/principal.ts';
 import { createMemoryObjectStore, type ObjectStore } from '../../src/store/index.ts';
 import { okReply, startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
 
@@ -23,7 +27,7 @@ const logger = pino({ level: 'silent' });
 let store: ObjectStore;
 let sink: CallbackSink;
 let dispatcher: CallbackDispatcher;
-let deps: { store: ObjectStore; logger: typeof logger; callbacks: CallbackRuntime };
+let deps: { store: ObjectStore; logger: typeof logger; callbackRuntime: CallbackRuntime };
 
 beforeAll(async () => {
   store = createMemoryObjectStore();
@@ -36,7 +40,11 @@ beforeAll(async () => {
     now: () => new Date('2026-01-01T00:00:00Z'),
     timeoutMs: 500,
   });
-  deps = { store, logger, callbacks: { dispatcher, forbidPrivateAddresses: false } };
+  deps = {
+    store,
+    logger,
+    callbackRuntime: { dispatcher, parser: createCallbackParser(), forbidPrivateAddresses: false },
+  };
 });
 
 afterAll(async () => {
@@ -45,12 +53,14 @@ afterAll(async () => {
   await store.close();
 });
 
+/** Who asked: the facts the callback and the 203 XML report (Host is the HostId). */
 const ANSWER = {
   requestId: '0123456789ABCDEF01234567',
   method: 'PUT',
-  host: 'photos.localhost',
   clientIp: '10.0.0.7',
+  principal: ANONYMOUS,
 };
+const HOST = { host: 'photos.localhost' };
 
 async function put(key: string, text: string): Promise<Awaited<ReturnType<ObjectStore['putObject']>>> {
   return store.putObject('photos', key, Readable.from([Buffer.from(text)]), {
@@ -67,7 +77,9 @@ function bodyText(body: unknown): string {
 describe('upload callback step', () => {
   it('answers 200 with the app JSON and the success headers, sending the §3.1 facts', async () => {
     const request = {
+      ...ANSWER,
       headers: {
+        ...HOST,
         'x-oss-callback': b64({
           callbackUrl: `${sink.url}/cb?a=1`,
           callbackBody:
@@ -81,7 +93,7 @@ describe('upload callback step', () => {
     expect(callback).toBeDefined();
     const object = await put('dir/a.txt', 'hello');
     const success = { status: 200, headers: uploadResultHeaders(object) };
-    const response = await answerWithCallback(callback!, object, ANSWER, deps, success);
+    const response = await callback!.answer(object, success);
 
     expect(response.status).toBe(200);
     expect(response.headers).toMatchObject({
@@ -110,7 +122,8 @@ describe('upload callback step', () => {
     };
     try {
       const request = {
-        headers: {},
+        ...ANSWER,
+        headers: HOST,
         query: new URLSearchParams({ callback: b64({ callbackUrl: sink.url, callbackBody: 'k=${object}' }) }),
       };
       const callback = await uploadCallbackFromRequest(request, deps, 'CompleteMultipartUpload');
@@ -120,7 +133,7 @@ describe('upload callback step', () => {
         headers: { ...uploadResultHeaders(object), 'Content-Type': 'application/xml' },
         body: '<CompleteMultipartUploadResult/>',
       };
-      const response = await answerWithCallback(callback!, object, ANSWER, deps, success);
+      const response = await callback!.answer(object, success);
       expect(response.status).toBe(203);
       expect(response.headers).toMatchObject({
         ETag: `"${object.etag}"`,
@@ -144,7 +157,7 @@ describe('upload callback step', () => {
   });
 
   it('rejects a bad callback parameter before anything is stored', async () => {
-    const request = { headers: { 'x-oss-callback': 'not base64!' }, query: new URLSearchParams() };
+    const request = { ...ANSWER, headers: { 'x-oss-callback': 'not base64!' }, query: new URLSearchParams() };
     const error = await uploadCallbackFromRequest(request, deps, 'PutObject').catch((e: unknown) => e);
     expect(isOssError(error) && error.code === 'InvalidArgument' && error.status === 400).toBe(true);
     expect((error as Error).message).toBe('The callback configuration is not base64 encoded.');
@@ -152,11 +165,12 @@ describe('upload callback step', () => {
 
   it('refuses private callback addresses only when the switch is on', async () => {
     const request = {
+      ...ANSWER,
       headers: { 'x-oss-callback': b64({ callbackUrl: 'http://192.168.1.1/cb', callbackBody: 'a=b' }) },
       query: new URLSearchParams(),
     };
     expect(await uploadCallbackFromRequest(request, deps, 'PutObject')).toBeDefined();
-    const strict = { ...deps, callbacks: { dispatcher, forbidPrivateAddresses: true } };
+    const strict = { ...deps, callbackRuntime: { ...deps.callbackRuntime, forbidPrivateAddresses: true } };
     await expect(uploadCallbackFromRequest(request, strict, 'PutObject')).rejects.toMatchObject({
       code: 'InvalidArgument',
       message: 'Private address is forbidden to callback.',
@@ -167,6 +181,7 @@ describe('upload callback step', () => {
     });
     // A name is resolved first: localhost is loopback.
     const named = {
+      ...ANSWER,
       headers: { 'x-oss-callback': b64({ callbackUrl: 'http://localhost:1/cb', callbackBody: 'a=b' }) },
       query: new URLSearchParams(),
     };
@@ -180,11 +195,13 @@ describe('upload callback step', () => {
       ['callback', b64({ callbackUrl: sink.url, callbackBody: 'v=${x:var1}&op=${operation}' })],
       ['x:var1', 'form value'],
     ]);
-    const callback = await uploadCallbackFromForm(fields, deps);
+    const target = { bucket: 'photos', key: 'c.txt', meta: { contentType: 'text/plain', userMeta: {} } };
+    const request = { ...ANSWER, method: 'POST', headers: HOST, query: new URLSearchParams() };
+    const callback = await uploadCallbackFromForm(request, fields, deps, target);
     expect(callback?.operation).toBe('PostObject');
     expect(callback?.spec.vars).toEqual({ 'x:var1': 'form value' });
     const object = await put('c.txt', 'posted');
-    const response = await answerWithCallback(callback!, object, ANSWER, deps, {
+    const response = await callback!.answer(object, {
       status: 204,
       headers: uploadResultHeaders(object),
     });
@@ -192,6 +209,6 @@ describe('upload callback step', () => {
     expect(JSON.parse(bodyText(response.body))).toMatchObject({ body: 'v=form%20value&op=PostObject' });
 
     const off = { store, logger };
-    expect(await uploadCallbackFromForm(fields, off)).toBeUndefined();
+    expect(await uploadCallbackFromForm(request, fields, off, target)).toBeUndefined();
   });
 });

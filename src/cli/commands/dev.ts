@@ -17,7 +17,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
-import { defaultCallbackKeyUrl } from '../../server/callback-key.ts';
+import { defaultCallbackKeyUrl } from '../../server/callback/callback-key.ts';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
 import { DEMO_CALLBACK_BODY } from '../../receiver/dashboard/demo-callback-body.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';

@@ -13,7 +13,11 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { access, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { CALLBACK_KEY_FILE, loadCallbackKey, type CallbackKeyBits } from '../../server/callback-key.ts';
+import {
+  CALLBACK_KEY_FILE,
+  loadCallbackKey,
+  type CallbackKeyBits,
+} from '../../server/callback/callback-key.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, readDevSession, UsageError } from '../connection.ts';
 import { runAction } from '../run-action.ts';

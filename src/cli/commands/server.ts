@@ -21,7 +21,7 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { CANONICAL_CALLBACK_KEY_URL, type CallbackKeyBits } from '../../server/callback-key.ts';
+import { CANONICAL_CALLBACK_KEY_URL, type CallbackKeyBits } from '../../server/callback/callback-key.ts';
 import {
   createServer,
   DEFAULT_ACCESS_KEY_ID,
@@ -34,7 +34,7 @@ import { isValidBucketName } from '../../shared/bucket-name.ts';
 import { stopOnSignals, type StopSignals } from '../graceful-stop.ts';
 import { parseDuration } from '../duration-option.ts';
 import { parsePort } from '../port-option.ts';
-import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/http-adapter.ts';
+import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/pipeline/http-adapter.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, UsageError } from '../connection.ts';
 import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-credentials.ts';

@@ -8,8 +8,8 @@
  * and the endpoint can be served unauthenticated without telling who stores what.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CallbackDispatcher, CallbackOutcome } from '../callback-dispatcher.ts';
-import type { CallbackRuntime } from '../upload-callback.ts';
+import type { CallbackDispatcher, CallbackOutcome } from '../callback/callback-dispatcher.ts';
+import type { CallbackRuntime } from '../callback/callback-runtime.ts';
 
 /** Operations that store an object: their latency is the upload histogram. */
 const UPLOAD_ACTIONS: ReadonlySet<string> = new Set([

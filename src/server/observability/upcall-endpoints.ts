@@ -20,8 +20,8 @@
 import { ossError } from '../../shared/oss-error.ts';
 import { processMetricsText } from '../../shared/process-metrics.ts';
 import { checkStoreHealth, type ObjectStore, type StoreHealthCheck } from '../../store/index.ts';
-import type { OssResponse } from '../request-context.ts';
-import { virtualHostBucket } from '../resolve-target.ts';
+import type { OssResponse } from '../pipeline/request-context.ts';
+import { virtualHostBucket } from '../pipeline/resolve-target.ts';
 import type { ServerMetrics } from './server-metrics.ts';
 
 export const UPCALL_PATH_PREFIX = '/_upcall/';

@@ -15,10 +15,10 @@ import { Transform, type Readable } from 'node:stream';
 import { ossError } from '../../shared/oss-error.ts';
 import type { StoredObject } from '../../store/object-store.ts';
 import { expectedDigests, verifyDigests } from '../integrity.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { MAX_PUT_OBJECT_BYTES, refuseDeclaredOversize } from './put-object.ts';
 
 export const appendObject: Operation = async (ctx, deps) => {

@@ -13,14 +13,14 @@
  */
 import { ossError } from '../../shared/oss-error.ts';
 import type { CompletedPart, StoredObject, UploadRef } from '../../store/object-store.ts';
-import { MAX_COMPLETE_BODY_BYTES, parseCompleteMultipartUpload } from '../complete-multipart-upload-body.ts';
-import { objectLocation, uploadRefOf } from '../multipart-request.ts';
+import { MAX_COMPLETE_BODY_BYTES, parseCompleteMultipartUpload } from './complete-multipart-upload-body.ts';
+import { objectLocation, uploadRefOf } from '../request-arguments.ts';
 import { quoteEtag } from '../object-meta.ts';
 import { readXmlBody } from '../read-xml-body.ts';
-import { header, type OssResponse, type Operation, type ServerDeps } from '../request-context.ts';
+import { header, type OssResponse, type Operation, type ServerDeps } from '../pipeline/request-context.ts';
 import { completeMultipartUploadResult } from '../responses/complete-multipart-upload-result.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
-import { answerWithCallback, callbackAnswerContext, uploadCallbackFromRequest } from '../upload-callback.ts';
+import { uploadCallbackFromRequest } from '../callback/upload-callback.ts';
 
 export const completeMultipartUpload: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);
@@ -47,9 +47,7 @@ export const completeMultipartUpload: Operation = async (ctx, deps) => {
   // The object is stored. The upload callback (SPEC.md §7.3) runs here, between storing and
   // answering; on success its JSON reply replaces the XML body below.
   const response = completedResponse(object, objectLocation(ctx, upload.bucket, upload.key), encodingType);
-  return callback === undefined
-    ? response
-    : answerWithCallback(callback, object, callbackAnswerContext(ctx), deps, response);
+  return callback === undefined ? response : callback.answer(object, response);
 };
 
 function completedResponse(

@@ -12,9 +12,9 @@ import { ossError } from '../../shared/oss-error.ts';
 import { validateObjectKey } from '../../shared/object-key.ts';
 import { childElements, childText, parseXml, type XmlValue } from '../../shared/xml.ts';
 import { expectedDigests } from '../integrity.ts';
-import { requireBucket } from '../multipart-request.ts';
+import { requireBucket } from '../request-arguments.ts';
 import { readXmlBody } from '../read-xml-body.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { deleteResult } from '../responses/delete-result.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
 

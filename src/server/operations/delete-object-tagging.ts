@@ -1,6 +1,6 @@
 /** DeleteObjectTagging (`DELETE /key?tagging`): removes every tag of the object; 204. */
-import { requireObject } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { requireObject } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 export const deleteObjectTagging: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);

@@ -2,8 +2,8 @@
  * DeleteObject (`DELETE /key`): 204 whether or not the key existed (OSS is idempotent here);
  * only a missing bucket is an error (NoSuchBucket).
  */
-import { requireObject } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { requireObject } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 export const deleteObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);

@@ -1,6 +1,6 @@
 /** GetBucketAcl (`GET /?acl`): the AccessControlPolicy document (Owner, Grant). */
-import { requireBucket } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { requireBucket } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { accessControlPolicyResult } from '../responses/bucket-info.ts';
 
 export const getBucketAcl: Operation = async (ctx, deps) => {

@@ -1,6 +1,6 @@
 /** GetBucketInfo (`GET /?bucketInfo`): the BucketInfo document ali-oss getBucketInfo returns as `bucket`. */
-import { requireBucket } from '../multipart-request.ts';
-import { header, type Operation } from '../request-context.ts';
+import { requireBucket } from '../request-arguments.ts';
+import { header, type Operation } from '../pipeline/request-context.ts';
 import { bucketEndpoints, bucketInfoResult } from '../responses/bucket-info.ts';
 
 export const getBucketInfo: Operation = async (ctx, deps) => {

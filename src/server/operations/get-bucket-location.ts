@@ -1,6 +1,6 @@
 /** GetBucketLocation (`GET /?location`): `<LocationConstraint>` with the server's region. */
-import { requireBucket } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { requireBucket } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { locationConstraintResult } from '../responses/bucket-info.ts';
 
 export const getBucketLocation: Operation = async (ctx, deps) => {

@@ -1,6 +1,6 @@
 /** GetObjectAcl (`GET /key?acl`): the object's own ACL, `default` when it follows the bucket's. */
-import { requireObject } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { requireObject } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { objectAclResult } from '../responses/object-acl-result.ts';
 
 export const getObjectAcl: Operation = async (ctx, deps) => {

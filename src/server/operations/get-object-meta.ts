@@ -2,9 +2,9 @@
  * GetObjectMeta (`HEAD|GET /key?objectMeta`): the object's basic facts only (ETag, size,
  * Last-Modified, CRC64), never its user metadata or body.
  */
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { quoteEtag } from '../object-meta.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 export const getObjectMeta: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);

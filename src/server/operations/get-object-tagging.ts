@@ -1,6 +1,6 @@
 /** GetObjectTagging (`GET /key?tagging`): the object's tags as a `Tagging` document. */
-import { requireObject } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { requireObject } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { taggingResult } from '../responses/tagging-result.ts';
 
 export const getObjectTagging: Operation = async (ctx, deps) => {

@@ -14,11 +14,16 @@
 import { ossError } from '../../shared/oss-error.ts';
 import type { ObjectStream, StoredObject } from '../../store/object-store.ts';
 import { evaluateConditions } from '../conditional.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { objectHeaders } from '../object-meta.ts';
 import { resolveRange } from '../range.ts';
 import { requireReadable } from '../storage-class.ts';
-import { header, type HeaderValue, type Operation, type RequestContext } from '../request-context.ts';
+import {
+  header,
+  type HeaderValue,
+  type Operation,
+  type RequestContext,
+} from '../pipeline/request-context.ts';
 import { notModifiedHeaders } from './head-object.ts';
 
 /** Query parameter → the response header it replaces. */

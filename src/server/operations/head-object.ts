@@ -3,9 +3,9 @@
  * apply as on GetObject (304 / 412).
  */
 import { evaluateConditions } from '../conditional.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { objectHeaders } from '../object-meta.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 export const headObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);

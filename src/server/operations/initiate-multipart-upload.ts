@@ -7,8 +7,8 @@
  * `x-oss-callback` / `x-oss-callback-var` are ignored here on purpose: ali-oss copies a user's
  * callback headers onto Initiate and every UploadPart (SPEC.md §7.4); only Complete calls back.
  */
-import type { Operation } from '../request-context.ts';
-import { requireObject } from '../multipart-request.ts';
+import type { Operation } from '../pipeline/request-context.ts';
+import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';

@@ -3,8 +3,8 @@
  * `prefix`, starting after `marker`, at most `max-keys` (1..1000, default 100, OSS) per page,
  * with NextMarker when truncated.
  */
-import { parseIntegerArgument } from '../multipart-request.ts';
-import { header, type Operation } from '../request-context.ts';
+import { parseIntegerArgument } from '../request-arguments.ts';
+import { header, type Operation } from '../pipeline/request-context.ts';
 import { bucketEndpoints } from '../responses/bucket-info.ts';
 import { listAllMyBucketsResult } from '../responses/list-all-my-buckets-result.ts';
 

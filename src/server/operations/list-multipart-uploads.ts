@@ -7,8 +7,8 @@
  * every common prefix exactly once (a common prefix given back as key-marker is skipped whole).
  */
 import type { UploadInfo } from '../../store/object-store.ts';
-import type { Operation } from '../request-context.ts';
-import { parseIntegerArgument, requireBucket } from '../multipart-request.ts';
+import type { Operation } from '../pipeline/request-context.ts';
+import { parseIntegerArgument, requireBucket } from '../request-arguments.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
 import { listMultipartUploadsResult } from '../responses/list-multipart-uploads-result.ts';
 

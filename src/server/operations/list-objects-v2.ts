@@ -7,10 +7,10 @@
  * is not one this server could have issued is InvalidArgument.
  */
 import { ossError } from '../../shared/oss-error.ts';
-import { listObjectsPage } from '../list-objects-page.ts';
-import { parseMaxKeys, storeKeyRange } from '../list-objects-request.ts';
-import { requireBucket } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { listObjectsPage } from './list-objects-page.ts';
+import { parseMaxKeys, storeKeyRange } from './list-objects-request.ts';
+import { requireBucket } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
 import { listBucketResultV2 } from '../responses/list-bucket-result.ts';
 

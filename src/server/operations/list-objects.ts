@@ -3,10 +3,10 @@
  * folded at `delimiter` into CommonPrefixes, at most `max-keys` entries (Contents and
  * CommonPrefixes together), NextMarker only when truncated, `encoding-type=url` supported.
  */
-import { listObjectsPage } from '../list-objects-page.ts';
-import { parseMaxKeys, storeKeyRange } from '../list-objects-request.ts';
-import { requireBucket } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { listObjectsPage } from './list-objects-page.ts';
+import { parseMaxKeys, storeKeyRange } from './list-objects-request.ts';
+import { requireBucket } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
 import { listBucketResult } from '../responses/list-bucket-result.ts';
 

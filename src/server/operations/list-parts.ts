@@ -2,8 +2,8 @@
  * ListParts (`GET /key?uploadId=…`): the parts uploaded so far, in part-number order, paged by
  * `part-number-marker` and `max-parts` (1..1000, default 1000).
  */
-import type { Operation } from '../request-context.ts';
-import { MAX_PART_NUMBER, parseIntegerArgument, uploadRefOf } from '../multipart-request.ts';
+import type { Operation } from '../pipeline/request-context.ts';
+import { MAX_PART_NUMBER, parseIntegerArgument, uploadRefOf } from '../request-arguments.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
 import { listPartsResult } from '../responses/list-parts-result.ts';
 

@@ -9,8 +9,8 @@
  *   otherwise) is enforced while it streams, so an oversized file fails as soon as it is too big.
  * - Nothing is stored unless the whole form was well-formed (file last and alone, body complete)
  *   and every check passed: the checks run as the store's `beforeCommit`.
- * - The `callback` field and the `x:` variables are collected on PostObjectUpload for the upload
- *   callback (SPEC.md §7.2); they are never part of the stored metadata.
+ * - The `callback` field and the `x:` variables are read by the upload-callback step (SPEC.md
+ *   §7.2, parse-callback.ts); they are never part of the stored metadata.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { validateObjectKey } from '../../shared/object-key.ts';
@@ -19,24 +19,18 @@ import { checkTemporaryPolicy } from '../../shared/security-token.ts';
 import { callbackFingerprint } from '../../callback/callback-fingerprint.ts';
 import type { StoredObject } from '../../store/object-store.ts';
 import { verifyDigests, expectedDigests } from '../integrity.ts';
-import { objectLocation, requireBucket } from '../multipart-request.ts';
+import { objectLocation, requireBucket } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
-import { authorizePostForm } from '../post-object-auth.ts';
+import { authorizePostForm } from '../post-object/post-object-auth.ts';
 import {
   DEFAULT_POST_OBJECT_FORM_LIMITS,
   parsePostObjectForm,
   substituteFilename,
-} from '../post-object-form.ts';
-import type { OssResponse, Operation, RequestContext } from '../request-context.ts';
+} from '../post-object/post-object-form.ts';
+import type { OssResponse, Operation, RequestContext } from '../pipeline/request-context.ts';
 import { postResponse } from '../responses/post-response.ts';
-import {
-  answerWithCallback,
-  callbackAnswerContext,
-  signWhenReceived,
-  uploadCallbackFromForm,
-  type PendingCallback,
-} from '../upload-callback.ts';
+import { uploadCallbackFromForm, type UploadCallback } from '../callback/upload-callback.ts';
 
 /** OSS: a PostObject file is at most 5 GiB. */
 export const MAX_POST_OBJECT_SIZE = 5 * 1024 * 1024 * 1024;
@@ -47,14 +41,10 @@ const META_FIELDS = ['content-type', 'content-disposition', 'content-encoding', 
 /** What a stored PostObject hands to the upload-callback step and the response. */
 export interface PostObjectUpload {
   object: StoredObject;
-  /** The `callback` form field (base64 JSON), verbatim, when present. */
-  callback?: string;
-  /** The `x:<name>` form fields, keyed by the full lower-case field name (`x:var1`). */
-  callbackVars: Record<string, string>;
   successActionStatus: 200 | 201 | 204;
   successActionRedirect?: string;
   /** The validated callback, when the form asks for one and the server runs callbacks. */
-  pendingCallback?: PendingCallback;
+  callback?: UploadCallback;
 }
 
 export const postObject: Operation = async (ctx, deps) => {
@@ -83,30 +73,23 @@ export const postObject: Operation = async (ctx, deps) => {
       const minSize = access.contentLength?.min ?? 0;
       const maxSize = Math.min(access.contentLength?.max ?? MAX_POST_OBJECT_SIZE, MAX_POST_OBJECT_SIZE);
       // §12.2: a bad callback field is refused before the file is stored.
-      const pendingCallback = await uploadCallbackFromForm(fields, deps);
+      const callback = await uploadCallbackFromForm(ctx, fields, deps, { bucket, key, meta });
       if (access.tokenPolicy !== undefined) {
         // A temporary credential's own limits: action, bucket, key prefix, required callback.
         checkTemporaryPolicy(access.tokenPolicy, {
           action: 'PostObject',
           bucket,
           key,
-          callbackUrls: pendingCallback?.spec.urls.map(String),
-          callbackFingerprint:
-            pendingCallback === undefined ? undefined : callbackFingerprint(pendingCallback.spec),
+          callbackUrls: callback?.spec.urls.map(String),
+          callbackFingerprint: callback === undefined ? undefined : callbackFingerprint(callback.spec),
         });
       }
 
-      const onReceived = signWhenReceived(
-        pendingCallback,
-        { bucket, key, meta },
-        callbackAnswerContext(ctx),
-        deps,
-      );
       const object = await deps.store.putObject(bucket, key, form.file.stream, {
         meta,
         settings,
         maxSize,
-        ...(onReceived === undefined ? {} : { onReceived }),
+        ...(callback?.onReceived === undefined ? {} : { onReceived: callback.onReceived }),
         beforeCommit: async (pending) => {
           // Commit only a form that was well-formed to its end (file last and alone).
           await form.formComplete();
@@ -119,26 +102,21 @@ export const postObject: Operation = async (ctx, deps) => {
         },
       });
 
-      const callback = fields.get('callback');
       const redirect = fields.get('success_action_redirect');
       return {
         object,
-        ...(callback !== undefined && callback !== '' && { callback }),
-        callbackVars: callbackVars(fields),
         successActionStatus: successActionStatus(fields.get('success_action_status')),
         ...(redirect !== undefined && redirect !== '' && { successActionRedirect: redirect }),
-        ...(pendingCallback !== undefined && { pendingCallback }),
+        ...(callback !== undefined && { callback }),
       };
     },
   );
 
   // The object is stored. The upload callback (SPEC.md §7.2) runs here, between storing and
-  // answering, with `upload.callback` and `upload.callbackVars`; on success it answers 200 with
-  // the callback server's body instead of the response below.
+  // answering; on success it answers 200 with the callback server's body instead of the response
+  // below.
   const response = postObjectResponse(ctx, upload);
-  return upload.pendingCallback === undefined
-    ? response
-    : answerWithCallback(upload.pendingCallback, upload.object, callbackAnswerContext(ctx), deps, response);
+  return upload.callback === undefined ? response : upload.callback.answer(upload.object, response);
 };
 
 function postObjectResponse(ctx: RequestContext, upload: PostObjectUpload): OssResponse {
@@ -196,10 +174,4 @@ function fieldsAsHeaders(fields: ReadonlyMap<string, string>): IncomingHttpHeade
     if (name === 'x-oss-object-acl' || name === 'x-oss-tagging') headers[name] = value;
   }
   return headers;
-}
-
-function callbackVars(fields: ReadonlyMap<string, string>): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const [name, value] of fields) if (name.startsWith('x:')) vars[name] = value;
-  return vars;
 }

@@ -5,8 +5,8 @@
  */
 import { isOssError, ossError } from '../../shared/oss-error.ts';
 import { bucketAclHeader } from '../bucket-acl-header.ts';
-import { requireBucket } from '../multipart-request.ts';
-import type { Operation } from '../request-context.ts';
+import { requireBucket } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 export const putBucketAcl: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);

@@ -9,9 +9,9 @@ import { isOssError } from '../../shared/oss-error.ts';
 import { childText, parseXml } from '../../shared/xml.ts';
 import type { StorageClass } from '../../store/object-store.ts';
 import { bucketAclHeader } from '../bucket-acl-header.ts';
-import { requireBucket } from '../multipart-request.ts';
+import { requireBucket } from '../request-arguments.ts';
 import { readXmlBody } from '../read-xml-body.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { parseStorageClass } from '../storage-class.ts';
 
 export const putBucket: Operation = async (ctx, deps) => {

@@ -4,9 +4,9 @@
  * A missing or empty header is InvalidArgument (OSS EC 0017-00000105).
  */
 import { ossError } from '../../shared/oss-error.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { objectAclHeader } from '../object-settings.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 export const putObjectAcl: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);

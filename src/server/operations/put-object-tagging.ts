@@ -8,10 +8,10 @@
 import { ossError } from '../../shared/oss-error.ts';
 import { childElements, childText, parseXml, type XmlObject, type XmlValue } from '../../shared/xml.ts';
 import type { ObjectTag } from '../../store/object-store.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { checkTags } from '../object-settings.ts';
 import { readXmlBody } from '../read-xml-body.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 /** Ten tags of 128 + 256 characters, in UTF-8 and XML, fit easily in 64 KiB. */
 const MAX_TAGGING_BODY_BYTES = 64 * 1024;

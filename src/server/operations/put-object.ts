@@ -9,17 +9,17 @@
 import type { StoredObject } from '../../store/object-store.ts';
 import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
 import { integrityCheck } from '../integrity.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
 import { ossError } from '../../shared/oss-error.ts';
-import { header, type OssResponse, type Operation, type RequestContext } from '../request-context.ts';
 import {
-  answerWithCallback,
-  callbackAnswerContext,
-  signWhenReceived,
-  uploadCallbackFromRequest,
-} from '../upload-callback.ts';
+  header,
+  type OssResponse,
+  type Operation,
+  type RequestContext,
+} from '../pipeline/request-context.ts';
+import { uploadCallbackFromRequest } from '../callback/upload-callback.ts';
 
 /** OSS: a single PutObject or AppendObject carries at most 5 GiB. */
 export const MAX_PUT_OBJECT_BYTES = 5 * 1024 * 1024 * 1024;
@@ -43,7 +43,7 @@ export const putObject: Operation = async (ctx, deps) => {
   const meta = objectMetaFromHeaders(ctx.headers, key);
   const settings = objectSettingsFromHeaders(ctx.headers);
   const digests = integrityCheck(ctx.headers);
-  const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject');
+  const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject', { bucket, key, meta });
   const noOverwrite = forbidsOverwrite(ctx);
   if (noOverwrite) await assertAbsent(deps.store, bucket, key);
   const beforeCommit =
@@ -54,19 +54,14 @@ export const putObject: Operation = async (ctx, deps) => {
         }
       : undefined;
 
-  const context = callback === undefined ? undefined : callbackAnswerContext(ctx);
-  const onReceived = context && signWhenReceived(callback, { bucket, key, meta }, context, deps);
-
   const object = await deps.store.putObject(bucket, key, ctx.body, {
     meta,
     settings,
     maxSize: MAX_PUT_OBJECT_BYTES,
     ...(beforeCommit === undefined ? {} : { beforeCommit }),
-    ...(onReceived === undefined ? {} : { onReceived }),
+    ...(callback?.onReceived === undefined ? {} : { onReceived: callback.onReceived }),
   });
 
   const response: OssResponse = { status: 200, headers: uploadResultHeaders(object) };
-  return callback === undefined || context === undefined
-    ? response
-    : answerWithCallback(callback, object, context, deps, response);
+  return callback === undefined ? response : callback.answer(object, response);
 };

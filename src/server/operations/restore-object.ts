@@ -11,9 +11,9 @@
 import { ossError } from '../../shared/oss-error.ts';
 import { childText, parseXml, type XmlObject, type XmlValue } from '../../shared/xml.ts';
 import type { StorageClass } from '../../store/object-store.ts';
-import { requireObject } from '../multipart-request.ts';
+import { requireObject } from '../request-arguments.ts';
 import { readXmlBody } from '../read-xml-body.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 import { isArchiveClass, restoreState } from '../storage-class.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -9,9 +9,9 @@
  * `x-oss-callback` is ignored here (ali-oss copies it onto parts; SPEC.md §7.4).
  */
 import { integrityCheck } from '../integrity.ts';
-import { MAX_PART_SIZE, parsePartNumber, uploadRefOf } from '../multipart-request.ts';
+import { MAX_PART_SIZE, parsePartNumber, uploadRefOf } from '../request-arguments.ts';
 import { quoteEtag } from '../object-meta.ts';
-import type { Operation } from '../request-context.ts';
+import type { Operation } from '../pipeline/request-context.ts';
 
 export const uploadPart: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);

@@ -5,7 +5,7 @@
  */
 import { el, renderXml } from '../../shared/xml.ts';
 import type { BucketInfo } from '../../store/object-store.ts';
-import type { Owner } from '../request-context.ts';
+import type { Owner } from '../pipeline/request-context.ts';
 import { ossIsoDate } from './list-bucket-result.ts';
 
 export interface BucketEndpoints {

@@ -4,7 +4,7 @@
  */
 import { el, renderXml } from '../../shared/xml.ts';
 import type { BucketInfo } from '../../store/object-store.ts';
-import type { Owner } from '../request-context.ts';
+import type { Owner } from '../pipeline/request-context.ts';
 import type { BucketEndpoints } from './bucket-info.ts';
 import { ossIsoDate } from './list-bucket-result.ts';
 

@@ -8,7 +8,7 @@
  */
 import { el, renderXml, type XmlElement } from '../../shared/xml.ts';
 import type { StoredObject } from '../../store/object-store.ts';
-import type { Owner } from '../request-context.ts';
+import type { Owner } from '../pipeline/request-context.ts';
 import { restoreInfo } from '../storage-class.ts';
 import { encodeKey, type EncodingType } from './encoding-type.ts';
 

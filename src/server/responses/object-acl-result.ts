@@ -4,7 +4,7 @@
  */
 import { el, renderXml } from '../../shared/xml.ts';
 import type { ObjectAcl } from '../../store/object-store.ts';
-import type { Owner } from '../request-context.ts';
+import type { Owner } from '../pipeline/request-context.ts';
 
 export function objectAclResult(input: { acl: ObjectAcl; owner: Owner }): string {
   return renderXml(

@@ -256,6 +256,24 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     }
   }
 
+  /**
+   * Runs the caller's `beforeCommit` check on the written, not yet committed blob `id` (`pending`
+   * is built only when there is a check); when the check refuses, the blob is removed at once.
+   */
+  async #checkOrRemove<T>(
+    id: string,
+    beforeCommit: ((pending: T) => void | Promise<void>) | undefined,
+    pending: () => T,
+  ): Promise<void> {
+    if (beforeCommit === undefined) return;
+    try {
+      await beforeCommit(pending());
+    } catch (error) {
+      await this.#blobs.removeNow([id]);
+      throw error;
+    }
+  }
+
   /** Runs `commit` (a synchronous transaction); on failure the new blobs are removed at once. */
   async #commitOrRemove<T>(newBlobs: readonly string[], commit: () => T): Promise<T> {
     try {
@@ -321,12 +339,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       storageClass: options.settings?.storageClass ?? bucketClass,
     };
     const row = toObjectRow(object, [{ id, size: received.size }]);
-    try {
-      await options.beforeCommit?.(toStoredObject(row));
-    } catch (error) {
-      await this.#blobs.removeNow([id]);
-      throw error;
-    }
+    await this.#checkOrRemove(id, options.beforeCommit, () => toStoredObject(row));
     const dropped = await this.#commitOrRemove([id], () => {
       this.#requireBucket(bucket);
       const old = this.#db.getSegments(bucket, row.key);
@@ -478,12 +491,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       options.meta,
       settings,
     );
-    try {
-      await options.beforeCommit?.(pending);
-    } catch (error) {
-      await this.#blobs.removeNow([id]);
-      throw error;
-    }
+    await this.#checkOrRemove(id, options.beforeCommit, () => pending);
     const row = await this.#commitOrRemove([id], () => {
       this.#requireBucket(bucket);
       // Re-read inside the transaction: another append may have committed meanwhile.
@@ -549,7 +557,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   }
 
   async close(): Promise<void> {
-    if (!this.#db.db.open) return;
+    if (!this.#db.isOpen) return;
     await this.#blobs.close();
     this.#reserve.close();
     this.#db.close();
@@ -601,12 +609,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       crc64: received.crc64,
       last_modified_ms: Date.now(),
     };
-    try {
-      await options.beforeCommit?.(toPartRecord(row));
-    } catch (error) {
-      await this.#blobs.removeNow([id]);
-      throw error;
-    }
+    await this.#checkOrRemove(id, options.beforeCommit, () => toPartRecord(row));
     const dropped = await this.#commitOrRemove([id], () => {
       // The upload may have been completed or aborted while the part streamed in.
       this.#requireUpload(ref);

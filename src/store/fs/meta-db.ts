@@ -455,6 +455,11 @@ export class MetaDb {
     }
   }
 
+  /** False once close() has run: a store closed twice does nothing the second time. */
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
   close(): void {
     this.db.close();
   }

@@ -5,12 +5,12 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { isOssError, ossError } from '../shared/oss-error.ts';
-import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
-import type { CallbackService } from './callback-service.ts';
-import type { RequestTrace } from './observability/request-trace.ts';
-import type { UpcallEndpoints } from './observability/upcall-endpoints.ts';
-import { ANONYMOUS } from './principal.ts';
+import { isOssError, ossError } from '../../shared/oss-error.ts';
+import { authorizeRoute } from './access-control.ts';
+import { authenticate, type AuthenticateDeps } from './authenticate.ts';
+import type { CallbackService } from '../callback/callback-service.ts';
+import type { RequestTrace } from '../observability/request-trace.ts';
+import type { UpcallEndpoints } from '../observability/upcall-endpoints.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
 import { resolveTarget, type RequestTarget } from './resolve-target.ts';
 import { matchRoute, type Target } from './routes.ts';
@@ -31,7 +31,7 @@ export interface IncomingRequest {
 
 export interface DispatchConfig {
   deps: ServerDeps;
-  auth: AuthConfig;
+  auth: AuthenticateDeps;
   pathStyleHosts: ReadonlySet<string>;
   /** Serves the callback public key PEM (callback-service.ts); absent without callbacks. */
   callbackKey?: Pick<CallbackService, 'keyResponse'> | undefined;
@@ -98,9 +98,9 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
       body: request.body,
       clientIp: request.clientIp,
     };
-    const principal = await authenticateRequest(unauthenticated, config.auth);
-    await authorizeRoute(principal, route, unauthenticated, config.deps);
-    const ctx: RequestContext = Object.assign(unauthenticated, { principal });
+    const principal = authenticate(unauthenticated, config.auth);
+    const parsedCallback = await authorizeRoute(principal, route, unauthenticated, config.deps);
+    const ctx: RequestContext = Object.assign(unauthenticated, { principal, parsedCallback });
     return await route.operation(ctx, config.deps);
   } catch (error) {
     return errorResponse(
@@ -123,5 +123,3 @@ function targetKind(target: RequestTarget): Target {
   if (target.bucket === undefined) return 'service';
   return target.key === undefined ? 'bucket' : 'object';
 }
-
-export { ANONYMOUS };

@@ -11,8 +11,8 @@
  * the bucket is a valid bucket name.
  */
 import { isIP } from 'node:net';
-import { validateBucketName } from '../shared/bucket-name.ts';
-import { decodeObjectKey, validateObjectKey } from '../shared/object-key.ts';
+import { validateBucketName } from '../../shared/bucket-name.ts';
+import { decodeObjectKey, validateObjectKey } from '../../shared/object-key.ts';
 
 export interface RequestTarget {
   bucket?: string;

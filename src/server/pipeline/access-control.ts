@@ -1,41 +1,21 @@
 /**
- * Who may do what: the single call site of authenticate() (signature checks, in
- * src/server/authenticate.ts) and the bucket-ACL rule for anonymous callers.
+ * Who may do what, once authenticate() (authenticate.ts, called by dispatch.ts) has named the
+ * principal: the temporary-credential policy and the bucket-ACL rule for anonymous callers.
  *
- * Invariant: every request passes through `authenticateRequest` and `authorizeRoute` exactly once, before its operation
- * runs; anonymous callers reach only public-read (reads) and public-read-write (reads and writes)
- * buckets, never the service or owner-only bucket operations.
+ * Invariant: every request passes through `authorizeRoute` exactly once, after authenticate() and
+ * before its operation runs; anonymous callers reach only public-read (reads) and public-read-write
+ * (reads and writes) buckets, never the service or owner-only bucket operations.
  */
-import { ossError } from '../shared/oss-error.ts';
-import type { BucketAcl } from '../store/object-store.ts';
-import type { TemporaryAction } from '../shared/security-token.ts';
-import { callbackFingerprint } from '../callback/callback-fingerprint.ts';
-import { parseCallback, type CallbackSpec } from '../callback/parse-callback.ts';
-import { authenticate, authorizeAction, type AuthenticateRequest } from './authenticate.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import type { BucketAcl } from '../../store/object-store.ts';
+import type { TemporaryAction } from '../../shared/security-token.ts';
+import { callbackFingerprint } from '../../callback/callback-fingerprint.ts';
+import { authorizeAction, type AuthenticateRequest } from './authenticate.ts';
 import type { Principal } from './principal.ts';
-import { effectiveObjectAcl } from './object-settings.ts';
-import { header } from './request-context.ts';
-import type { Access, Route } from './routes.ts';
-import type { ServerDeps } from './request-context.ts';
-
-/** The request parts the signature checks read: the same shape authenticate() takes. */
-export type AuthRequest = AuthenticateRequest;
-
-export interface AuthConfig {
-  /** The secret of an access key id, or undefined when it is unknown. */
-  credentials: (accessKeyId: string) => string | undefined;
-  now: () => Date;
-  maxSkewMs: number;
-}
-
-/**
- * The one authenticate() call site (src/server/authenticate.ts): checks the V1/V4 header or
- * presigned-URL signature and names the principal.
- * @throws InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed | AccessDenied | …
- */
-export async function authenticateRequest(request: AuthRequest, config: AuthConfig): Promise<Principal> {
-  return authenticate(request, config);
-}
+import { effectiveObjectAcl } from '../object-settings.ts';
+import { callbackParser, callbackRequestParams } from '../callback/upload-callback.ts';
+import type { Access, OssAction, Route } from './routes.ts';
+import type { ParsedCallback, ServerDeps } from './request-context.ts';
 
 function aclGrants(acl: BucketAcl, access: Access): boolean {
   switch (access) {
@@ -50,15 +30,16 @@ function aclGrants(acl: BucketAcl, access: Access): boolean {
 }
 
 /**
- * Checks that `principal` may run `route` on `bucket`.
+ * Checks that `principal` may run `route` on `bucket`. Returns the callback parameter when it was
+ * parsed here (temporary credentials may bind it), for the upload-callback step to reuse.
  * @throws AccessDenied | NoSuchBucket (anonymous request to a bucket that does not exist)
  */
 export async function authorizeRoute(
   principal: Principal,
   route: Route,
-  request: AuthRequest,
-  deps: Pick<ServerDeps, 'store'>,
-): Promise<void> {
+  request: AuthenticateRequest,
+  deps: Pick<ServerDeps, 'store' | 'callbackRuntime'>,
+): Promise<ParsedCallback | undefined> {
   const { bucket } = request;
   switch (principal.kind) {
     case 'root':
@@ -73,7 +54,8 @@ export async function authorizeRoute(
           message: `Access denied by the security token policy: the action ${route.action} is not allowed.`,
         });
       }
-      const callback = callbackOf(request);
+      // The callback an upload asks for, for a policy that requires or binds one.
+      const callback = callbackParser(deps).parseCallback(callbackRequestParams(request));
       authorizeAction(principal, {
         action,
         bucket,
@@ -82,9 +64,10 @@ export async function authorizeRoute(
         // against the listing's own `prefix` parameter instead.
         listPrefix: request.query.get('prefix') ?? undefined,
         callbackUrls: callback === undefined ? [] : callback.urls.map((url) => url.href),
+        // FIDELITY: the token may bind the whole callback (security-token.ts), which OSS STS cannot.
         callbackFingerprint: callback === undefined ? undefined : callbackFingerprint(callback),
       });
-      return;
+      return { spec: callback };
     }
     case 'anonymous': {
       // PostObject authorizes from its form fields (post-object-auth.ts).
@@ -106,14 +89,14 @@ export async function authorizeRoute(
 }
 
 /** The routes that read an object, for which the object's own ACL counts. */
-const OBJECT_READS: ReadonlySet<string> = new Set(['GetObject', 'HeadObject', 'GetObjectMeta']);
+const OBJECT_READS: ReadonlySet<OssAction> = new Set<OssAction>(['GetObject', 'HeadObject', 'GetObjectMeta']);
 
 /**
  * The policy action each route needs. ListObjectsV2 is ListObjects and UploadPartCopy is
  * UploadPart, as in OSS RAM policies; routes not listed (bucket administration, ListBuckets) are
  * never open to temporary credentials.
  */
-const TEMPORARY_ACTION_OF: Readonly<Record<string, TemporaryAction>> = {
+const TEMPORARY_ACTION_OF: Readonly<Partial<Record<OssAction, TemporaryAction>>> = {
   GetObject: 'GetObject',
   HeadObject: 'HeadObject',
   GetObjectMeta: 'GetObjectMeta',
@@ -132,16 +115,6 @@ const TEMPORARY_ACTION_OF: Readonly<Record<string, TemporaryAction>> = {
   ListParts: 'ListParts',
   ListMultipartUploads: 'ListMultipartUploads',
 };
-
-/** The callback an upload asks for (header or presigned query), for a policy that requires one. */
-function callbackOf(request: AuthRequest): CallbackSpec | undefined {
-  return parseCallback({
-    header: header(request, 'x-oss-callback'),
-    query: request.query.get('callback') ?? undefined,
-    varHeader: header(request, 'x-oss-callback-var'),
-    varQuery: request.query.get('callback-var') ?? undefined,
-  });
-}
 
 function anonymousDenied(target: Route['target']) {
   // FIDELITY: OSS words this per operation; upcall uses the object-read wording for objects and

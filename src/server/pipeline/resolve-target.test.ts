@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOssError } from '../shared/oss-error.ts';
+import { isOssError } from '../../shared/oss-error.ts';
 import { resolveTarget, virtualHostBucket } from './resolve-target.ts';
 
 const none = new Set<string>();

@@ -17,8 +17,8 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { networkInterfaces } from 'node:os';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import type { CallbackSpec } from '../callback/parse-callback.ts';
-import { ossError, type OssError } from '../shared/oss-error.ts';
+import type { CallbackSpec } from '../../callback/parse-callback.ts';
+import { ossError, type OssError } from '../../shared/oss-error.ts';
 
 /** Every address of a host name (dns.lookup with `all: true` is the default). */
 export type HostLookup = (hostname: string) => Promise<readonly LookupAddress[]>;

@@ -17,7 +17,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { isOssError, ossError, type OssError } from '../shared/oss-error.ts';
+import { isOssError, ossError, type OssError } from '../../shared/oss-error.ts';
 
 export interface PostObjectFormLimits {
   /** Most text fields accepted. */

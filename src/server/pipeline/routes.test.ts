@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOssError } from '../shared/oss-error.ts';
+import { isOssError } from '../../shared/oss-error.ts';
 import { matchRoute, ROUTES, ROUTING_SUBRESOURCES, type Route } from './routes.ts';
 
 function requestFor(route: Route) {

@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalizedResource } from '../shared/canonical-resource.ts';
-import { isOssError, type OssError } from '../shared/oss-error.ts';
-import { encodeQuery, presignV1, presignV4 } from '../shared/presigned-url.ts';
-import { mintTemporaryCredentials } from '../shared/security-token.ts';
-import { v1Authorization, v1StringToSign } from '../shared/signature-v1.ts';
+import { canonicalizedResource } from '../../shared/canonical-resource.ts';
+import { isOssError, type OssError } from '../../shared/oss-error.ts';
+import { encodeQuery, presignV1, presignV4 } from '../../shared/presigned-url.ts';
+import { mintTemporaryCredentials } from '../../shared/security-token.ts';
+import { v1Authorization, v1StringToSign } from '../../shared/signature-v1.ts';
 import {
   formatV4Timestamp,
   v4Authorization,
@@ -13,7 +13,7 @@ import {
   v4Signature,
   v4StringToSign,
   type V4Scope,
-} from '../shared/signature-v4.ts';
+} from '../../shared/signature-v4.ts';
 import {
   authenticate,
   authorizeAction,

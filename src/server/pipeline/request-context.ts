@@ -9,9 +9,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ObjectStore } from '../store/object-store.ts';
+import type { ObjectStore } from '../../store/object-store.ts';
 import type { Principal } from './principal.ts';
-import type { CallbackRuntime } from './upload-callback.ts';
+import type { CallbackSpec } from '../../callback/parse-callback.ts';
+import type { CallbackRuntime } from '../callback/callback-runtime.ts';
 
 export interface RequestContext {
   /** 24 upper-case hex characters, also sent as `x-oss-request-id`. */
@@ -31,6 +32,16 @@ export interface RequestContext {
   readonly principal: Principal;
   /** The client's address (`${clientIp}` of upload callbacks, SPEC.md §3.1), when known. */
   readonly clientIp?: string | undefined;
+  /**
+   * The callback parameter (header or presigned query), when access control has parsed it (for
+   * temporary credentials), so the upload-callback step does not parse it again.
+   */
+  readonly parsedCallback?: ParsedCallback | undefined;
+}
+
+/** A request's callback parameter, parsed: `spec` is undefined when it asks for no callback. */
+export interface ParsedCallback {
+  readonly spec: CallbackSpec | undefined;
 }
 
 export type HeaderValue = string | number | undefined;
@@ -60,7 +71,7 @@ export interface ServerDeps {
   /** How long a RestoreObject takes to complete (ServerOptions.restoreDelayMs). */
   readonly restoreDelayMs: number;
   /** Upload callbacks (upload-callback.ts); absent: callback parameters are validated and ignored. */
-  readonly callbacks?: CallbackRuntime | undefined;
+  readonly callbackRuntime?: CallbackRuntime | undefined;
   /**
    * The secret of an access key id (undefined when unknown), for operations that verify a
    * signature themselves: PostObject carries its signature in form fields (post-object-auth.ts).

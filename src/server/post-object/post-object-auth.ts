@@ -11,19 +11,19 @@
  * Invariant: this is the only place a PostObject is authorized; it runs before a single byte of
  * the file is stored, and its content-length-range is what limits the stored size.
  */
-import { ossError } from '../shared/oss-error.ts';
-import { verifySecurityToken, type TemporaryPolicy } from '../shared/security-token.ts';
-import { verifyV1Signature } from '../shared/signature-v1.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import { verifySecurityToken, type TemporaryPolicy } from '../../shared/security-token.ts';
+import { verifyV1Signature } from '../../shared/signature-v1.ts';
 import {
   parseV4Credential,
   parseV4Timestamp,
   V4_ALGORITHM,
   verifyV4Signature,
   type V4Scope,
-} from '../shared/signature-v4.ts';
+} from '../../shared/signature-v4.ts';
 import { checkPostPolicy, parsePostPolicy } from './post-object-policy.ts';
-import { ANONYMOUS, type Principal } from './principal.ts';
-import type { ServerDeps } from './request-context.ts';
+import { ANONYMOUS, type Principal } from '../pipeline/principal.ts';
+import type { ServerDeps } from '../pipeline/request-context.ts';
 
 export interface PostFormAccess {
   principal: Principal;

@@ -20,9 +20,10 @@ import {
   type CallbackKey,
   type CallbackKeyBits,
 } from './callback-key.ts';
-import type { OssResponse } from './request-context.ts';
-import { hostnameOf, virtualHostBucket } from './resolve-target.ts';
-import type { CallbackRuntime } from './upload-callback.ts';
+import type { OssResponse } from '../pipeline/request-context.ts';
+import { hostnameOf, virtualHostBucket } from '../pipeline/resolve-target.ts';
+import { createCallbackParser } from '../../callback/parse-callback.ts';
+import type { CallbackRuntime } from './callback-runtime.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -116,7 +117,7 @@ export function createCallbackService(
     addressGuard,
   });
   return {
-    runtime: { dispatcher, forbidPrivateAddresses, addressGuard },
+    runtime: { dispatcher, parser: createCallbackParser(), forbidPrivateAddresses, addressGuard },
     key,
     dispatcher,
     keyUrl,

@@ -13,10 +13,10 @@ import type { KeyObject } from 'node:crypto';
 import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, errors as undiciErrors, type buildConnector, type Dispatcher } from 'undici';
-import { createCallbackRequestBuilder, type CallbackRequest } from '../callback/build-callback-request.ts';
-import type { CallbackSpec } from '../callback/parse-callback.ts';
-import type { UploadFacts } from '../callback/render-callback-body.ts';
-import { ossError, type OssError } from '../shared/oss-error.ts';
+import { createCallbackRequestBuilder, type CallbackRequest } from '../../callback/build-callback-request.ts';
+import type { CallbackSpec } from '../../callback/parse-callback.ts';
+import type { UploadFacts } from '../../callback/render-callback-body.ts';
+import { ossError, type OssError } from '../../shared/oss-error.ts';
 import {
   pinnedLookup,
   privateAddressError,
@@ -110,6 +110,8 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
     options.forbidPrivateAddresses === true
       ? (options.addressGuard ?? systemCallbackAddressGuard)
       : undefined;
+  // FIDELITY: https callback URLs get their certificate verified (OSS documents no check); off
+  // only by configuration. SNI is sent only with `callbackSNI` (connector below).
   const rejectUnauthorized = options.rejectUnauthorized ?? true;
   // The dispatcher's own memo of parsed templates, URL parts, key URL and date (build-callback-request.ts).
   const buildRequests = createCallbackRequestBuilder();
@@ -289,6 +291,7 @@ function post(
         onResponseError(_controller, error) {
           if (settled) return;
           // The reply started fine and then broke off: it ended before its declared length.
+          // FIDELITY: reported as OSS's "invalid conent-length value" message (§5.2 [U]).
           fail(
             statusFailure ??
               (reading
@@ -373,6 +376,8 @@ function transportFailure(error: unknown): AttemptFailure {
     );
   }
   // A TLS or SNI handshake failure, a reset or a close before the reply (§5.2, EC presumably 203).
+  // FIDELITY: these are 502 with EC 0007-00000203; refused or unresolvable hosts are the -1
+  // "can not connect" message (above).
   return new AttemptFailure('Error status : 502.', EC_STATUS);
 }
 

@@ -17,15 +17,15 @@
  *   // then, for a temporary principal: authorizeAction(principal, { action: 'PutObject', bucket, key, callbackUrls })
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { canonicalizedResource } from '../shared/canonical-resource.ts';
-import { ossError, type OssError } from '../shared/oss-error.ts';
+import { canonicalizedResource } from '../../shared/canonical-resource.ts';
+import { ossError, type OssError } from '../../shared/oss-error.ts';
 import {
   checkTemporaryPolicy,
   isTemporaryPolicy,
   verifySecurityToken,
   type ActionRequest,
-} from '../shared/security-token.ts';
-import { parseV1Authorization, v1DateLine, v1Signature, v1StringToSign } from '../shared/signature-v1.ts';
+} from '../../shared/security-token.ts';
+import { parseV1Authorization, v1DateLine, v1Signature, v1StringToSign } from '../../shared/signature-v1.ts';
 import {
   normalizeAdditionalHeaders,
   parseV4Authorization,
@@ -37,8 +37,8 @@ import {
   V4_ALGORITHM,
   type V4QueryOptions,
   type V4Scope,
-} from '../shared/signature-v4.ts';
-import { constantTimeEqual } from '../shared/constant-time-equal.ts';
+} from '../../shared/signature-v4.ts';
+import { constantTimeEqual } from '../../shared/constant-time-equal.ts';
 import type { Principal } from './principal.ts';
 
 export interface AuthenticateRequest {
@@ -60,6 +60,7 @@ export interface AuthenticateDeps {
   maxSkewMs: number;
 }
 
+/** OSS rejects signed requests whose time is more than 15 minutes off (RequestTimeTooSkewed). */
 export const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 
 type Headers = Record<string, string>;

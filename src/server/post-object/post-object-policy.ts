@@ -14,7 +14,7 @@
  * condition; content-length-range is enforced on the file as it streams (EntityTooLarge/Small).
  * Pure: no I/O, the clock is passed in.
  */
-import { ossError } from '../shared/oss-error.ts';
+import { ossError } from '../../shared/oss-error.ts';
 
 export type PolicyCondition =
   | { op: 'eq' | 'starts-with'; field: string; value: string; text: string }
@@ -142,6 +142,8 @@ export function checkPostPolicy(
       };
       continue;
     }
+    // FIDELITY: `$key` is the key field as sent, before `${filename}` substitution, and only the
+    // fields a condition names are checked (a callback or `x:` field the policy omits passes).
     const actual = condition.field === 'bucket' ? form.bucket : (form.fields.get(condition.field) ?? '');
     if (!holds(condition, actual)) {
       throw ossError('AccessDenied', {

@@ -8,8 +8,8 @@
  * ali-oss looks for the code of a body-less error (SPEC.md §8.2).
  */
 import type { Logger } from 'pino';
-import { isOssError, ossError, type OssError } from '../shared/oss-error.ts';
-import { el, renderXml } from '../shared/xml.ts';
+import { isOssError, ossError, type OssError } from '../../shared/oss-error.ts';
+import { el, renderXml } from '../../shared/xml.ts';
 import type { OssResponse } from './request-context.ts';
 
 export interface ErrorContext {

@@ -5,9 +5,9 @@
  * Invariant: the store is asked without a delimiter, so folding into CommonPrefixes happens in one
  * place (list-objects-page.ts) whatever the backend.
  */
-import type { ObjectStore, StoredObject } from '../store/object-store.ts';
+import type { ObjectStore, StoredObject } from '../../store/object-store.ts';
 import type { FetchKeyRange } from './list-objects-page.ts';
-import { parseIntegerArgument } from './multipart-request.ts';
+import { parseIntegerArgument } from '../request-arguments.ts';
 
 export const DEFAULT_MAX_KEYS = 100;
 export const MAX_MAX_KEYS = 1000;

@@ -1,6 +1,6 @@
 /**
- * Request values shared by the multipart operations (OSS InitiateMultipartUpload … ListParts):
- * the upload a request names, part numbers, numeric paging arguments and the object Location
+ * Request arguments the operations share: the bucket and key a route names (every operation), the
+ * upload a multipart request names, part numbers, numeric paging arguments and the object Location
  * reported by CompleteMultipartUpload and PostObject.
  *
  * Invariant: every value is validated here, so an operation never passes a NaN, an out-of-range
@@ -8,7 +8,7 @@
  */
 import { ossError } from '../shared/oss-error.ts';
 import type { UploadRef } from '../store/object-store.ts';
-import { header, type RequestContext } from './request-context.ts';
+import { header, type RequestContext } from './pipeline/request-context.ts';
 
 export const MIN_PART_NUMBER = 1;
 export const MAX_PART_NUMBER = 10_000;

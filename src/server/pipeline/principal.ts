@@ -1,5 +1,5 @@
 /**
- * Who a request acts as, as authenticate() reports it (src/server/authenticate.ts, owned by the
+ * Who a request acts as, as authenticate() reports it (src/server/pipeline/authenticate.ts, owned by the
  * signing work). Kept here so operations and the access check compile against one shape.
  */
 export type Principal =

@@ -9,38 +9,38 @@
  * `GET /key?acl` never falls through to GetObject: with no row for it, it is NotImplemented.
  * To add an operation, add a row; order in the table does not matter.
  */
-import { ossError } from '../shared/oss-error.ts';
-import { appendObject } from './operations/append-object.ts';
-import { copyObject } from './operations/copy-object.ts';
-import { deleteBucket } from './operations/delete-bucket.ts';
-import { deleteMultipleObjects } from './operations/delete-multiple-objects.ts';
-import { deleteObject } from './operations/delete-object.ts';
-import { deleteObjectTagging } from './operations/delete-object-tagging.ts';
-import { getBucketAcl } from './operations/get-bucket-acl.ts';
-import { getBucketInfo } from './operations/get-bucket-info.ts';
-import { getBucketLocation } from './operations/get-bucket-location.ts';
-import { getObject } from './operations/get-object.ts';
-import { getObjectAcl } from './operations/get-object-acl.ts';
-import { getObjectMeta } from './operations/get-object-meta.ts';
-import { getObjectTagging } from './operations/get-object-tagging.ts';
-import { headObject } from './operations/head-object.ts';
-import { listBuckets } from './operations/list-buckets.ts';
-import { listObjects } from './operations/list-objects.ts';
-import { listObjectsV2 } from './operations/list-objects-v2.ts';
-import { putBucket } from './operations/put-bucket.ts';
-import { putBucketAcl } from './operations/put-bucket-acl.ts';
-import { putObject } from './operations/put-object.ts';
-import { putObjectAcl } from './operations/put-object-acl.ts';
-import { putObjectTagging } from './operations/put-object-tagging.ts';
-import { restoreObject } from './operations/restore-object.ts';
-import { abortMultipartUpload } from './operations/abort-multipart-upload.ts';
-import { completeMultipartUpload } from './operations/complete-multipart-upload.ts';
-import { initiateMultipartUpload } from './operations/initiate-multipart-upload.ts';
-import { listMultipartUploads } from './operations/list-multipart-uploads.ts';
-import { listParts } from './operations/list-parts.ts';
-import { postObject } from './operations/post-object.ts';
-import { uploadPart } from './operations/upload-part.ts';
-import { uploadPartCopy } from './operations/upload-part-copy.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import { appendObject } from '../operations/append-object.ts';
+import { copyObject } from '../operations/copy-object.ts';
+import { deleteBucket } from '../operations/delete-bucket.ts';
+import { deleteMultipleObjects } from '../operations/delete-multiple-objects.ts';
+import { deleteObject } from '../operations/delete-object.ts';
+import { deleteObjectTagging } from '../operations/delete-object-tagging.ts';
+import { getBucketAcl } from '../operations/get-bucket-acl.ts';
+import { getBucketInfo } from '../operations/get-bucket-info.ts';
+import { getBucketLocation } from '../operations/get-bucket-location.ts';
+import { getObject } from '../operations/get-object.ts';
+import { getObjectAcl } from '../operations/get-object-acl.ts';
+import { getObjectMeta } from '../operations/get-object-meta.ts';
+import { getObjectTagging } from '../operations/get-object-tagging.ts';
+import { headObject } from '../operations/head-object.ts';
+import { listBuckets } from '../operations/list-buckets.ts';
+import { listObjects } from '../operations/list-objects.ts';
+import { listObjectsV2 } from '../operations/list-objects-v2.ts';
+import { putBucket } from '../operations/put-bucket.ts';
+import { putBucketAcl } from '../operations/put-bucket-acl.ts';
+import { putObject } from '../operations/put-object.ts';
+import { putObjectAcl } from '../operations/put-object-acl.ts';
+import { putObjectTagging } from '../operations/put-object-tagging.ts';
+import { restoreObject } from '../operations/restore-object.ts';
+import { abortMultipartUpload } from '../operations/abort-multipart-upload.ts';
+import { completeMultipartUpload } from '../operations/complete-multipart-upload.ts';
+import { initiateMultipartUpload } from '../operations/initiate-multipart-upload.ts';
+import { listMultipartUploads } from '../operations/list-multipart-uploads.ts';
+import { listParts } from '../operations/list-parts.ts';
+import { postObject } from '../operations/post-object.ts';
+import { uploadPart } from '../operations/upload-part.ts';
+import { uploadPartCopy } from '../operations/upload-part-copy.ts';
 import type { Operation } from './request-context.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -53,9 +53,43 @@ export type Target = 'service' | 'bucket' | 'object';
  */
 export type Access = 'read' | 'write' | 'owner' | 'form';
 
+/** The OSS actions upcall routes, named verbatim as OSS (and its RAM policies) names them. */
+export type OssAction =
+  | 'ListBuckets'
+  | 'PutBucket'
+  | 'DeleteBucket'
+  | 'ListObjects'
+  | 'ListObjectsV2'
+  | 'GetBucketInfo'
+  | 'GetBucketLocation'
+  | 'GetBucketAcl'
+  | 'PutBucketAcl'
+  | 'DeleteMultipleObjects'
+  | 'PutObject'
+  | 'CopyObject'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'GetObjectMeta'
+  | 'DeleteObject'
+  | 'AppendObject'
+  | 'PutObjectAcl'
+  | 'GetObjectAcl'
+  | 'PutObjectTagging'
+  | 'RestoreObject'
+  | 'GetObjectTagging'
+  | 'DeleteObjectTagging'
+  | 'ListMultipartUploads'
+  | 'InitiateMultipartUpload'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
+  | 'PostObject';
+
 export interface Route {
   /** The OSS action name, e.g. `PutObject`; used for authorization and logs. */
-  action: string;
+  action: OssAction;
   method: HttpMethod;
   target: Target;
   /** Query keys that must be present, e.g. `['append', 'position']`. */

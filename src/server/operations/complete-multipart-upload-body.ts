@@ -6,9 +6,9 @@
  * large enough is the store's contract (MultipartStore.complete). Invariant: anything that is not
  * such a document is MalformedXML, never a crash.
  */
-import { ossError } from '../shared/oss-error.ts';
-import { childElements, childText, parseXml } from '../shared/xml.ts';
-import type { CompletedPart } from '../store/object-store.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import { childElements, childText, parseXml } from '../../shared/xml.ts';
+import type { CompletedPart } from '../../store/object-store.ts';
 
 /** 10000 parts of ~120 bytes each, with room for whitespace. */
 export const MAX_COMPLETE_BODY_BYTES = 2 * 1024 * 1024;

@@ -41,23 +41,47 @@ export function buildCallbackRequests(
   facts: UploadFacts,
   context: CallbackRequestContext,
 ): CallbackRequest[] {
-  const body = Buffer.from(renderCallbackBody(spec, facts), 'utf8');
+  return callbackRequestsWithBody(
+    spec,
+    Buffer.from(renderCallbackBody(spec, facts), 'utf8'),
+    facts.bucket,
+    context,
+  );
+}
+
+/** Where a callback goes and how its body is labelled: the parts of a CallbackSpec a resend needs. */
+export interface CallbackTarget {
+  readonly urls: readonly URL[];
+  readonly host?: string | undefined;
+  readonly bodyType: string;
+}
+
+/**
+ * The requests for an already rendered body: a redelivery (issue 18) sends the exact bytes of the
+ * first delivery to the same URLs, with the context's fresh `Date`.
+ */
+export function callbackRequestsWithBody(
+  target: CallbackTarget,
+  body: Buffer,
+  bucket: string,
+  context: CallbackRequestContext,
+): CallbackRequest[] {
   const contentMd5 = createHash('md5').update(body).digest('base64');
   const keyUrl = context.keyUrl === undefined ? undefined : keyUrlHeader(context.keyUrl);
   const date = httpDate(context.date);
-  return spec.urls.map((url) => {
-    const { target, host } = urlParts(url);
+  return target.urls.map((url) => {
+    const { target: requestTarget, host } = urlParts(url);
     const headers: Record<string, string> = {
       // FIDELITY: without callbackHost the Host header keeps a non-default port (`host:8080`), as
       // HTTP requires; an old doc example omits it (SPEC §4 [U]).
-      host: spec.host ?? host,
+      host: target.host ?? host,
       'content-length': String(body.length),
       'content-md5': contentMd5,
-      'content-type': spec.bodyType,
+      'content-type': target.bodyType,
       date,
       'user-agent': 'aliyun-oss-callback',
       'x-oss-additional-headers': '',
-      'x-oss-bucket': facts.bucket,
+      'x-oss-bucket': bucket,
       'x-oss-owner': context.owner,
     };
     if (keyUrl !== undefined) headers['x-oss-pub-key-url'] = keyUrl;
@@ -65,7 +89,7 @@ export function buildCallbackRequests(
     headers['x-oss-requester'] = context.requester ?? context.owner;
     headers['x-oss-signature-version'] = '1.0';
     headers['x-oss-tag'] = 'CALLBACK';
-    return { url, target, headers, body };
+    return { url, target: requestTarget, headers, body };
   });
 }
 

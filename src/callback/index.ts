@@ -26,7 +26,9 @@ export {
 } from './render-callback-body.ts';
 export {
   buildCallbackRequests,
+  callbackRequestsWithBody,
   type CallbackRequest,
+  type CallbackTarget,
   type CallbackRequestContext,
 } from './build-callback-request.ts';
 export {

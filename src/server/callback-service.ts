@@ -20,6 +20,9 @@ import {
   type CallbackKey,
   type CallbackKeyBits,
 } from './callback-key.ts';
+import type { Logger } from 'pino';
+import type { CallbackLog, CallbackLogRetention } from '../store/callback-log.ts';
+import { createCallbackLogRecorder, type CallbackLogRecorder } from './callback-log/callback-log-recorder.ts';
 import type { OssResponse } from './request-context.ts';
 import { hostnameOf, virtualHostBucket } from './resolve-target.ts';
 import type { CallbackRuntime } from './upload-callback.ts';
@@ -65,6 +68,8 @@ export interface CallbackService {
   /** The signing key, loaded or generated on first use (servers that never call back pay nothing). */
   key(): Promise<CallbackKey>;
   readonly dispatcher: CallbackDispatcher;
+  /** Records every callback and redelivers logged ones (issue 18); absent when the log is off. */
+  readonly callbackLog: CallbackLogRecorder | undefined;
   /** The key URL in effect (after `listening` when it is the server's own). */
   keyUrl(): string;
   /** Tells the service where the server listens, for the default key URL. */
@@ -82,7 +87,12 @@ export interface CallbackService {
 
 export function createCallbackService(
   options: CallbackServiceOptions,
-  server: { owner: string; now: () => Date },
+  server: {
+    owner: string;
+    now: () => Date;
+    /** Where every callback is recorded (the store's), with its retention; absent: no log. */
+    log?: { log: CallbackLog; retention?: CallbackLogRetention | undefined; logger: Logger } | undefined;
+  },
 ): CallbackService {
   let loading: Promise<CallbackKey> | undefined;
   const key = (): Promise<CallbackKey> => {
@@ -103,7 +113,7 @@ export function createCallbackService(
   const addressGuard = forbidPrivateAddresses
     ? createCallbackAddressGuard({ lookup: options.lookup })
     : undefined;
-  const dispatcher = createCallbackDispatcher({
+  const sender = createCallbackDispatcher({
     // FIDELITY: OSS signs every callback; unsigned ones are an upcall option, off by default.
     privateKey: options.unsigned === true ? null : async () => (await key()).privateKey,
     keyUrl,
@@ -115,10 +125,16 @@ export function createCallbackService(
     forbidPrivateAddresses,
     addressGuard,
   });
+  const callbackLog =
+    server.log === undefined
+      ? undefined
+      : createCallbackLogRecorder({ ...server.log, dispatcher: sender, now: server.now });
+  const dispatcher = callbackLog?.dispatcher ?? sender;
   return {
     runtime: { dispatcher, forbidPrivateAddresses, addressGuard },
     key,
     dispatcher,
+    callbackLog,
     keyUrl,
     listening(host, port) {
       // A wildcard bind address is not something an app server can connect to.
@@ -143,7 +159,10 @@ export function createCallbackService(
         body: loaded.publicKeyPem,
       }));
     },
-    close: () => dispatcher.close(),
+    async close() {
+      await callbackLog?.close();
+      await dispatcher.close();
+    },
   };
 }
 

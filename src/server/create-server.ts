@@ -14,8 +14,11 @@ import {
   createFsObjectStore,
   createMemoryObjectStore,
   type BucketAcl,
+  type CallbackLog,
+  type CallbackLogRetention,
   type ObjectStore,
 } from '../store/index.ts';
+import { DEFAULT_CALLBACK_LOG_RETENTION } from './callback-log/callback-log-recorder.ts';
 import type { AuthConfig } from './access-control.ts';
 import type { DispatchConfig } from './dispatch.ts';
 import { serveRequests } from './http-adapter.ts';
@@ -78,6 +81,12 @@ export interface ServerOptions {
    * On by default; `false` turns callbacks off. Ignored when `callbacks` is given.
    */
   callback?: CallbackServiceOptions | false;
+  /**
+   * The callback log (issue 18): every callback attempted, in the store's metadata database, kept
+   * for `maxAgeMs` and up to `maxEntries` (defaults: 7 days, 100 000). On by default when the
+   * server runs its own callbacks and the store has a log; `false` turns it off.
+   */
+  callbackLog?: Partial<CallbackLogRetention> | false;
 }
 
 export interface UpcallServer {
@@ -104,7 +113,10 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   const callbackService =
     options.callbacks !== undefined || options.callback === false
       ? undefined
-      : createCallbackService({ dataDir: options.dataDir, ...options.callback }, { owner: owner.id, now });
+      : createCallbackService(
+          { dataDir: options.dataDir, ...options.callback },
+          { owner: owner.id, now, log: callbackLogOptions(options, store, logger) },
+        );
   const deps: ServerDeps = {
     store,
     now,
@@ -124,6 +136,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     auth,
     pathStyleHosts: new Set((options.pathStyleHosts ?? []).map((host) => host.toLowerCase())),
     callbackKey: callbackService,
+    callbackLog: callbackService?.callbackLog,
   };
 
   try {
@@ -171,6 +184,19 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
       })();
       return closing;
     },
+  };
+}
+
+function callbackLogOptions(
+  options: ServerOptions,
+  store: ObjectStore,
+  logger: Logger,
+): { log: CallbackLog; retention: CallbackLogRetention; logger: Logger } | undefined {
+  if (options.callbackLog === false || store.callbackLog === undefined) return undefined;
+  return {
+    log: store.callbackLog,
+    retention: { ...DEFAULT_CALLBACK_LOG_RETENTION, ...options.callbackLog },
+    logger,
   };
 }
 

@@ -7,10 +7,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { isOssError, ossError } from '../shared/oss-error.ts';
 import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
+import type { CallbackLogRecorder } from './callback-log/callback-log-recorder.ts';
+import { callbacksAdmin, isCallbacksAdminPath } from './callback-log/callbacks-admin.ts';
 import type { CallbackService } from './callback-service.ts';
 import { ANONYMOUS } from './principal.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
-import { resolveTarget, type RequestTarget } from './resolve-target.ts';
+import { resolveTarget, virtualHostBucket, type RequestTarget } from './resolve-target.ts';
 import { matchRoute, type Target } from './routes.ts';
 import { errorResponse } from './send-error.ts';
 
@@ -31,6 +33,8 @@ export interface DispatchConfig {
   pathStyleHosts: ReadonlySet<string>;
   /** Serves the callback public key PEM (callback-service.ts); absent without callbacks. */
   callbackKey?: Pick<CallbackService, 'keyResponse'> | undefined;
+  /** The callback log behind `/_upcall/callbacks` (callbacks-admin.ts); absent when it is off. */
+  callbackLog?: CallbackLogRecorder | undefined;
 }
 
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
@@ -48,6 +52,18 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
         config.deps.logger,
       ),
     );
+  }
+  // The callback log's admin paths, on the service host only (callbacks-admin.ts).
+  if (isCallbacksAdminPath(request.rawPath) && virtualHostBucket(host, config.pathStyleHosts) === undefined) {
+    try {
+      return await callbacksAdmin(request, config.auth, config.callbackLog);
+    } catch (error) {
+      return errorResponse(
+        error,
+        { requestId: request.requestId, method: request.method, host },
+        config.deps.logger,
+      );
+    }
   }
   let target: RequestTarget = {};
   try {

@@ -11,6 +11,7 @@
  * Errors are OssErrors from src/shared/oss-error.ts; each method lists the codes it throws.
  */
 import type { Readable } from 'node:stream';
+import type { CallbackLog } from './callback-log.ts';
 
 export type BucketAcl = 'private' | 'public-read' | 'public-read-write';
 export type ObjectType = 'Normal' | 'Multipart' | 'Appendable';
@@ -195,6 +196,12 @@ export interface ObjectStore {
   listObjects(bucket: string, query: ListQuery): Promise<ListPage>;
 
   readonly multipart: MultipartStore;
+
+  /**
+   * The log of upload callbacks the server attempted (callback-log.ts), kept in this store's
+   * metadata database; absent in a backend that has none yet (the server then keeps no log).
+   */
+  readonly callbackLog?: CallbackLog | undefined;
 
   /** Releases file handles and database connections. */
   close(): Promise<void>;

@@ -32,6 +32,7 @@ import {
 } from '../hashing/hashing-writer.ts';
 import { buildListPage, commonPrefixOf, compareKeys } from '../key-order.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
+import type { CallbackLog } from '../callback-log.ts';
 import type {
   BucketAcl,
   BucketInfo,
@@ -57,6 +58,7 @@ import type {
 } from '../object-store.ts';
 import { BlobDir, type Segment } from './blob-dir.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { openSqliteCallbackLog } from './sqlite-callback-log.ts';
 import {
   MetaDb,
   formatSegments,
@@ -162,6 +164,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
   readonly #blobs: BlobDir;
   readonly #unlock: () => Promise<void>;
   readonly #crc64: { pool: Crc64Pool; owned: boolean };
+  readonly callbackLog: CallbackLog;
 
   constructor(
     db: MetaDb,
@@ -173,6 +176,7 @@ class FsObjectStore implements ObjectStore, MultipartStore {
     this.#blobs = blobs;
     this.#unlock = unlock;
     this.#crc64 = crc64;
+    this.callbackLog = openSqliteCallbackLog(db.db);
   }
 
   get multipart(): MultipartStore {

@@ -33,6 +33,13 @@ import {
 import { isValidBucketName } from '../../shared/bucket-name.ts';
 import { parsePort } from '../port-option.ts';
 import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/http-adapter.ts';
+import {
+  CALLBACK_LOG_ENV,
+  callbackLogSetting,
+  parseLogEntries,
+  type CallbackLogFlags,
+} from '../callback-log-options.ts';
+import { parseDuration } from '../duration.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, UsageError } from '../connection.ts';
 import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-credentials.ts';
@@ -41,7 +48,7 @@ import { runAction } from '../run-action.ts';
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
 export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
 
-interface ServerFlags {
+interface ServerFlags extends CallbackLogFlags {
   port: number;
   host: string;
   data?: string;
@@ -241,6 +248,17 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `host name whose first label is never a bucket: path style only (repeatable; env ${SERVER_ENV.pathStyleHosts}, comma-separated)`,
       collectHostName,
     )
+    .option(
+      '--callback-log-max-age <duration>',
+      `drop logged callbacks older than this, e.g. 12h, 7d (default: 7d; env ${CALLBACK_LOG_ENV.maxAge})`,
+      parseDuration,
+    )
+    .option(
+      '--callback-log-max-entries <n>',
+      `keep at most this many logged callbacks (default: 100000; env ${CALLBACK_LOG_ENV.maxEntries})`,
+      parseLogEntries,
+    )
+    .option('--no-callback-log', 'do not record callbacks (no `upcall callbacks`, no redelivery)')
     .addOption(
       new Option('--log-level <level>', 'request log level (stderr)')
         .choices(LOG_LEVELS)
@@ -272,6 +290,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
             forbidPrivateAddresses: chosen.forbidPrivateCallbacks,
             unsigned: chosen.unsignedCallbacks,
           },
+          callbackLog: callbackLogSetting(flags, io),
         });
         // Handlers first: a script may send SIGTERM the moment it reads the endpoint line.
         stopOn(server, io, signals);

@@ -47,6 +47,12 @@ interface UploadsTable {
   /** The body's size as received when raw_body holds only its start (refused callbacks). */
   body_size: number | null;
   reply_json: string | null;
+  /**
+   * The Authorization value of a verified callback: with request_id, what makes a delivery unique
+   * (a redelivery of the same callback carries the same signature: it covers path, query and body
+   * only, and RSA PKCS#1 v1.5 is deterministic). Null for refused callbacks and older rows.
+   */
+  signature: string | null;
 }
 
 interface UploadVarsTable {
@@ -129,6 +135,7 @@ const UPLOAD_COLUMNS = Object.keys({
   raw_body: true,
   body_size: true,
   reply_json: true,
+  signature: true,
 } satisfies Record<keyof Omit<UploadsTable, 'id'>, true>);
 
 /** Every column but the body, which a list page selects cut to its excerpt. */
@@ -191,6 +198,12 @@ async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
   if (!columns.rows.some((c) => c.name === 'body_size')) {
     await sql`alter table "uploads" add column "body_size" integer`.execute(db);
   }
+  // Deduplication of redelivered callbacks (issue 18): one record per (request id, signature).
+  if (!columns.rows.some((c) => c.name === 'signature')) {
+    await sql`alter table "uploads" add column "signature" text`.execute(db);
+  }
+  await sql`create unique index if not exists "uploads_delivery" on "uploads" ("request_id", "signature")
+    where "request_id" is not null and "signature" is not null`.execute(db);
   // Pruning refused records (verified = 0) walks this index from the newest.
   await db.schema
     .createIndex('uploads_verified_id')
@@ -250,6 +263,16 @@ function createUploadRepository(db: Kysely<ReceiverSchema>, writer: UploadWriter
       writer.insert({ row: toRow(record), vars: record.vars, hookNames, receivedAt: record.receivedAt }),
 
     setReply: (id, reply) => writer.setReply(id, JSON.stringify(reply)),
+
+    async findDelivery(requestId, signature) {
+      const row = await db
+        .selectFrom('uploads')
+        .selectAll()
+        .where('request_id', '=', requestId)
+        .where('signature', '=', signature)
+        .executeTakeFirst();
+      return row && fromRow(row);
+    },
 
     async get(id) {
       const row = await db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
@@ -358,6 +381,8 @@ function toRow(record: NewUploadRecord): Omit<UploadsTable, 'id'> {
     raw_body: Buffer.from(record.rawBody.buffer, record.rawBody.byteOffset, record.rawBody.byteLength),
     body_size: record.bodySize ?? null,
     reply_json: null,
+    signature:
+      record.verified && record.requestId !== undefined ? (record.headers['authorization'] ?? null) : null,
   };
 }
 

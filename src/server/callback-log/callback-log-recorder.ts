@@ -4,9 +4,11 @@
  *
  * It wraps the dispatcher, so the one place a callback's outcome is known (`send`) is the one
  * place it is recorded, whichever operation sent it. The write is kept off the upload's critical
- * path: `send` resolves with the outcome at once and the entry is queued; every entry queued in
- * one event-loop turn commits in one transaction on `setImmediate`, after the replies of that turn
- * have been written. A failing write is logged and dropped: the log never fails an upload.
+ * path: `send` resolves with the outcome at once and the entry is queued; queued entries commit
+ * together, in one transaction, FLUSH_DELAY_MS after the first of them (or at FLUSH_BATCH), long
+ * after the replies have been written. A commit per upload cost more than the insert itself
+ * (bench/RESULTS.md, "log on / log off"); the price is that a crash loses the log entries of the
+ * last FLUSH_DELAY_MS. A failing write is logged and dropped: the log never fails an upload.
  *
  * Invariant: each delivery (the upload's own, each redelivery) is recorded exactly once, and an
  * entry is failed exactly when its latest delivery failed.
@@ -31,6 +33,9 @@ export const LOGGED_REPLY_BYTES = 16 * 1024;
 /** The background prune runs this often, and after this many new entries. */
 const PRUNE_INTERVAL_MS = 60_000;
 const PRUNE_EVERY_ENTRIES = 1000;
+/** Entries wait at most this long, and at most this many, before they commit together. */
+const FLUSH_DELAY_MS = 50;
+const FLUSH_BATCH = 512;
 /** Failed callbacks redelivered at once by a redeliver-all. */
 const REDELIVERY_CONCURRENCY = 4;
 
@@ -70,7 +75,8 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
   const inner = options.dispatcher;
   const retention = options.retention ?? DEFAULT_CALLBACK_LOG_RETENTION;
   let queue: CallbackLogWrite[] = [];
-  let scheduled: Promise<void> | undefined;
+  /** Settles once the queued entries are committed (or dropped); undefined when none are queued. */
+  let committed: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
   let sincePrune = 0;
   let pruning: Promise<void> | undefined;
 
@@ -81,11 +87,15 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
       logger.warn({ err: error, entries: writes.length }, 'callback log write failed; entries dropped');
     }
   };
-  const flush = (): Promise<void> => {
+  /** Commits what is queued now. */
+  const flush = async (): Promise<void> => {
     const writes = queue;
+    const batch = committed;
     queue = [];
-    scheduled = undefined;
-    return writes.length === 0 ? Promise.resolve() : write(writes);
+    committed = undefined;
+    if (batch !== undefined) clearTimeout(batch.timer);
+    if (writes.length > 0) await write(writes);
+    batch?.resolve();
   };
   const prune = (): Promise<void> => {
     sincePrune = 0;
@@ -104,13 +114,17 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
   };
   const enqueue = (entry: CallbackLogWrite): void => {
     queue.push(entry);
-    scheduled ??= new Promise((resolve) => setImmediate(() => void flush().then(resolve)));
-    if (++sincePrune >= Math.min(PRUNE_EVERY_ENTRIES, retention.maxEntries)) {
-      void scheduled.then(prune);
+    if (committed === undefined) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((settle) => (resolve = settle));
+      committed = { promise, resolve, timer: setTimeout(() => void flush(), FLUSH_DELAY_MS) };
     }
+    const done = committed.promise;
+    if (queue.length >= FLUSH_BATCH) void flush();
+    if (++sincePrune >= Math.min(PRUNE_EVERY_ENTRIES, retention.maxEntries)) void done.then(prune);
   };
-  const timer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
-  timer.unref();
+  const pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
 
   const dispatcher: CallbackDispatcher = {
     prepare: (spec, facts, context) => inner.prepare(spec, facts, context),
@@ -183,9 +197,9 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
       await Promise.all(Array.from({ length: Math.min(REDELIVERY_CONCURRENCY, failed.length) }, worker));
       return results;
     },
-    flush: () => scheduled ?? Promise.resolve(),
+    flush,
     async close() {
-      clearInterval(timer);
+      clearInterval(pruneTimer);
       await flush();
       await pruning;
     },

@@ -58,6 +58,8 @@ export async function callbacksAdmin(
     });
   }
   if (expected === 'GET') {
+    // Entries still waiting for their batch commit belong in the answer.
+    await recorder.flush();
     const page = await recorder.log.list(listQuery(request.query));
     return json({
       callbacks: page.entries.map(entryJson),

@@ -8,7 +8,7 @@
  * command takes (connection.ts); only the root key is let in. Exit status of a redelivery: 0 when
  * every callback was delivered, 2 (as for an upload whose callback failed) when one was not.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { LoggedCallback, RedeliveryResult } from '../../client/callback-log-types.ts';
 import { EXIT_CALLBACK_FAILED, processIo, type CliIo } from '../cli-io.ts';
 import { addConnectionOptions, connect, UsageError, type ConnectionFlags } from '../connection.ts';
@@ -35,7 +35,7 @@ const PAGE_LIMIT = 1000;
 
 function parseLimit(value: string): number {
   const n = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1)) throw new UsageError('--limit: expected a whole number, at least 1');
+  if (!(n >= 1)) throw new InvalidArgumentError('expected a whole number, at least 1');
   return n;
 }
 
@@ -46,7 +46,7 @@ export function callbacksCommand(io: CliIo = processIo()): Command {
     .option('--bucket <bucket>', 'only uploads to this bucket')
     .option('--key <key>', 'only uploads of this object key')
     .option('--since <time>', 'only callbacks since this ISO 8601 time, or this long ago (30m, 2h, 7d)')
-    .option('--limit <n>', 'at most this many (default 100)', parseLimit, 100)
+    .option('--limit <n>', 'at most this many', parseLimit, 100)
     .option('--json', 'print the log entries as JSON (one array)');
   addConnectionOptions(list);
   list.action((flags: ListFlags) =>

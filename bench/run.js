@@ -21,6 +21,7 @@ import { largePut } from './workloads/large-put.js';
 import { smallGet } from './workloads/small-get.js';
 import { list } from './workloads/list.js';
 import { callback } from './workloads/callback.js';
+import { callbackLog } from './workloads/callback-log.js';
 import { memoryPut, memoryMultipart } from './workloads/memory.js';
 import { receiver } from './workloads/receiver.js';
 import { receiverApp } from './workloads/receiver-app.js';
@@ -52,6 +53,7 @@ const WORKLOADS = {
   smallGet,
   list,
   callback,
+  callbackLog,
   memoryPut,
   memoryMultipart,
   receiver,

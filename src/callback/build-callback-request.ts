@@ -84,23 +84,52 @@ function build(
   memo: Memo | undefined,
 ): CallbackRequest[] {
   const rendered = memo ? memo.render(spec, facts) : renderCallbackBody(spec, facts);
-  const body = Buffer.from(rendered, 'utf8');
+  return withBody(spec, Buffer.from(rendered, 'utf8'), facts.bucket, context, memo);
+}
+
+/** Where a callback goes and how its body is labelled: the parts of a CallbackSpec a resend needs. */
+export interface CallbackTarget {
+  readonly urls: readonly URL[];
+  readonly host?: string | undefined;
+  readonly bodyType: string;
+}
+
+/**
+ * The requests for an already rendered body: a redelivery (issue 18) sends the exact bytes of the
+ * first delivery to the same URLs, with the context's fresh `Date`.
+ */
+export function callbackRequestsWithBody(
+  target: CallbackTarget,
+  body: Buffer,
+  bucket: string,
+  context: CallbackRequestContext,
+): CallbackRequest[] {
+  return withBody(target, body, bucket, context, undefined);
+}
+
+function withBody(
+  target: CallbackTarget,
+  body: Buffer,
+  bucket: string,
+  context: CallbackRequestContext,
+  memo: Memo | undefined,
+): CallbackRequest[] {
   const contentMd5 = createHash('md5').update(body).digest('base64');
   const keyUrl = context.keyUrl === undefined ? undefined : keyUrlHeader(context.keyUrl, memo);
   const date = httpDate(context.date, memo);
-  return spec.urls.map((url) => {
-    const { target, host } = urlParts(url, memo);
+  return target.urls.map((url) => {
+    const { target: requestTarget, host } = urlParts(url, memo);
     const headers: Record<string, string> = {
       // FIDELITY: without callbackHost the Host header keeps a non-default port (`host:8080`), as
       // HTTP requires; an old doc example omits it (SPEC §4 [U]).
-      host: spec.host ?? host,
+      host: target.host ?? host,
       'content-length': String(body.length),
       'content-md5': contentMd5,
-      'content-type': spec.bodyType,
+      'content-type': target.bodyType,
       date,
       'user-agent': 'aliyun-oss-callback',
       'x-oss-additional-headers': '',
-      'x-oss-bucket': facts.bucket,
+      'x-oss-bucket': bucket,
       'x-oss-owner': context.owner,
     };
     if (keyUrl !== undefined) headers['x-oss-pub-key-url'] = keyUrl;
@@ -108,7 +137,7 @@ function build(
     headers['x-oss-requester'] = context.requester ?? context.owner;
     headers['x-oss-signature-version'] = '1.0';
     headers['x-oss-tag'] = 'CALLBACK';
-    return { url, target, headers, body };
+    return { url, target: requestTarget, headers, body };
   });
 }
 

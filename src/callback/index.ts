@@ -29,7 +29,9 @@ export {
 export {
   buildCallbackRequests,
   createCallbackRequestBuilder,
+  callbackRequestsWithBody,
   type CallbackRequest,
+  type CallbackTarget,
   type CallbackRequestContext,
 } from './build-callback-request.ts';
 export {

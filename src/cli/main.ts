@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   presign: async () => (await import('./commands/presign.ts')).presignCommand(),
   keys: async () => (await import('./commands/keys.ts')).keysCommand(),
   verify: async () => (await import('./commands/verify.ts')).verifyCommand(),
+  callbacks: async () => (await import('./commands/callbacks.ts')).callbacksCommand(),
 };
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

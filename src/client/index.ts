@@ -44,4 +44,12 @@ export {
   type PresignV4Input,
 } from '../shared/presigned-url.ts';
 export { OssClient, type OssClientOptions } from './oss-client.ts';
+export type {
+  CallbackLogPage,
+  ListCallbacksOptions,
+  LoggedCallback,
+  LoggedCallbackAttempt,
+  LoggedCallbackDelivery,
+  RedeliveryResult,
+} from './callback-log-types.ts';
 export { OssServiceError } from './oss-service-error.ts';

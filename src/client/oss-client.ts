@@ -18,6 +18,7 @@ import { canonicalizedResource } from '../shared/canonical-resource.ts';
 import { encodeQuery, presignV1 } from '../shared/presigned-url.ts';
 import { v1Authorization, v1StringToSign } from '../shared/signature-v1.ts';
 import { el, renderXml } from '../shared/xml.ts';
+import type { CallbackLogPage, ListCallbacksOptions, RedeliveryResult } from './callback-log-types.ts';
 import { callbackHeaders, type CallbackParams } from './callback-params.ts';
 import { uploadFileInParts, type MultipartUploadOptions } from './multipart-uploader.ts';
 import { OssServiceError, parseOssServiceError } from './oss-service-error.ts';
@@ -289,6 +290,35 @@ export class OssClient {
   async putBucket(bucket: string): Promise<void> {
     const reply = await this.#send({ method: 'PUT', bucket, headers: { 'content-length': '0' } });
     await reply.body.dump();
+  }
+
+  /**
+   * One page of upcall's callback log, newest first (an upcall extension, not OSS: root
+   * credentials only). Signed like any request, over the resource `/_upcall/callbacks`.
+   */
+  async listCallbacks(options: ListCallbacksOptions = {}): Promise<CallbackLogPage> {
+    const query: Array<[string, string]> = [];
+    if (options.failed === true) query.push(['failed', '1']);
+    if (options.bucket !== undefined) query.push(['bucket', options.bucket]);
+    if (options.key !== undefined) query.push(['key', options.key]);
+    if (options.since !== undefined) query.push(['since', options.since]);
+    if (options.limit !== undefined) query.push(['limit', String(options.limit)]);
+    if (options.marker !== undefined) query.push(['marker', options.marker]);
+    const reply = await this.#send({ method: 'GET', bucket: '_upcall', key: 'callbacks', query });
+    return (await reply.body.json()) as CallbackLogPage;
+  }
+
+  /** Sends a logged callback again, or every failed one (upcall's callback log). */
+  async redeliverCallbacks(target: { requestId: string } | { failed: true }): Promise<RedeliveryResult[]> {
+    const body = JSON.stringify(target);
+    const reply = await this.#send({
+      method: 'POST',
+      bucket: '_upcall',
+      key: 'callbacks/redeliver',
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      body,
+    });
+    return ((await reply.body.json()) as { redelivered: RedeliveryResult[] }).redelivered;
   }
 
   /** A V1 presigned URL (SPEC.md §8.3); with a callback, as ali-oss signatureUrl writes it. */

@@ -15,6 +15,8 @@ import {
   createFsObjectStore,
   createMemoryObjectStore,
   type BucketAcl,
+  type CallbackLog,
+  type CallbackLogRetention,
   type ObjectStore,
 } from '../store/index.ts';
 import { DEFAULT_MAX_SKEW_MS, type AuthenticateDeps } from './pipeline/authenticate.ts';
@@ -24,6 +26,7 @@ import { guardTransferCoding } from './transfer-coding-guard.ts';
 import { createServerMetrics } from './observability/server-metrics.ts';
 import { createUpcallEndpoints } from './observability/upcall-endpoints.ts';
 import type { Owner, ServerDeps } from './pipeline/request-context.ts';
+import { DEFAULT_CALLBACK_LOG_RETENTION } from './callback-log/callback-log-recorder.ts';
 import {
   createCallbackService,
   type CallbackService,
@@ -94,6 +97,12 @@ export interface ServerOptions {
    * On by default; `false` turns callbacks off. Ignored when `callbackRuntime` is given.
    */
   callback?: CallbackServiceOptions | false;
+  /**
+   * The callback log (issue 18): every callback attempted, in the store's metadata database, kept
+   * for `maxAgeMs` and up to `maxEntries` (defaults: 7 days, 100 000). On by default when the
+   * server runs its own callbacks and the store has a log; `false` turns it off.
+   */
+  callbackLog?: Partial<CallbackLogRetention> | false;
 }
 
 export interface UpcallServer {
@@ -124,7 +133,10 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   const callbackService =
     options.callbackRuntime !== undefined || options.callback === false
       ? undefined
-      : createCallbackService({ dataDir: options.dataDir, ...options.callback }, { owner: owner.id, now });
+      : createCallbackService(
+          { dataDir: options.dataDir, ...options.callback },
+          { owner: owner.id, now, log: callbackLogOptions(options, store, logger) },
+        );
   const metrics = createServerMetrics();
   const callbacks = options.callbackRuntime ?? callbackService?.runtime;
   const deps: ServerDeps = {
@@ -148,6 +160,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     pathStyleHosts: new Set((options.pathStyleHosts ?? []).map((host) => host.toLowerCase())),
     callbackKey: callbackService,
     upcallEndpoints: createUpcallEndpoints({ store, metrics }),
+    callbackLog: callbackService?.callbackLog,
   };
 
   try {
@@ -198,6 +211,19 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
       })();
       return closing;
     },
+  };
+}
+
+function callbackLogOptions(
+  options: ServerOptions,
+  store: ObjectStore,
+  logger: Logger,
+): { log: CallbackLog; retention: CallbackLogRetention; logger: Logger } | undefined {
+  if (options.callbackLog === false || store.callbackLog === undefined) return undefined;
+  return {
+    log: store.callbackLog,
+    retention: { ...DEFAULT_CALLBACK_LOG_RETENTION, ...options.callbackLog },
+    logger,
   };
 }
 

@@ -51,6 +51,7 @@ export function appendedObject(
     acl: settings.acl ?? current?.acl ?? 'default',
     tags: current ? current.tags : (settings.tags ?? []),
     // Like metadata, the class is the creating append's (the store puts the bucket's in `settings`).
+    // FIDELITY: the storage class is the creating append's (else the bucket's); later appends keep it.
     storageClass: current?.storageClass ?? settings.storageClass ?? 'Standard',
     ...(current?.restore === undefined ? {} : { restore: current.restore }),
   };

@@ -3,6 +3,7 @@
  * server/ imports stores from here only.
  */
 export type * from './object-store.ts';
+export type * from './callback-log.ts';
 export { createMemoryObjectStore, type MemoryObjectStoreOptions } from './memory/memory-object-store.ts';
 export { createFsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-store.ts';
 export { Crc64Pool, type Crc64PoolOptions } from './hashing/crc64-pool.ts';

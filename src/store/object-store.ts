@@ -11,6 +11,7 @@
  * Errors are OssErrors from src/shared/oss-error.ts; each method lists the codes it throws.
  */
 import type { Readable } from 'node:stream';
+import type { CallbackLog } from './callback-log.ts';
 
 export type BucketAcl = 'private' | 'public-read' | 'public-read-write';
 export type ObjectType = 'Normal' | 'Multipart' | 'Appendable';
@@ -198,6 +199,8 @@ export interface ObjectStore {
   // FIDELITY: OSS does not say what ACL or storage class a copy gets without x-oss-object-acl /
   // x-oss-storage-class; a new object's `default` and its bucket's class are assumed, and a
   // metadata-changing copy onto itself should lose neither.
+  // FIDELITY: a new copy target is never restored; a copy onto itself keeps its restore unless
+  // its storage class changes.
   copyObject(
     source: CopySource,
     bucket: string,
@@ -226,6 +229,12 @@ export interface ObjectStore {
   listObjects(bucket: string, query: ListQuery): Promise<ListPage>;
 
   readonly multipart: MultipartStore;
+
+  /**
+   * The log of upload callbacks the server attempted (callback-log.ts), kept in this store's
+   * metadata database; absent in a backend that has none yet (the server then keeps no log).
+   */
+  readonly callbackLog?: CallbackLog | undefined;
 
   /** Releases file handles and database connections. */
   close(): Promise<void>;

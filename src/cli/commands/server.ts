@@ -32,9 +32,15 @@ import {
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
 import { stopOnSignals, type StopSignals } from '../graceful-stop.ts';
-import { parseDuration } from '../duration-option.ts';
 import { parsePort } from '../port-option.ts';
 import { DEFAULT_BODY_TIMEOUT_MS } from '../../server/pipeline/http-adapter.ts';
+import {
+  CALLBACK_LOG_ENV,
+  callbackLogSetting,
+  parseLogEntries,
+  type CallbackLogFlags,
+} from '../callback-log-options.ts';
+import { parseDuration, parseTimerDuration } from '../duration.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, UsageError } from '../connection.ts';
 import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-credentials.ts';
@@ -44,7 +50,7 @@ import { runAction } from '../run-action.ts';
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
 export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
 
-interface ServerFlags {
+interface ServerFlags extends CallbackLogFlags {
   port: number;
   host: string;
   data?: string;
@@ -199,7 +205,7 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
         DEFAULT_BODY_TIMEOUT_MS / 1000) * 1000,
     ),
     restoreDelayMs:
-      flags.restoreDelay ?? fromEnv(io, SERVER_ENV.restoreDelay, parseDuration) ?? DEFAULT_RESTORE_DELAY_MS,
+      flags.restoreDelay ?? fromEnv(io, SERVER_ENV.restoreDelay, parseTimerDuration) ?? DEFAULT_RESTORE_DELAY_MS,
   };
 }
 
@@ -267,8 +273,19 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
     .option(
       '--restore-delay <duration>',
       `how long a RestoreObject of an Archive/ColdArchive/DeepColdArchive object takes, e.g. 500ms, 2s, 5m (default: 60s; env ${SERVER_ENV.restoreDelay})`,
+      parseTimerDuration,
+    )
+    .option(
+      '--callback-log-max-age <duration>',
+      `drop logged callbacks older than this, e.g. 12h, 7d (default: 7d; env ${CALLBACK_LOG_ENV.maxAge})`,
       parseDuration,
     )
+    .option(
+      '--callback-log-max-entries <n>',
+      `keep at most this many logged callbacks (default: 100000; env ${CALLBACK_LOG_ENV.maxEntries})`,
+      parseLogEntries,
+    )
+    .option('--no-callback-log', 'do not record callbacks (no `upcall callbacks`, no redelivery)')
     .addOption(logLevelOption('info'))
     .addOption(verboseOption())
     .action((flags: ServerFlags) =>
@@ -300,6 +317,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
             forbidPrivateAddresses: chosen.forbidPrivateCallbacks,
             unsigned: chosen.unsignedCallbacks,
           },
+          callbackLog: callbackLogSetting(flags, io),
         });
         // Handlers first: a script may send SIGTERM the moment it reads the endpoint line.
         stopOn(server, io, signals);

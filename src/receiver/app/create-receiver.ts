@@ -238,6 +238,13 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       checkHealth: store.checkHealth === undefined ? undefined : () => store.checkHealth!(),
     });
 
+    /** The record of an earlier delivery of the same callback (same request id and signature). */
+    const earlierDelivery = async (record: NewUploadRecord): Promise<UploadRecord | undefined> => {
+      const signature = record.headers['authorization'];
+      if (record.requestId === undefined || signature === undefined) return undefined;
+      return store.uploads.findDelivery?.(record.requestId, signature);
+    };
+
     const onVerified = async (callback: VerifiedCallback, request: FastifyRequest): Promise<JsonValue> => {
       observability.callbackVerified();
       const record: NewUploadRecord = {
@@ -247,7 +254,18 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       };
       if (callback.bucket !== undefined) record.bucket = callback.bucket;
       if (callback.keyUrl !== undefined) record.keyUrl = callback.keyUrl;
-      const id = await store.uploads.insert(record, hookNames);
+      let id: number;
+      try {
+        id = await store.uploads.insert(record, hookNames);
+      } catch (error) {
+        const earlier = await earlierDelivery(record);
+        if (earlier === undefined) throw error;
+        // A redelivery of a callback already recorded (its reply was lost on the way, issue 18):
+        // nothing is recorded twice, and OSS gets the first reply again.
+        return (
+          earlier.reply ?? (options.reply ? await options.reply(earlier) : defaultReceiverReply(earlier))
+        );
+      }
       const stored: UploadRecord = { ...record, id };
       let value: JsonValue | undefined;
       if (hooks.onUpload) {

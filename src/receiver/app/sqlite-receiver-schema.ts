@@ -34,6 +34,12 @@ export interface UploadsTable {
   reply_json: string | null;
   /** UploadRecord.latencyMs, written with the reply. */
   latency_ms: number | null;
+  /**
+   * The Authorization value of a verified callback: with request_id, what makes a delivery unique
+   * (a redelivery of the same callback carries the same signature: it covers path, query and body
+   * only, and RSA PKCS#1 v1.5 is deterministic). Null for refused callbacks and older rows.
+   */
+  signature: string | null;
 }
 
 export interface UploadVarsTable {
@@ -85,6 +91,7 @@ export const UPLOAD_COLUMNS = Object.keys({
   body_size: true,
   reply_json: true,
   latency_ms: true,
+  signature: true,
 } satisfies Record<keyof Omit<UploadsTable, 'id'>, true>);
 
 export async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
@@ -137,6 +144,12 @@ export async function migrate(db: Kysely<ReceiverSchema>): Promise<void> {
   if (!columns.rows.some((c) => c.name === 'latency_ms')) {
     await sql`alter table uploads add column latency_ms real`.execute(db);
   }
+  // Deduplication of redelivered callbacks (issue 18): one record per (request id, signature).
+  if (!columns.rows.some((c) => c.name === 'signature')) {
+    await sql`alter table "uploads" add column "signature" text`.execute(db);
+  }
+  await sql`create unique index if not exists "uploads_delivery" on "uploads" ("request_id", "signature")
+    where "request_id" is not null and "signature" is not null`.execute(db);
   await db.schema
     .createIndex('uploads_bucket_object')
     .ifNotExists()

@@ -32,6 +32,16 @@ export function createUploadRepository(db: Kysely<ReceiverSchema>, writer: Uploa
 
     setReply: (id, reply, latencyMs) => writer.setReply(id, JSON.stringify(reply), latencyMs ?? null),
 
+    async findDelivery(requestId, signature) {
+      const row = await db
+        .selectFrom('uploads')
+        .selectAll()
+        .where('request_id', '=', requestId)
+        .where('signature', '=', signature)
+        .executeTakeFirst();
+      return row && fromRow(row);
+    },
+
     async get(id) {
       const row = await db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
       return row && fromRow(row);
@@ -141,6 +151,8 @@ function toRow(record: NewUploadRecord): Omit<UploadsTable, 'id'> {
     body_size: record.bodySize ?? null,
     reply_json: null,
     latency_ms: null,
+    signature:
+      record.verified && record.requestId !== undefined ? (record.headers['authorization'] ?? null) : null,
   };
 }
 

@@ -14,6 +14,13 @@ export interface UploadRepository {
   setReply(id: number, reply: JsonValue, latencyMs?: number): Promise<void>;
   get(id: number): Promise<UploadRecord | undefined>;
   /**
+   * The verified record of an earlier delivery of the same callback: the same `x-oss-request-id`
+   * and signature (a redelivery, issue 18). Optional: a store without it records each delivery.
+   * A store with it refuses (`insert` rejects) a second verified record of that pair, so a
+   * redelivery, or two racing deliveries, leave one record; the caller then asks this method.
+   */
+  findDelivery?(requestId: string, signature: string): Promise<UploadRecord | undefined>;
+  /**
    * Newest first. Each record's `rawBody` may be cut to its first `LIST_BODY_EXCERPT_BYTES`
    * (`bodySize` then gives the whole size): `get` is where whole bodies come from. Honours
    * `query.maxBytes` so a page stays small whatever was recorded.

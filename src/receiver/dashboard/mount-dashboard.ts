@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { createDashboardHandler, type DashboardOptions } from './dashboard-handler.ts';
+import { mountFailedCallbacks } from './failed-callbacks.ts';
 
 export const DASHBOARD_ROUTES: readonly string[] = [
   '/',
@@ -25,6 +26,8 @@ export function mountDashboard(
   options: DashboardOptions | (() => DashboardOptions),
 ): void {
   let handler: ReturnType<typeof createDashboardHandler> | undefined;
+  // The storage server's failed callbacks (its callback log), when the storage is known.
+  mountFailedCallbacks(app, () => (typeof options === 'function' ? options() : options).storage);
   for (const url of DASHBOARD_ROUTES) {
     app.get(url, (request, reply) => {
       // Options may name URLs only known once both servers listen, hence the lazy handler.

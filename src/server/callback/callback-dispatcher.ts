@@ -13,7 +13,11 @@ import type { KeyObject } from 'node:crypto';
 import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, errors as undiciErrors, type buildConnector, type Dispatcher } from 'undici';
-import { createCallbackRequestBuilder, type CallbackRequest } from '../../callback/build-callback-request.ts';
+import {
+  callbackRequestsWithBody,
+  createCallbackRequestBuilder,
+  type CallbackRequest,
+} from '../../callback/build-callback-request.ts';
 import type { CallbackSpec } from '../../callback/parse-callback.ts';
 import type { UploadFacts } from '../../callback/render-callback-body.ts';
 import { ossError, type OssError } from '../../shared/oss-error.ts';
@@ -61,9 +65,37 @@ export interface CallbackContext {
   requester?: string | undefined;
 }
 
-export type CallbackOutcome =
+/** One POST of a send, in the order tried: the callback log keeps each (issue 18). */
+export interface CallbackAttemptOutcome {
+  url: URL;
+  ok: boolean;
+  /** The §5.2 message of a failed attempt, '' for the success. */
+  message: string;
+  latencyMs: number;
+}
+
+export type CallbackOutcome = (
   | { ok: true; status: 200; body: Buffer; url: URL; latencyMs: number }
-  | { ok: false; error: OssError; url: URL | undefined; latencyMs: number };
+  | { ok: false; error: OssError; url: URL | undefined; latencyMs: number }
+) & { attempts: CallbackAttemptOutcome[] };
+
+/** What a prepared callback is for: the upload it reports, as the callback log records it. */
+export interface CallbackOrigin {
+  readonly requestId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly operation: string;
+  readonly requester?: string | undefined;
+  readonly sni: boolean;
+  readonly host?: string | undefined;
+  readonly bodyType: string;
+}
+
+/** A logged callback to send again (callback-log.ts): the same body to the same URLs. */
+export interface CallbackToRedeliver extends CallbackOrigin {
+  readonly urls: readonly string[];
+  readonly body: Buffer;
+}
 
 /**
  * A callback built and being signed, not sent yet: `prepare` can run as soon as the upload's facts
@@ -74,6 +106,7 @@ export interface PreparedCallback {
   readonly sni: boolean;
   /** The Authorization value of each request once asked for; the first one is started at once. */
   readonly authorizations: (Promise<string> | undefined)[];
+  readonly origin: CallbackOrigin;
 }
 
 export interface CallbackDispatcher {
@@ -81,6 +114,11 @@ export interface CallbackDispatcher {
   prepare(spec: CallbackSpec, facts: UploadFacts, context: CallbackContext): PreparedCallback;
   /** Sends a prepared callback: each URL in order until one succeeds (§4). Never throws. */
   send(prepared: PreparedCallback): Promise<CallbackOutcome>;
+  /**
+   * A logged callback ready to send again: the same body and URLs, a fresh `Date` and so a new
+   * signature (issue 18). Never throws for a URL list that parsed once.
+   */
+  prepareRedelivery(callback: CallbackToRedeliver): PreparedCallback;
   /** `send(prepare(…))`. */
   dispatch(spec: CallbackSpec, facts: UploadFacts, context: CallbackContext): Promise<CallbackOutcome>;
   /** Closes the keep-alive connections. */
@@ -167,22 +205,71 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
         owner: options.owner,
         requester: context.requester,
       });
-      const prepared: PreparedCallback = { requests, sni: spec.sni, authorizations: [] };
+      const prepared: PreparedCallback = {
+        requests,
+        sni: spec.sni,
+        authorizations: [],
+        origin: {
+          requestId: context.requestId,
+          bucket: facts.bucket,
+          key: facts.object,
+          operation: facts.operation,
+          requester: context.requester,
+          sni: spec.sni,
+          host: spec.host,
+          bodyType: spec.bodyType,
+        },
+      };
       if (sign !== undefined && requests.length > 0) void authorization(prepared, 0, sign);
       return prepared;
+    },
+    prepareRedelivery(callback) {
+      const target = {
+        urls: callback.urls.map((url) => new URL(url)),
+        host: callback.host,
+        bodyType: callback.bodyType,
+      };
+      const requests = callbackRequestsWithBody(target, callback.body, callback.bucket, {
+        date: options.now(),
+        requestId: callback.requestId,
+        keyUrl:
+          sign === undefined
+            ? undefined
+            : typeof options.keyUrl === 'string'
+              ? options.keyUrl
+              : options.keyUrl(),
+        owner: options.owner,
+        requester: callback.requester,
+      });
+      return {
+        requests,
+        sni: callback.sni,
+        authorizations: [],
+        origin: callback,
+      };
     },
     async send(prepared) {
       const started = Date.now();
       let last: AttemptFailure | undefined;
       let lastUrl: URL | undefined;
+      const attempts: CallbackAttemptOutcome[] = [];
       // §4: URLs are tried in order until the first success; no retries.
       for (let index = 0; index < prepared.requests.length; index++) {
         lastUrl = (prepared.requests[index] as CallbackRequest).url;
+        const attemptStarted = Date.now();
         try {
           const body = await attempt(prepared, index);
-          return { ok: true, status: 200, body, url: lastUrl, latencyMs: Date.now() - started };
+          const latencyMs = Date.now() - started;
+          attempts.push({ url: lastUrl, ok: true, message: '', latencyMs: Date.now() - attemptStarted });
+          return { ok: true, status: 200, body, url: lastUrl, latencyMs, attempts };
         } catch (error) {
           last = error instanceof AttemptFailure ? error : transportFailure(error);
+          attempts.push({
+            url: lastUrl,
+            ok: false,
+            message: last.message,
+            latencyMs: Date.now() - attemptStarted,
+          });
         }
       }
       last ??= new AttemptFailure('Error status : -1.', undefined);
@@ -198,6 +285,7 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
         error: ossError('CallbackFailed', { message: last.message, details }),
         url: lastUrl,
         latencyMs: Date.now() - started,
+        attempts,
       };
     },
     dispatch(spec, facts, context) {

@@ -24,6 +24,9 @@ import type { OssResponse } from '../pipeline/request-context.ts';
 import { hostnameOf, virtualHostBucket } from '../pipeline/resolve-target.ts';
 import { createCallbackParser } from '../../callback/parse-callback.ts';
 import type { CallbackRuntime } from './callback-runtime.ts';
+import type { Logger } from 'pino';
+import type { CallbackLog, CallbackLogRetention } from '../../store/callback-log.ts';
+import { createCallbackLogRecorder, type CallbackLogRecorder } from '../callback-log/callback-log-recorder.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -66,6 +69,8 @@ export interface CallbackService {
   /** The signing key, loaded or generated on first use (servers that never call back pay nothing). */
   key(): Promise<CallbackKey>;
   readonly dispatcher: CallbackDispatcher;
+  /** Records every callback and redelivers logged ones (issue 18); absent when the log is off. */
+  readonly callbackLog: CallbackLogRecorder | undefined;
   /** The key URL in effect (after `listening` when it is the server's own). */
   keyUrl(): string;
   /** Tells the service where the server listens, for the default key URL. */
@@ -83,7 +88,12 @@ export interface CallbackService {
 
 export function createCallbackService(
   options: CallbackServiceOptions,
-  server: { owner: string; now: () => Date },
+  server: {
+    owner: string;
+    now: () => Date;
+    /** Where every callback is recorded (the store's), with its retention; absent: no log. */
+    log?: { log: CallbackLog; retention?: CallbackLogRetention | undefined; logger: Logger } | undefined;
+  },
 ): CallbackService {
   let loading: Promise<CallbackKey> | undefined;
   const key = (): Promise<CallbackKey> => {
@@ -104,7 +114,7 @@ export function createCallbackService(
   const addressGuard = forbidPrivateAddresses
     ? createCallbackAddressGuard({ lookup: options.lookup })
     : undefined;
-  const dispatcher = createCallbackDispatcher({
+  const sender = createCallbackDispatcher({
     // FIDELITY: OSS signs every callback; unsigned ones are an upcall option, off by default.
     privateKey: options.unsigned === true ? null : async () => (await key()).privateKey,
     keyUrl,
@@ -116,10 +126,16 @@ export function createCallbackService(
     forbidPrivateAddresses,
     addressGuard,
   });
+  const callbackLog =
+    server.log === undefined
+      ? undefined
+      : createCallbackLogRecorder({ ...server.log, dispatcher: sender, now: server.now });
+  const dispatcher = callbackLog?.dispatcher ?? sender;
   return {
     runtime: { dispatcher, parser: createCallbackParser(), forbidPrivateAddresses, addressGuard },
     key,
     dispatcher,
+    callbackLog,
     keyUrl,
     listening(host, port) {
       // A wildcard bind address is not something an app server can connect to.
@@ -144,7 +160,10 @@ export function createCallbackService(
         body: loaded.publicKeyPem,
       }));
     },
-    close: () => dispatcher.close(),
+    async close() {
+      await callbackLog?.close();
+      await dispatcher.close();
+    },
   };
 }
 

@@ -11,8 +11,10 @@ import { authenticate, type AuthenticateDeps } from './authenticate.ts';
 import type { CallbackService } from '../callback/callback-service.ts';
 import type { RequestTrace } from '../observability/request-trace.ts';
 import type { UpcallEndpoints } from '../observability/upcall-endpoints.ts';
+import type { CallbackLogRecorder } from '../callback-log/callback-log-recorder.ts';
+import { callbacksAdmin, isCallbacksAdminPath } from '../callback-log/callbacks-admin.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
-import { resolveTarget, type RequestTarget } from './resolve-target.ts';
+import { resolveTarget, virtualHostBucket, type RequestTarget } from './resolve-target.ts';
 import { matchRoute, type Target } from './routes.ts';
 import { errorResponse } from './send-error.ts';
 
@@ -37,6 +39,8 @@ export interface DispatchConfig {
   callbackKey?: Pick<CallbackService, 'keyResponse'> | undefined;
   /** Health and metrics under `/_upcall/` (observability/upcall-endpoints.ts). */
   upcallEndpoints?: UpcallEndpoints | undefined;
+  /** The callback log behind `/_upcall/callbacks` (callbacks-admin.ts); absent when it is off. */
+  callbackLog?: CallbackLogRecorder | undefined;
 }
 
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
@@ -69,6 +73,19 @@ export async function dispatch(request: IncomingRequest, config: DispatchConfig)
         config.deps.logger,
       ),
     );
+  }
+  // The callback log's admin paths, on the service host only (callbacks-admin.ts).
+  if (isCallbacksAdminPath(request.rawPath) && virtualHostBucket(host, config.pathStyleHosts) === undefined) {
+    if (request.trace) request.trace.action = 'UpcallCallbacks';
+    try {
+      return await callbacksAdmin(request, config.auth, config.callbackLog);
+    } catch (error) {
+      return errorResponse(
+        error,
+        { requestId: request.requestId, method: request.method, host },
+        config.deps.logger,
+      );
+    }
   }
   let target: RequestTarget = {};
   const trace = request.trace;

@@ -32,6 +32,7 @@ import {
 } from '../hashing/hashing-writer.ts';
 import { buildListPage, commonPrefixOf, compareKeys } from '../key-order.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
+import type { CallbackLog } from '../callback-log.ts';
 import type {
   BucketAcl,
   BucketInfo,
@@ -63,6 +64,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_MIN_FREE_BYTES, FreeSpace } from './free-space.ts';
 import { RESERVE_FILE_BYTES, ReserveFile } from './reserve-file.ts';
 import { checkFsStoreHealth, type FsStoreFiles } from './fs-store-health.ts';
+import { openSqliteCallbackLog } from './sqlite-callback-log.ts';
 import {
   MetaDb,
   formatSegments,
@@ -189,6 +191,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #crc64: { pool: Crc64Pool; owned: boolean };
   readonly #space: FreeSpace;
   readonly #reserve: ReserveFile;
+  readonly callbackLog: CallbackLog;
 
   constructor(
     db: MetaDb,
@@ -205,6 +208,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     this.#crc64 = crc64;
     this.#space = space.free;
     this.#reserve = space.reserve;
+    this.callbackLog = openSqliteCallbackLog(db.db);
   }
 
   /**

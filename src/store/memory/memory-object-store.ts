@@ -19,6 +19,8 @@ import {
   type ReceiveBodyOptions,
 } from '../hashing/hashing-writer.ts';
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
+import type { CallbackLog } from '../callback-log.ts';
+import { createMemoryCallbackLog } from './memory-callback-log.ts';
 import { buildListPage, compareKeys } from '../key-order.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import {
@@ -135,6 +137,8 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
   readonly #buckets = new Map<string, MemBucket>();
   readonly #crc64Pool: Crc64Pool;
   readonly #ownsCrc64Pool: boolean;
+  /** Bounded by the server's retention (callback-log.ts), like the SQLite one. */
+  readonly callbackLog: CallbackLog = createMemoryCallbackLog();
 
   constructor(options: MemoryObjectStoreOptions) {
     this.#ownsCrc64Pool = options.crc64Pool === undefined;

@@ -186,4 +186,78 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+/**
+ * The storage server's failed callbacks (its callback log, via GET /dashboard/failed-callbacks.json);
+ * the section stays hidden when the dashboard cannot reach the storage server.
+ */
+async function pollFailed() {
+  try {
+    const response = await fetch('/dashboard/failed-callbacks.json', {
+      headers: { accept: 'application/json' },
+    });
+    const data = response.ok ? await response.json() : { available: false };
+    renderFailed(data);
+  } catch {
+    renderFailed({ available: false });
+  }
+  setTimeout(pollFailed, POLL_MS * 2);
+}
+
+function renderFailed(data) {
+  const section = document.getElementById('failed-callbacks');
+  section.hidden = !data.available;
+  if (!data.available) return;
+  document.getElementById('failed-count').textContent = `${data.count}${data.more ? '+' : ''}`;
+  document.getElementById('redeliver-all').disabled = data.count === 0;
+  const rows = data.callbacks.map((c) =>
+    el(
+      'tr',
+      { 'data-request-id': c.requestId },
+      el(
+        'td',
+        {},
+        el('div', { class: 'object' }, c.key),
+        el('div', { class: 'muted' }, `${c.bucket} · ${c.operation} · ${c.requestId}`),
+      ),
+      el(
+        'td',
+        {},
+        c.reason,
+        c.deliveries > 1 ? el('div', { class: 'muted' }, `${c.deliveries} deliveries`) : '',
+      ),
+      el('td', { class: 'muted nowrap' }, formatTime(c.createdAt)),
+      el(
+        'td',
+        {},
+        el(
+          'button',
+          { type: 'button', onclick: (e) => redeliver({ requestId: c.requestId }, e.target) },
+          'Redeliver',
+        ),
+      ),
+    ),
+  );
+  document.getElementById('failed-rows').replaceChildren(...rows);
+}
+
+async function redeliver(target, button) {
+  button.disabled = true;
+  try {
+    await fetch('/dashboard/failed-callbacks/redeliver', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-upcall-dashboard': '1' },
+      body: JSON.stringify(target),
+    });
+  } finally {
+    button.disabled = false;
+    const response = await fetch('/dashboard/failed-callbacks.json').catch(() => undefined);
+    if (response?.ok) renderFailed(await response.json());
+  }
+}
+
+document
+  .getElementById('redeliver-all')
+  .addEventListener('click', (e) => redeliver({ failed: true }, e.target));
+
 void poll();
+void pollFailed();

@@ -44,3 +44,5 @@ export {
 } from '../shared/presigned-url.ts';
 export { OssClient, type OssClientOptions } from './oss-client.ts';
 export { OssServiceError } from './oss-service-error.ts';
+export { abortMultipartUploadsUnder, deleteObjectsUnder } from './prefix-operations.ts';
+export { UploadInterruptedError } from './multipart-uploader.ts';

@@ -4,8 +4,9 @@
  *
  * A multipart upload reports progress in bursts (four parts in flight, each socket draining in
  * its own rhythm), so an ETA computed from the last few updates swings from seconds to minutes.
- * RateMeter takes the rate over a sliding window of the last WINDOW_MS, smooths it, and lets the
- * shown ETA change at most once a second. The bar hides the cursor and line wrap while it draws;
+ * RateMeter takes the rate over a sliding window of the last WINDOW_MS (long enough to span
+ * several bursts), smooths it with a time constant of SMOOTHING_MS, and lets the shown ETA change
+ * at most once a second. The bar hides the cursor and line wrap while it draws;
  * `stop()` restores both, and `restoreTerminal` writes the same restore on an interrupt, when
  * the bar may be mid-line (Ctrl-C, issue 19).
  */
@@ -13,9 +14,9 @@ import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import { formatByteSize } from './byte-size.ts';
 
-const WINDOW_MS = 5000;
-/** How much of each new rate sample enters the smoothed rate. */
-const SMOOTHING = 0.3;
+const WINDOW_MS = 10_000;
+/** Time constant of the exponential smoothing of the rate. */
+const SMOOTHING_MS = 3000;
 const ETA_REFRESH_MS = 1000;
 
 /** Show the cursor (`ESC[?25h`) and turn line wrap back on (`ESC[?7h`). */
@@ -32,6 +33,7 @@ export class RateMeter {
   readonly #total: number;
   readonly #samples: Array<{ at: number; loaded: number }> = [];
   #smoothed: number | undefined;
+  #smoothedAt = 0;
   #eta: number | undefined;
   #etaAt = Number.NEGATIVE_INFINITY;
 
@@ -49,8 +51,13 @@ export class RateMeter {
     const elapsed = now - first.at;
     if (elapsed > 0) {
       const rate = ((loaded - first.loaded) * 1000) / elapsed;
+      const weight = 1 - Math.exp(-(now - this.#smoothedAt) / SMOOTHING_MS);
+      // Until the first bytes arrive there is no rate to smooth from: take the first one whole.
       this.#smoothed =
-        this.#smoothed === undefined ? rate : this.#smoothed + SMOOTHING * (rate - this.#smoothed);
+        this.#smoothed === undefined || this.#smoothed === 0
+          ? rate
+          : this.#smoothed + weight * (rate - this.#smoothed);
+      this.#smoothedAt = now;
     }
     const rate = this.#smoothed ?? 0;
     if (loaded >= this.#total) {
@@ -80,11 +87,16 @@ export interface TransferProgress {
 export function startTransferProgress(stream: Writable, total: number, now = Date.now): TransferProgress {
   const started = now();
   const meter = new RateMeter(total, started);
+  // The bar hides line wrap, so a line wider than the terminal is cut off: the bar itself takes
+  // what the text (at most ~70 columns) leaves.
+  const columns = (stream as { columns?: number }).columns ?? 80;
   const bar = new SingleBar({
     stream,
     hideCursor: true,
     linewrap: false,
-    format: ' {bar} {percentage}% | {loaded} / {size} | {rate} | elapsed {duration_formatted} | ETA {eta}',
+    barsize: Math.max(8, Math.min(40, (columns > 0 ? columns : 80) - 72)),
+    format:
+      ' {bar} {percentage}% | {loaded} / {size} | {rate} | {duration_formatted} elapsed | ETA {remaining}',
   });
   const payload = (loaded: number): Record<string, string> => {
     const { bytesPerSecond, etaSeconds } = meter.sample(loaded, now());
@@ -92,7 +104,7 @@ export function startTransferProgress(stream: Writable, total: number, now = Dat
       loaded: formatByteSize(loaded),
       size: formatByteSize(total),
       rate: bytesPerSecond > 0 ? `${formatByteSize(Math.round(bytesPerSecond))}/s` : '-- /s',
-      eta: formatDuration(etaSeconds),
+      remaining: formatDuration(etaSeconds),
     };
   };
   bar.start(total, 0, payload(0));

@@ -87,7 +87,9 @@ function pick(
   env: [string, string | undefined],
   session: [string, string | undefined],
 ): [string | undefined, string] {
-  for (const [from, value] of [flag, env, session]) if (value !== undefined) return [value, from];
+  // An empty setting (`UPCALL_ENDPOINT=`) counts as unset, as shells make it easy to leave one so.
+  for (const [from, value] of [flag, env, session])
+    if (value !== undefined && value !== '') return [value, from];
   return [undefined, ''];
 }
 

@@ -59,6 +59,12 @@ describe('errors that name the endpoint and say what to do', () => {
     );
   });
 
+  it('an empty UPCALL_ENDPOINT counts as unset, not as an endpoint without a scheme', async () => {
+    const run = await runCli(lsCommand, ['ls'], { cwd: dir, env: { ...env, UPCALL_ENDPOINT: '' } });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/^error: No storage server configured\. Start one with `npm start`/);
+  });
+
   it('connection refused: names the endpoint and the flag it came from', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const run = await runCli(lsCommand, ['ls', '--endpoint', endpoint], { cwd: dir, env });

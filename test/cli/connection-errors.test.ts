@@ -142,6 +142,9 @@ describe('errors that name the endpoint and say what to do', () => {
     const run = await runCli(putCommand, ['put', 'nope.txt', 'oss://errs/nope.txt'], { cwd: dir, env });
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toBe(`error: no such file: nope.txt (looked for ${join(dir, 'nope.txt')})\n`);
+    // named even where no storage server is configured at all
+    const alone = await runCli(putCommand, ['put', 'nope.txt', 'oss://errs/nope.txt'], { cwd: dir, env: {} });
+    expect(alone.stderr).toBe(`error: no such file: nope.txt (looked for ${join(dir, 'nope.txt')})\n`);
   });
 
   it('a wrong secret: names where the secret came from and hides the StringToSign dump', async () => {

@@ -72,12 +72,13 @@ Exit status: 0 uploaded (and callback succeeded), 2 uploaded but the callback fa
   );
   command.action((file: string, target: { bucket: string; key: string }, flags: PutFlags) =>
     runAction(io, async () => {
-      const client = connect(flags, io);
+      // Local mistakes first: they need no server to be reported.
       const path = resolve(io.cwd, file);
       const callback = callbackFromFlags(flags);
       const key =
         target.key === '' || target.key.endsWith('/') ? `${target.key}${basename(file)}` : target.key;
       const size = await statLocalFile(file, path);
+      const client = connect(flags, io);
       const multipart = size >= flags.multipartThreshold;
       const drawn = flags.progress && io.isTTY && flags.json !== true;
       const progress: TransferProgress | undefined = drawn

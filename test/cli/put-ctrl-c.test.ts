@@ -1,13 +1,14 @@
-// Ctrl-C during `upcall put` (issue 19): the real binary runs under a pseudo-terminal (util-linux
+// Ctrl-C during `upcall put` and `upcall get` (issue 19): the real binary runs under a pseudo-terminal (util-linux
 // `script`) with its progress bar, uploading a multipart file through a throttled proxy to a real
 // storage server. Once the server holds the first part, ^C is typed into the terminal (the line
 // discipline turns it into SIGINT, as a user's keypress does). The command must abort the
 // multipart upload on the server (ListMultipartUploads comes back empty, no object), give the
 // terminal its cursor (ESC[?25h) and line wrap (ESC[?7h) back, say what happened, and exit 130.
+// A `get` through a proxy that slows the replies, sent SIGINT mid-download, leaves no file.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -119,5 +120,41 @@ describe.skipIf(!canPty)('Ctrl-C during upcall put', () => {
     await expect(ossClient(server, { bucket: 'slow' }).head('big.bin')).rejects.toMatchObject({
       status: 404,
     });
+  }, 60_000);
+});
+
+describe('Ctrl-C during upcall get', () => {
+  it('stops the download, leaves no partial file, and exits 130', async () => {
+    await ossClient(server, { bucket: 'slow' }).put('down.bin', randomBytes(3 * 1024 * 1024));
+    const slowReplies = await startThrottledProxy(server.url, 512 * 1024, { replies: true });
+    const into = join(dir, 'downloads');
+    await mkdir(into);
+    try {
+      const child = spawn(process.execPath, [CLI_PATH, 'get', 'oss://slow/down.bin', 'down.bin'], {
+        cwd: into,
+        env: {
+          ...process.env,
+          UPCALL_ENDPOINT: slowReplies.url,
+          UPCALL_ACCESS_KEY_ID: server.accessKeyId,
+          UPCALL_ACCESS_KEY_SECRET: server.accessKeySecret,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const closed = once(child, 'close') as Promise<[number | null]>;
+      const deadline = Date.now() + 30_000;
+      while ((await readdir(into)).length === 0) {
+        if (Date.now() > deadline) throw new Error(`no download started: ${stderr}`);
+        await sleep(20);
+      }
+      child.kill('SIGINT');
+      const [code] = await closed;
+      expect(stderr).toContain('interrupted: down.bin was not written (the partial download is removed).');
+      expect(code).toBe(130);
+      expect(await readdir(into)).toEqual([]);
+    } finally {
+      await slowReplies.close();
+    }
   }, 60_000);
 });

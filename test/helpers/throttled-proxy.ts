@@ -1,8 +1,8 @@
 /**
  * `startThrottledProxy(target, bytesPerSecond)`: a TCP proxy on 127.0.0.1, port 0, that forwards
- * to `target` (`http://host:port`) but lets request bytes through at most at `bytesPerSecond`
- * per connection, so an upload through it takes long enough to interrupt halfway. Replies pass
- * unthrottled. `close()` ends every connection.
+ * to `target` (`http://host:port`) but lets bytes through at most at `bytesPerSecond` per
+ * connection, so an upload (requests) or a download (`{ replies: true }`) through it takes long
+ * enough to interrupt halfway. `close()` ends every connection.
  */
 import { connect, createServer, type Socket } from 'node:net';
 
@@ -12,7 +12,11 @@ export interface ThrottledProxy {
   close(): Promise<void>;
 }
 
-export async function startThrottledProxy(target: string, bytesPerSecond: number): Promise<ThrottledProxy> {
+export async function startThrottledProxy(
+  target: string,
+  bytesPerSecond: number,
+  options: { replies?: boolean } = {},
+): Promise<ThrottledProxy> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -24,13 +28,14 @@ export async function startThrottledProxy(target: string, bytesPerSecond: number
     }
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    upstream.pipe(client);
-    client.on('data', (chunk: Buffer) => {
-      client.pause();
-      upstream.write(chunk);
-      setTimeout(() => client.resume(), (chunk.byteLength / bytesPerSecond) * 1000);
+    const [slow, fast] = options.replies === true ? [upstream, client] : [client, upstream];
+    fast.pipe(slow);
+    slow.on('data', (chunk: Buffer) => {
+      slow.pause();
+      fast.write(chunk);
+      setTimeout(() => slow.resume(), (chunk.byteLength / bytesPerSecond) * 1000);
     });
-    client.on('end', () => upstream.end());
+    slow.on('end', () => fast.end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

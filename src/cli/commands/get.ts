@@ -5,7 +5,8 @@
  *
  * Invariants: an existing local file is never overwritten without `--force`; the download goes to
  * a temporary file beside the target and is renamed over it only once complete, so a failed
- * download leaves neither a partial file nor a damaged original behind.
+ * download (or one stopped with Ctrl-C, exit 130) leaves neither a partial file nor a damaged
+ * original behind.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -15,13 +16,13 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { formatByteSize } from '../byte-size.ts';
-import { processIo, type CliIo } from '../cli-io.ts';
+import { EXIT_INTERRUPTED, processIo, type CliIo } from '../cli-io.ts';
 import { addConnectionOptions, connect, UsageError, type ConnectionFlags } from '../connection.ts';
 import { addJsonOption, printJson, type JsonFlag } from '../json-output.ts';
 import { refuseToOverwrite } from '../local-file.ts';
 import { formatOssUrl, parseOssUrl, type OssUrl } from '../oss-url.ts';
 import { runAction } from '../run-action.ts';
-import { startTransferProgress, type TransferProgress } from '../transfer-progress.ts';
+import { startTransferProgress, TERMINAL_RESTORE, type TransferProgress } from '../transfer-progress.ts';
 
 interface GetFlags extends ConnectionFlags, JsonFlag {
   force?: boolean;
@@ -70,13 +71,27 @@ export function getCommand(io: CliIo = processIo()): Command {
         return;
       }
       const partial = join(dirname(path), `.${basename(path)}.upcall-${randomBytes(4).toString('hex')}`);
+      // Ctrl-C mid-download: stop, remove the partial file, give the terminal back, exit 130.
+      const interrupt = new AbortController();
+      const stopListening = io.onInterrupt(() => {
+        stopListening(); // a second Ctrl-C kills at once
+        progress?.stop();
+        if (progress !== undefined) io.err(TERMINAL_RESTORE);
+        interrupt.abort();
+      });
       try {
-        await pipeline(object.body, counter, createWriteStream(partial, { flags: 'wx' }));
+        await pipeline(object.body, counter, createWriteStream(partial, { flags: 'wx' }), {
+          signal: interrupt.signal,
+        });
         await rename(partial, path);
       } catch (error) {
         await rm(partial, { force: true });
-        throw error;
+        if (!interrupt.signal.aborted) throw error;
+        io.err(`\ninterrupted: ${target} was not written (the partial download is removed).\n`);
+        io.setExitCode(EXIT_INTERRUPTED);
+        return;
       } finally {
+        stopListening();
         progress?.stop();
       }
       const url = formatOssUrl(source.bucket, source.key);

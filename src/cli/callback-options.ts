@@ -28,6 +28,19 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
+/** `--var name=value`; a bare `--var name` is a mistake (a forgotten value), not an empty variable. */
+function collectVar(value: string, previous: string[] | undefined): string[] {
+  const at = value.indexOf('=');
+  if (at <= 0) {
+    throw new InvalidArgumentError(
+      at === 0
+        ? `expected name=value, got ${JSON.stringify(value)} (the name is missing)`
+        : `expected name=value, got ${JSON.stringify(value)}; write --var ${value}=<value> (or ${value}= for an empty value)`,
+    );
+  }
+  return collect(value, previous);
+}
+
 export function parseBodyType(value: string): CallbackBodyType {
   switch (value.toLowerCase()) {
     case 'form':
@@ -57,7 +70,7 @@ export function addCallbackOptions(command: Command): Command {
     .option('--callback-body-type <type>', 'form (default) or json', parseBodyType)
     .option('--callback-host <host>', 'Host header for the callback request')
     .option('--callback-sni', 'send SNI when the callback URL is https')
-    .option('--var <name=value>', 'custom callback variable x:name (repeatable)', collect);
+    .option('--var <name=value>', 'custom callback variable x:name (repeatable)', collectVar);
 }
 
 /** The default template: system facts and every custom variable, in the body type's syntax. */

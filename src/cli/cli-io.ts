@@ -12,12 +12,19 @@ export interface CliIo {
   err: (text: string) => void;
   /** Raw stdout, for binary data (`upcall get … -`). */
   stdout: Writable;
+  /** Raw stderr, where a progress bar draws. */
+  stderr: Writable;
   /** Whether stderr is a terminal (progress bars only then). */
   isTTY: boolean;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   /** Records the exit status; the process ends with it once the command returns. */
   setExitCode: (code: number) => void;
+  /**
+   * Calls `handler` on Ctrl-C (SIGINT) instead of dying at once, until the returned function is
+   * called; then Ctrl-C kills the process again (a second Ctrl-C while cleaning up still works).
+   */
+  onInterrupt: (handler: () => void) => () => void;
 }
 
 let stdoutGuarded = false;
@@ -35,15 +42,24 @@ export function processIo(): CliIo {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     stdout: process.stdout,
+    stderr: process.stderr,
     isTTY: process.stderr.isTTY,
     env: process.env,
     cwd: process.cwd(),
     setExitCode: (code) => {
       process.exitCode = code;
     },
+    onInterrupt: (handler) => {
+      process.on('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
   };
 }
 
-/** Exit codes: 0 ok; 1 request failed; 2 upload stored but its callback failed (HTTP 203). */
+/**
+ * Exit codes: 0 ok; 1 request failed; 2 upload stored but its callback failed (HTTP 203);
+ * 130 interrupted by Ctrl-C (128 + SIGINT, what a shell reports for a process killed by it).
+ */
 export const EXIT_FAILURE = 1;
 export const EXIT_CALLBACK_FAILED = 2;
+export const EXIT_INTERRUPTED = 130;

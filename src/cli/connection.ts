@@ -5,7 +5,10 @@
  *    `UPCALL_SECURITY_TOKEN` (the names `upcall server` reads, DESIGN.md);
  * 3. the session file `upcall dev` writes (`<data dir>/dev-session.json`, data dir from `--data`,
  *    `UPCALL_DATA` or `.upcall`), so a second terminal next to `npm start` needs no setup.
- * Invariant: a missing endpoint or key is a clear usage error naming all three sources.
+ * Invariant: a missing endpoint or key is a clear usage error naming all three sources, and an
+ * endpoint without `http://` or `https://` is refused before any request, with the fix spelled out.
+ * `connect` remembers, per CliIo, where the endpoint and secret came from, so a failure later
+ * (connection refused, wrong secret) can say which setting to change (run-action.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -62,12 +65,53 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Where the connection's settings came from, in words a user can act on. */
+export interface ConnectionOrigin {
+  endpoint: string;
+  endpointFrom: string;
+  accessKeyIdFrom: string;
+  accessKeySecretFrom: string;
+  /** The running `upcall dev` session, when one was found (its endpoint is the storage server). */
+  session: DevSession | undefined;
+}
+
+const origins = new WeakMap<CliIo, ConnectionOrigin>();
+
+/** What `connect` resolved for this io, if it ran. */
+export function connectionOrigin(io: CliIo): ConnectionOrigin | undefined {
+  return origins.get(io);
+}
+
+function pick(
+  flag: [string, string | undefined],
+  env: [string, string | undefined],
+  session: [string, string | undefined],
+): [string | undefined, string] {
+  // An empty setting (`UPCALL_ENDPOINT=`) counts as unset, as shells make it easy to leave one so.
+  for (const [from, value] of [flag, env, session])
+    if (value !== undefined && value !== '') return [value, from];
+  return [undefined, ''];
+}
+
 export function connect(flags: ConnectionFlags, io: CliIo): OssClient {
+  const sessionDir = resolve(io.cwd, flags.data ?? io.env['UPCALL_DATA'] ?? DEFAULT_DATA_DIR);
   const session = readDevSession(io, flags.data);
-  const endpoint = flags.endpoint ?? io.env['UPCALL_ENDPOINT'] ?? session?.endpoint;
-  const accessKeyId = flags.accessKeyId ?? io.env['UPCALL_ACCESS_KEY_ID'] ?? session?.accessKeyId;
-  const accessKeySecret =
-    flags.accessKeySecret ?? io.env['UPCALL_ACCESS_KEY_SECRET'] ?? session?.accessKeySecret;
+  const sessionFrom = `the \`upcall dev\` session file ${join(sessionDir, DEV_SESSION_FILE)}`;
+  const [endpoint, endpointFrom] = pick(
+    ['--endpoint', flags.endpoint],
+    ['environment variable UPCALL_ENDPOINT', io.env['UPCALL_ENDPOINT']],
+    [sessionFrom, session?.endpoint],
+  );
+  const [accessKeyId, accessKeyIdFrom] = pick(
+    ['--access-key-id', flags.accessKeyId],
+    ['environment variable UPCALL_ACCESS_KEY_ID', io.env['UPCALL_ACCESS_KEY_ID']],
+    [sessionFrom, session?.accessKeyId],
+  );
+  const [accessKeySecret, accessKeySecretFrom] = pick(
+    ['--access-key-secret', flags.accessKeySecret],
+    ['environment variable UPCALL_ACCESS_KEY_SECRET', io.env['UPCALL_ACCESS_KEY_SECRET']],
+    [sessionFrom, session?.accessKeySecret],
+  );
   const securityToken = flags.securityToken ?? io.env['UPCALL_SECURITY_TOKEN'];
   if (endpoint === undefined || accessKeyId === undefined || accessKeySecret === undefined) {
     throw new UsageError(
@@ -76,5 +120,32 @@ export function connect(flags: ConnectionFlags, io: CliIo): OssClient {
         'or set UPCALL_ENDPOINT, UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET.',
     );
   }
+  checkEndpoint(endpoint, endpointFrom);
+  origins.set(io, { endpoint, endpointFrom, accessKeyIdFrom, accessKeySecretFrom, session });
   return new OssClient({ endpoint, accessKeyId, accessKeySecret, securityToken });
+}
+
+/** @throws UsageError unless `endpoint` is an http(s) URL, e.g. `127.0.0.1:9000` without a scheme */
+function checkEndpoint(endpoint: string, from: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(endpoint)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    throw new UsageError(
+      `the endpoint ${JSON.stringify(endpoint)} (from ${from}) has no scheme; ` +
+        `write it as http://${endpoint} (or https:// for a TLS server).`,
+    );
+  }
+  let valid = scheme === 'http' || scheme === 'https';
+  if (valid) {
+    try {
+      new URL(endpoint);
+    } catch {
+      valid = false;
+    }
+  }
+  if (!valid) {
+    throw new UsageError(
+      `the endpoint ${JSON.stringify(endpoint)} (from ${from}) is not an http:// or https:// URL, ` +
+        'e.g. http://127.0.0.1:9000.',
+    );
+  }
 }

@@ -53,3 +53,5 @@ export type {
   RedeliveryResult,
 } from './callback-log-types.ts';
 export { OssServiceError } from './oss-service-error.ts';
+export { abortMultipartUploadsUnder, deleteObjectsUnder } from './prefix-operations.ts';
+export { UploadInterruptedError } from './multipart-uploader.ts';

@@ -5,6 +5,9 @@
  *
  * Invariants: parts are numbered 1…N in file order whatever order they finish in; a failed part
  * aborts the upload, so no parts are left behind on the server, then the failure is rethrown.
+ * `options.signal` (Ctrl-C in the CLI) cuts off the parts in flight, waits for every worker to
+ * stop, then sends AbortMultipartUpload and rejects with UploadInterruptedError: the abort comes
+ * after the last part request has ended, so no part can land on the server after it.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -17,6 +20,22 @@ export interface MultipartUploadOptions extends PutObjectOptions {
   partSize?: number | undefined;
   /** Parts in flight at once. Default 4. */
   parallel?: number | undefined;
+}
+
+/** The upload was stopped through its AbortSignal; says whether the server dropped its parts. */
+export class UploadInterruptedError extends Error {
+  override readonly name = 'UploadInterruptedError';
+  constructor(
+    readonly uploadId: string,
+    /** The AbortMultipartUpload failure, when the server may still hold the parts. */
+    readonly abortError: unknown,
+  ) {
+    super(
+      abortError === undefined
+        ? `upload interrupted; multipart upload ${uploadId} aborted on the server`
+        : `upload interrupted; aborting multipart upload ${uploadId} failed too`,
+    );
+  }
 }
 
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -41,11 +60,20 @@ export async function uploadFileInParts(
     ...(options.contentType !== undefined ? { 'content-type': options.contentType } : {}),
   });
 
+  // One controller for the whole upload: the caller's signal or the first failed part stops every
+  // worker and cuts off the parts in flight.
+  const stop = new AbortController();
+  const onCallerAbort = (): void => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  if (options.signal?.aborted === true) stop.abort(options.signal.reason);
+
   const etags: string[] = new Array<string>(partCount);
   let loaded = 0;
   let next = 0;
+  // The first part to fail is the cause; the parts cut off because of it only echo it.
+  let firstFailure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < partCount) {
+    while (next < partCount && !stop.signal.aborted) {
       const index = next++;
       const start = index * partSize;
       const end = Math.min(size, start + partSize); // exclusive
@@ -59,15 +87,38 @@ export async function uploadFileInParts(
           options.onProgress?.(loaded, size);
         },
       );
-      etags[index] = await client.uploadPart(bucket, key, uploadId, index + 1, stream, end - start);
+      try {
+        etags[index] = await client.uploadPart(
+          bucket,
+          key,
+          uploadId,
+          index + 1,
+          stream,
+          end - start,
+          stop.signal,
+        );
+      } catch (error) {
+        stream.destroy();
+        firstFailure ??= { error };
+        stop.abort(error);
+        throw error;
+      }
     }
   };
   try {
     const workers = Array.from({ length: Math.min(options.parallel ?? 4, partCount) }, () => worker());
-    await Promise.all(workers);
+    await Promise.allSettled(workers);
+    if (options.signal?.aborted === true) throw options.signal.reason;
+    if (firstFailure !== undefined) throw firstFailure.error;
   } catch (error) {
-    await client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+    let abortError: unknown;
+    await client.abortMultipartUpload(bucket, key, uploadId).catch((failure: unknown) => {
+      abortError = failure;
+    });
+    if (options.signal?.aborted === true) throw new UploadInterruptedError(uploadId, abortError);
     throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onCallerAbort);
   }
   if (size === 0) options.onProgress?.(0, 0);
   return client.completeMultipartUpload(bucket, key, uploadId, etags, options.callback);

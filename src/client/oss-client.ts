@@ -2,13 +2,17 @@
  * A thin OSS client for the CLI and for scripts: V1-signed requests over undici (SPEC.md §8.3,
  * the same signer the server verifies with), path-style URLs (`<endpoint>/<bucket>/<key>`).
  *
- * Owns: signing and sending each request; PutObject streamed from a file, GetObject, ListObjects,
- * ListBuckets, PutBucket, DeleteObject and V1 presigned URLs, with upload callbacks attached as
+ * Owns: signing and sending each request; PutObject streamed from a file, GetObject, HeadObject,
+ * ListObjects, ListBuckets, PutBucket, DeleteBucket, DeleteObject, DeleteMultipleObjects,
+ * ListMultipartUploads and V1 presigned URLs, with upload callbacks attached as
  * `x-oss-callback` headers (or signed `callback` sub-resources when presigning). Invariants: every request is signed over exactly the headers and sub-resources it
  * carries; a non-success reply always becomes an OssServiceError parsed from the OSS error XML.
  * The multipart uploader (part workers, abort, progress) is `multipart-uploader.ts`; reading the
- * replies (upload results, list documents) is `oss-response.ts`.
+ * replies (upload results, list documents) is `oss-response.ts`; deleting or aborting everything
+ * under a prefix is `prefix-operations.ts`. Every request takes an optional AbortSignal, so a
+ * caller (the CLI on Ctrl-C) can stop an upload mid-body.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -25,10 +29,12 @@ import { OssServiceError, parseOssServiceError } from './oss-service-error.ts';
 import {
   flattenHeaders,
   readBucketList,
+  readListMultipartUploadsResult,
   readListObjectsResult,
   readUploadId,
   uploadResult,
   type BucketSummary,
+  type ListMultipartUploadsResult,
   type ListObjectsResult,
   type Reply,
   type UploadResult,
@@ -38,11 +44,18 @@ import { withProgress, type ProgressListener } from './upload-progress.ts';
 export type {
   BucketSummary,
   CallbackOutcome,
+  ListMultipartUploadsResult,
   ListObjectsResult,
   ObjectSummary,
   UploadResult,
+  UploadSummary,
 } from './oss-response.ts';
-export { DEFAULT_PART_SIZE, MIN_PART_SIZE, type MultipartUploadOptions } from './multipart-uploader.ts';
+export {
+  DEFAULT_PART_SIZE,
+  MIN_PART_SIZE,
+  UploadInterruptedError,
+  type MultipartUploadOptions,
+} from './multipart-uploader.ts';
 export type { ProgressListener } from './upload-progress.ts';
 
 export interface OssClientOptions {
@@ -65,6 +78,8 @@ export interface PutObjectOptions {
   headers?: Readonly<Record<string, string>> | undefined;
   callback?: CallbackParams | undefined;
   onProgress?: ProgressListener | undefined;
+  /** Stops the upload: the request is cut off and the promise rejects with an AbortError. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ListObjectsOptions {
@@ -73,6 +88,28 @@ export interface ListObjectsOptions {
   marker?: string | undefined;
   maxKeys?: number | undefined;
 }
+
+export interface ListMultipartUploadsOptions {
+  prefix?: string | undefined;
+  keyMarker?: string | undefined;
+  uploadIdMarker?: string | undefined;
+  maxUploads?: number | undefined;
+}
+
+/** HeadObject: the object's facts from its reply headers. */
+export interface ObjectInfo {
+  contentLength: number;
+  contentType: string | undefined;
+  etag: string | undefined;
+  lastModified: string | undefined;
+  /** `x-oss-meta-*` headers, keyed by the name after the prefix. */
+  metadata: Record<string, string>;
+  /** Every reply header, lower-case. */
+  headers: Record<string, string>;
+}
+
+/** OSS takes at most 1000 keys per DeleteMultipleObjects request. */
+export const MAX_DELETE_KEYS = 1000;
 
 export interface GetObjectResult {
   status: number;
@@ -99,6 +136,7 @@ interface SendInput {
   query?: ReadonlyArray<readonly [string, string]>;
   headers?: Readonly<Record<string, string>>;
   body?: string | Buffer | Readable;
+  signal?: AbortSignal | undefined;
 }
 
 export class OssClient {
@@ -141,6 +179,7 @@ export class OssClient {
         ...(options.callback ? callbackHeaders(options.callback) : {}),
       },
       body,
+      signal: options.signal,
     });
     if (body instanceof Buffer) options.onProgress?.(size, size);
     return uploadResult(reply, options.callback !== undefined);
@@ -179,6 +218,7 @@ export class OssClient {
     partNumber: number,
     body: Readable | Buffer,
     size: number,
+    signal?: AbortSignal,
   ): Promise<string> {
     const reply = await this.#send({
       method: 'PUT',
@@ -190,6 +230,7 @@ export class OssClient {
       ],
       headers: { 'content-length': String(size), 'content-type': 'application/octet-stream' },
       body,
+      signal,
     });
     await reply.body.dump();
     const etag = reply.headers['etag'];
@@ -250,9 +291,90 @@ export class OssClient {
     };
   }
 
+  /** HeadObject; a missing object is an OssServiceError `NoSuchKey` (read from `x-oss-err`). */
+  async headObject(bucket: string, key: string): Promise<ObjectInfo> {
+    const reply = await this.#send({ method: 'HEAD', bucket, key });
+    await reply.body.dump();
+    const metadata: Record<string, string> = {};
+    for (const [name, value] of Object.entries(reply.headers)) {
+      if (name.startsWith('x-oss-meta-')) metadata[name.slice('x-oss-meta-'.length)] = value;
+    }
+    return {
+      contentLength: Number(reply.headers['content-length'] ?? '0'),
+      contentType: reply.headers['content-type'],
+      etag: reply.headers['etag'],
+      lastModified: reply.headers['last-modified'],
+      metadata,
+      headers: reply.headers,
+    };
+  }
+
+  /** DeleteObject. OSS answers 204 whether or not the key existed (HeadObject first to know). */
   async deleteObject(bucket: string, key: string): Promise<void> {
     const reply = await this.#send({ method: 'DELETE', bucket, key });
     await reply.body.dump();
+  }
+
+  /**
+   * DeleteMultipleObjects in quiet mode, at most MAX_DELETE_KEYS keys (the caller batches; see
+   * prefix-operations.ts). Missing keys count as deleted, as with DeleteObject.
+   */
+  async deleteObjects(bucket: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    if (keys.length > MAX_DELETE_KEYS) {
+      throw new RangeError(`DeleteMultipleObjects takes at most ${MAX_DELETE_KEYS} keys, got ${keys.length}`);
+    }
+    const xml = renderXml(
+      el(
+        'Delete',
+        el('Quiet', 'true'),
+        keys.map((key) => el('Object', el('Key', key))),
+      ),
+    );
+    const reply = await this.#send({
+      method: 'POST',
+      bucket,
+      query: [['delete', '']],
+      headers: {
+        'content-type': 'application/xml',
+        'content-length': String(Buffer.byteLength(xml)),
+        // OSS requires Content-MD5 on DeleteMultipleObjects.
+        'content-md5': createHash('md5').update(xml).digest('base64'),
+      },
+      body: xml,
+    });
+    await reply.body.dump();
+  }
+
+  /** ListMultipartUploads, one page. */
+  async listMultipartUploads(
+    bucket: string,
+    options: ListMultipartUploadsOptions = {},
+  ): Promise<ListMultipartUploadsResult> {
+    const query: Array<[string, string]> = [['uploads', '']];
+    if (options.prefix !== undefined) query.push(['prefix', options.prefix]);
+    if (options.keyMarker !== undefined) query.push(['key-marker', options.keyMarker]);
+    if (options.uploadIdMarker !== undefined) query.push(['upload-id-marker', options.uploadIdMarker]);
+    if (options.maxUploads !== undefined) query.push(['max-uploads', String(options.maxUploads)]);
+    const reply = await this.#send({ method: 'GET', bucket, query });
+    return readListMultipartUploadsResult(reply);
+  }
+
+  /** Every page of ListMultipartUploads, following NextKeyMarker / NextUploadIdMarker. */
+  async *listAllMultipartUploads(
+    bucket: string,
+    options: { prefix?: string | undefined } = {},
+  ): AsyncGenerator<ListMultipartUploadsResult> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.listMultipartUploads(bucket, { ...options, keyMarker, uploadIdMarker });
+      yield page;
+      if (!page.isTruncated || page.nextKeyMarker === undefined) return;
+      if (page.nextKeyMarker === keyMarker && page.nextUploadIdMarker === uploadIdMarker) return;
+      keyMarker = page.nextKeyMarker;
+      uploadIdMarker = page.nextUploadIdMarker;
+    }
   }
 
   /** ListObjects (V1), one page. */
@@ -321,6 +443,12 @@ export class OssClient {
     return ((await reply.body.json()) as { redelivered: RedeliveryResult[] }).redelivered;
   }
 
+  /** DeleteBucket: `BucketNotEmpty` (409) while objects or multipart uploads remain. */
+  async deleteBucket(bucket: string): Promise<void> {
+    const reply = await this.#send({ method: 'DELETE', bucket });
+    await reply.body.dump();
+  }
+
   /** A V1 presigned URL (SPEC.md §8.3); with a callback, as ali-oss signatureUrl writes it. */
   presignUrl(bucket: string, key: string, options: PresignOptions = {}): string {
     const method = options.method ?? 'GET';
@@ -380,6 +508,7 @@ export class OssClient {
       method: input.method,
       headers,
       body: input.body ?? null,
+      ...(input.signal ? { signal: input.signal } : {}),
       ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
     });
     const reply: Reply = {

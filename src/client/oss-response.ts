@@ -1,6 +1,7 @@
 /**
  * What the client reads out of an OSS reply: the upload result (with the callback's outcome),
- * and the XML documents of InitiateMultipartUpload, ListObjects and ListBuckets.
+ * and the XML documents of InitiateMultipartUpload, ListObjects, ListBuckets and
+ * ListMultipartUploads.
  *
  * Invariants: a 203 on an upload is a stored object whose callback failed, never a failed upload
  * (SPEC.md §6.2: the object is stored); a reply whose document is not the one expected becomes an
@@ -44,6 +45,20 @@ export interface ListObjectsResult {
   commonPrefixes: string[];
   isTruncated: boolean;
   nextMarker: string | undefined;
+}
+
+/** One ongoing multipart upload, as ListMultipartUploads names it. */
+export interface UploadSummary {
+  key: string;
+  uploadId: string;
+  initiated: string;
+}
+
+export interface ListMultipartUploadsResult {
+  uploads: UploadSummary[];
+  isTruncated: boolean;
+  nextKeyMarker: string | undefined;
+  nextUploadIdMarker: string | undefined;
 }
 
 export interface BucketSummary {
@@ -106,6 +121,28 @@ export async function readListObjectsResult(reply: Reply): Promise<ListObjectsRe
     commonPrefixes,
     isTruncated,
     nextMarker: nextMarker === '' ? undefined : nextMarker,
+  };
+}
+
+/** ListMultipartUploads, one page: `<ListMultipartUploadsResult>`. */
+export async function readListMultipartUploadsResult(reply: Reply): Promise<ListMultipartUploadsResult> {
+  const root = await readXmlRoot(reply, 'ListMultipartUploadsResult');
+  const uploads: UploadSummary[] = [];
+  for (const item of childElements(root, 'Upload')) {
+    if (typeof item === 'string') continue;
+    uploads.push({
+      key: childText(item, 'Key') ?? '',
+      uploadId: childText(item, 'UploadId') ?? '',
+      initiated: childText(item, 'Initiated') ?? '',
+    });
+  }
+  const nextKeyMarker = childText(root, 'NextKeyMarker');
+  const nextUploadIdMarker = childText(root, 'NextUploadIdMarker');
+  return {
+    uploads,
+    isTruncated: childText(root, 'IsTruncated') === 'true',
+    nextKeyMarker: nextKeyMarker === '' ? undefined : nextKeyMarker,
+    nextUploadIdMarker: nextUploadIdMarker === '' ? undefined : nextUploadIdMarker,
   };
 }
 

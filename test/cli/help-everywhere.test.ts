@@ -46,7 +46,21 @@ describe('upcall --help', () => {
     expect(top.stdout).toMatch(/^Usage: upcall /);
     const commands = commandsIn(top.stdout);
     expect(commands).toEqual(
-      expect.arrayContaining(['dev', 'server', 'put', 'get', 'ls', 'rm', 'presign', 'keys', 'verify']),
+      expect.arrayContaining([
+        'dev',
+        'server',
+        'put',
+        'get',
+        'ls',
+        'rm',
+        'stat',
+        'mb',
+        'rb',
+        'uploads',
+        'presign',
+        'keys',
+        'verify',
+      ]),
     );
     const runs = await Promise.all(commands.map((name) => upcall([name, '--help'])));
     runs.forEach((run, i) => {
@@ -59,5 +73,15 @@ describe('upcall --help', () => {
     for (const flag of ['--callback-url', '--callback-body', '--callback-body-type', '--var']) {
       expect(put).toContain(flag);
     }
+    // Every object command offers --json for scripts, and says what its lines hold.
+    for (const name of ['put', 'get', 'ls', 'rm', 'stat', 'mb', 'rb', 'uploads']) {
+      const help = runs[commands.indexOf(name)]?.stdout ?? '';
+      expect({ name, json: help.includes('--json') && help.includes('--json prints') }).toEqual({
+        name,
+        json: true,
+      });
+    }
+    expect(runs[commands.indexOf('rm')]?.stdout).toContain('--recursive');
+    expect(runs[commands.indexOf('get')]?.stdout).toContain('--force');
   }, 120_000);
 });

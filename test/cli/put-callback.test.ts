@@ -159,4 +159,34 @@ describe('upcall put with a callback', () => {
     expect(sink.received).toHaveLength(1);
     expect(new URLSearchParams(sink.received[0]!.body.toString()).get('size')).toBe(String(250 * 1024));
   });
+
+  it('--json carries the callback outcome in its one line, and a 203 still exits 2', async () => {
+    const ok = await runCli(
+      putCommand,
+      ['put', 'photo.jpg', 'oss://photos/json-ok.jpg', '--json', '--callback-url', sink.url],
+      { cwd: dir, env },
+    );
+    expect(ok.exitCode).toBe(0);
+    const lines = ok.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+      url: 'oss://photos/json-ok.jpg',
+      size: 2048,
+      callback: { ok: true, reply: { Status: 'OK' } },
+    });
+
+    sink.reply = (_callback, res) => {
+      res.writeHead(500).end('no');
+    };
+    const failed = await runCli(
+      putCommand,
+      ['put', 'photo.jpg', 'oss://photos/json-203.jpg', '--json', '--callback-url', sink.url],
+      { cwd: dir, env },
+    );
+    expect(failed.exitCode).toBe(2);
+    expect(JSON.parse(failed.stdout)).toMatchObject({
+      key: 'json-203.jpg',
+      callback: { ok: false, status: 203, code: 'CallbackFailed' },
+    });
+  });
 });

@@ -1,7 +1,8 @@
 // `upcall put` of a large file draws a progress bar (issue 6), but only on a terminal, so the
 // in-process CLI tests never see it. Here the real binary runs under a pseudo-terminal
 // (util-linux `script`) against a real storage server: the multipart upload draws the bar up to
-// 100% with the uploaded size; the same command with `--no-progress` draws none.
+// 100% with the uploaded size, the rate and the elapsed time (issue 19); the same command with
+// `--no-progress` draws none; `upcall get` draws one too.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -71,7 +72,20 @@ describe.skipIf(!canPty)('upcall put progress bar', () => {
     expect(run.code).toBe(0);
     expect(run.screen).toContain('multipart in 5 parts');
     expect(run.screen).toMatch(/ 0% \| 0 B \/ 450 KiB/);
-    expect(run.screen).toMatch(/ 100% \| 450 KiB \/ 450 KiB/);
+    expect(run.screen).toMatch(
+      / 100% \| 450 KiB \/ 450 KiB \| [\d.]+ (B|KiB|MiB|GiB)\/s \| \d+s elapsed \| ETA 0s/,
+    );
+  }, 60_000);
+
+  it('draws a bar for get too, and leaves the cursor and line wrap on', async () => {
+    const put = await inTerminal(['put', 'big.bin', 'oss://photos/for-get.bin', '--no-progress']);
+    expect(put.code).toBe(0);
+    const run = await inTerminal(['get', 'oss://photos/for-get.bin', 'got.bin']);
+    expect(run.code).toBe(0);
+    expect(run.screen).toMatch(/ 100% \| 450 KiB \/ 450 KiB \| .*\| \d+s elapsed \| ETA 0s/);
+    expect(run.screen.lastIndexOf('\x1b[?25h')).toBeGreaterThan(run.screen.lastIndexOf('\x1b[?25l'));
+    expect(run.screen.lastIndexOf('\x1b[?7h')).toBeGreaterThan(run.screen.lastIndexOf('\x1b[?7l'));
+    expect(run.screen).toContain('downloaded oss://photos/for-get.bin');
   }, 60_000);
 
   it('draws nothing with --no-progress', async () => {

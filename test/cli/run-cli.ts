@@ -39,12 +39,15 @@ export async function runCli(
       stderr += text;
     },
     stdout: raw,
+    stderr: new PassThrough().resume(),
     isTTY: false,
     env: options.env ?? {},
     cwd: options.cwd,
     setExitCode: (code) => {
       exitCode = code;
     },
+    // In-process runs are never interrupted; the real Ctrl-C path is tested on the spawned binary.
+    onInterrupt: () => () => undefined,
   };
   const program = new Command('upcall').exitOverride();
   const command = factory(io).exitOverride();

@@ -5,21 +5,25 @@
  *
  * Prints the app server's reply on success; on 203 says plainly that the object IS stored but the
  * callback failed, with the OSS message and a hint, and exits 2 (1 for any other failure).
+ * Ctrl-C stops the upload: the parts in flight are cut off, the multipart upload is aborted on the
+ * server (nothing is left behind to pay for), the terminal gets its cursor and line wrap back, and
+ * the command says so and exits 130.
  */
 import { basename, resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
-import type { ProgressListener, UploadResult } from '../../client/oss-client.ts';
+import { UploadInterruptedError, type UploadResult } from '../../client/oss-client.ts';
 import { formatByteSize, parseByteSize } from '../byte-size.ts';
 import { callbackFailureHint } from '../callback-failure-hint.ts';
 import { addCallbackOptions, callbackFromFlags, type CallbackFlags } from '../callback-options.ts';
-import { EXIT_CALLBACK_FAILED, processIo, type CliIo } from '../cli-io.ts';
-import { addConnectionOptions, connect, UsageError, type ConnectionFlags } from '../connection.ts';
+import { EXIT_CALLBACK_FAILED, EXIT_INTERRUPTED, processIo, type CliIo } from '../cli-io.ts';
+import { addConnectionOptions, connect, type ConnectionFlags } from '../connection.ts';
+import { addJsonOption, printJson, type JsonFlag } from '../json-output.ts';
 import { formatOssUrl, parseOssUrl } from '../oss-url.ts';
 import { runAction } from '../run-action.ts';
+import { startTransferProgress, TERMINAL_RESTORE, type TransferProgress } from '../transfer-progress.ts';
+import { statLocalFile } from '../local-file.ts';
 
-interface PutFlags extends ConnectionFlags, CallbackFlags {
+interface PutFlags extends ConnectionFlags, CallbackFlags, JsonFlag {
   contentType?: string;
   multipartThreshold: number;
   partSize: number;
@@ -48,6 +52,7 @@ export function putCommand(io: CliIo = processIo()): Command {
     )
     .option('--parallel <n>', 'parts uploaded at once', (v) => Math.max(1, Number.parseInt(v, 10) || 1), 4)
     .option('--no-progress', 'do not draw a progress bar');
+  addJsonOption(command);
   addCallbackOptions(command);
   addConnectionOptions(command);
   command.addHelpText(
@@ -59,37 +64,42 @@ Examples:
   upcall put data.json oss://uploads/d.json --callback-url http://app/cb --callback-body-type json \\
       --callback-body '{"object":\${object},"size":\${size},"user":\${x:user}}' --var user=42
 
+Ctrl-C aborts the upload on the server (no parts are left behind) and exits 130.
+--json prints one line: {"url","bucket","key","size","etag","multipart","parts","requestId","callback"}.
+
 Exit status: 0 uploaded (and callback succeeded), 2 uploaded but the callback failed (HTTP 203),
-1 upload failed.`,
+1 upload failed, 130 interrupted.`,
   );
   command.action((file: string, target: { bucket: string; key: string }, flags: PutFlags) =>
     runAction(io, async () => {
-      const client = connect(flags, io);
+      // Local mistakes first: they need no server to be reported.
       const path = resolve(io.cwd, file);
       const callback = callbackFromFlags(flags);
       const key =
         target.key === '' || target.key.endsWith('/') ? `${target.key}${basename(file)}` : target.key;
-      const info = await stat(path);
-      if (!info.isFile())
-        throw new UsageError(`${file} is not a file (upload a directory's files one by one)`);
-      const size = info.size;
+      const size = await statLocalFile(file, path);
+      const client = connect(flags, io);
       const multipart = size >= flags.multipartThreshold;
-      const bar =
-        flags.progress && io.isTTY
-          ? new SingleBar({
-              stream: process.stderr,
-              hideCursor: true,
-              format: ' {bar} {percentage}% | {loaded} / {size} | ETA {eta_formatted}',
-            })
-          : undefined;
-      let onProgress: ProgressListener | undefined;
-      if (bar) {
-        bar.start(size, 0, { loaded: formatByteSize(0), size: formatByteSize(size) });
-        onProgress = (loaded) => bar.update(loaded, { loaded: formatByteSize(loaded) });
-      }
+      const drawn = flags.progress && io.isTTY && flags.json !== true;
+      const progress: TransferProgress | undefined = drawn
+        ? startTransferProgress(io.stderr, size)
+        : undefined;
+      const interrupt = new AbortController();
+      const stopListening = io.onInterrupt(() => {
+        stopListening(); // a second Ctrl-C kills at once
+        progress?.stop();
+        if (drawn) io.err(TERMINAL_RESTORE);
+        io.err('\ninterrupted: stopping the upload...\n');
+        interrupt.abort();
+      });
       let result: UploadResult;
       try {
-        const options = { contentType: flags.contentType, callback, onProgress };
+        const options = {
+          contentType: flags.contentType,
+          callback,
+          onProgress: progress && ((loaded: number) => progress.update(loaded)),
+          signal: interrupt.signal,
+        };
         result = multipart
           ? await client.multipartUpload(target.bucket, key, path, {
               ...options,
@@ -97,24 +107,73 @@ Exit status: 0 uploaded (and callback succeeded), 2 uploaded but the callback fa
               parallel: flags.parallel,
             })
           : await client.putObject(target.bucket, key, path, options);
+      } catch (error) {
+        if (!interrupt.signal.aborted) throw error;
+        reportInterrupted(io, formatOssUrl(target.bucket, key), error);
+        return;
       } finally {
-        bar?.stop();
+        stopListening();
+        progress?.stop();
       }
-      const how = multipart
-        ? `, multipart in ${Math.max(1, Math.ceil(size / Math.max(flags.partSize, 100 * 1024)))} parts`
-        : '';
-      io.out(
-        `uploaded ${file} -> ${formatOssUrl(target.bucket, key)} (${formatByteSize(size)}${how}, ETag ${result.etag ?? '?'})\n`,
-      );
-      reportCallback(io, result);
+      const parts = multipart
+        ? Math.max(1, Math.ceil(size / Math.max(flags.partSize, 100 * 1024)))
+        : undefined;
+      if (flags.json === true) {
+        printJson(io, {
+          url: formatOssUrl(target.bucket, key),
+          bucket: target.bucket,
+          key,
+          size,
+          etag: result.etag,
+          multipart,
+          ...(parts === undefined ? {} : { parts }),
+          requestId: result.requestId,
+          ...(result.callback === undefined ? {} : { callback: callbackJson(result) }),
+        });
+      } else {
+        const how = parts === undefined ? '' : `, multipart in ${parts} parts`;
+        io.out(
+          `uploaded ${file} -> ${formatOssUrl(target.bucket, key)} (${formatByteSize(size)}${how}, ETag ${result.etag ?? '?'})\n`,
+        );
+      }
+      reportCallback(io, result, flags.json === true);
     }),
   );
   return command;
 }
 
-function reportCallback(io: CliIo, result: UploadResult): void {
+function reportInterrupted(io: CliIo, url: string, error: unknown): void {
+  if (error instanceof UploadInterruptedError && error.abortError !== undefined) {
+    io.err(
+      `interrupted: ${url} was not uploaded, but aborting multipart upload ${error.uploadId} failed; ` +
+        `remove its parts with \`upcall uploads ${url} --abort\`.\n`,
+    );
+  } else if (error instanceof UploadInterruptedError) {
+    io.err(
+      `interrupted: ${url} was not uploaded; multipart upload ${error.uploadId} was aborted on the server, no parts are left behind.\n`,
+    );
+  } else {
+    io.err(`interrupted: ${url} was not uploaded (the request was cut off before it completed).\n`);
+  }
+  io.setExitCode(EXIT_INTERRUPTED);
+}
+
+function callbackJson(result: UploadResult): Record<string, unknown> | undefined {
+  const outcome = result.callback;
+  if (outcome === undefined) return undefined;
+  if (outcome.ok) return { ok: true, reply: outcome.json ?? outcome.body };
+  const { error } = outcome;
+  return { ok: false, status: error.status, code: error.code, message: error.message, ec: error.ec };
+}
+
+function reportCallback(io: CliIo, result: UploadResult, json: boolean): void {
   const outcome = result.callback;
   if (outcome === undefined) return;
+  if (json) {
+    // The JSON line already carries the outcome; the exit status still tells a 203 apart.
+    if (!outcome.ok) io.setExitCode(EXIT_CALLBACK_FAILED);
+    return;
+  }
   if (outcome.ok) {
     io.out(`callback: OK, the app server replied:\n`);
     io.out(`${outcome.json === undefined ? outcome.body : JSON.stringify(outcome.json, null, 2)}\n`);

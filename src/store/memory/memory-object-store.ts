@@ -29,6 +29,7 @@ import {
 } from '../multipart-rules.ts';
 import type {
   BucketAcl,
+  BucketCors,
   BucketInfo,
   ByteRange,
   CompletedPart,
@@ -70,6 +71,7 @@ interface MemUpload {
 
 interface MemBucket {
   info: BucketInfo;
+  cors?: BucketCors | undefined;
   objects: Map<string, MemObject>;
   uploads: Map<string, MemUpload>;
 }
@@ -183,6 +185,15 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
     this.#bucket(name).info.acl = acl;
+  }
+
+  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
+    this.#bucket(name).cors = cors === undefined ? undefined : structuredClone(cors);
+  }
+
+  async getBucketCors(name: string): Promise<BucketCors | undefined> {
+    const { cors } = this.#bucket(name);
+    return cors === undefined ? undefined : structuredClone(cors);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { isOssError, ossError } from '../shared/oss-error.ts';
 import { type AuthConfig, authenticateRequest, authorizeRoute } from './access-control.ts';
 import type { CallbackService } from './callback-service.ts';
+import { withBucketCors } from './cors-response.ts';
 import { ANONYMOUS } from './principal.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
 import { resolveTarget, type RequestTarget } from './resolve-target.ts';
@@ -34,6 +35,13 @@ export interface DispatchConfig {
 }
 
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
+  const response = await answer(request, config);
+  // A preflight (Options) carries its own CORS headers; any other request gets its bucket's.
+  if (request.headers.origin === undefined || request.method === 'OPTIONS') return response;
+  return withBucketCors(request, response, config);
+}
+
+async function answer(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
   const host = request.headers.host ?? '';
   // The public key app servers verify callbacks with (SPEC.md §1.2); no bucket, no auth.
   const keyResponse = config.callbackKey?.keyResponse(

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
+import { errorCode as rawErrorCode, signedRequest } from '../helpers/raw-request.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
 
 const OTHER_BUCKET = 'upcall-cors-other';
@@ -158,6 +159,29 @@ describe.each(['fs', 'memory'] as const)('bucket CORS on the %s store', (backend
       status: 400,
       code: 'InvalidArgument',
     });
+    for (const [body, code] of [
+      ['not xml', 'MalformedXML'],
+      ['<Other/>', 'MalformedXML'],
+      [
+        '<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>',
+        'MalformedXML',
+      ],
+      [
+        '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>soon</MaxAgeSeconds></CORSRule></CORSConfiguration>',
+        'MalformedXML',
+      ],
+      [`<CORSConfiguration>${'<CORSRule>'.repeat(40_000)}`, 'MalformedXML'],
+    ] as const) {
+      const response = await signedRequest(server, {
+        method: 'PUT',
+        bucket: server.bucket,
+        subresources: { cors: '' },
+        headers: { 'content-type': 'application/xml' },
+        body,
+      });
+      expect(response.status, body.slice(0, 80)).toBe(400);
+      expect(rawErrorCode(response), body.slice(0, 80)).toBe(code);
+    }
     const tooMany = Array.from({ length: 21 }, () => ({ allowedOrigin: '*', allowedMethod: 'GET' }));
     await expect(client.putBucketCORS(server.bucket, tooMany)).rejects.toMatchObject({
       code: 'InvalidArgument',

@@ -37,8 +37,9 @@ ${
 Upload with a callback from another terminal (it finds this session by itself):
   node bin/upcall.js put package.json oss://${s.bucket}/ --callback-url ${s.callbackUrl} --var device=laptop
 
-ali-oss (Node):
-  const OSS = require('ali-oss');
+ali-oss (Node): save as upload.mjs in a project with ali-oss installed (npm install ali-oss),
+then run node upload.mjs. An ES module, because it awaits at the top level.
+  import OSS from 'ali-oss';
   const client = new OSS({
     endpoint: '${s.endpoint}',
     region: '${s.region}',

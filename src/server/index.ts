@@ -20,3 +20,5 @@ export {
   type CallbackKeyBits,
 } from './callback/callback-key.ts';
 export type { CallbackService, CallbackServiceOptions } from './callback/callback-service.ts';
+/** A bucket's CORS rules, as `server.store.setBucketCors` takes them (PutBucketCors does the same over HTTP). */
+export type { BucketCors, CorsRule } from '../store/object-store.ts';

@@ -88,6 +88,12 @@ export const OSS_ERRORS = {
   // FIDELITY: the wording of the three RestoreObject-related errors is S3's (OSS documents the codes
   // and statuses, not the messages).
   InvalidObjectState: { status: 403, message: "The operation is not valid for the object's state" },
+  // A CORS preflight no rule allows (OSS Options); OSS's own wording, typo included.
+  AccessForbidden: {
+    status: 403,
+    message:
+      "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+  },
   // 404
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
@@ -97,6 +103,8 @@ export const OSS_ERRORS = {
       'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
   },
   BucketCallbackPolicyNotExist: { status: 404, message: 'The callback policy does not exist.' },
+  // FIDELITY: GetBucketCors on a bucket without rules; the S3 wording OSS mirrors.
+  NoSuchCORSConfiguration: { status: 404, message: 'The CORS Configuration does not exist.' },
   // 405
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   // 409

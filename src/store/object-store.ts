@@ -56,6 +56,26 @@ export interface BucketInfo {
   storageClass: StorageClass;
 }
 
+/** One CORS rule of a bucket (OSS PutBucketCors `CORSRule`); values as the owner wrote them. */
+export interface CorsRule {
+  /** Origins, each with at most one `*` wildcard. */
+  allowedOrigins: readonly string[];
+  /** GET, PUT, POST, DELETE, HEAD. */
+  allowedMethods: readonly string[];
+  /** Request headers a preflight may ask for, each with at most one `*` wildcard. */
+  allowedHeaders: readonly string[];
+  /** Response headers the page's JavaScript may read. */
+  exposeHeaders: readonly string[];
+  maxAgeSeconds?: number;
+}
+
+/** A bucket's CORS configuration (OSS `CORSConfiguration`): rules in the order they were put. */
+export interface BucketCors {
+  rules: readonly CorsRule[];
+  /** `ResponseVary`: add `Vary: Origin` to every response with CORS headers. */
+  responseVary: boolean;
+}
+
 /** HTTP metadata stored with an object and replayed on GET/HEAD. */
 export interface ObjectMeta {
   contentType: string;
@@ -174,6 +194,10 @@ export interface ObjectStore {
   /** @throws NoSuchBucket */
   setBucketAcl(name: string, acl: BucketAcl): Promise<void>;
   listBuckets(): Promise<BucketInfo[]>;
+  /** PutBucketCors (a configuration) / DeleteBucketCors (`undefined`): replaces the whole configuration. @throws NoSuchBucket */
+  setBucketCors(name: string, cors: BucketCors | undefined): Promise<void>;
+  /** The configuration, or undefined when none is set. @throws NoSuchBucket */
+  getBucketCors(name: string): Promise<BucketCors | undefined>;
   /** @throws NoSuchBucket | BucketNotEmpty (objects or multipart uploads remain) */
   deleteBucket(name: string): Promise<void>;
 

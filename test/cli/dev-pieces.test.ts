@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devBanner } from '../../src/cli/dev-banner.ts';
-import { allowBrowserOrigins } from '../../src/cli/dev-cors.ts';
+import { DEV_BUCKET_CORS } from '../../src/cli/dev-cors.ts';
 import { CREDENTIALS_FILE, devAccessKey } from '../../src/cli/dev-credentials.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
 
@@ -16,14 +16,14 @@ let server: TestServer;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'upcall-dev-pieces-'));
   server = await startTestServer();
-  allowBrowserOrigins(server.server.httpServer);
+  await server.store.setBucketCors(server.bucket, DEV_BUCKET_CORS);
 });
 afterAll(async () => {
   await server?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('dev CORS', () => {
+describe("dev's bucket CORS rule", () => {
   it('answers a preflight for a signed PUT from another origin', async () => {
     const res = await request(`${server.url}/${server.bucket}/a.txt`, {
       method: 'OPTIONS',
@@ -37,7 +37,9 @@ describe('dev CORS', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe('http://127.0.0.1:9100');
     expect(res.headers['access-control-allow-methods']).toContain('PUT');
-    expect(res.headers['access-control-allow-headers']).toBe('authorization,x-oss-date,x-oss-security-token');
+    expect(res.headers['access-control-allow-headers']).toBe(
+      'authorization, x-oss-date, x-oss-security-token',
+    );
   });
 
   it('adds the CORS headers to OSS replies, errors included, and exposes ETag', async () => {

@@ -337,9 +337,17 @@ describe('fs backend: data dirs from before object ACLs and tags', () => {
       expect(await store.headObject('old', 'empty.txt')).toMatchObject({ storageClass: 'Standard' });
       expect((await store.headObject('old', 'empty.txt')).restore).toBeUndefined();
       expect((await store.getBucket('old')).storageClass).toBe('Standard');
+      // Buckets from before bucket CORS have none, and take a configuration.
+      expect(await store.getBucketCors('old')).toBeUndefined();
+      const cors = {
+        rules: [{ allowedOrigins: ['*'], allowedMethods: ['PUT'], allowedHeaders: [], exposeHeaders: [] }],
+        responseVary: false,
+      };
+      await store.setBucketCors('old', cors);
       await store.close();
       // A second open finds the columns already there.
       store = await createFsObjectStore({ dataDir });
+      expect(await store.getBucketCors('old')).toEqual(cors);
       expect((await store.headObject('old', 'empty.txt')).tags).toEqual([{ key: 'migrated', value: 'yes' }]);
     } finally {
       await store.close();

@@ -136,6 +136,38 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         expect((await store.listBuckets()).map((b) => b.name)).toEqual(['alpha']);
       });
 
+      it('keeps a CORS configuration per bucket, replaces it whole and deletes it', async () => {
+        await store.createBucket('b', 'private');
+        await store.createBucket('other', 'private');
+        expect(await store.getBucketCors('b')).toBeUndefined();
+        const cors = {
+          rules: [
+            {
+              allowedOrigins: ['https://*.example.com'],
+              allowedMethods: ['PUT', 'POST'],
+              allowedHeaders: ['*'],
+              exposeHeaders: ['ETag', 'x-oss-request-id'],
+              maxAgeSeconds: 600,
+            },
+            { allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: [] },
+          ],
+          responseVary: true,
+        };
+        await store.setBucketCors('b', cors);
+        expect(await store.getBucketCors('b')).toEqual(cors);
+        expect(await store.getBucketCors('other')).toBeUndefined();
+        const replacement = { rules: [cors.rules[1]!], responseVary: false };
+        await store.setBucketCors('b', replacement);
+        expect(await store.getBucketCors('b')).toEqual(replacement);
+        await store.setBucketCors('b', undefined);
+        expect(await store.getBucketCors('b')).toBeUndefined();
+        // A re-created bucket starts without rules.
+        await store.setBucketCors('other', cors);
+        await store.deleteBucket('other');
+        await store.createBucket('other', 'private');
+        expect(await store.getBucketCors('other')).toBeUndefined();
+      });
+
       it('refuses a second bucket of the same name', async () => {
         await store.createBucket('b', 'private');
         await expectOssError(store.createBucket('b', 'public-read'), 'BucketAlreadyExists');
@@ -145,6 +177,8 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
       it('answers NoSuchBucket for every operation on a missing bucket', async () => {
         await expectOssError(store.getBucket('nope'), 'NoSuchBucket');
         await expectOssError(store.setBucketAcl('nope', 'private'), 'NoSuchBucket');
+        await expectOssError(store.getBucketCors('nope'), 'NoSuchBucket');
+        await expectOssError(store.setBucketCors('nope', undefined), 'NoSuchBucket');
         await expectOssError(store.deleteBucket('nope'), 'NoSuchBucket');
         await expectOssError(put('nope', 'k', 'x'), 'NoSuchBucket');
         await expectOssError(store.headObject('nope', 'k'), 'NoSuchBucket');

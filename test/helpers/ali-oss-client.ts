@@ -37,6 +37,9 @@ export interface AliOssClient {
   getBucketLocation: Call;
   putBucketACL: Call;
   getBucketACL: Call;
+  putBucketCORS: Call;
+  getBucketCORS: Call;
+  deleteBucketCORS: Call;
   putACL: Call;
   restore: Call;
   getACL: Call;

@@ -26,7 +26,7 @@ import { stopOnSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connection.ts';
-import { allowBrowserOrigins } from '../dev-cors.ts';
+import { DEV_BUCKET_CORS } from '../dev-cors.ts';
 import { devAccessKey } from '../dev-credentials.ts';
 import { devBanner } from '../dev-banner.ts';
 import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
@@ -86,7 +86,13 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
     bucketsToCreate: [options.bucket],
     logger: logger.child({ name: 'upcall-server' }),
   });
-  allowBrowserOrigins(server.httpServer);
+  try {
+    // Browser uploads (the demo, a web app) go through the bucket's CORS rules, as on OSS.
+    await server.store.setBucketCors(options.bucket, DEV_BUCKET_CORS);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   const keyUrl = server.callbackService?.keyUrl() ?? defaultCallbackKeyUrl(server.host, server.port);
 
   const storage = {

@@ -205,7 +205,9 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
         DEFAULT_BODY_TIMEOUT_MS / 1000) * 1000,
     ),
     restoreDelayMs:
-      flags.restoreDelay ?? fromEnv(io, SERVER_ENV.restoreDelay, parseTimerDuration) ?? DEFAULT_RESTORE_DELAY_MS,
+      flags.restoreDelay ??
+      fromEnv(io, SERVER_ENV.restoreDelay, parseTimerDuration) ??
+      DEFAULT_RESTORE_DELAY_MS,
   };
 }
 

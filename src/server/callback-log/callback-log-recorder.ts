@@ -21,7 +21,11 @@ import type {
   CallbackLogRetention,
   CallbackLogWrite,
 } from '../../store/callback-log.ts';
-import type { CallbackDispatcher, CallbackOutcome, PreparedCallback } from '../callback/callback-dispatcher.ts';
+import type {
+  CallbackDispatcher,
+  CallbackOutcome,
+  PreparedCallback,
+} from '../callback/callback-dispatcher.ts';
 
 /** A week and 100 000 entries (the `--callback-log-max-age` / `--callback-log-max-entries` defaults). */
 export const DEFAULT_CALLBACK_LOG_RETENTION: CallbackLogRetention = {

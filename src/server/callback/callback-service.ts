@@ -26,7 +26,10 @@ import { createCallbackParser } from '../../callback/parse-callback.ts';
 import type { CallbackRuntime } from './callback-runtime.ts';
 import type { Logger } from 'pino';
 import type { CallbackLog, CallbackLogRetention } from '../../store/callback-log.ts';
-import { createCallbackLogRecorder, type CallbackLogRecorder } from '../callback-log/callback-log-recorder.ts';
+import {
+  createCallbackLogRecorder,
+  type CallbackLogRecorder,
+} from '../callback-log/callback-log-recorder.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 

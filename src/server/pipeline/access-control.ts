@@ -25,6 +25,7 @@ function aclGrants(acl: BucketAcl, access: Access): boolean {
       return acl === 'public-read-write';
     case 'owner':
     case 'form':
+    case 'anyone':
       return false;
   }
 }
@@ -47,7 +48,7 @@ export async function authorizeRoute(
     case 'temporary': {
       // Temporary credentials are scoped by their policy: bucket, key prefix, actions, and
       // possibly a required upload callback URL (DESIGN.md "Temporary credentials").
-      if (route.access === 'form') return;
+      if (route.access === 'form' || route.access === 'anyone') return;
       const action = TEMPORARY_ACTION_OF[route.action];
       if (action === undefined) {
         throw ossError('AccessDenied', {
@@ -70,8 +71,8 @@ export async function authorizeRoute(
       return { spec: callback };
     }
     case 'anonymous': {
-      // PostObject authorizes from its form fields (post-object-auth.ts).
-      if (route.access === 'form') return;
+      // PostObject authorizes from its form fields (post-object-auth.ts); a preflight needs none.
+      if (route.access === 'form' || route.access === 'anyone') return;
       if (bucket === undefined || route.access === 'owner') {
         throw ossError('AccessDenied', { message: 'Anonymous access is forbidden for this operation.' });
       }

@@ -13,6 +13,7 @@ import type { RequestTrace } from '../observability/request-trace.ts';
 import type { UpcallEndpoints } from '../observability/upcall-endpoints.ts';
 import type { CallbackLogRecorder } from '../callback-log/callback-log-recorder.ts';
 import { callbacksAdmin, isCallbacksAdminPath } from '../callback-log/callbacks-admin.ts';
+import { withBucketCors } from '../cors-response.ts';
 import type { OssResponse, RequestContext, ServerDeps } from './request-context.ts';
 import { resolveTarget, virtualHostBucket, type RequestTarget } from './resolve-target.ts';
 import { matchRoute, type Target } from './routes.ts';
@@ -44,6 +45,13 @@ export interface DispatchConfig {
 }
 
 export async function dispatch(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
+  const response = await answer(request, config);
+  // A preflight (Options) carries its own CORS headers; any other request gets its bucket's.
+  if (request.headers.origin === undefined || request.method === 'OPTIONS') return response;
+  return withBucketCors(request, response, config);
+}
+
+async function answer(request: IncomingRequest, config: DispatchConfig): Promise<OssResponse> {
   const host = request.headers.host ?? '';
   // The public key app servers verify callbacks with (SPEC.md §1.2); no bucket, no auth.
   const keyResponse = config.callbackKey?.keyResponse(

@@ -13,6 +13,10 @@ import { ossError } from '../../shared/oss-error.ts';
 import { appendObject } from '../operations/append-object.ts';
 import { copyObject } from '../operations/copy-object.ts';
 import { deleteBucket } from '../operations/delete-bucket.ts';
+import { deleteBucketCors } from '../operations/delete-bucket-cors.ts';
+import { getBucketCors } from '../operations/get-bucket-cors.ts';
+import { options } from '../operations/options.ts';
+import { putBucketCors } from '../operations/put-bucket-cors.ts';
 import { deleteMultipleObjects } from '../operations/delete-multiple-objects.ts';
 import { deleteObject } from '../operations/delete-object.ts';
 import { deleteObjectTagging } from '../operations/delete-object-tagging.ts';
@@ -43,15 +47,16 @@ import { uploadPart } from '../operations/upload-part.ts';
 import { uploadPartCopy } from '../operations/upload-part-copy.ts';
 import type { Operation } from './request-context.ts';
 
-export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE' | 'OPTIONS';
 export type Target = 'service' | 'bucket' | 'object';
 /**
  * What an anonymous caller needs (SPEC: anonymous access only to public buckets): `read` is
  * granted by public-read and public-read-write, `write` only by public-read-write, `owner` never.
  * `form` (PostObject): the credentials travel in the form, so the operation authorizes itself
- * (post-object-auth.ts) and the bucket ACL is not checked before it runs.
+ * (post-object-auth.ts) and the bucket ACL is not checked before it runs. `anyone`: a CORS
+ * preflight, which browsers never sign; it is answered from the bucket's CORS rules alone.
  */
-export type Access = 'read' | 'write' | 'owner' | 'form';
+export type Access = 'read' | 'write' | 'owner' | 'form' | 'anyone';
 
 /** The OSS actions upcall routes, named verbatim as OSS (and its RAM policies) names them. */
 export type OssAction =
@@ -76,6 +81,10 @@ export type OssAction =
   | 'GetObjectAcl'
   | 'PutObjectTagging'
   | 'RestoreObject'
+  | 'PutBucketCors'
+  | 'GetBucketCors'
+  | 'DeleteBucketCors'
+  | 'Options'
   | 'GetObjectTagging'
   | 'DeleteObjectTagging'
   | 'ListMultipartUploads'
@@ -146,6 +155,9 @@ export const ROUTING_SUBRESOURCES: ReadonlySet<string> = new Set([
   'worm',
   'x-oss-process',
 ]);
+
+/** A preflight names the URL of the request it asks about, whatever its sub-resources. */
+const PREFLIGHT_QUERY: readonly string[] = [...ROUTING_SUBRESOURCES];
 
 export const ROUTES: readonly Route[] = [
   { action: 'ListBuckets', method: 'GET', target: 'service', access: 'owner', operation: listBuckets },
@@ -348,6 +360,48 @@ export const ROUTES: readonly Route[] = [
     subresources: ['uploadId'],
     access: 'read',
     operation: listParts,
+  },
+
+  // Bucket CORS, and the preflight answered from it (a preflight carries the real request's query).
+  {
+    action: 'PutBucketCors',
+    method: 'PUT',
+    target: 'bucket',
+    subresources: ['cors'],
+    access: 'owner',
+    operation: putBucketCors,
+  },
+  {
+    action: 'GetBucketCors',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['cors'],
+    access: 'owner',
+    operation: getBucketCors,
+  },
+  {
+    action: 'DeleteBucketCors',
+    method: 'DELETE',
+    target: 'bucket',
+    subresources: ['cors'],
+    access: 'owner',
+    operation: deleteBucketCors,
+  },
+  {
+    action: 'Options',
+    method: 'OPTIONS',
+    target: 'bucket',
+    optionalSubresources: PREFLIGHT_QUERY,
+    access: 'anyone',
+    operation: options,
+  },
+  {
+    action: 'Options',
+    method: 'OPTIONS',
+    target: 'object',
+    optionalSubresources: PREFLIGHT_QUERY,
+    access: 'anyone',
+    operation: options,
   },
 
   // PostObject (browser form upload): `POST /` with multipart/form-data, no sub-resource.

@@ -35,6 +35,7 @@ import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import type {
   BucketAcl,
+  BucketCors,
   BucketInfo,
   ByteRange,
   CompletedPart,
@@ -307,6 +308,17 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
 
   async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
     if (!this.#db.transaction(() => this.#db.setAcl(name, acl))) throw noSuchBucket(name);
+  }
+
+  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
+    const json = cors === undefined ? null : JSON.stringify(cors);
+    if (!this.#db.transaction(() => this.#db.setCors(name, json))) throw noSuchBucket(name);
+  }
+
+  async getBucketCors(name: string): Promise<BucketCors | undefined> {
+    const json = this.#db.getCors(name);
+    if (json === undefined) throw noSuchBucket(name);
+    return json === null ? undefined : (JSON.parse(json) as BucketCors);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {

@@ -126,6 +126,8 @@ const ADDED_COLUMNS: readonly { table: string; column: string; definition: strin
   { table: 'objects', column: 'restore_ready_ms', definition: 'INTEGER' },
   { table: 'objects', column: 'restore_expires_ms', definition: 'INTEGER' },
   { table: 'uploads', column: 'storage_class', definition: "TEXT NOT NULL DEFAULT 'Standard'" },
+  // Bucket CORS (issue 19): JSON of a BucketCors, NULL when none is set (buckets from before had none).
+  { table: 'buckets', column: 'cors', definition: 'TEXT' },
 ];
 
 function addMissingColumns(db: Database.Database): void {
@@ -162,6 +164,8 @@ export class MetaDb {
     getBucket: Statement<[string], BucketRow>;
     listBuckets: Statement<[], BucketRow>;
     setAcl: Statement<[string, string]>;
+    getCors: Statement<[string], { cors: string | null }>;
+    setCors: Statement<[string | null, string]>;
     deleteBucket: Statement<[string]>;
     anyObject: Statement<[string], { one: number }>;
     anyUpload: Statement<[string], { one: number }>;
@@ -223,6 +227,8 @@ export class MetaDb {
       getBucket: p(`SELECT ${BUCKET_COLUMNS} FROM buckets WHERE name = ?`),
       listBuckets: p(`SELECT ${BUCKET_COLUMNS} FROM buckets ORDER BY CAST(name AS BLOB)`),
       setAcl: p('UPDATE buckets SET acl = ? WHERE name = ?'),
+      getCors: p('SELECT cors FROM buckets WHERE name = ?'),
+      setCors: p('UPDATE buckets SET cors = ? WHERE name = ?'),
       deleteBucket: p('DELETE FROM buckets WHERE name = ?'),
       anyObject: p('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       anyUpload: p('SELECT 1 AS one FROM uploads WHERE bucket = ? LIMIT 1'),
@@ -314,6 +320,14 @@ export class MetaDb {
   setAcl(name: string, acl: BucketAcl): boolean {
     this.#buckets.delete(name);
     return this.#s.setAcl.run(acl, name).changes > 0;
+  }
+  /** The bucket's CORS configuration as stored (JSON), null when none; undefined: no such bucket. */
+  getCors(name: string): string | null | undefined {
+    return this.#s.getCors.get(name)?.cors;
+  }
+  /** @returns false when the bucket does not exist */
+  setCors(name: string, cors: string | null): boolean {
+    return this.#s.setCors.run(cors, name).changes > 0;
   }
   deleteBucket(name: string): void {
     this.#buckets.delete(name);

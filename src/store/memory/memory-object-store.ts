@@ -31,6 +31,7 @@ import {
 } from '../multipart-rules.ts';
 import type {
   BucketAcl,
+  BucketCors,
   BucketInfo,
   ByteRange,
   CompletedPart,
@@ -74,6 +75,7 @@ interface MemUpload {
 
 interface MemBucket {
   info: BucketInfo;
+  cors?: BucketCors | undefined;
   objects: Map<string, MemObject>;
   uploads: Map<string, MemUpload>;
 }
@@ -193,6 +195,15 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
     this.#bucket(name).info.acl = acl;
+  }
+
+  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
+    this.#bucket(name).cors = cors === undefined ? undefined : structuredClone(cors);
+  }
+
+  async getBucketCors(name: string): Promise<BucketCors | undefined> {
+    const { cors } = this.#bucket(name);
+    return cors === undefined ? undefined : structuredClone(cors);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {

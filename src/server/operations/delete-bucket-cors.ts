@@ -1,0 +1,8 @@
+/** DeleteBucketCors (`DELETE /?cors`): removes every CORS rule; 204, also when there were none. */
+import { requireBucket } from '../request-arguments.ts';
+import type { Operation } from '../pipeline/request-context.ts';
+
+export const deleteBucketCors: Operation = async (ctx, deps) => {
+  await deps.store.setBucketCors(requireBucket(ctx), undefined);
+  return { status: 204 };
+};

@@ -15,7 +15,7 @@ import { statCommand } from '../../src/cli/commands/stat.ts';
 import { uploadsCommand } from '../../src/cli/commands/uploads.ts';
 import { ossClient } from '../helpers/ali-oss-client.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 let server: TestServer;

@@ -13,7 +13,7 @@ import { putCommand } from '../../src/cli/commands/put.ts';
 import { DEV_SESSION_FILE, type DevSession } from '../../src/cli/connection.ts';
 import { createReceiver, type Receiver } from '../../src/receiver/app/create-receiver.ts';
 import { startTestServer, type TestServer } from '../helpers/start-test-server.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 let server: TestServer;

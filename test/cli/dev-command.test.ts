@@ -15,7 +15,7 @@ import { putCommand } from '../../src/cli/commands/put.ts';
 import { DEV_SESSION_FILE, type DevSession } from '../../src/cli/connection.ts';
 import { createCallbackSigner, sendRaw } from '../helpers/receiver-callback-signer.ts';
 import { startKeyServer } from '../helpers/receiver-key-server.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 let dev: DevHandle;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devCommand } from '../../src/cli/commands/dev.ts';
 import { DEV_SESSION_FILE } from '../../src/cli/connection.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 let busy: Server;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDev, type DevHandle, type DevOptions } from '../../src/cli/commands/dev.ts';
 import { fingerprint, keysCommand } from '../../src/cli/commands/keys.ts';
 import { putCommand } from '../../src/cli/commands/put.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 let dev: DevHandle | undefined;

@@ -14,7 +14,7 @@ import { putCommand } from '../../src/cli/commands/put.ts';
 import { rmCommand } from '../../src/cli/commands/rm.ts';
 import { mintTemporaryCredentials } from '../../src/client/temporary-credentials.ts';
 import { createServer, type UpcallServer } from '../../src/server/create-server.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 let server: UpcallServer;

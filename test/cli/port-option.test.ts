@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devCommand } from '../../src/cli/commands/dev.ts';
 import { receiverCommand } from '../../src/cli/commands/receiver.ts';
 import { serverCommand } from '../../src/cli/commands/server.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 beforeAll(async () => {

@@ -11,7 +11,7 @@ import { putCommand } from '../../src/cli/commands/put.ts';
 import { createCallbackService, type CallbackService } from '../../src/server/callback/callback-service.ts';
 import { createServer, type UpcallServer } from '../../src/server/create-server.ts';
 import { okReply, startCallbackSink, type CallbackSink } from '../helpers/start-callback-sink.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 let server: UpcallServer;

@@ -8,7 +8,7 @@ import { verifyCommand } from '../../src/cli/commands/verify.ts';
 import { createCallbackSigner } from '../helpers/receiver-callback-signer.ts';
 import { startKeyServer, type KeyServer } from '../helpers/receiver-key-server.ts';
 import { OSS_PUBLIC_KEY_PEM, REAL_VECTORS, vectorHeaders } from '../helpers/receiver-vectors.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 let dir: string;
 let keyServer: KeyServer;

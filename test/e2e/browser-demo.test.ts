@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { startDev, type DevHandle } from '../../src/cli/commands/dev.ts';
 import { putCommand } from '../../src/cli/commands/put.ts';
 import { verifyCommand } from '../../src/cli/commands/verify.ts';
-import { runCli } from '../cli/run-cli.ts';
+import { runCli } from '../helpers/run-cli.ts';
 import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
 import { makePng } from './make-png.ts';
 

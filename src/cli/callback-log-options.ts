@@ -6,9 +6,9 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { ServerOptions } from '../server/create-server.ts';
-import { UsageError } from './connection.ts';
 import { parseDuration } from './duration.ts';
 import type { CliIo } from './cli-io.ts';
+import { fromEnv } from './env-option.ts';
 
 export const CALLBACK_LOG_ENV = {
   maxAge: 'UPCALL_CALLBACK_LOG_MAX_AGE',
@@ -40,14 +40,4 @@ export function callbackLogSetting(
     ...(maxAgeMs !== undefined && { maxAgeMs }),
     ...(maxEntries !== undefined && { maxEntries }),
   };
-}
-
-function fromEnv<T>(io: CliIo, name: string, parse: (value: string) => T): T | undefined {
-  const value = io.env[name];
-  if (value === undefined || value === '') return undefined;
-  try {
-    return parse(value);
-  } catch (error) {
-    throw new UsageError(`${name}=${value}: ${error instanceof Error ? error.message : String(error)}`);
-  }
 }

@@ -46,6 +46,7 @@ import { DEFAULT_DATA_DIR, UsageError } from '../connection.ts';
 import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-credentials.ts';
 import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
+import { fromEnv } from '../env-option.ts';
 
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
 export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
@@ -168,17 +169,6 @@ function parseBoolean(value: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;
   if (['', '0', 'false', 'no', 'off'].includes(normalized)) return false;
   throw new InvalidArgumentError('expected 1/true/yes or 0/false/no');
-}
-
-/** One environment variable through the flag's own parser; a bad value is a usage error naming it. */
-function fromEnv<T>(io: CliIo, name: string, parse: (value: string) => T): T | undefined {
-  const value = io.env[name];
-  if (value === undefined || value === '') return undefined;
-  try {
-    return parse(value);
-  } catch (error) {
-    throw new UsageError(`${name}=${value}: ${error instanceof Error ? error.message : String(error)}`);
-  }
 }
 
 function settings(flags: ServerFlags, io: CliIo): ServerSettings {

@@ -191,17 +191,16 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
     return post(prepared.sni ? withSni : withoutSni, request, headers, timeoutMs, maxReplyBytes);
   }
 
+  /** The key URL to send: none for unsigned callbacks; a function is asked anew (the port may change). */
+  const keyUrlNow = (): string | undefined =>
+    sign === undefined ? undefined : typeof options.keyUrl === 'string' ? options.keyUrl : options.keyUrl();
+
   const dispatcher: CallbackDispatcher = {
     prepare(spec, facts, context) {
       const requests = buildRequests(spec, facts, {
         date: options.now(),
         requestId: context.requestId,
-        keyUrl:
-          sign === undefined
-            ? undefined
-            : typeof options.keyUrl === 'string'
-              ? options.keyUrl
-              : options.keyUrl(),
+        keyUrl: keyUrlNow(),
         owner: options.owner,
         requester: context.requester,
       });
@@ -232,12 +231,7 @@ export function createCallbackDispatcher(options: CallbackDispatcherOptions): Ca
       const requests = callbackRequestsWithBody(target, callback.body, callback.bucket, {
         date: options.now(),
         requestId: callback.requestId,
-        keyUrl:
-          sign === undefined
-            ? undefined
-            : typeof options.keyUrl === 'string'
-              ? options.keyUrl
-              : options.keyUrl(),
+        keyUrl: keyUrlNow(),
         owner: options.owner,
         requester: callback.requester,
       });

@@ -21,18 +21,31 @@ export interface ErrorContext {
   key?: string | undefined;
 }
 
+/**
+ * The most of `x-oss-err` a HEAD error may carry: clients read response heads of 16 KiB by default
+ * (Node), and the details can echo the whole request (a StringToSign); beyond it, details longer
+ * than DETAIL_LIMIT are left out of the header (the code and message always stay).
+ */
+const ERR_HEADER_LIMIT = 8 * 1024;
+const DETAIL_LIMIT = 256;
+
 export function errorResponse(error: unknown, ctx: ErrorContext, logger: Logger): OssResponse {
   const ossErr = toOssError(error, ctx, logger);
-  const xml = renderXml(
-    el(
-      'Error',
-      el('Code', ossErr.code),
-      el('Message', ossErr.message),
-      el('RequestId', ctx.requestId),
-      el('HostId', ctx.host),
-      Object.entries(withDefaultDetails(ossErr, ctx)).map(([name, value]) => el(name, value)),
-    ),
-  );
+  const details = withDefaultDetails(ossErr, ctx);
+  const render = (fits: (value: string) => boolean): string =>
+    renderXml(
+      el(
+        'Error',
+        el('Code', ossErr.code),
+        el('Message', ossErr.message),
+        el('RequestId', ctx.requestId),
+        el('HostId', ctx.host),
+        Object.entries(details)
+          .filter(([, value]) => fits(value))
+          .map(([name, value]) => el(name, value)),
+      ),
+    );
+  const xml = render(() => true);
   const headers: Record<string, string> = { 'Content-Type': 'application/xml' };
   const ec = ossErr.details['EC'];
   if (ec !== undefined) headers['x-oss-ec'] = ec;
@@ -40,7 +53,13 @@ export function errorResponse(error: unknown, ctx: ErrorContext, logger: Logger)
   const nextAppendPosition = ossErr.details['NextAppendPosition'];
   if (nextAppendPosition !== undefined) headers['x-oss-next-append-position'] = nextAppendPosition;
   if (ctx.method === 'HEAD' || ossErr.status === 304) {
-    if (ctx.method === 'HEAD') headers['x-oss-err'] = Buffer.from(xml).toString('base64');
+    if (ctx.method === 'HEAD') {
+      let err = Buffer.from(xml).toString('base64');
+      if (err.length > ERR_HEADER_LIMIT) {
+        err = Buffer.from(render((value) => value.length <= DETAIL_LIMIT)).toString('base64');
+      }
+      headers['x-oss-err'] = err;
+    }
     return { status: ossErr.status, headers, errorCode: ossErr.code };
   }
   return { status: ossErr.status, headers, body: xml, errorCode: ossErr.code };

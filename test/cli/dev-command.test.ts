@@ -58,7 +58,7 @@ describe('upcall dev', () => {
     ]) {
       expect(banner).toContain(value);
     }
-    expect(banner).toContain("require('ali-oss')");
+    expect(banner).toContain("import OSS from 'ali-oss';");
   });
 
   it('writes a session file other commands use, and an upload with a callback is recorded', async () => {

@@ -74,6 +74,11 @@ export class FreeSpace {
     );
   }
 
+  /** Measures again now: after the store itself took space (the reserve file) outside any claim. */
+  refresh(): Promise<void> {
+    return this.#measure();
+  }
+
   /** Resolves when `bytes` more would leave the reserve intact; rejects with InsufficientStorage. */
   require(bytes = 0): Promise<void> {
     return new Promise((resolve, reject) =>

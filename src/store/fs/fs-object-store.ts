@@ -758,6 +758,8 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
     const referenced = meta.referencedBlobs();
     await blobs.sweep((id) => referenced.has(id));
     await reserve.fill();
+    // The reserve file's blocks were taken after the first measurement: measure them in.
+    await free.refresh();
     const crc64 = options.crc64Pool
       ? { pool: options.crc64Pool, owned: false }
       : { pool: new Crc64Pool(), owned: true };

@@ -185,7 +185,11 @@ export function serveRequests(server: Server, config: DispatchConfig, options: S
       answerEarly(receiving, 'IncompleteBody', logger);
       return;
     }
-    rejectMalformed(error, socket, (connections.get(socket)?.open ?? 0) > 0);
+    // Raw bytes may go out only while no response of ours is under way: none is open, or the one
+    // open is the request being parsed and has written nothing yet (its own answer is then dropped).
+    const open = connections.get(socket)?.open ?? 0;
+    const quiet = open === 0 || (open === 1 && receiving !== undefined && !receiving.res.headersSent);
+    rejectMalformed(error, socket, !quiet);
   });
 }
 

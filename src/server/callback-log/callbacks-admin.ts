@@ -16,12 +16,11 @@ import { ossError } from '../../shared/oss-error.ts';
 import type { CallbackLogEntry, CallbackLogQuery } from '../../store/callback-log.ts';
 import { authenticate, type AuthenticateDeps, type AuthenticateRequest } from '../pipeline/authenticate.ts';
 import type { OssResponse } from '../pipeline/request-context.ts';
+import { UPCALL_PATH_PREFIX } from '../observability/upcall-endpoints.ts';
 import type { CallbackLogRecorder } from './callback-log-recorder.ts';
 
-/** Every upcall admin, health and metrics path starts with this (never a valid bucket name). */
-export const ADMIN_PATH_PREFIX = '/_upcall/';
-export const CALLBACKS_PATH = '/_upcall/callbacks';
-export const REDELIVER_PATH = '/_upcall/callbacks/redeliver';
+export const CALLBACKS_PATH = `${UPCALL_PATH_PREFIX}callbacks`;
+export const REDELIVER_PATH = `${UPCALL_PATH_PREFIX}callbacks/redeliver`;
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 /** A redeliver request is one small JSON object. */
@@ -43,7 +42,7 @@ export async function callbacksAdmin(
   recorder: CallbackLogRecorder | undefined,
 ): Promise<OssResponse> {
   // Signed as path style: bucket `_upcall`, key `callbacks[/redeliver]`, resource = the path.
-  const key = request.rawPath.slice(ADMIN_PATH_PREFIX.length);
+  const key = request.rawPath.slice(UPCALL_PATH_PREFIX.length);
   const principal = authenticate({ ...request, bucket: '_upcall', key }, auth);
   if (principal.kind !== 'root') {
     throw ossError('AccessDenied', { message: 'The callback log is open to the root access key only.' });

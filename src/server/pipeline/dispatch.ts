@@ -58,42 +58,26 @@ async function answer(request: IncomingRequest, config: DispatchConfig): Promise
     { method: request.method, rawPath: request.rawPath, host },
     config.pathStyleHosts,
   );
-  if (keyResponse !== undefined) {
-    if (request.trace) request.trace.action = 'UpcallCallbackPublicKey';
-    return keyResponse.catch((error: unknown) =>
+  // upcall's own endpoints beside the OSS API: traced under their name, failures as OSS XML.
+  const own = (action: string, response: Promise<OssResponse>): Promise<OssResponse> => {
+    if (request.trace) request.trace.action = action;
+    return response.catch((error: unknown) =>
       errorResponse(
         error,
         { requestId: request.requestId, method: request.method, host },
         config.deps.logger,
       ),
     );
-  }
+  };
+  if (keyResponse !== undefined) return own('UpcallCallbackPublicKey', keyResponse);
   const upcall = config.upcallEndpoints?.respond(
     { method: request.method, rawPath: request.rawPath, host },
     config.pathStyleHosts,
   );
-  if (upcall !== undefined) {
-    if (request.trace) request.trace.action = upcall.action;
-    return upcall.response.catch((error: unknown) =>
-      errorResponse(
-        error,
-        { requestId: request.requestId, method: request.method, host },
-        config.deps.logger,
-      ),
-    );
-  }
+  if (upcall !== undefined) return own(upcall.action, upcall.response);
   // The callback log's admin paths, on the service host only (callbacks-admin.ts).
   if (isCallbacksAdminPath(request.rawPath) && virtualHostBucket(host, config.pathStyleHosts) === undefined) {
-    if (request.trace) request.trace.action = 'UpcallCallbacks';
-    try {
-      return await callbacksAdmin(request, config.auth, config.callbackLog);
-    } catch (error) {
-      return errorResponse(
-        error,
-        { requestId: request.requestId, method: request.method, host },
-        config.deps.logger,
-      );
-    }
+    return own('UpcallCallbacks', callbacksAdmin(request, config.auth, config.callbackLog));
   }
   let target: RequestTarget = {};
   const trace = request.trace;

@@ -189,7 +189,7 @@ export function serveRequests(server: Server, config: DispatchConfig, options: S
     // open is the request being parsed and has written nothing yet (its own answer is then dropped).
     const open = connections.get(socket)?.open ?? 0;
     const quiet = open === 0 || (open === 1 && receiving !== undefined && !receiving.res.headersSent);
-    rejectMalformed(error, socket, !quiet);
+    rejectMalformed(error, socket, quiet);
   });
 }
 
@@ -218,8 +218,8 @@ function answerEarly(exchange: Exchange, code: OssErrorCode, log: Logger): void 
  * exists), except that nothing is written while a response of ours may be under way on the socket:
  * raw bytes would corrupt it.
  */
-function rejectMalformed(error: Error & { code?: string }, socket: Socket, inFlight: boolean): void {
-  if (socket.writable && !inFlight) {
+function rejectMalformed(error: Error & { code?: string }, socket: Socket, quiet: boolean): void {
+  if (socket.writable && quiet) {
     const status =
       error.code === 'HPE_HEADER_OVERFLOW'
         ? '431 Request Header Fields Too Large'

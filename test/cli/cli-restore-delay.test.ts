@@ -14,7 +14,7 @@ const KEY_SECRET = 'restore-key-secret';
 const BUCKET = 'restore-bucket';
 
 function startServer(args: string[], env: Record<string, string> = {}): Promise<SpawnedCli> {
-  return spawnCli(['server', '--port', '0', '--bucket', BUCKET, ...args], {
+  return spawnCli(['server', '--memory', '--port', '0', '--bucket', BUCKET, ...args], {
     env: { UPCALL_ACCESS_KEY_ID: KEY_ID, UPCALL_ACCESS_KEY_SECRET: KEY_SECRET, ...env },
     ready: /^endpoint: (http:\/\/\S+)$/m,
   });

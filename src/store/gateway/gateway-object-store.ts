@@ -42,7 +42,6 @@ import { appendedObject, checkAppendable } from '../append-rules.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
 import { reportingTo } from '../hashing/hashing-writer.ts';
-import { buildListPage, commonPrefixOf, compareKeys } from '../key-order.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import type {
   BucketAcl,
@@ -755,55 +754,22 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   }
 
   async listObjects(bucket: string, q: ListQuery): Promise<ListPage> {
-    const prefix = q.prefix ?? '';
-    const prefixBytes = utf8(prefix);
-    const end = prefixEnd(prefixBytes);
-    // Start at the prefix, or just after `after` when that is further on.
-    let from = prefixBytes;
-    let exclusive = false;
-    if (q.after !== undefined && compareKeys(q.after, prefix) >= 0) {
-      from = utf8(q.after);
-      exclusive = true;
-    }
-    const batch = Math.min(q.maxKeys + 1, 1001);
-    const collected: StoredObject[] = [];
-    // Entries of the page so far (a common prefix counts once); one more than maxKeys is enough.
-    let entries = 0;
-    let lastPrefix: string | undefined;
-    let first = true;
-    scan: for (;;) {
-      const { rows } = await query<ObjectRow>(
-        this.#pool,
-        `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key ${exclusive ? '>' : '>='} $2 AND key < $3
-         ORDER BY key LIMIT $4`,
-        [bucket, from, end, batch],
-      );
-      // Rows reference their bucket: only an empty first batch needs the bucket checked.
-      if (first && rows.length === 0) await this.#bucketRow(bucket);
-      first = false;
-      let seeked = false;
-      for (const row of rows) {
-        const object = toStoredObject(row);
-        collected.push(object);
-        const cp = commonPrefixOf(object.key, prefix, q.delimiter);
-        if (cp !== undefined) {
-          if (cp !== lastPrefix && (q.after === undefined || compareKeys(cp, q.after) > 0)) entries++;
-          lastPrefix = cp;
-          // Seek past every key under this common prefix.
-          from = prefixEnd(utf8(cp));
-          exclusive = false;
-          seeked = true;
-        } else {
-          entries++;
-          from = row.key;
-          exclusive = true;
-        }
-        if (entries > q.maxKeys) break scan;
-        if (seeked) break;
-      }
-      if (!seeked && rows.length < batch) break;
-    }
-    return buildListPage(q, collected);
+    const prefix = utf8(q.prefix ?? '');
+    // From the prefix, or just after `after` when that is further on (both bounds in byte order).
+    const after = q.after === undefined ? undefined : utf8(q.after);
+    const exclusive = after !== undefined && Buffer.compare(after, prefix) >= 0;
+    const { rows } = await query<ObjectRow>(
+      this.#pool,
+      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key ${exclusive ? '>' : '>='} $2 AND key < $3
+       ORDER BY key LIMIT $4`,
+      [bucket, exclusive ? after : prefix, prefixEnd(prefix), q.maxKeys + 1],
+    );
+    // Rows reference their bucket: only an empty page needs the bucket checked.
+    if (rows.length === 0) await this.#bucketRow(bucket);
+    return {
+      objects: rows.slice(0, q.maxKeys).map(toStoredObject),
+      isTruncated: rows.length > q.maxKeys,
+    };
   }
 
   /** Readiness (store-health.ts): the metadata database and the engine bucket answer. */

@@ -76,6 +76,33 @@ export interface BucketCors {
   responseVary: boolean;
 }
 
+/**
+ * When a lifecycle action applies (OSS `Days` or `CreatedBeforeDate`): `days` after the object's
+ * last modification (an upload's initiation), or to everything last modified (initiated) before
+ * `createdBeforeDate`, an ISO 8601 UTC midnight such as `2026-01-01T00:00:00.000Z`.
+ */
+export type LifecycleTime = { days: number } | { createdBeforeDate: string };
+
+/** One rule of a bucket's lifecycle (OSS PutBucketLifecycle `Rule`), as the owner wrote it. */
+export interface LifecycleRule {
+  /** Unique within the configuration; generated when the owner gave none. */
+  id: string;
+  /** Keys the rule applies to; '' is every key. */
+  prefix: string;
+  status: 'Enabled' | 'Disabled';
+  /** Only objects carrying every one of these tags (key and value) match; never uploads. */
+  tags: readonly ObjectTag[];
+  /** Deletes matching objects. */
+  expiration?: LifecycleTime;
+  /** Aborts matching incomplete multipart uploads (no tags allowed on such a rule). */
+  abortMultipartUpload?: LifecycleTime;
+}
+
+/** A bucket's lifecycle configuration (OSS `LifecycleConfiguration`): rules in the order put. */
+export interface BucketLifecycle {
+  rules: readonly LifecycleRule[];
+}
+
 /** HTTP metadata stored with an object and replayed on GET/HEAD. */
 export interface ObjectMeta {
   contentType: string;
@@ -198,6 +225,14 @@ export interface ObjectStore {
   setBucketCors(name: string, cors: BucketCors | undefined): Promise<void>;
   /** The configuration, or undefined when none is set. @throws NoSuchBucket */
   getBucketCors(name: string): Promise<BucketCors | undefined>;
+  /**
+   * PutBucketLifecycle (a configuration) / DeleteBucketLifecycle (`undefined`): replaces the whole
+   * configuration. A store keeps it as an opaque value (the server validated it); the server's
+   * lifecycle sweep reads it back, so it must survive a restart. @throws NoSuchBucket
+   */
+  setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void>;
+  /** The configuration, or undefined when none is set. @throws NoSuchBucket */
+  getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined>;
   /** @throws NoSuchBucket | BucketNotEmpty (objects or multipart uploads remain) */
   deleteBucket(name: string): Promise<void>;
 

@@ -344,10 +344,17 @@ describe('fs backend: data dirs from before object ACLs and tags', () => {
         responseVary: false,
       };
       await store.setBucketCors('old', cors);
+      // Nor a lifecycle configuration, and one put now survives the reopen.
+      expect(await store.getBucketLifecycle('old')).toBeUndefined();
+      const lifecycle = {
+        rules: [{ id: 'tmp', prefix: 'tmp/', status: 'Enabled' as const, tags: [], expiration: { days: 1 } }],
+      };
+      await store.setBucketLifecycle('old', lifecycle);
       await store.close();
       // A second open finds the columns already there.
       store = await createFsObjectStore({ dataDir });
       expect(await store.getBucketCors('old')).toEqual(cors);
+      expect(await store.getBucketLifecycle('old')).toEqual(lifecycle);
       expect((await store.headObject('old', 'empty.txt')).tags).toEqual([{ key: 'migrated', value: 'yes' }]);
     } finally {
       await store.close();

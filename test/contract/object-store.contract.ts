@@ -168,6 +168,48 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         expect(await store.getBucketCors('other')).toBeUndefined();
       });
 
+      it('keeps a lifecycle configuration per bucket, replaces it whole and deletes it', async () => {
+        await store.createBucket('b', 'private');
+        await store.createBucket('other', 'private');
+        expect(await store.getBucketLifecycle('b')).toBeUndefined();
+        const lifecycle = {
+          rules: [
+            {
+              id: 'expire tmp',
+              prefix: 'tmp/',
+              status: 'Enabled' as const,
+              tags: [{ key: 'kind', value: 'scratch' }],
+              expiration: { days: 3 },
+            },
+            {
+              id: 'abort stale uploads',
+              prefix: '',
+              status: 'Disabled' as const,
+              tags: [],
+              expiration: { createdBeforeDate: '2026-01-01T00:00:00.000Z' },
+              abortMultipartUpload: { days: 7 },
+            },
+          ],
+        };
+        await store.setBucketLifecycle('b', lifecycle);
+        expect(await store.getBucketLifecycle('b')).toEqual(lifecycle);
+        expect(await store.getBucketLifecycle('other')).toBeUndefined();
+        // The store hands out copies: changing one changes nothing stored.
+        const read = await store.getBucketLifecycle('b');
+        (read!.rules as unknown[]).length = 0;
+        expect(await store.getBucketLifecycle('b')).toEqual(lifecycle);
+        const replacement = { rules: [lifecycle.rules[1]!] };
+        await store.setBucketLifecycle('b', replacement);
+        expect(await store.getBucketLifecycle('b')).toEqual(replacement);
+        await store.setBucketLifecycle('b', undefined);
+        expect(await store.getBucketLifecycle('b')).toBeUndefined();
+        // A re-created bucket starts without one.
+        await store.setBucketLifecycle('other', lifecycle);
+        await store.deleteBucket('other');
+        await store.createBucket('other', 'private');
+        expect(await store.getBucketLifecycle('other')).toBeUndefined();
+      });
+
       it('refuses a second bucket of the same name', async () => {
         await store.createBucket('b', 'private');
         await expectOssError(store.createBucket('b', 'public-read'), 'BucketAlreadyExists');
@@ -179,6 +221,8 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         await expectOssError(store.setBucketAcl('nope', 'private'), 'NoSuchBucket');
         await expectOssError(store.getBucketCors('nope'), 'NoSuchBucket');
         await expectOssError(store.setBucketCors('nope', undefined), 'NoSuchBucket');
+        await expectOssError(store.getBucketLifecycle('nope'), 'NoSuchBucket');
+        await expectOssError(store.setBucketLifecycle('nope', undefined), 'NoSuchBucket');
         await expectOssError(store.deleteBucket('nope'), 'NoSuchBucket');
         await expectOssError(put('nope', 'k', 'x'), 'NoSuchBucket');
         await expectOssError(store.headObject('nope', 'k'), 'NoSuchBucket');

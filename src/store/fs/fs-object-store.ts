@@ -36,6 +36,7 @@ import type { CallbackLog } from '../callback-log.ts';
 import type {
   BucketAcl,
   BucketCors,
+  BucketLifecycle,
   BucketInfo,
   ByteRange,
   CompletedPart,
@@ -319,6 +320,17 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const json = this.#db.getCors(name);
     if (json === undefined) throw noSuchBucket(name);
     return json === null ? undefined : (JSON.parse(json) as BucketCors);
+  }
+
+  async setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
+    const json = lifecycle === undefined ? null : JSON.stringify(lifecycle);
+    if (!this.#db.transaction(() => this.#db.setLifecycle(name, json))) throw noSuchBucket(name);
+  }
+
+  async getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
+    const json = this.#db.getLifecycle(name);
+    if (json === undefined) throw noSuchBucket(name);
+    return json === null ? undefined : (JSON.parse(json) as BucketLifecycle);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {

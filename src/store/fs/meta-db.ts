@@ -128,6 +128,8 @@ const ADDED_COLUMNS: readonly { table: string; column: string; definition: strin
   { table: 'uploads', column: 'storage_class', definition: "TEXT NOT NULL DEFAULT 'Standard'" },
   // Bucket CORS (issue 19): JSON of a BucketCors, NULL when none is set (buckets from before had none).
   { table: 'buckets', column: 'cors', definition: 'TEXT' },
+  // Bucket lifecycle (issue 20): JSON of a BucketLifecycle, NULL when none is set.
+  { table: 'buckets', column: 'lifecycle', definition: 'TEXT' },
 ];
 
 function addMissingColumns(db: Database.Database): void {
@@ -166,6 +168,8 @@ export class MetaDb {
     setAcl: Statement<[string, string]>;
     getCors: Statement<[string], { cors: string | null }>;
     setCors: Statement<[string | null, string]>;
+    getLifecycle: Statement<[string], { lifecycle: string | null }>;
+    setLifecycle: Statement<[string | null, string]>;
     deleteBucket: Statement<[string]>;
     anyObject: Statement<[string], { one: number }>;
     anyUpload: Statement<[string], { one: number }>;
@@ -229,6 +233,8 @@ export class MetaDb {
       setAcl: p('UPDATE buckets SET acl = ? WHERE name = ?'),
       getCors: p('SELECT cors FROM buckets WHERE name = ?'),
       setCors: p('UPDATE buckets SET cors = ? WHERE name = ?'),
+      getLifecycle: p('SELECT lifecycle FROM buckets WHERE name = ?'),
+      setLifecycle: p('UPDATE buckets SET lifecycle = ? WHERE name = ?'),
       deleteBucket: p('DELETE FROM buckets WHERE name = ?'),
       anyObject: p('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       anyUpload: p('SELECT 1 AS one FROM uploads WHERE bucket = ? LIMIT 1'),
@@ -328,6 +334,14 @@ export class MetaDb {
   /** @returns false when the bucket does not exist */
   setCors(name: string, cors: string | null): boolean {
     return this.#s.setCors.run(cors, name).changes > 0;
+  }
+  /** The bucket's lifecycle configuration as stored (JSON), null when none; undefined: no such bucket. */
+  getLifecycle(name: string): string | null | undefined {
+    return this.#s.getLifecycle.get(name)?.lifecycle;
+  }
+  /** @returns false when the bucket does not exist */
+  setLifecycle(name: string, lifecycle: string | null): boolean {
+    return this.#s.setLifecycle.run(lifecycle, name).changes > 0;
   }
   deleteBucket(name: string): void {
     this.#buckets.delete(name);

@@ -32,6 +32,7 @@ import {
 import type {
   BucketAcl,
   BucketCors,
+  BucketLifecycle,
   BucketInfo,
   ByteRange,
   CompletedPart,
@@ -76,6 +77,7 @@ interface MemUpload {
 interface MemBucket {
   info: BucketInfo;
   cors?: BucketCors | undefined;
+  lifecycle?: BucketLifecycle | undefined;
   objects: Map<string, MemObject>;
   uploads: Map<string, MemUpload>;
 }
@@ -204,6 +206,15 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
   async getBucketCors(name: string): Promise<BucketCors | undefined> {
     const { cors } = this.#bucket(name);
     return cors === undefined ? undefined : structuredClone(cors);
+  }
+
+  async setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
+    this.#bucket(name).lifecycle = lifecycle === undefined ? undefined : structuredClone(lifecycle);
+  }
+
+  async getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
+    const { lifecycle } = this.#bucket(name);
+    return lifecycle === undefined ? undefined : structuredClone(lifecycle);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {

@@ -46,6 +46,19 @@ export interface ObjectSettings {
   tags?: readonly ObjectTag[];
   /** Absent: the bucket's storage class (OSS: the bucket's class is the default of its objects). */
   storageClass?: StorageClass;
+  /**
+   * `AES256`: the object's data is encrypted at rest (`x-oss-server-side-encryption`,
+   * src/store/encryption/); absent: stored as sent. The server resolves the bucket default first.
+   */
+  serverSideEncryption?: ServerSideEncryption;
+}
+
+/** Server-side encryption upcall carries out: SSE-OSS (AES256). KMS and SM4 need a key service. */
+export type ServerSideEncryption = 'AES256';
+
+/** A bucket's default encryption (OSS PutBucketEncryption `ApplyServerSideEncryptionByDefault`). */
+export interface BucketEncryption {
+  algorithm: ServerSideEncryption;
 }
 
 export interface BucketInfo {
@@ -134,6 +147,8 @@ export interface StoredObject {
   storageClass: StorageClass;
   /** The last RestoreObject, while it is ongoing or in force (kept after it expires until replaced). */
   restore?: ObjectRestore;
+  /** Set when the data is encrypted at rest; digests (ETag, CRC-64, Content-MD5) are of the plaintext. */
+  serverSideEncryption?: ServerSideEncryption;
 }
 
 export interface ByteRange {
@@ -153,8 +168,9 @@ export interface PutOptions {
   meta: ObjectMeta;
   /**
    * PutObject: the new object's ACL and tags (absent: `default`, none). AppendObject: an `acl`
-   * replaces the object's on every append (as PutObjectAcl would); `tags` count only on the
-   * append that creates the object, like `meta`.
+   * replaces the object's on every append (as PutObjectAcl would); `tags` and
+   * `serverSideEncryption` count only on the append that creates the object, like `meta` (later
+   * appends are encrypted as the object is).
    */
   settings?: ObjectSettings;
   /**
@@ -233,6 +249,10 @@ export interface ObjectStore {
   setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void>;
   /** The configuration, or undefined when none is set. @throws NoSuchBucket */
   getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined>;
+  /** PutBucketEncryption / DeleteBucketEncryption (`undefined`). @throws NoSuchBucket */
+  setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void>;
+  /** The bucket's default encryption, or undefined when none is set. @throws NoSuchBucket */
+  getBucketEncryption(name: string): Promise<BucketEncryption | undefined>;
   /** @throws NoSuchBucket | BucketNotEmpty (objects or multipart uploads remain) */
   deleteBucket(name: string): Promise<void>;
 
@@ -253,6 +273,8 @@ export interface ObjectStore {
    * a copy onto itself keeps its own. `settings.storageClass` is the target's class (how OSS
    * converts classes); absent, a new target gets its bucket's class and a copy onto itself keeps
    * its own. A new target has no restore; a copy onto itself keeps it unless its class changes.
+   * `settings.serverSideEncryption` decides whether the target is encrypted, whatever the source
+   * was (the data is re-encoded when the two differ), also for a copy onto itself.
    * @throws NoSuchBucket | NoSuchKey | InsufficientStorage
    */
   // FIDELITY: OSS does not say what ACL or storage class a copy gets without x-oss-object-acl /
@@ -347,7 +369,7 @@ export interface MultipartListQuery {
 }
 
 export interface MultipartStore {
-  /** `settings` become the completed object's ACL and tags. @throws NoSuchBucket | InsufficientStorage */
+  /** `settings` become the completed object's ACL, tags and encryption (its parts are stored encrypted). @throws NoSuchBucket | InsufficientStorage */
   initiate(bucket: string, key: string, meta: ObjectMeta, settings?: ObjectSettings): Promise<UploadInfo>;
   /** Replaces any earlier part with the same number. @throws NoSuchUpload | InsufficientStorage */
   uploadPart(ref: UploadRef, partNumber: number, body: Readable, options?: PartOptions): Promise<PartRecord>;

@@ -105,6 +105,9 @@ export const OSS_ERRORS = {
   BucketCallbackPolicyNotExist: { status: 404, message: 'The callback policy does not exist.' },
   // FIDELITY: GetBucketCors on a bucket without rules; the S3 wording OSS mirrors.
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS Configuration does not exist.' },
+  // GetBucketLifecycle on a bucket without rules: OSS's code (oss2.exceptions.NoSuchLifecycle) and
+  // the message real OSS sends.
+  NoSuchLifecycle: { status: 404, message: 'No Row found in Lifecycle Table.' },
   // 405
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   // 409

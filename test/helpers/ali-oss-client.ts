@@ -40,6 +40,9 @@ export interface AliOssClient {
   putBucketCORS: Call;
   getBucketCORS: Call;
   deleteBucketCORS: Call;
+  putBucketLifecycle: Call;
+  getBucketLifecycle: Call;
+  deleteBucketLifecycle: Call;
   putACL: Call;
   restore: Call;
   getACL: Call;

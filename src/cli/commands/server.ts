@@ -51,11 +51,18 @@ import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-cre
 import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
 import { fromEnv } from '../env-option.ts';
+import {
+  LIFECYCLE_ENV,
+  lifecycleDayOption,
+  lifecycleIntervalOption,
+  lifecycleSetting,
+  type LifecycleFlags,
+} from '../lifecycle-options.ts';
 
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
 export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
 
-interface ServerFlags extends CallbackLogFlags {
+interface ServerFlags extends CallbackLogFlags, LifecycleFlags {
   port: number;
   host: string;
   data?: string;
@@ -89,6 +96,8 @@ export const SERVER_ENV = {
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
   bodyTimeout: 'UPCALL_BODY_TIMEOUT',
   restoreDelay: 'UPCALL_RESTORE_DELAY',
+  lifecycleInterval: LIFECYCLE_ENV.interval,
+  lifecycleDay: LIFECYCLE_ENV.day,
 } as const;
 
 /** Flags merged with their environment variables, validated. */
@@ -286,6 +295,8 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `how long a RestoreObject of an Archive/ColdArchive/DeepColdArchive object takes, e.g. 500ms, 2s, 5m (default: 60s; env ${SERVER_ENV.restoreDelay})`,
       parseTimerDuration,
     )
+    .addOption(lifecycleIntervalOption())
+    .addOption(lifecycleDayOption())
     .option(
       '--callback-log-max-age <duration>',
       `drop logged callbacks older than this, e.g. 12h, 7d (default: 7d; env ${CALLBACK_LOG_ENV.maxAge})`,
@@ -336,6 +347,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
             unsigned: chosen.unsignedCallbacks,
           },
           callbackLog: callbackLogSetting(flags, io),
+          lifecycle: lifecycleSetting(flags, io),
         });
         // Handlers first: a script may send SIGTERM the moment it reads the endpoint line.
         stopOn(server, io, signals);

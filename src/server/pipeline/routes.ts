@@ -17,6 +17,9 @@ import { deleteBucketCors } from '../operations/delete-bucket-cors.ts';
 import { getBucketCors } from '../operations/get-bucket-cors.ts';
 import { options } from '../operations/options.ts';
 import { putBucketCors } from '../operations/put-bucket-cors.ts';
+import { deleteBucketLifecycle } from '../operations/delete-bucket-lifecycle.ts';
+import { getBucketLifecycle } from '../operations/get-bucket-lifecycle.ts';
+import { putBucketLifecycle } from '../operations/put-bucket-lifecycle.ts';
 import { deleteMultipleObjects } from '../operations/delete-multiple-objects.ts';
 import { deleteObject } from '../operations/delete-object.ts';
 import { deleteObjectTagging } from '../operations/delete-object-tagging.ts';
@@ -84,6 +87,9 @@ export type OssAction =
   | 'PutBucketCors'
   | 'GetBucketCors'
   | 'DeleteBucketCors'
+  | 'PutBucketLifecycle'
+  | 'GetBucketLifecycle'
+  | 'DeleteBucketLifecycle'
   | 'Options'
   | 'GetObjectTagging'
   | 'DeleteObjectTagging'
@@ -386,6 +392,31 @@ export const ROUTES: readonly Route[] = [
     subresources: ['cors'],
     access: 'owner',
     operation: deleteBucketCors,
+  },
+  // Bucket lifecycle: the rules are kept here; the server's lifecycle sweep carries them out.
+  {
+    action: 'PutBucketLifecycle',
+    method: 'PUT',
+    target: 'bucket',
+    subresources: ['lifecycle'],
+    access: 'owner',
+    operation: putBucketLifecycle,
+  },
+  {
+    action: 'GetBucketLifecycle',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['lifecycle'],
+    access: 'owner',
+    operation: getBucketLifecycle,
+  },
+  {
+    action: 'DeleteBucketLifecycle',
+    method: 'DELETE',
+    target: 'bucket',
+    subresources: ['lifecycle'],
+    access: 'owner',
+    operation: deleteBucketLifecycle,
   },
   {
     action: 'Options',

@@ -48,6 +48,8 @@ export const DEFAULT_REGION = 'oss-cn-hangzhou';
 /** RestoreObject completes after this (`upcall server --restore-delay`); real OSS takes minutes to hours. */
 export const DEFAULT_RESTORE_DELAY_MS = 60_000;
 export { DEFAULT_MAX_SKEW_MS };
+/** `UPCALL_MASTER_KEY` as the CLI reads it: base64 of 32 bytes. */
+export { parseMasterKey } from '../store/index.ts';
 
 export interface BucketToCreate {
   name: string;
@@ -68,6 +70,11 @@ export interface ServerOptions {
   fsync?: boolean | undefined;
   /** The fs store's free-space reserve in bytes (FsObjectStoreOptions.minFreeBytes; default 512 MiB). */
   minFreeBytes?: number | undefined;
+  /**
+   * The server-side encryption master key (32 bytes) of the server's own store. Default: the fs
+   * store's `<dataDir>/master.key` (generated on first use); a random one in memory.
+   */
+  masterKey?: Buffer | undefined;
   /** AccessKeyId → AccessKeySecret. Default: DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET. */
   credentials?: Readonly<Record<string, string>>;
   /** Buckets created at start unless they exist (private unless an acl is given). */
@@ -259,11 +266,12 @@ function callbackLogOptions(
 
 /** The embedded fs backend (blobs + SQLite) in `dataDir`; without a dataDir, memory only. */
 async function createStore(options: ServerOptions): Promise<ObjectStore> {
-  if (options.dataDir === undefined) return createMemoryObjectStore();
+  if (options.dataDir === undefined) return createMemoryObjectStore({ masterKey: options.masterKey });
   return createFsObjectStore({
     dataDir: options.dataDir,
     fsync: options.fsync,
     minFreeBytes: options.minFreeBytes,
+    masterKey: options.masterKey,
   });
 }
 

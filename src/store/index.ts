@@ -7,6 +7,7 @@ export type * from './callback-log.ts';
 export { createMemoryObjectStore, type MemoryObjectStoreOptions } from './memory/memory-object-store.ts';
 export { createFsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-store.ts';
 export { Crc64Pool, type Crc64PoolOptions } from './hashing/crc64-pool.ts';
+export { parseMasterKey, MASTER_KEY_FILE } from './encryption/master-key.ts';
 export {
   checkStoreHealth,
   hasHealthCheck,

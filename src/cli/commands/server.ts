@@ -28,6 +28,7 @@ import {
   DEFAULT_ACCESS_KEY_SECRET,
   DEFAULT_REGION,
   DEFAULT_RESTORE_DELAY_MS,
+  parseMasterKey,
   type UpcallServer,
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
@@ -90,6 +91,7 @@ export const SERVER_ENV = {
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
   bodyTimeout: 'UPCALL_BODY_TIMEOUT',
   restoreDelay: 'UPCALL_RESTORE_DELAY',
+  masterKey: 'UPCALL_MASTER_KEY',
   lifecycleInterval: LIFECYCLE_ENV.interval,
   lifecycleDay: LIFECYCLE_ENV.day,
 } as const;
@@ -171,6 +173,22 @@ function parseHostName(value: string): string {
 /** No default list: commander would print `(default: [])`, which says less than the help text. */
 function collectHostName(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), parseHostName(value)];
+}
+
+/**
+ * `UPCALL_MASTER_KEY`: base64 of 32 bytes (e.g. `openssl rand -base64 32`). Unlike other
+ * variables a bad value is not echoed: a mistyped key is still most of a secret.
+ */
+function masterKeyFromEnv(io: CliIo): Buffer | undefined {
+  const value = io.env[SERVER_ENV.masterKey];
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parseMasterKey(value);
+  } catch (error) {
+    throw new UsageError(
+      `${SERVER_ENV.masterKey}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 function parseBoolean(value: string): boolean {
@@ -301,7 +319,9 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
         const dataDir =
           flags.memory === true ? undefined : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
         const credentials = await accessKey(io, flags.host, dataDir);
+        const masterKey = masterKeyFromEnv(io);
         const server = await createServer({
+          ...(masterKey === undefined ? {} : { masterKey }),
           port: flags.port,
           host: flags.host,
           ...(dataDir !== undefined && { dataDir }),

@@ -48,6 +48,8 @@ export const DEFAULT_REGION = 'oss-cn-hangzhou';
 /** RestoreObject completes after this (`upcall server --restore-delay`); real OSS takes minutes to hours. */
 export const DEFAULT_RESTORE_DELAY_MS = 60_000;
 export { DEFAULT_MAX_SKEW_MS };
+/** `UPCALL_MASTER_KEY` as the CLI reads it: base64 of 32 bytes. */
+export { parseMasterKey } from '../store/index.ts';
 
 export interface BucketToCreate {
   name: string;

@@ -14,6 +14,8 @@ import type { ObjectStore } from './object-store.ts';
 /** Everything in memory, gone when the process ends. */
 export interface MemoryStoreConfig {
   kind: 'memory';
+  /** The server-side encryption master key (32 bytes); default a random one per process. */
+  masterKey?: Buffer | undefined;
 }
 
 /** The embedded backend: blobs as files and a SQLite index in `dataDir` (fs-object-store.ts). */
@@ -25,6 +27,8 @@ export interface FsStoreConfig {
   fsync?: boolean | undefined;
   /** The free-space reserve in bytes (FsObjectStoreOptions.minFreeBytes). Default 512 MiB; 0 turns it off. */
   minFreeBytes?: number | undefined;
+  /** The server-side encryption master key (32 bytes); default `<dataDir>/master.key`, made on first use. */
+  masterKey?: Buffer | undefined;
 }
 
 export type StoreConfig = MemoryStoreConfig | FsStoreConfig;
@@ -45,12 +49,13 @@ export async function createObjectStore(
 ): Promise<ObjectStore> {
   switch (config.kind) {
     case 'memory':
-      return createMemoryObjectStore({ crc64Pool: shared.crc64Pool });
+      return createMemoryObjectStore({ crc64Pool: shared.crc64Pool, masterKey: config.masterKey });
     case 'fs':
       return createFsObjectStore({
         dataDir: config.dataDir,
         fsync: config.fsync,
         minFreeBytes: config.minFreeBytes,
+        masterKey: config.masterKey,
         crc64Pool: shared.crc64Pool,
       });
     default:

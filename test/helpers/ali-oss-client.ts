@@ -43,6 +43,9 @@ export interface AliOssClient {
   putBucketLifecycle: Call;
   getBucketLifecycle: Call;
   deleteBucketLifecycle: Call;
+  putBucketEncryption: Call;
+  getBucketEncryption: Call;
+  deleteBucketEncryption: Call;
   putACL: Call;
   restore: Call;
   getACL: Call;

@@ -40,6 +40,7 @@ const CLEARED = [
   'UPCALL_CALLBACK_LOG_MAX_ENTRIES',
   'UPCALL_LIFECYCLE_INTERVAL',
   'UPCALL_LIFECYCLE_DAY',
+  'UPCALL_MASTER_KEY',
 ];
 
 export async function spawnCli(

@@ -32,6 +32,7 @@ import {
   DEFAULT_ACCESS_KEY_SECRET,
   DEFAULT_REGION,
   DEFAULT_RESTORE_DELAY_MS,
+  parseMasterKey,
   type UpcallServer,
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
@@ -96,6 +97,7 @@ export const SERVER_ENV = {
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
   bodyTimeout: 'UPCALL_BODY_TIMEOUT',
   restoreDelay: 'UPCALL_RESTORE_DELAY',
+  masterKey: 'UPCALL_MASTER_KEY',
   lifecycleInterval: LIFECYCLE_ENV.interval,
   lifecycleDay: LIFECYCLE_ENV.day,
 } as const;
@@ -185,6 +187,22 @@ function parseHostName(value: string): string {
 /** No default list: commander would print `(default: [])`, which says less than the help text. */
 function collectHostName(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), parseHostName(value)];
+}
+
+/**
+ * `UPCALL_MASTER_KEY`: base64 of 32 bytes (e.g. `openssl rand -base64 32`). Unlike other
+ * variables a bad value is not echoed: a mistyped key is still most of a secret.
+ */
+function masterKeyFromEnv(io: CliIo): Buffer | undefined {
+  const value = io.env[SERVER_ENV.masterKey];
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parseMasterKey(value);
+  } catch (error) {
+    throw new UsageError(
+      `${SERVER_ENV.masterKey}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 function parseBoolean(value: string): boolean {
@@ -325,13 +343,14 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           chosen.callbackKeyFile === undefined
             ? undefined
             : await readCallbackKeyFile(chosen.callbackKeyFile);
+        const masterKey = masterKeyFromEnv(io);
         const server = await createServer({
           port: flags.port,
           host: flags.host,
           storage:
             dataDir === undefined
-              ? { kind: 'memory' }
-              : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes },
+              ? { kind: 'memory', masterKey }
+              : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes, masterKey },
           bodyTimeoutMs: chosen.bodyTimeoutMs,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,

@@ -198,6 +198,7 @@ describe('the `upcall dev` banner', () => {
   });
 
   it('its CLI command uploads with a callback', async () => {
+    // Run from a checkout's root (here: a directory whose bin/ is the repo's), it says `node bin/upcall.js`.
     const ran = await runShell(bannerBlock(/^ {2}node bin\/upcall\.js put /));
     expect(ran, ran.stderr).toMatchObject({ code: 0 });
     expect(ran.stdout).toContain('Status');

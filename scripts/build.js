@@ -1,4 +1,4 @@
-// `npm run build` (also run by `npm ci` through `prepare`): compiles the `upcall-verify` workspace
+// `npm run build` (also run by `npm ci` through `prepare`, and by `npm pack`): compiles the `upcall-verify` workspace
 // (packages/verify/src → packages/verify/dist) first, since the root imports it by name, then
 // src/ to dist/ with tsc, copies the dashboard's static files beside the compiled code and the
 // ali-oss browser build the demo page loads (ali-oss is a devDependency, so the installed package
@@ -20,6 +20,8 @@ function compile(dir) {
 }
 
 compile(`${root}packages/verify/`);
+// `build.js verify`: the workspace alone (its prepack, for `npm pack --workspace packages/verify`).
+if (process.argv[2] === 'verify') process.exit(0);
 compile(root);
 cpSync(`${root}src/receiver/dashboard/static`, `${root}dist/receiver/dashboard/static`, { recursive: true });
 

@@ -35,6 +35,9 @@ const stale =
 if (!stale) {
   await import('../dist/cli/main.js');
 } else {
+  // The checkout's tsconfig.json, wherever the command runs from: its `paths` map upcall-verify
+  // to the workspace's sources. Through the environment, so worker threads' loaders get it too.
+  process.env.TSX_TSCONFIG_PATH ??= join(root, 'tsconfig.json');
   const { register } = await import('tsx/esm/api');
   register();
   await import('../src/cli/main.ts');

@@ -312,4 +312,36 @@ describe('upcall, installed from its tarball in an empty project', () => {
     expect(sdk.status).toBe(200);
     expect((await sdk.text()).length).toBeGreaterThan(100_000);
   });
+
+  it('without that build (and no ali-oss installed), the demo says to npm install ali-oss', async () => {
+    const vendor = join(project, 'node_modules', 'upcall', 'dist', 'receiver', 'dashboard', 'vendor');
+    await rm(vendor, { recursive: true });
+    const child = spawn('npx', ['upcall', 'receiver', '--port', '0', '--data', join(work, 'receiver-data')], {
+      cwd: project,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    try {
+      let out = '';
+      const dashboard = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`upcall receiver not ready: ${out}`)), 60_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const url = /^dashboard: (http:\/\/\S+)$/m.exec(out)?.[1];
+          if (url !== undefined) {
+            clearTimeout(timer);
+            resolve(url);
+          }
+        });
+      });
+      const sdk = await fetch(new URL('/vendor/aliyun-oss-sdk.min.js', dashboard));
+      expect(sdk.status).toBe(404);
+      expect(await sdk.text()).toContain('npm install ali-oss');
+    } finally {
+      const exited = once(child, 'exit');
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    }
+  }, 90_000);
 });

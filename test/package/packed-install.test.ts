@@ -191,6 +191,7 @@ import {
   ossCallbackPlugin, verifyOssCallback, type VerifiedCallback,
 } from 'upcall-verify';
 const resolver = createPublicKeyResolver({ keyUrlAllowlist: ['http://127.0.0.1:9000'] });
+export const viaGlobalFetch = createPublicKeyResolver({ keyUrlAllowlist: ['http://127.0.0.1:9000'], fetch });
 export const node: (req: IncomingMessage, res: import('node:http').ServerResponse) => void = createNodeHandler({ resolver });
 export const express = [ossCallbackMiddleware({ resolver }), createExpressHandler({ resolver })];
 export const fastify = ossCallbackPlugin;

@@ -43,8 +43,8 @@ export type KeyFetch = (
 export interface KeyFetchResponse {
   readonly status: number;
   readonly headers: { get(name: string): string | null };
-  /** Node's web streams (fetch's `Response.body`) are async iterable. */
-  readonly body: AsyncIterable<Uint8Array> | null;
+  /** fetch's `Response.body`; any async iterable of bytes will do (Node's web streams are). */
+  readonly body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -199,7 +199,7 @@ interface FetchOptions {
 }
 
 /** Node's global fetch, looked up when a key is first fetched: importing the package stays cheap. */
-const globalFetch: KeyFetch = (url, init) => fetch(url, init) as Promise<KeyFetchResponse>;
+const globalFetch: KeyFetch = (url, init) => fetch(url, init);
 
 async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObject> {
   const fail = (why: string, cause?: unknown): CallbackVerificationError =>
@@ -246,7 +246,8 @@ async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObjec
     let size = 0;
     try {
       if (body !== null) {
-        for await (const chunk of body) {
+        // Node's ReadableStream is async iterable; the DOM library's type does not say so.
+        for await (const chunk of body as AsyncIterable<Uint8Array>) {
           size += chunk.byteLength;
           if (size > options.maxKeyBytes) throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
           chunks.push(chunk);

@@ -26,6 +26,7 @@ import { memoryPut, memoryMultipart } from './workloads/memory.js';
 import { receiver } from './workloads/receiver.js';
 import { receiverApp } from './workloads/receiver-app.js';
 import { s3Engine } from './workloads/s3-engine.js';
+import { verifyImport } from './workloads/verify-import.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -60,6 +61,7 @@ const WORKLOADS = {
   receiver,
   receiverApp,
   s3Engine,
+  verifyImport,
 };
 
 const { values: args } = parseArgs({

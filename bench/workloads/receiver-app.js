@@ -20,7 +20,9 @@ const KEY = 'callback';
 export async function receiverApp(ctx) {
   const { register } = await import('tsx/esm/api');
   register();
-  const { signCallback } = await import(join(REPO_ROOT, 'src', 'callback', 'callback-signature.ts'));
+  const { signCallback } = await import(
+    join(REPO_ROOT, 'packages', 'verify', 'src', 'callback-signature.ts')
+  );
   const rows = [];
   for (const bits of ctx.quick ? [1024] : [1024, 2048]) {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });

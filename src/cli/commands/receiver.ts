@@ -24,7 +24,7 @@ import type { ReceiverCredentials } from '../../receiver/app/credential-endpoint
 import { DEMO_CALLBACK_BODY } from '../../receiver/dashboard/demo-callback-body.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
-import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver/key-url-allowlist.ts';
+import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from 'upcall-verify';
 import { stopOnSignals, type StopSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';

@@ -17,12 +17,15 @@ import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ossCallbackPlugin } from '../adapters/fastify.ts';
-import { parseCallbackBody, type CallbackBodyFacts } from '../callback-body.ts';
-import type { JsonValue } from '../callback-reply.ts';
-import type { CallbackVerificationError } from '../callback-verification-error.ts';
-import { createPublicKeyResolver } from '../public-key-resolver.ts';
-import type { VerifiedCallback } from '../verify-oss-callback.ts';
+import {
+  ossCallbackPlugin,
+  parseCallbackBody,
+  type CallbackBodyFacts,
+  type JsonValue,
+  type CallbackVerificationError,
+  createPublicKeyResolver,
+  type VerifiedCallback,
+} from 'upcall-verify';
 import { createIssuedTemplateMatcher, type IssuedCallbackTemplate } from '../issued-callback-template.ts';
 import {
   DEFAULT_POLICY_CALLBACK_BODY,

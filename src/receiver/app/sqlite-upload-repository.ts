@@ -5,9 +5,12 @@
  * `sqlite-receiver-schema.ts`.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { CallbackBodyFormat, CallbackFieldValue } from '../callback-body.ts';
-import type { JsonValue } from '../callback-reply.ts';
-import type { CallbackVerificationReason } from '../callback-verification-error.ts';
+import type {
+  CallbackBodyFormat,
+  CallbackFieldValue,
+  JsonValue,
+  CallbackVerificationReason,
+} from 'upcall-verify';
 import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
 import type { UploadWriter } from './sqlite-upload-writer.ts';
 import { LIST_BODY_EXCERPT_BYTES, type UploadRepository } from './upload-repository.ts';

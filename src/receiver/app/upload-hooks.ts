@@ -8,7 +8,7 @@
  *   backoff, and survive restarts. Names, not closures, are stored, so a restarted process finds
  *   the code again.
  */
-import type { JsonValue } from '../callback-reply.ts';
+import type { JsonValue } from 'upcall-verify';
 import type { UploadRecord } from './upload-record.ts';
 
 export interface SyncHookContext {

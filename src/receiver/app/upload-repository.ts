@@ -4,7 +4,7 @@
  * same contracts. Invariant for both: a record or job that a method has resolved for is durable
  * (it survives a restart), so the reply to OSS never promises more than is stored.
  */
-import type { JsonValue } from '../callback-reply.ts';
+import type { JsonValue } from 'upcall-verify';
 import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
 
 export interface UploadRepository {

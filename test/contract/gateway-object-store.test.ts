@@ -283,6 +283,41 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
     });
   });
 
+  it('a blob the engine stored differently (ETag is not our MD5) fails the write with InternalError and is deleted', async () => {
+    // The real engine, but reporting the ETag of other bytes for every PUT, as a corrupting
+    // engine or proxy would.
+    const corrupting: BlobStore = {
+      ...blobs,
+      put: async (key, data, size, signal) => {
+        await blobs.put(key, data, size, signal);
+        return { etag: 'd41d8cd98f00b204e9800998ecf8427e' };
+      },
+    };
+    const prefix = newPrefix();
+    const db = await createTestDatabase(services!.pgUrl, 'pgstore_etag');
+    const store = await createGatewayObjectStore({
+      databaseUrl: db.url,
+      s3,
+      blobStore: corrupting,
+      blobKeyPrefix: prefix,
+      gcIntervalMs: 0,
+      segmentBytes: 64 * KiB,
+    });
+    try {
+      await store.createBucket('b', 'private');
+      // One blob (checked against the whole-body MD5) and several (each checked on its own).
+      for (const size of [10, 200 * KiB]) {
+        await expectOssError(store.putObject('b', 'k', body(bytes(size)), { meta: META }), 'InternalError');
+        await expectOssError(store.headObject('b', 'k'), 'NoSuchKey');
+        expect(await blobKeys(blobs, prefix)).toEqual([]);
+      }
+    } finally {
+      await store.close();
+      await db.drop();
+      await cleanBlobs(blobs, prefix);
+    }
+  });
+
   describe('PostgreSQL unreachable', () => {
     it('opening against a database that does not answer fails with ServiceUnavailable', async () => {
       const url = new URL(services!.pgUrl);

@@ -6,6 +6,13 @@ export type * from './object-store.ts';
 export type * from './callback-log.ts';
 export { createMemoryObjectStore, type MemoryObjectStoreOptions } from './memory/memory-object-store.ts';
 export { createFsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-store.ts';
+export {
+  createObjectStore,
+  type FsStoreConfig,
+  type MemoryStoreConfig,
+  type SharedStoreResources,
+  type StoreConfig,
+} from './create-object-store.ts';
 export { Crc64Pool, type Crc64PoolOptions } from './hashing/crc64-pool.ts';
 export {
   checkStoreHealth,

@@ -293,10 +293,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
         const server = await createServer({
           port: flags.port,
           host: flags.host,
-          ...(dataDir !== undefined && { dataDir }),
-          fsync: chosen.fsync,
+          storage:
+            dataDir === undefined
+              ? { kind: 'memory' }
+              : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes },
           bodyTimeoutMs: chosen.bodyTimeoutMs,
-          minFreeBytes: chosen.minFreeBytes,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
           region: chosen.region,

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isOssError } from '../../src/shared/oss-error.ts';
 import type { BlobStore, S3Config } from '../../src/store/gateway/blob-store.ts';
 import { createS3BlobStore } from '../../src/store/gateway/s3-blob-store.ts';
@@ -25,6 +25,9 @@ import { runCallbackLogContract } from './callback-log.contract.ts';
 import { body, bytes, expectOssError, readAll, runObjectStoreContract } from './object-store.contract.ts';
 
 const services = testServices();
+// Every write here is a PUT to a real engine over the network: the contract suite's property
+// tests make hundreds, which on a loaded machine outlast the default 30 s.
+vi.setConfig({ testTimeout: 180_000 });
 const KiB = 1024;
 const META: ObjectMeta = { contentType: 'text/plain', userMeta: {} };
 const GRACE_MS = 60_000;
@@ -183,7 +186,7 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
 
     it('forbidOverwrite race: exactly one of A and B creates the key, the other gets FileAlreadyExists', async () => {
       const bodies = [bytes(100 * KiB, 3), bytes(100 * KiB, 4)];
-      const options = { meta: META, forbidOverwrite: true } as PutOptions;
+      const options: PutOptions = { meta: META, forbidOverwrite: true };
       const results = await Promise.allSettled([
         a.putObject('b', 'new', slowBody(bodies[0]!), options),
         b.putObject('b', 'new', slowBody(bodies[1]!), options),
@@ -271,6 +274,36 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
       await expectOssError(b.headObject('b', 'orphan'), 'NoSuchKey');
       release();
       await writing;
+    });
+
+    it('an object appended to past 64 times is compacted: same bytes, ETag and CRC-64, fewer blobs', async () => {
+      const pieces: Buffer[] = [];
+      let appended;
+      for (let i = 0; i < 70; i++) {
+        pieces.push(bytes(100, i + 1));
+        appended = await a.appendObject('b', 'log', i * 100, body(pieces[i]!), { meta: META });
+      }
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const segmentCount = async (): Promise<number> =>
+        (
+          await client.query<{ n: number }>(
+            "SELECT json_array_length(segments) AS n FROM objects WHERE bucket = 'b' AND key = 'log'::bytea",
+          )
+        ).rows[0]!.n;
+      try {
+        // 65 one-append blobs become one after the 65th append; the last appends add a few more.
+        await expect.poll(segmentCount, { timeout: 20_000 }).toBeLessThanOrEqual(6);
+      } finally {
+        await client.end();
+      }
+      const head = await b.headObject('b', 'log');
+      expect(head).toEqual(appended);
+      expect((await text(b, 'log')).equals(Buffer.concat(pieces))).toBe(true);
+      // The compacted blobs are garbage: after the grace only the live segments remain.
+      clock += GRACE_MS + 1;
+      await a.sweepGarbage();
+      expect((await blobsLeft()).length).toBeLessThanOrEqual(6);
     });
 
     it('the callback key is created once and shared', async () => {

@@ -42,6 +42,10 @@ export const TEMPORARY_ACTIONS = [
   'ListMultipartUploads',
   'GetObjectAcl',
   'PutObjectAcl',
+  'GetObjectTagging',
+  'PutObjectTagging',
+  'DeleteObjectTagging',
+  'RestoreObject',
 ] as const;
 
 export type TemporaryAction = (typeof TEMPORARY_ACTIONS)[number];

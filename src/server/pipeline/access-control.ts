@@ -115,6 +115,12 @@ const TEMPORARY_ACTION_OF: Readonly<Partial<Record<OssAction, TemporaryAction>>>
   AbortMultipartUpload: 'AbortMultipartUpload',
   ListParts: 'ListParts',
   ListMultipartUploads: 'ListMultipartUploads',
+  GetObjectAcl: 'GetObjectAcl',
+  PutObjectAcl: 'PutObjectAcl',
+  GetObjectTagging: 'GetObjectTagging',
+  PutObjectTagging: 'PutObjectTagging',
+  DeleteObjectTagging: 'DeleteObjectTagging',
+  RestoreObject: 'RestoreObject',
 };
 
 function anonymousDenied(target: Route['target']) {

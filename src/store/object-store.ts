@@ -158,9 +158,13 @@ export interface ReceivedDigests {
   crc64: string;
 }
 
+/**
+ * A key-range scan: keys that start with `prefix` and sort after `after`, in UTF-8 byte order.
+ * Folding keys into CommonPrefixes (a delimiter) is not the store's job: the server does it in one
+ * place for every backend (src/server/operations/list-objects-page.ts), over these plain pages.
+ */
 export interface ListQuery {
   prefix?: string;
-  delimiter?: string;
   /** Exclusive lower bound on keys (ListObjects marker, ListObjectsV2 start-after/continuation). */
   after?: string;
   /** 1..1000 */
@@ -168,11 +172,10 @@ export interface ListQuery {
 }
 
 export interface ListPage {
+  /** At most `maxKeys`, in UTF-8 byte order of their keys. */
   objects: StoredObject[];
-  commonPrefixes: string[];
+  /** True when at least one more key in the range follows the last one returned. */
   isTruncated: boolean;
-  /** The last key or common prefix returned, when truncated: where the next page starts after. */
-  nextAfter?: string;
 }
 
 export interface CopySource {
@@ -249,7 +252,7 @@ export interface ObjectStore {
     body: Readable,
     options: PutOptions,
   ): Promise<StoredObject>;
-  /** Keys in UTF-8 byte order. @throws NoSuchBucket */
+  /** One page of the key-range scan `query` describes (ListQuery). @throws NoSuchBucket */
   listObjects(bucket: string, query: ListQuery): Promise<ListPage>;
 
   readonly multipart: MultipartStore;

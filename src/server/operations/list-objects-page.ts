@@ -32,7 +32,7 @@ export interface KeyRangePage<T extends Keyed> {
   isTruncated: boolean;
 }
 
-/** Keys in UTF-8 byte order that start with `prefix` and sort after `after` (ObjectStore.listObjects without delimiter). */
+/** Keys in UTF-8 byte order that start with `prefix` and sort after `after` (ObjectStore.listObjects). */
 export type FetchKeyRange<T extends Keyed> = (query: KeyRangeQuery) => Promise<KeyRangePage<T>>;
 
 export interface ListObjectsPageQuery {

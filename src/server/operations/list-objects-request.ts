@@ -2,8 +2,8 @@
  * What ListObjects and ListObjectsV2 share: `max-keys` (1..1000, default 100, OSS) and the store's
  * key-range listing as the page source of list-objects-page.ts.
  *
- * Invariant: the store is asked without a delimiter, so folding into CommonPrefixes happens in one
- * place (list-objects-page.ts) whatever the backend.
+ * Invariant: the store only scans a key range (ObjectStore.listObjects has no delimiter), so folding
+ * into CommonPrefixes happens in one place (list-objects-page.ts) whatever the backend.
  */
 import type { ObjectStore, StoredObject } from '../../store/object-store.ts';
 import type { FetchKeyRange } from './list-objects-page.ts';
@@ -19,8 +19,5 @@ export function parseMaxKeys(query: URLSearchParams): number {
 }
 
 export function storeKeyRange(store: ObjectStore, bucket: string): FetchKeyRange<StoredObject> {
-  return async (query) => {
-    const page = await store.listObjects(bucket, query);
-    return { objects: page.objects, isTruncated: page.isTruncated };
-  };
+  return (query) => store.listObjects(bucket, query);
 }

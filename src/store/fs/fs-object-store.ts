@@ -30,7 +30,6 @@ import {
   type ReceivedBody,
   type ReceiveBodyOptions,
 } from '../hashing/hashing-writer.ts';
-import { buildListPage, commonPrefixOf, compareKeys } from '../key-order.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import type {
@@ -531,40 +530,16 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
 
   async listObjects(bucket: string, query: ListQuery): Promise<ListPage> {
     this.#requireBucket(bucket);
-    const prefix = query.prefix ?? '';
-    const prefixBytes = utf8(prefix);
-    const end = prefixEnd(prefixBytes);
-    // Start at the prefix, or just after `after` when that is further on.
-    let from = prefixBytes;
-    let exclusive = false;
-    if (query.after !== undefined && compareKeys(query.after, prefix) >= 0) {
-      from = utf8(query.after);
-      exclusive = true;
-    }
-    const db = this.#db;
-    const batch = Math.min(query.maxKeys + 1, 1001);
-    function* scan(): Generator<StoredObject> {
-      for (;;) {
-        const rows = db.scan(bucket, from, exclusive, end, batch);
-        let seeked = false;
-        for (const row of rows) {
-          const object = toStoredObject(row);
-          yield object;
-          const cp = commonPrefixOf(object.key, prefix, query.delimiter);
-          if (cp !== undefined) {
-            // Range seek past every key under this common prefix.
-            from = prefixEnd(utf8(cp));
-            exclusive = false;
-            seeked = true;
-            break;
-          }
-          from = row.key;
-          exclusive = true;
-        }
-        if (!seeked && rows.length < batch) return;
-      }
-    }
-    return buildListPage(query, scan());
+    const prefix = utf8(query.prefix ?? '');
+    const end = prefixEnd(prefix);
+    // One range scan on the primary key: from the prefix, or just after `after` when that is further on.
+    const after = query.after === undefined ? undefined : utf8(query.after);
+    const exclusive = after !== undefined && Buffer.compare(after, prefix) >= 0;
+    const rows = this.#db.scan(bucket, exclusive ? after : prefix, exclusive, end, query.maxKeys + 1);
+    return {
+      objects: rows.slice(0, query.maxKeys).map(toStoredObject),
+      isTruncated: rows.length > query.maxKeys,
+    };
   }
 
   /** Readiness (store-health.ts): the metadata database and the blob directory. */

@@ -21,7 +21,7 @@ import {
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import { createMemoryCallbackLog } from './memory-callback-log.ts';
-import { buildListPage, compareKeys } from '../key-order.ts';
+import { compareKeys } from '../key-order.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import {
   compareUploads,
@@ -334,15 +334,14 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
   async listObjects(bucket: string, query: ListQuery): Promise<ListPage> {
     const prefix = query.prefix ?? '';
     const after = query.after;
-    const keys = [...this.#bucket(bucket).objects.keys()]
+    const objects = this.#bucket(bucket).objects;
+    const keys = [...objects.keys()]
       .filter((k) => k.startsWith(prefix) && (after === undefined || compareKeys(k, after) > 0))
       .sort(compareKeys);
-    const objects = this.#bucket(bucket).objects;
-    const page = buildListPage(
-      query,
-      keys.map((k) => objects.get(k)!.object),
-    );
-    return { ...page, objects: page.objects.map(cloneObject) };
+    return {
+      objects: keys.slice(0, query.maxKeys).map((k) => cloneObject(objects.get(k)!.object)),
+      isTruncated: keys.length > query.maxKeys,
+    };
   }
 
   async close(): Promise<void> {

@@ -109,6 +109,35 @@ describe.each(['fs', 'memory'] as const)('listing over the %s store', (backend) 
       }
     });
 
+    it('reports the common prefix a marker falls inside (issue 16: keys a/b, a/n, c; marker a/m)', async () => {
+      // The store used to fold too, and dropped `a/` here: the store's page gave `c` alone while
+      // this fold gave `c` + `a/`. OSS reports `a/`, since a/n is after the marker (SPEC.md, docs/compatibility.md).
+      const bucket = `list-marker-${backend}`;
+      await server.store.createBucket(bucket, 'private');
+      const inBucket = ossClient(server, { bucket });
+      try {
+        for (const key of ['a/b', 'a/n', 'c']) await inBucket.put(key, Buffer.from(key));
+        const page = await inBucket.list({ delimiter: '/', marker: 'a/m' });
+        expect((page.objects as ListedObject[]).map((o) => o.name)).toEqual(['c']);
+        expect(page.prefixes).toEqual(['a/']);
+        expect(page.isTruncated).toBe(false);
+        const v2 = await inBucket.listV2({ delimiter: '/', 'start-after': 'a/m' });
+        expect((v2.objects as ListedObject[]).map((o) => o.name)).toEqual(['c']);
+        expect(v2.prefixes).toEqual(['a/']);
+        // Paging one entry at a time gives the same two entries, each once.
+        const first = await inBucket.list({ delimiter: '/', marker: 'a/m', 'max-keys': 1 });
+        expect(first.prefixes).toEqual(['a/']);
+        expect(first.nextMarker).toBe('a/');
+        const second = await inBucket.list({ delimiter: '/', marker: first.nextMarker, 'max-keys': 1 });
+        expect((second.objects as ListedObject[]).map((o) => o.name)).toEqual(['c']);
+        expect(second.prefixes).toBeNull();
+        expect(second.isTruncated).toBe(false);
+      } finally {
+        for (const key of ['a/b', 'a/n', 'c']) await server.store.deleteObject(bucket, key);
+        await server.store.deleteBucket(bucket);
+      }
+    });
+
     it('truncates correctly around a common prefix spanning several store pages', async () => {
       const keys = Array.from({ length: 40 }, (_, i) => `big/${String(i).padStart(4, '0')}`);
       for (const key of keys) {

@@ -73,3 +73,28 @@ async function withAdminClient<T>(pgUrl: string, run: (client: pg.Client) => Pro
     await client.end();
   }
 }
+
+/**
+ * The Ceph RGW engine (scripts/services/ceph-1node.sh writes its env to `$SVC_DIR/ceph-env`), or
+ * undefined when it is not configured (and not required: UPCALL_REQUIRE_SERVICES=1 makes a
+ * missing engine a failure, as for testServices).
+ */
+export function testCephS3(env: NodeJS.ProcessEnv = process.env): S3Config | undefined {
+  const endpoint = env.UPCALL_TEST_CEPH_S3_ENDPOINT;
+  if (endpoint === undefined) {
+    if (env.UPCALL_REQUIRE_SERVICES === '1') {
+      throw new Error(
+        'UPCALL_REQUIRE_SERVICES=1 but UPCALL_TEST_CEPH_S3_ENDPOINT is not set: start Ceph (scripts/services/ceph-1node.sh start) and source its env file',
+      );
+    }
+    return undefined;
+  }
+  return {
+    endpoint,
+    bucket: env.UPCALL_TEST_CEPH_S3_BUCKET ?? 'upcall-test',
+    region: env.UPCALL_TEST_CEPH_S3_REGION ?? 'us-east-1',
+    accessKeyId: env.UPCALL_TEST_CEPH_S3_ACCESS_KEY ?? '',
+    secretAccessKey: env.UPCALL_TEST_CEPH_S3_SECRET_KEY ?? '',
+    pathStyle: true,
+  };
+}

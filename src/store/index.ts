@@ -13,3 +13,10 @@ export {
   type HealthCheckedStore,
   type StoreHealthCheck,
 } from './store-health.ts';
+export {
+  createGatewayObjectStore,
+  DEFAULT_GC_GRACE_MS,
+  type GatewayObjectStore,
+  type GatewayObjectStoreOptions,
+} from './gateway/gateway-object-store.ts';
+export type { BlobStore, S3Config } from './gateway/blob-store.ts';

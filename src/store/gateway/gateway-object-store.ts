@@ -1,0 +1,1043 @@
+/**
+ * The gateway backend (issue 16): object data as immutable blobs in an S3-compatible engine
+ * (blob-store.ts), all metadata and all atomicity in PostgreSQL, so any number of `upcall server`
+ * processes over the same database and engine bucket serve one namespace.
+ *
+ * The fs backend's model (fs-object-store.ts), with the row commit as the commit point:
+ * - an object row lists its body as segments, each a blob under a fresh random key; PutObject
+ *   writes one blob per `segmentBytes` of body (segment-writer.ts), AppendObject adds the
+ *   appended body's blobs, CompleteMultipartUpload hands the parts' blobs to the object (a
+ *   metadata-only commit: OSS parts may be 100 KiB, S3 engines refuse parts under 5 MiB, so no
+ *   S3 multipart is used), CopyObject copies the source's blobs server-side under new keys (every
+ *   blob is owned by exactly one row: no reference counts);
+ * - every write streams its blobs first (each recorded as an intent before its PUT), then one
+ *   transaction re-checks what it depends on under row locks, swaps the rows, forgets the intents
+ *   and records the blobs it no longer references in `blob_gc`, due after the grace period;
+ * - readers are never blocked and need no pins: a reader that read a row before a replace or a
+ *   delete finds the old blobs until the sweep deletes them, after the grace (blob-gc.ts).
+ *
+ * Races settled in PostgreSQL, never by the engine (Swift has no conditional PUT):
+ * - overwrite vs overwrite: the object row is locked (`SELECT … FOR UPDATE`) or, when absent,
+ *   inserted with `ON CONFLICT DO NOTHING`; a loser of that insert race locks the winner's row
+ *   and replaces it, so the result is one whole body and every replaced blob reaches `blob_gc`;
+ * - forbidOverwrite: the same statements; an existing row at commit time is FileAlreadyExists;
+ * - AppendObject: the row is locked and its size re-checked against the position in the commit;
+ * - DeleteBucket vs PutObject: objects and uploads reference their bucket (foreign key), so a
+ *   bucket with rows cannot be deleted (BucketNotEmpty) and a row cannot enter a deleted bucket
+ *   (NoSuchBucket);
+ * - a part or completion vs abort: the upload row is locked (FOR SHARE / FOR UPDATE).
+ *
+ * No per-process cache: every request reads buckets from PostgreSQL (one primary-key lookup,
+ * ≈0.1 ms on loopback), so no gateway ever serves another's stale bucket state.
+ *
+ * OSS metadata (user metadata, content type, ETag, CRC-64, ACL, tags, storage class, restore,
+ * bucket ACL and CORS) lives in PostgreSQL only: the engine stores bytes.
+ */
+import type { Readable } from 'node:stream';
+import type pg from 'pg';
+import { crc64Combine } from '../../shared/crc64.ts';
+import { multipartEtag } from '../../shared/etag.ts';
+import { ossError } from '../../shared/oss-error.ts';
+import { appendedObject, checkAppendable } from '../append-rules.ts';
+import type { CallbackLog } from '../callback-log.ts';
+import { Crc64Pool } from '../hashing/crc64-pool.ts';
+import { reportingTo } from '../hashing/hashing-writer.ts';
+import { compareKeys } from '../key-order.ts';
+import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
+import type {
+  BucketAcl,
+  BucketCors,
+  BucketInfo,
+  ByteRange,
+  CompletedPart,
+  CopySource,
+  ListPage,
+  ListQuery,
+  MultipartListQuery,
+  MultipartStore,
+  ObjectAcl,
+  ObjectMeta,
+  ObjectRestore,
+  ObjectSettings,
+  ObjectStore,
+  ObjectStream,
+  ObjectTag,
+  ObjectType,
+  PartOptions,
+  PartRecord,
+  PutOptions,
+  StorageClass,
+  StoredObject,
+  UploadInfo,
+  UploadRef,
+} from '../object-store.ts';
+import type { HealthCheckedStore, StoreHealthCheck } from '../store-health.ts';
+import {
+  PeriodicSweep,
+  discardUncommitted,
+  forgetIntents,
+  recordGarbage,
+  recordIntent,
+  sweepGarbage,
+} from './blob-gc.ts';
+import type { BlobStore, S3Config } from './blob-store.ts';
+import { openPgCallbackLog } from './pg-callback-log.ts';
+import { createPgPool, databaseError, query, sqlState, transaction } from './pg-pool.ts';
+import { migrate } from './pg-schema.ts';
+import {
+  newBlobKey,
+  readSegments,
+  writeBody,
+  type BlobWriterContext,
+  type Segment,
+} from './segment-writer.ts';
+
+export interface GatewayObjectStoreOptions {
+  /** `postgres://…` of the metadata database; the schema is created or migrated at open. */
+  databaseUrl: string;
+  /** The engine bucket blobs go to. */
+  s3: S3Config;
+  /** The data layer over `s3`. Stays the caller's: `close()` does not close it. */
+  blobStore: BlobStore;
+  /**
+   * How long a blob no row references any more (and an uncommitted blob's intent) is kept before
+   * the sweep deletes it: longer than any read and any upload. Default 1 h.
+   */
+  gcGraceMs?: number | undefined;
+  /** How often this gateway sweeps (default 60 s; 0: never on its own, only `sweepGarbage()`). */
+  gcIntervalMs?: number | undefined;
+  /** Body bytes per blob (default 8 MiB): memory per upload is two of these. */
+  segmentBytes?: number | undefined;
+  /** Prepended to every blob key (default none): stores sharing an engine bucket stay apart. */
+  blobKeyPrefix?: string | undefined;
+  /** As in FsObjectStoreOptions: a pool passed here stays the caller's. */
+  crc64Pool?: Crc64Pool | undefined;
+  /** The clock (ms) for timestamps and the grace period; tests move it. */
+  now?: (() => number) | undefined;
+  /** PostgreSQL connections of this gateway (default 10). */
+  poolSize?: number | undefined;
+}
+
+export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+const DEFAULT_GC_INTERVAL_MS = 60 * 1000;
+const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
+
+interface BucketRow {
+  name: string;
+  created_ms: number;
+  acl: BucketAcl;
+  storage_class: StorageClass;
+}
+
+interface ObjectRow {
+  bucket: string;
+  key: Buffer;
+  size: number;
+  etag: string;
+  content_md5: string | null;
+  crc64: string;
+  last_modified_ms: number;
+  type: ObjectType;
+  meta: ObjectMeta;
+  /** `[blob key, size]` pairs, in body order. */
+  segments: [string, number][];
+  acl: ObjectAcl;
+  /** `[key, value]` pairs, in order. */
+  tags: [string, string][];
+  storage_class: StorageClass;
+  restore_ready_ms: number | null;
+  restore_expires_ms: number | null;
+}
+
+interface UploadRow {
+  upload_id: string;
+  bucket: string;
+  key: Buffer;
+  initiated_ms: number;
+  meta: ObjectMeta;
+  acl: ObjectAcl;
+  tags: [string, string][];
+  storage_class: StorageClass;
+}
+
+interface PartRow {
+  part_number: number;
+  segments: [string, number][];
+  size: number;
+  etag: string;
+  crc64: string;
+  last_modified_ms: number;
+}
+
+const BUCKET_COLUMNS = 'name, created_ms, acl, storage_class';
+const OBJECT_COLUMNS =
+  'bucket, key, size, etag, content_md5, crc64, last_modified_ms, type, meta, segments, acl, tags, ' +
+  'storage_class, restore_ready_ms, restore_expires_ms';
+const UPLOAD_COLUMNS = 'upload_id, bucket, key, initiated_ms, meta, acl, tags, storage_class';
+const PART_COLUMNS = 'part_number, segments, size, etag, crc64, last_modified_ms';
+
+const INSERT_OBJECT = `INSERT INTO objects (${OBJECT_COLUMNS})
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+  ON CONFLICT (bucket, key) DO NOTHING`;
+const UPDATE_OBJECT = `UPDATE objects SET size = $3, etag = $4, content_md5 = $5, crc64 = $6,
+  last_modified_ms = $7, type = $8, meta = $9, segments = $10, acl = $11, tags = $12,
+  storage_class = $13, restore_ready_ms = $14, restore_expires_ms = $15
+  WHERE bucket = $1 AND key = $2`;
+
+const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
+
+/** Exclusive upper bound of every key starting with `prefix`: UTF-8 never contains byte 0xFF. */
+function prefixEnd(prefix: Buffer): Buffer {
+  return Buffer.concat([prefix, Buffer.from([0xff])]);
+}
+
+function objectParams(row: ObjectRow): unknown[] {
+  return [
+    row.bucket,
+    row.key,
+    row.size,
+    row.etag,
+    row.content_md5,
+    row.crc64,
+    row.last_modified_ms,
+    row.type,
+    // pg would send a JS array as a PostgreSQL array literal: json values go as text.
+    JSON.stringify(row.meta),
+    JSON.stringify(row.segments),
+    row.acl,
+    JSON.stringify(row.tags),
+    row.storage_class,
+    row.restore_ready_ms,
+    row.restore_expires_ms,
+  ];
+}
+
+function toBucketInfo(row: BucketRow): BucketInfo {
+  return {
+    name: row.name,
+    creationDate: new Date(row.created_ms),
+    acl: row.acl,
+    storageClass: row.storage_class,
+  };
+}
+
+const toTags = (pairs: [string, string][]): ObjectTag[] => pairs.map(([key, value]) => ({ key, value }));
+const fromTags = (tags: readonly ObjectTag[]): [string, string][] => tags.map((t) => [t.key, t.value]);
+const toSegments = (pairs: [string, number][]): Segment[] => pairs.map(([key, size]) => ({ key, size }));
+const fromSegments = (segments: readonly Segment[]): [string, number][] =>
+  segments.map((s) => [s.key, s.size]);
+const blobKeys = (pairs: [string, number][] | undefined): string[] => (pairs ?? []).map(([key]) => key);
+
+function toStoredObject(row: ObjectRow): StoredObject {
+  const object: StoredObject = {
+    bucket: row.bucket,
+    key: row.key.toString('utf8'),
+    size: row.size,
+    etag: row.etag,
+    crc64: row.crc64,
+    lastModified: new Date(row.last_modified_ms),
+    type: row.type,
+    meta: row.meta,
+    acl: row.acl,
+    tags: toTags(row.tags),
+    storageClass: row.storage_class,
+  };
+  if (row.content_md5 !== null) object.contentMd5 = row.content_md5;
+  if (row.restore_ready_ms !== null && row.restore_expires_ms !== null)
+    object.restore = { readyAt: new Date(row.restore_ready_ms), expiresAt: new Date(row.restore_expires_ms) };
+  return object;
+}
+
+function toObjectRow(object: StoredObject, segments: readonly Segment[]): ObjectRow {
+  return {
+    bucket: object.bucket,
+    key: utf8(object.key),
+    size: object.size,
+    etag: object.etag,
+    content_md5: object.contentMd5 ?? null,
+    crc64: object.crc64,
+    last_modified_ms: object.lastModified.getTime(),
+    type: object.type,
+    meta: object.meta,
+    segments: fromSegments(segments),
+    acl: object.acl,
+    tags: fromTags(object.tags),
+    storage_class: object.storageClass,
+    restore_ready_ms: object.restore?.readyAt.getTime() ?? null,
+    restore_expires_ms: object.restore?.expiresAt.getTime() ?? null,
+  };
+}
+
+function toUploadInfo(row: UploadRow): UploadInfo {
+  return {
+    bucket: row.bucket,
+    key: row.key.toString('utf8'),
+    uploadId: row.upload_id,
+    initiated: new Date(row.initiated_ms),
+    storageClass: row.storage_class,
+  };
+}
+
+function toPartRecord(row: PartRow): PartRecord {
+  return {
+    partNumber: row.part_number,
+    etag: row.etag,
+    size: row.size,
+    crc64: row.crc64,
+    lastModified: new Date(row.last_modified_ms),
+  };
+}
+
+function noSuchBucket(name: string): Error {
+  return ossError('NoSuchBucket', { details: { BucketName: name } });
+}
+
+function noSuchUpload(uploadId: string): Error {
+  return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
+}
+
+function fileAlreadyExists(key: string): Error {
+  return ossError('FileAlreadyExists', { details: { Key: key } });
+}
+
+/** A statement that inserts a row referencing `bucket`: a foreign-key violation means it is gone. */
+async function intoBucket<T>(bucket: string, statement: Promise<T>): Promise<T> {
+  try {
+    return await statement;
+  } catch (error) {
+    if (sqlState(error) === '23503') throw noSuchBucket(bucket);
+    throw error;
+  }
+}
+
+/** The precondition of a commit that writes an object row (x-oss-forbid-overwrite). */
+interface CommitOptions {
+  forbidOverwrite?: boolean | undefined;
+}
+
+class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
+  readonly #pool: pg.Pool;
+  readonly #blobs: BlobStore;
+  readonly #writer: BlobWriterContext;
+  readonly #crc64: { pool: Crc64Pool; owned: boolean };
+  readonly #graceMs: number;
+  readonly #now: () => number;
+  readonly #sweep: PeriodicSweep | undefined;
+  #closed = false;
+  readonly callbackLog: CallbackLog;
+
+  constructor(pool: pg.Pool, options: GatewayObjectStoreOptions, crc64: { pool: Crc64Pool; owned: boolean }) {
+    this.#pool = pool;
+    this.#blobs = options.blobStore;
+    this.#crc64 = crc64;
+    this.#graceMs = options.gcGraceMs ?? DEFAULT_GC_GRACE_MS;
+    this.#now = options.now ?? Date.now;
+    this.#writer = {
+      pool,
+      blobs: this.#blobs,
+      now: this.#now,
+      segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+      keyPrefix: options.blobKeyPrefix ?? '',
+      crc64Pool: crc64.pool,
+    };
+    this.callbackLog = openPgCallbackLog(pool);
+    const interval = options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS;
+    this.#sweep = interval > 0 ? new PeriodicSweep(() => this.sweepGarbage(), interval) : undefined;
+  }
+
+  get multipart(): MultipartStore {
+    return this;
+  }
+
+  /** When blobs a commit drops now may be deleted: after every read that could still want them. */
+  #due(): number {
+    return this.#now() + this.#graceMs;
+  }
+
+  /**
+   * Deletes the blobs that are due (dropped more than the grace ago) and the orphans of writes
+   * that never committed (intents older than the grace). Runs periodically on its own; safe on
+   * every gateway at once. Returns how many blobs it deleted.
+   */
+  sweepGarbage(): Promise<number> {
+    return sweepGarbage({ pool: this.#pool, blobs: this.#blobs, graceMs: this.#graceMs, now: this.#now });
+  }
+
+  /**
+   * The upload-callback signing key (PEM) every gateway shares: the one in the database, or, the
+   * first time, `generate()`'s, stored once (a racing gateway's key loses and is never used).
+   */
+  async getOrCreateCallbackKey(generate: () => string): Promise<string> {
+    const read = async (): Promise<string | undefined> =>
+      (await query<{ pem: string }>(this.#pool, 'SELECT pem FROM callback_key WHERE id = 1')).rows[0]?.pem;
+    const existing = await read();
+    if (existing !== undefined) return existing;
+    await query(this.#pool, 'INSERT INTO callback_key (id, pem) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [
+      generate(),
+    ]);
+    const stored = await read();
+    if (stored === undefined) throw new Error('the callback key vanished after it was stored');
+    return stored;
+  }
+
+  async #bucketRow(name: string): Promise<BucketRow> {
+    const { rows } = await query<BucketRow>(
+      this.#pool,
+      `SELECT ${BUCKET_COLUMNS} FROM buckets WHERE name = $1`,
+      [name],
+    );
+    if (rows[0] === undefined) throw noSuchBucket(name);
+    return rows[0];
+  }
+
+  async #objectRow(bucket: string, key: string): Promise<ObjectRow | undefined> {
+    const { rows } = await query<ObjectRow>(
+      this.#pool,
+      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key = $2`,
+      [bucket, utf8(key)],
+    );
+    return rows[0];
+  }
+
+  /** @throws NoSuchBucket | NoSuchKey */
+  async #requireObject(bucket: string, key: string): Promise<ObjectRow> {
+    const row = await this.#objectRow(bucket, key);
+    if (row) return row;
+    await this.#bucketRow(bucket);
+    throw ossError('NoSuchKey', { details: { Key: key } });
+  }
+
+  async #requireUpload(client: pg.ClientBase | pg.Pool, ref: UploadRef, lock = ''): Promise<UploadRow> {
+    const { rows } = await client.query<UploadRow>(
+      `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE upload_id = $1 ${lock}`,
+      [ref.uploadId],
+    );
+    const upload = rows[0];
+    if (!upload || upload.bucket !== ref.bucket || upload.key.toString('utf8') !== ref.key)
+      throw noSuchUpload(ref.uploadId);
+    return upload;
+  }
+
+  /**
+   * Inside a transaction: makes `row` the object at its key, returning the blobs of the object it
+   * replaced (none when new). Locks the existing row, or inserts; when another gateway inserted
+   * the key since the lock was tried, locks and replaces that row instead.
+   * @throws FileAlreadyExists (forbidOverwrite and a row exists) | NoSuchBucket
+   */
+  async #replaceObject(
+    client: pg.ClientBase,
+    row: ObjectRow,
+    options: CommitOptions = {},
+  ): Promise<string[]> {
+    for (;;) {
+      const { rows } = await client.query<{ segments: [string, number][] }>(
+        'SELECT segments FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE',
+        [row.bucket, row.key],
+      );
+      if (rows[0]) {
+        if (options.forbidOverwrite) throw fileAlreadyExists(row.key.toString('utf8'));
+        await client.query(UPDATE_OBJECT, objectParams(row));
+        return blobKeys(rows[0].segments);
+      }
+      const inserted = await intoBucket(row.bucket, client.query(INSERT_OBJECT, objectParams(row)));
+      if (inserted.rowCount === 1) return [];
+    }
+  }
+
+  /**
+   * Commits new blobs with `commit` (a transaction that must reference them and returns the blobs
+   * it dropped); when it fails, the new blobs are discarded. Forgets their intents in the commit.
+   */
+  async #commit<T>(
+    newBlobs: readonly string[],
+    commit: (client: pg.PoolClient) => Promise<{ result: T; dropped: string[] }>,
+  ): Promise<T> {
+    try {
+      return await transaction(this.#pool, async (client) => {
+        const { result, dropped } = await commit(client);
+        await forgetIntents(client, newBlobs);
+        await recordGarbage(client, dropped, this.#due());
+        return result;
+      });
+    } catch (error) {
+      await discardUncommitted(this.#pool, this.#blobs, newBlobs);
+      throw error;
+    }
+  }
+
+  /** Runs a `beforeCommit` check; when it refuses, the new blobs are discarded. */
+  async #checkOrDiscard<T>(
+    newBlobs: readonly string[],
+    beforeCommit: ((pending: T) => void | Promise<void>) | undefined,
+    pending: () => T,
+  ): Promise<void> {
+    if (beforeCommit === undefined) return;
+    try {
+      await beforeCommit(pending());
+    } catch (error) {
+      await discardUncommitted(this.#pool, this.#blobs, newBlobs);
+      throw error;
+    }
+  }
+
+  // Buckets
+
+  async createBucket(
+    name: string,
+    acl: BucketAcl,
+    storageClass: StorageClass = 'Standard',
+  ): Promise<BucketInfo> {
+    const createdMs = this.#now();
+    const { rowCount } = await query(
+      this.#pool,
+      `INSERT INTO buckets (${BUCKET_COLUMNS}) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
+      [name, createdMs, acl, storageClass],
+    );
+    if (rowCount !== 1) throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
+    return { name, creationDate: new Date(createdMs), acl, storageClass };
+  }
+
+  async getBucket(name: string): Promise<BucketInfo> {
+    return toBucketInfo(await this.#bucketRow(name));
+  }
+
+  async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
+    const { rowCount } = await query(this.#pool, 'UPDATE buckets SET acl = $1 WHERE name = $2', [acl, name]);
+    if (rowCount !== 1) throw noSuchBucket(name);
+  }
+
+  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
+    const json = cors === undefined ? null : JSON.stringify(cors);
+    const { rowCount } = await query(this.#pool, 'UPDATE buckets SET cors = $1 WHERE name = $2', [
+      json,
+      name,
+    ]);
+    if (rowCount !== 1) throw noSuchBucket(name);
+  }
+
+  async getBucketCors(name: string): Promise<BucketCors | undefined> {
+    const { rows } = await query<{ cors: BucketCors | null }>(
+      this.#pool,
+      'SELECT cors FROM buckets WHERE name = $1',
+      [name],
+    );
+    if (rows[0] === undefined) throw noSuchBucket(name);
+    return rows[0].cors ?? undefined;
+  }
+
+  async listBuckets(): Promise<BucketInfo[]> {
+    const { rows } = await query<BucketRow>(
+      this.#pool,
+      `SELECT ${BUCKET_COLUMNS} FROM buckets ORDER BY name`,
+    );
+    return rows.map(toBucketInfo);
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    let deleted: number | null;
+    try {
+      ({ rowCount: deleted } = await query(this.#pool, 'DELETE FROM buckets WHERE name = $1', [name]));
+    } catch (error) {
+      // Objects or uploads still reference it (the foreign keys decide, whatever gateway wrote them).
+      if (sqlState(error) === '23503') throw ossError('BucketNotEmpty', { details: { BucketName: name } });
+      throw error;
+    }
+    if (deleted !== 1) throw noSuchBucket(name);
+  }
+
+  // Objects
+
+  async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
+    const commitOptions: CommitOptions = options as PutOptions & CommitOptions;
+    // Refused before a byte of the body is read; the commit's foreign key is the authority.
+    const bucketRow = await this.#bucketRow(bucket);
+    if (commitOptions.forbidOverwrite && (await this.#objectRow(bucket, key))) throw fileAlreadyExists(key);
+    const { received, segments } = await writeBody(
+      this.#writer,
+      body,
+      options.maxSize,
+      reportingTo(options.onReceived),
+    );
+    const newBlobs = segments.map((s) => s.key);
+    const object: StoredObject = {
+      bucket,
+      key,
+      size: received.size,
+      etag: received.etag,
+      contentMd5: received.contentMd5,
+      crc64: received.crc64,
+      lastModified: new Date(this.#now()),
+      type: 'Normal',
+      meta: options.meta,
+      acl: options.settings?.acl ?? 'default',
+      tags: options.settings?.tags ?? [],
+      storageClass: options.settings?.storageClass ?? bucketRow.storage_class,
+    };
+    const row = toObjectRow(object, segments);
+    await this.#checkOrDiscard(newBlobs, options.beforeCommit, () => toStoredObject(row));
+    await this.#commit(newBlobs, async (client) => ({
+      result: undefined,
+      dropped: await this.#replaceObject(client, row, commitOptions),
+    }));
+    return toStoredObject(row);
+  }
+
+  async headObject(bucket: string, key: string): Promise<StoredObject> {
+    return toStoredObject(await this.#requireObject(bucket, key));
+  }
+
+  async getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream> {
+    const row = await this.#requireObject(bucket, key);
+    // The blobs stay at least the grace period after any commit drops them: no pin needed.
+    const body = await readSegments(
+      this.#blobs,
+      toSegments(row.segments),
+      range ?? { start: 0, end: row.size - 1 },
+    );
+    return { object: toStoredObject(row), body };
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const deleted = await transaction(this.#pool, async (client) => {
+      const { rows } = await client.query<{ segments: [string, number][] }>(
+        'DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING segments',
+        [bucket, utf8(key)],
+      );
+      if (rows[0]) await recordGarbage(client, blobKeys(rows[0].segments), this.#due());
+      return rows.length > 0;
+    });
+    if (!deleted) await this.#bucketRow(bucket);
+  }
+
+  async copyObject(
+    source: CopySource,
+    bucket: string,
+    key: string,
+    meta?: ObjectMeta,
+    settings: ObjectSettings = {},
+    options: CommitOptions = {},
+  ): Promise<StoredObject> {
+    const from = await this.#requireObject(source.bucket, source.key);
+    const bucketRow = await this.#bucketRow(bucket);
+    const lastModified = this.#now();
+    const tags = settings.tags === undefined ? from.tags : fromTags(settings.tags);
+    if (source.bucket === bucket && source.key === key) {
+      if (options.forbidOverwrite) throw fileAlreadyExists(key);
+      // Onto itself: only the metadata, settings and time change, under the row lock, so a
+      // replace committed meanwhile keeps its body (and gets these settings).
+      return transaction(this.#pool, async (client) => {
+        const { rows } = await client.query<ObjectRow>(
+          `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE`,
+          [bucket, utf8(key)],
+        );
+        const current = rows[0];
+        if (!current) throw ossError('NoSuchKey', { details: { Key: key } });
+        const storageClass = settings.storageClass ?? current.storage_class;
+        const keepsRestore = storageClass === current.storage_class;
+        const row: ObjectRow = {
+          ...current,
+          meta: meta ?? current.meta,
+          last_modified_ms: lastModified,
+          acl: settings.acl ?? current.acl,
+          tags: settings.tags === undefined ? current.tags : tags,
+          storage_class: storageClass,
+          restore_ready_ms: keepsRestore ? current.restore_ready_ms : null,
+          restore_expires_ms: keepsRestore ? current.restore_expires_ms : null,
+        };
+        await client.query(UPDATE_OBJECT, objectParams(row));
+        return toStoredObject(row);
+      });
+    }
+    if (options.forbidOverwrite && (await this.#objectRow(bucket, key))) throw fileAlreadyExists(key);
+    // Server-side copies under new keys: the copy owns its blobs. A source replaced or deleted
+    // meanwhile keeps its blobs for the grace period, so the copy is of one consistent version.
+    const segments: Segment[] = [];
+    try {
+      for (const [sourceKey, size] of from.segments) {
+        const target = newBlobKey(this.#writer.keyPrefix);
+        await recordIntent(this.#pool, target, this.#now());
+        segments.push({ key: target, size });
+        await this.#blobs.copy(sourceKey, target);
+      }
+    } catch (error) {
+      await discardUncommitted(
+        this.#pool,
+        this.#blobs,
+        segments.map((s) => s.key),
+      );
+      throw error;
+    }
+    // FIDELITY: the copy keeps the source's type, ETag and CRC-64 (as the fs backend does).
+    const row: ObjectRow = {
+      ...from,
+      bucket,
+      key: utf8(key),
+      last_modified_ms: lastModified,
+      meta: meta ?? from.meta,
+      segments: fromSegments(segments),
+      acl: settings.acl ?? 'default',
+      tags,
+      storage_class: settings.storageClass ?? bucketRow.storage_class,
+      restore_ready_ms: null,
+      restore_expires_ms: null,
+    };
+    await this.#commit(
+      segments.map((s) => s.key),
+      async (client) => ({ result: undefined, dropped: await this.#replaceObject(client, row, options) }),
+    );
+    return toStoredObject(row);
+  }
+
+  /** One metadata column of an existing object; leaves `lastModified`. @throws NoSuchBucket | NoSuchKey */
+  async #setColumns(bucket: string, key: string, set: string, values: unknown[]): Promise<void> {
+    const { rowCount } = await query(
+      this.#pool,
+      `UPDATE objects SET ${set} WHERE bucket = $${values.length + 1} AND key = $${values.length + 2}`,
+      [...values, bucket, utf8(key)],
+    );
+    if (rowCount !== 1) await this.#requireObject(bucket, key);
+  }
+
+  async setObjectAcl(bucket: string, key: string, acl: ObjectAcl): Promise<void> {
+    await this.#setColumns(bucket, key, 'acl = $1', [acl]);
+  }
+
+  async setObjectRestore(bucket: string, key: string, restore: ObjectRestore): Promise<void> {
+    await this.#setColumns(bucket, key, 'restore_ready_ms = $1, restore_expires_ms = $2', [
+      restore.readyAt.getTime(),
+      restore.expiresAt.getTime(),
+    ]);
+  }
+
+  async setObjectTags(bucket: string, key: string, tags: readonly ObjectTag[]): Promise<void> {
+    await this.#setColumns(bucket, key, 'tags = $1', [JSON.stringify(fromTags(tags))]);
+  }
+
+  async appendObject(
+    bucket: string,
+    key: string,
+    position: number,
+    body: Readable,
+    options: PutOptions,
+  ): Promise<StoredObject> {
+    const bucketRow = await this.#bucketRow(bucket);
+    const settings = { storageClass: bucketRow.storage_class, ...options.settings };
+    const before = await this.#objectRow(bucket, key);
+    // Refused before the body is read; re-checked under the row lock in the commit.
+    checkAppendable(before && toStoredObject(before), position);
+    const { received, segments } = await writeBody(this.#writer, body, options.maxSize);
+    const newBlobs = segments.map((s) => s.key);
+    const current = await this.#objectRow(bucket, key).catch(() => before);
+    await this.#checkOrDiscard(newBlobs, options.beforeCommit, () =>
+      appendedObject(bucket, key, current && toStoredObject(current), received, options.meta, settings),
+    );
+    const row = await this.#commit(newBlobs, async (client) => {
+      for (;;) {
+        const { rows } = await client.query<ObjectRow>(
+          `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE`,
+          [bucket, utf8(key)],
+        );
+        const latest = rows[0] && toStoredObject(rows[0]);
+        // Of two appends at the same position, the second to get here sees the first's size.
+        checkAppendable(latest, position);
+        const object = appendedObject(bucket, key, latest, received, options.meta, settings);
+        const next = toObjectRow(object, [...toSegments(rows[0]?.segments ?? []), ...segments]);
+        if (rows[0]) {
+          await client.query(UPDATE_OBJECT, objectParams(next));
+          return { result: next, dropped: [] };
+        }
+        const inserted = await intoBucket(bucket, client.query(INSERT_OBJECT, objectParams(next)));
+        if (inserted.rowCount === 1) return { result: next, dropped: [] };
+        // Another gateway created the object meanwhile: lock it and check the position again.
+      }
+    });
+    return toStoredObject(row);
+  }
+
+  async listObjects(bucket: string, q: ListQuery): Promise<ListPage> {
+    // A plain key range (the store contract since CommonPrefixes are folded in the server,
+    // list-objects-page.ts): one more row than asked says whether the page is truncated.
+    const prefix = q.prefix ?? '';
+    const prefixBytes = utf8(prefix);
+    const end = prefixEnd(prefixBytes);
+    const after = q.after !== undefined && compareKeys(q.after, prefix) >= 0 ? q.after : undefined;
+    const { rows } = await query<ObjectRow>(
+      this.#pool,
+      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key ${after === undefined ? '>=' : '>'} $2 AND key < $3
+       ORDER BY key LIMIT $4`,
+      [bucket, after === undefined ? prefixBytes : utf8(after), end, q.maxKeys + 1],
+    );
+    // Rows reference their bucket: only an empty page needs the bucket checked.
+    if (rows.length === 0) await this.#bucketRow(bucket);
+    return {
+      objects: rows.slice(0, q.maxKeys).map(toStoredObject),
+      isTruncated: rows.length > q.maxKeys,
+    };
+  }
+
+  /** Readiness (store-health.ts): the metadata database and the engine bucket answer. */
+  async checkHealth(): Promise<StoreHealthCheck[]> {
+    const check = async (name: string, probe: () => Promise<unknown>): Promise<StoreHealthCheck> => {
+      try {
+        await probe();
+        return { name, ok: true };
+      } catch (error) {
+        return { name, ok: false, reason: error instanceof Error ? error.message : String(error) };
+      }
+    };
+    return Promise.all([
+      check('metadata-database', () => query(this.#pool, 'SELECT 1')),
+      check('s3-engine', () => this.#blobs.check()),
+    ]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#sweep?.stop();
+    await this.#pool.end();
+    if (this.#crc64.owned) await this.#crc64.pool.close();
+  }
+
+  // MultipartStore
+
+  async initiate(
+    bucket: string,
+    key: string,
+    meta: ObjectMeta,
+    settings: ObjectSettings = {},
+  ): Promise<UploadInfo> {
+    const bucketRow = await this.#bucketRow(bucket);
+    const now = this.#now();
+    const row: UploadRow = {
+      upload_id: newUploadId(now),
+      bucket,
+      key: utf8(key),
+      initiated_ms: now,
+      meta,
+      acl: settings.acl ?? 'default',
+      tags: fromTags(settings.tags ?? []),
+      storage_class: settings.storageClass ?? bucketRow.storage_class,
+    };
+    await intoBucket(
+      bucket,
+      query(this.#pool, `INSERT INTO uploads (${UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+        row.upload_id,
+        row.bucket,
+        row.key,
+        row.initiated_ms,
+        JSON.stringify(row.meta),
+        row.acl,
+        JSON.stringify(row.tags),
+        row.storage_class,
+      ]),
+    );
+    return toUploadInfo(row);
+  }
+
+  async uploadPart(
+    ref: UploadRef,
+    partNumber: number,
+    body: Readable,
+    options: PartOptions = {},
+  ): Promise<PartRecord> {
+    await this.#requireUpload(this.#pool, ref).catch((error: unknown) => {
+      throw databaseError(error);
+    });
+    const { received, segments } = await writeBody(this.#writer, body, options.maxSize);
+    const newBlobs = segments.map((s) => s.key);
+    const row: PartRow = {
+      part_number: partNumber,
+      segments: fromSegments(segments),
+      size: received.size,
+      etag: received.etag,
+      crc64: received.crc64,
+      last_modified_ms: this.#now(),
+    };
+    await this.#checkOrDiscard(newBlobs, options.beforeCommit, () => toPartRecord(row));
+    const params = [
+      ref.uploadId,
+      partNumber,
+      JSON.stringify(row.segments),
+      row.size,
+      row.etag,
+      row.crc64,
+      row.last_modified_ms,
+    ];
+    await this.#commit(newBlobs, async (client) => {
+      // The upload may have been completed or aborted while the part streamed in; holding it
+      // FOR SHARE keeps a Complete or Abort from starting until this part is in.
+      await this.#requireUpload(client, ref, 'FOR SHARE');
+      for (;;) {
+        const { rows } = await client.query<{ segments: [string, number][] }>(
+          'SELECT segments FROM parts WHERE upload_id = $1 AND part_number = $2 FOR UPDATE',
+          [ref.uploadId, partNumber],
+        );
+        if (rows[0]) {
+          await client.query(
+            `UPDATE parts SET segments = $3, size = $4, etag = $5, crc64 = $6, last_modified_ms = $7
+             WHERE upload_id = $1 AND part_number = $2`,
+            params,
+          );
+          // Never read by anyone: the replaced part's blobs may go at once.
+          return { result: undefined, dropped: blobKeys(rows[0].segments) };
+        }
+        const inserted = await client.query(
+          `INSERT INTO parts (upload_id, ${PART_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (upload_id, part_number) DO NOTHING`,
+          params,
+        );
+        if (inserted.rowCount === 1) return { result: undefined, dropped: [] };
+      }
+    });
+    return toPartRecord(row);
+  }
+
+  async listParts(
+    ref: UploadRef,
+    after: number,
+    maxParts: number,
+  ): Promise<{ parts: PartRecord[]; isTruncated: boolean; storageClass: StorageClass }> {
+    const upload = await this.#requireUpload(this.#pool, ref).catch((error: unknown) => {
+      throw databaseError(error);
+    });
+    const { rows } = await query<PartRow>(
+      this.#pool,
+      `SELECT ${PART_COLUMNS} FROM parts WHERE upload_id = $1 AND part_number > $2 ORDER BY part_number LIMIT $3`,
+      [ref.uploadId, after, maxParts + 1],
+    );
+    return {
+      parts: rows.slice(0, maxParts).map(toPartRecord),
+      isTruncated: rows.length > maxParts,
+      storageClass: upload.storage_class,
+    };
+  }
+
+  async complete(
+    ref: UploadRef,
+    listed: CompletedPart[],
+    options: CommitOptions = {},
+  ): Promise<StoredObject> {
+    // Only metadata: the parts' blobs become the object's segments.
+    return this.#commit([], async (client) => {
+      const upload = await this.#requireUpload(client, ref, 'FOR UPDATE');
+      const { rows } = await client.query<PartRow>(`SELECT ${PART_COLUMNS} FROM parts WHERE upload_id = $1`, [
+        ref.uploadId,
+      ]);
+      const stored = new Map<number, PartRow & PartRecord>();
+      for (const part of rows) stored.set(part.part_number, { ...part, ...toPartRecord(part) });
+      const parts = resolveCompletedParts(ref.uploadId, listed, (n) => stored.get(n));
+      let crc = '0';
+      let size = 0;
+      for (const part of parts) {
+        crc = crc64Combine(crc, part.crc64, part.size);
+        size += part.size;
+      }
+      const object: StoredObject = {
+        bucket: ref.bucket,
+        key: ref.key,
+        size,
+        etag: multipartEtag(parts.map((p) => p.etag)),
+        crc64: crc,
+        lastModified: new Date(this.#now()),
+        type: 'Multipart',
+        meta: upload.meta,
+        acl: upload.acl,
+        tags: toTags(upload.tags),
+        storageClass: upload.storage_class,
+      };
+      const row = toObjectRow(
+        object,
+        parts.flatMap((p) => toSegments(p.segments)),
+      );
+      const dropped = await this.#replaceObject(client, row, options);
+      const used = new Set(parts.map((p) => p.part_number));
+      const unused = [...stored.values()].filter((p) => !used.has(p.part_number));
+      await recordGarbage(
+        client,
+        unused.flatMap((p) => blobKeys(p.segments)),
+        this.#now(),
+      );
+      await client.query('DELETE FROM uploads WHERE upload_id = $1', [ref.uploadId]);
+      return { result: toStoredObject(row), dropped };
+    });
+  }
+
+  async abort(ref: UploadRef): Promise<void> {
+    await transaction(this.#pool, async (client) => {
+      await this.#requireUpload(client, ref, 'FOR UPDATE');
+      const { rows } = await client.query<{ segments: [string, number][] }>(
+        'DELETE FROM parts WHERE upload_id = $1 RETURNING segments',
+        [ref.uploadId],
+      );
+      // Parts are never read: their blobs may go at the next sweep.
+      await recordGarbage(
+        client,
+        rows.flatMap((r) => blobKeys(r.segments)),
+        this.#now(),
+      );
+      await client.query('DELETE FROM uploads WHERE upload_id = $1', [ref.uploadId]);
+    });
+  }
+
+  async listUploads(
+    bucket: string,
+    q: MultipartListQuery,
+  ): Promise<{ uploads: UploadInfo[]; isTruncated: boolean }> {
+    await this.#bucketRow(bucket);
+    const prefix = utf8(q.prefix ?? '');
+    const keyMarker = utf8(q.keyMarker ?? '');
+    // With a key-marker, uploads of that very key come only after upload-id-marker; without one,
+    // none of them do ('\uffff' sorts after every hex upload id). Without a key-marker, all do.
+    const uploadIdMarker = q.keyMarker && q.uploadIdMarker ? q.uploadIdMarker : '\uffff';
+    const { rows } = await query<UploadRow>(
+      this.#pool,
+      `SELECT ${UPLOAD_COLUMNS} FROM uploads
+       WHERE bucket = $1 AND key >= $2 AND key < $3 AND (key, upload_id) > ($4::bytea, $5::text COLLATE "C")
+       ORDER BY key, upload_id LIMIT $6`,
+      [bucket, prefix, prefixEnd(prefix), keyMarker, uploadIdMarker, q.maxUploads + 1],
+    );
+    return {
+      uploads: rows.slice(0, q.maxUploads).map(toUploadInfo),
+      isTruncated: rows.length > q.maxUploads,
+    };
+  }
+}
+
+/** The gateway store with its capabilities beyond ObjectStore (health, the sweep, the callback key). */
+export type GatewayObjectStore = ObjectStore &
+  HealthCheckedStore & {
+    sweepGarbage(): Promise<number>;
+    getOrCreateCallbackKey(generate: () => string): Promise<string>;
+  };
+
+/**
+ * Connects to the metadata database and migrates it (under the migration advisory lock, so N
+ * gateways may start at once). The engine bucket must exist.
+ * @throws OssError ServiceUnavailable when the database cannot be reached
+ */
+export async function createGatewayObjectStore(
+  options: GatewayObjectStoreOptions,
+): Promise<GatewayObjectStore> {
+  const pool = createPgPool(options);
+  try {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw databaseError(error);
+    }
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const crc64 = options.crc64Pool
+    ? { pool: options.crc64Pool, owned: false }
+    : { pool: new Crc64Pool(), owned: true };
+  return new GatewayStore(pool, options, crc64);
+}

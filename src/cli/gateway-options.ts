@@ -268,3 +268,29 @@ export function redactDatabaseUrl(databaseUrl: string): string {
   }
   return url.toString();
 }
+
+/**
+ * The banner's storage line in gateway mode: where metadata and objects live, never a secret (the
+ * database password is masked, the S3 credentials are not shown at all).
+ */
+export function gatewayBannerLine(setting: GatewaySetting): string {
+  const { s3 } = setting;
+  const addressing = s3.pathStyle ? 'path style' : 'virtual-hosted';
+  return (
+    `data: gateway (metadata: PostgreSQL ${redactDatabaseUrl(setting.databaseUrl)}; ` +
+    `objects: S3 ${s3.endpoint} bucket ${s3.bucket}, region ${s3.region}, ${addressing}; ` +
+    `gc grace ${formatMs(setting.gcGraceMs)})`
+  );
+}
+
+function formatMs(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -14,9 +14,12 @@ import { isOssError } from '../shared/oss-error.ts';
 import {
   createFsObjectStore,
   createMemoryObjectStore,
+  hasSharedCallbackKey,
+  openGatewayStore,
   type BucketAcl,
   type CallbackLog,
   type CallbackLogRetention,
+  type GatewayStoreConfig,
   type ObjectStore,
 } from '../store/index.ts';
 import { DEFAULT_MAX_SKEW_MS, type AuthenticateDeps } from './pipeline/authenticate.ts';
@@ -61,6 +64,11 @@ export interface ServerOptions {
   fsync?: boolean | undefined;
   /** The fs store's free-space reserve in bytes (FsObjectStoreOptions.minFreeBytes; default 512 MiB). */
   minFreeBytes?: number | undefined;
+  /**
+   * Gateway mode (issue 16): objects in an S3-compatible engine, metadata in PostgreSQL, shared by
+   * every server given the same configuration (ignored when `store` is given; excludes `dataDir`).
+   */
+  gateway?: GatewayStoreConfig | undefined;
   /** AccessKeyId → AccessKeySecret. Default: DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET. */
   credentials?: Readonly<Record<string, string>>;
   /** Buckets created at start unless they exist (private unless an acl is given). */
@@ -134,7 +142,11 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     options.callbackRuntime !== undefined || options.callback === false
       ? undefined
       : createCallbackService(
-          { dataDir: options.dataDir, ...options.callback },
+          {
+            dataDir: options.dataDir,
+            ...(hasSharedCallbackKey(store) && { sharedKey: store }),
+            ...options.callback,
+          },
           { owner: owner.id, now, log: callbackLogOptions(options, store, logger) },
         );
   const metrics = createServerMetrics();
@@ -229,6 +241,7 @@ function callbackLogOptions(
 
 /** The embedded fs backend (blobs + SQLite) in `dataDir`; without a dataDir, memory only. */
 async function createStore(options: ServerOptions): Promise<ObjectStore> {
+  if (options.gateway !== undefined) return openGatewayStore(options.gateway);
   if (options.dataDir === undefined) return createMemoryObjectStore();
   return createFsObjectStore({
     dataDir: options.dataDir,

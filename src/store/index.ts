@@ -20,3 +20,5 @@ export {
   type GatewayObjectStoreOptions,
 } from './gateway/gateway-object-store.ts';
 export type { BlobStore, S3Config } from './gateway/blob-store.ts';
+export { openGatewayStore, type GatewayStoreConfig } from './gateway/open-gateway-store.ts';
+export { hasSharedCallbackKey, type SharedCallbackKeyStore } from './shared-callback-key.ts';

@@ -47,7 +47,13 @@ import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-cre
 import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
 import { fromEnv } from '../env-option.ts';
-import { GATEWAY_OPTIONS, gatewaySetting, type GatewayFlags } from '../gateway-options.ts';
+import {
+  GATEWAY_OPTIONS,
+  gatewayBannerLine,
+  gatewaySetting,
+  type GatewayFlags,
+  type GatewaySetting,
+} from '../gateway-options.ts';
 
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
 export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
@@ -296,20 +302,18 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           data: flags.data !== undefined,
           memory: flags.memory === true,
         });
-        if (gateway !== undefined) {
-          // Transitional: the PostgreSQL + S3 store lands on the pgstore branch; until it is merged
-          // a complete configuration is refused rather than served from a local data dir.
-          throw new UsageError('gateway mode is not available in this build yet');
-        }
         const chosen = settings(flags, io);
         const logLevel = chosenLogLevel(flags, io, 'info');
         const dataDir =
-          flags.memory === true ? undefined : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
-        const credentials = await accessKey(io, flags.host, dataDir);
+          flags.memory === true || gateway !== undefined
+            ? undefined
+            : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
+        const credentials = await accessKey(io, flags.host, dataDir, gateway !== undefined);
         const server = await createServer({
           port: flags.port,
           host: flags.host,
           ...(dataDir !== undefined && { dataDir }),
+          ...(gateway !== undefined && { gateway: { kind: 'gateway' as const, ...gateway } }),
           fsync: chosen.fsync,
           bodyTimeoutMs: chosen.bodyTimeoutMs,
           minFreeBytes: chosen.minFreeBytes,
@@ -329,7 +333,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
         });
         // Handlers first: a script may send SIGTERM the moment it reads the endpoint line.
         stopOn(server, io, signals);
-        io.out(banner(server, { ...flags, dataDir }, chosen, credentials));
+        io.out(banner(server, { ...flags, dataDir, gateway }, chosen, credentials));
       }),
     );
 }
@@ -353,7 +357,12 @@ function isLoopbackHost(host: string): boolean {
   return bare === '::1' || /^::ffff:127\./i.test(bare);
 }
 
-async function accessKey(io: CliIo, host: string, dataDir: string | undefined): Promise<AccessKeySetting> {
+async function accessKey(
+  io: CliIo,
+  host: string,
+  dataDir: string | undefined,
+  gateway: boolean,
+): Promise<AccessKeySetting> {
   const id = io.env['UPCALL_ACCESS_KEY_ID'];
   const secret = io.env['UPCALL_ACCESS_KEY_SECRET'];
   if ((id === undefined || id === '') !== (secret === undefined || secret === '')) {
@@ -370,6 +379,13 @@ async function accessKey(io: CliIo, host: string, dataDir: string | undefined): 
     return { id: DEFAULT_ACCESS_KEY_ID, secret: DEFAULT_ACCESS_KEY_SECRET, source: 'default' };
   }
   // Beyond loopback the built-in pair would let anyone who can reach the port in.
+  if (gateway) {
+    // A key generated here would be this gateway's alone: every gateway must accept the same one.
+    throw new UsageError(
+      `--host ${host} can be reached from other machines: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET, ` +
+        'the same on every gateway (the built-in default key is public)',
+    );
+  }
   if (dataDir === undefined || file === undefined) {
     throw new UsageError(
       `--host ${host} can be reached from other machines: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET ` +
@@ -388,7 +404,7 @@ async function accessKey(io: CliIo, host: string, dataDir: string | undefined): 
 
 function banner(
   server: UpcallServer,
-  flags: Omit<ServerFlags, 'data'> & { dataDir: string | undefined },
+  flags: Omit<ServerFlags, 'data'> & { dataDir: string | undefined; gateway: GatewaySetting | undefined },
   chosen: ServerSettings,
   key: AccessKeySetting,
 ): string {
@@ -396,7 +412,9 @@ function banner(
     `upcall server listening`,
     `endpoint: ${reachableUrl(server.url)}`,
     `region: ${chosen.region}`,
-    `data: ${flags.dataDir ?? '(memory only, --memory: nothing is kept after exit)'}`,
+    flags.gateway === undefined
+      ? `data: ${flags.dataDir ?? '(memory only, --memory: nothing is kept after exit)'}`
+      : gatewayBannerLine(flags.gateway),
     `buckets: ${flags.bucket.length > 0 ? flags.bucket.join(', ') : '(none created at start)'}`,
     `AccessKeyId: ${key.id}`,
     key.source === 'env'

@@ -25,6 +25,7 @@ import { callbackLog } from './workloads/callback-log.js';
 import { memoryPut, memoryMultipart } from './workloads/memory.js';
 import { receiver } from './workloads/receiver.js';
 import { receiverApp } from './workloads/receiver-app.js';
+import { s3Engine } from './workloads/s3-engine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -58,6 +59,7 @@ const WORKLOADS = {
   memoryMultipart,
   receiver,
   receiverApp,
+  s3Engine,
 };
 
 const { values: args } = parseArgs({

@@ -110,6 +110,20 @@ describe.each(engines)('S3 blob store on %s', (_engine, config) => {
       expect(await rejectionCode(store.get(`${dir}a`))).toBe('InternalError');
     });
 
+    it('lists across continuation pages and deletes in batches', async () => {
+      const paged = createS3BlobStore(config!, { listPageSize: 2, deleteBatchSize: 2 });
+      const dir = `${prefix}pages/`;
+      try {
+        const keys = ['1', '2', '3', '4', '5'].map((n) => `${dir}${n}`);
+        for (const key of keys) await paged.put(key, Readable.from([Buffer.from(key)]), key.length);
+        expect((await collect(paged.list(dir))).map((e) => e.key)).toEqual(keys);
+        await paged.delete([...keys, `${dir}missing`]);
+        expect(await collect(paged.list(dir))).toEqual([]);
+      } finally {
+        await paged.close();
+      }
+    });
+
     it('round-trips keys with unicode, spaces, +, % and URL delimiters', async () => {
       const dir = `${prefix}keys/`;
       const names = ['ü 日本語 🙂', ' a  b ', 'a+b+c', '100% %zz%2F', "?#&=;:@!$'()*,~", 'x/./y//z/../w'];
@@ -266,6 +280,14 @@ async function closedPort(): Promise<number> {
 }
 
 describe('S3 blob store without a working engine', () => {
+  it('refuses a configuration it cannot address', () => {
+    const ip = { ...FAKE_CONFIG, endpoint: 'http://127.0.0.1:9' };
+    expect(() => createS3BlobStore({ ...ip, pathStyle: false })).toThrow(/virtual-hosted style .* DNS name/);
+    expect(() => createS3BlobStore({ ...ip, endpoint: 'http://127.0.0.1:9/prefix' })).toThrow(/no path/);
+    expect(() => createS3BlobStore(ip, { listPageSize: 1001 })).toThrow(RangeError);
+    expect(() => createS3BlobStore(ip, { deleteBatchSize: 0 })).toThrow(RangeError);
+  });
+
   it('rejects with ServiceUnavailable quickly when nothing listens', async () => {
     const store = createS3BlobStore({ ...FAKE_CONFIG, endpoint: `http://127.0.0.1:${await closedPort()}` });
     const started = Date.now();

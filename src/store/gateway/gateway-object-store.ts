@@ -42,7 +42,6 @@ import { appendedObject, checkAppendable } from '../append-rules.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
 import { reportingTo } from '../hashing/hashing-writer.ts';
-import { compareKeys } from '../key-order.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import type {
   BucketAcl,
@@ -755,17 +754,15 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   }
 
   async listObjects(bucket: string, q: ListQuery): Promise<ListPage> {
-    // A plain key range (the store contract since CommonPrefixes are folded in the server,
-    // list-objects-page.ts): one more row than asked says whether the page is truncated.
-    const prefix = q.prefix ?? '';
-    const prefixBytes = utf8(prefix);
-    const end = prefixEnd(prefixBytes);
-    const after = q.after !== undefined && compareKeys(q.after, prefix) >= 0 ? q.after : undefined;
+    const prefix = utf8(q.prefix ?? '');
+    // From the prefix, or just after `after` when that is further on (both bounds in byte order).
+    const after = q.after === undefined ? undefined : utf8(q.after);
+    const exclusive = after !== undefined && Buffer.compare(after, prefix) >= 0;
     const { rows } = await query<ObjectRow>(
       this.#pool,
-      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key ${after === undefined ? '>=' : '>'} $2 AND key < $3
+      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key ${exclusive ? '>' : '>='} $2 AND key < $3
        ORDER BY key LIMIT $4`,
-      [bucket, after === undefined ? prefixBytes : utf8(after), end, q.maxKeys + 1],
+      [bucket, exclusive ? after : prefix, prefixEnd(prefix), q.maxKeys + 1],
     );
     // Rows reference their bucket: only an empty page needs the bucket checked.
     if (rows.length === 0) await this.#bucketRow(bucket);

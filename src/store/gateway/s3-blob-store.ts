@@ -20,10 +20,25 @@ import type { BlobListEntry, BlobStore, BlobWriteResult, S3Config } from './blob
 import { DELETE_OBJECTS_MAX_KEYS, S3Client, type S3ClientOptions } from './s3-client.ts';
 import { S3Error, S3UnavailableError, type S3Operation } from './s3-errors.ts';
 
-export type S3BlobStoreOptions = S3ClientOptions;
+export interface S3BlobStoreOptions extends S3ClientOptions {
+  /**
+   * Keys per DeleteObjects request, 1–1000 (S3's limit, the default). Swift s3api deletes one key
+   * at a time inside the request (≈ 10–15 ms each), so a smaller batch keeps each request well
+   * inside `requestTimeoutMs` on a loaded engine.
+   */
+  deleteBatchSize?: number;
+}
 
 export function createS3BlobStore(config: S3Config, options: S3BlobStoreOptions = {}): BlobStore {
-  const client = new S3Client(config, options);
+  const { deleteBatchSize = DELETE_OBJECTS_MAX_KEYS, ...clientOptions } = options;
+  if (
+    !Number.isInteger(deleteBatchSize) ||
+    deleteBatchSize < 1 ||
+    deleteBatchSize > DELETE_OBJECTS_MAX_KEYS
+  ) {
+    throw new RangeError(`deleteBatchSize must be an integer from 1 to ${DELETE_OBJECTS_MAX_KEYS}`);
+  }
+  const client = new S3Client(config, clientOptions);
 
   return {
     async put(key, body, size, signal): Promise<BlobWriteResult> {
@@ -41,8 +56,8 @@ export function createS3BlobStore(config: S3Config, options: S3BlobStoreOptions 
     },
 
     async delete(keys): Promise<void> {
-      for (let i = 0; i < keys.length; i += DELETE_OBJECTS_MAX_KEYS) {
-        const chunk = keys.slice(i, i + DELETE_OBJECTS_MAX_KEYS);
+      for (let i = 0; i < keys.length; i += deleteBatchSize) {
+        const chunk = keys.slice(i, i + deleteBatchSize);
         const failures = await mapErrors(() => client.deleteObjects(chunk));
         // Deleting a missing blob is success (S3 reports none; some engines say NoSuchKey).
         const failure = failures.find((f) => f.code !== 'NoSuchKey');

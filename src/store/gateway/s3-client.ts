@@ -18,6 +18,7 @@
  * a hung engine is not. A response body that stops for `requestTimeoutMs` fails (body timeout).
  */
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
@@ -47,6 +48,8 @@ export interface S3ClientOptions {
   /** Default 5 s. */
   connectTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
+  /** Keys per ListObjectsV2 page (max-keys), 1–1000. Default 1000. */
+  listPageSize?: number;
 }
 
 export interface S3ObjectSummary {
@@ -95,6 +98,7 @@ export class S3Client {
   readonly #host: string;
   readonly #requestTimeoutMs: number;
   readonly #retry: RetryPolicy;
+  readonly #listPageSize: number;
 
   constructor(config: S3Config, options: S3ClientOptions = {}) {
     const endpoint = new URL(config.endpoint);
@@ -103,6 +107,11 @@ export class S3Client {
     }
     // Virtual-hosted style: the bucket is a subdomain of the endpoint (AWS's default; engines that
     // support it need their DNS name configured, e.g. RGW `rgw dns name`, Swift `storage_domain`).
+    if (!config.pathStyle && isIP(endpoint.hostname.replace(/^\[|\]$/g, '')) !== 0) {
+      throw new TypeError(
+        'virtual-hosted style (pathStyle false) needs an endpoint with a DNS name, not an IP address',
+      );
+    }
     const origin = config.pathStyle
       ? endpoint
       : new URL(`${endpoint.protocol}//${config.bucket}.${endpoint.host}`);
@@ -110,13 +119,17 @@ export class S3Client {
     this.#host = origin.host;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#listPageSize = options.listPageSize ?? 1000;
+    if (!Number.isInteger(this.#listPageSize) || this.#listPageSize < 1 || this.#listPageSize > 1000) {
+      throw new RangeError('listPageSize must be an integer from 1 to 1000');
+    }
     this.#pool = new Pool(origin.origin, {
       connections: options.maxConnections ?? 32,
       connectTimeout: options.connectTimeoutMs ?? 5_000,
       headersTimeout: this.#requestTimeoutMs,
       bodyTimeout: this.#requestTimeoutMs,
-      // Below the engines' own idle limits (Swift client_timeout 60 s, RGW beast 5 s keep-alive
-      // hint honoured by undici), so a PUT rarely meets a socket the engine has just closed.
+      // Well below the engines' own idle limits (Swift's client_timeout is 60 s), so a PUT, which
+      // cannot be retried, rarely meets a pooled socket the engine has just closed.
       keepAliveTimeout: 4_000,
     });
   }
@@ -225,11 +238,11 @@ export class S3Client {
     );
   }
 
-  /** One page of ListObjectsV2 (up to 1000 keys), in key order. */
+  /** One page of ListObjectsV2 (up to `listPageSize` keys), in key order. */
   async listObjectsV2(prefix: string, continuationToken?: string): Promise<S3ListPage> {
     const query: [string, string][] = [
       ['list-type', '2'],
-      ['max-keys', '1000'],
+      ['max-keys', String(this.#listPageSize)],
       ['prefix', prefix],
     ];
     if (continuationToken !== undefined) query.push(['continuation-token', continuationToken]);

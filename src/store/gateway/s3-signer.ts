@@ -14,8 +14,9 @@
  * which headers are signed (OSS: a default set plus AdditionalHeaders; S3: exactly the SignedHeaders
  * listed), so it is written out here rather than parameterising the OSS signer.
  *
- * Pure: the clock is an argument. Invariant: every header the request sends is signed, so nothing
- * the engine sees can be changed without breaking the signature.
+ * Pure: the clock is an argument. Invariant: every header the caller sets is signed (undici adds
+ * only transport headers such as a bodiless PUT's `content-length: 0`), so nothing the client
+ * chose can be changed on the way without breaking the signature.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { rfc3986Encode, v4CanonicalQuery } from '../../shared/signature-v4.ts';

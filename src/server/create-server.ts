@@ -12,15 +12,13 @@ import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { isOssError } from '../shared/oss-error.ts';
 import {
-  createFsObjectStore,
-  createMemoryObjectStore,
+  createObjectStore,
   hasSharedCallbackKey,
-  openGatewayStore,
   type BucketAcl,
   type CallbackLog,
   type CallbackLogRetention,
-  type GatewayStoreConfig,
   type ObjectStore,
+  type StoreConfig,
 } from '../store/index.ts';
 import { DEFAULT_MAX_SKEW_MS, type AuthenticateDeps } from './pipeline/authenticate.ts';
 import type { DispatchConfig } from './pipeline/dispatch.ts';
@@ -55,20 +53,14 @@ export interface ServerOptions {
   port?: number;
   /** Default 127.0.0.1: a development server is not exposed unless asked. */
   host?: string;
-  /** A store to serve; the caller keeps ownership. Otherwise the server creates one. */
+  /** A store to serve; the caller keeps ownership. Otherwise the server creates one from `storage`. */
   store?: ObjectStore;
-  /** Where the server's own fs store keeps its data (ignored when `store` is given); without
-   *  it (and without `store`) data lives in memory. */
-  dataDir?: string;
-  /** False: the fs store does not fsync new blobs (FsObjectStoreOptions.fsync; unsafe). Default true. */
-  fsync?: boolean | undefined;
-  /** The fs store's free-space reserve in bytes (FsObjectStoreOptions.minFreeBytes; default 512 MiB). */
-  minFreeBytes?: number | undefined;
   /**
-   * Gateway mode (issue 16): objects in an S3-compatible engine, metadata in PostgreSQL, shared by
-   * every server given the same configuration (ignored when `store` is given; excludes `dataDir`).
+   * The store the server creates, owns and closes (ignored when `store` is given), with its own
+   * settings (src/store/create-object-store.ts). Default `{ kind: 'memory' }`. An fs store's data
+   * dir also keeps the callback signing key, unless `callback` names a key or a key dir.
    */
-  gateway?: GatewayStoreConfig | undefined;
+  storage?: StoreConfig;
   /** AccessKeyId → AccessKeySecret. Default: DEFAULT_ACCESS_KEY_ID / DEFAULT_ACCESS_KEY_SECRET. */
   credentials?: Readonly<Record<string, string>>;
   /** Buckets created at start unless they exist (private unless an acl is given). */
@@ -100,8 +92,8 @@ export interface ServerOptions {
    */
   callbackRuntime?: CallbackRuntime;
   /**
-   * The server's own upload-callback machinery (callback-service.ts): signing key in `dataDir`
-   * (generated on first use), key PEM served at `/callback_pub_key_v1.pem`, dispatcher options.
+   * The server's own upload-callback machinery (callback-service.ts): signing key in `keyDir`
+   * (default: an fs `storage`'s data dir; generated on first use), key PEM served at `/callback_pub_key_v1.pem`, dispatcher options.
    * On by default; `false` turns callbacks off. Ignored when `callbackRuntime` is given.
    */
   callback?: CallbackServiceOptions | false;
@@ -131,7 +123,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   const logger = options.logger ?? pino({ level: 'silent' });
   const now = options.now ?? (() => new Date());
   const ownsStore = options.store === undefined;
-  const store = options.store ?? (await createStore(options));
+  const store = options.store ?? (await createObjectStore(options.storage ?? { kind: 'memory' }));
   const credentials = new Map(
     Object.entries(options.credentials ?? { [DEFAULT_ACCESS_KEY_ID]: DEFAULT_ACCESS_KEY_SECRET }),
   );
@@ -143,7 +135,7 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
       ? undefined
       : createCallbackService(
           {
-            dataDir: options.dataDir,
+            keyDir: callbackKeyDir(options.storage),
             ...(hasSharedCallbackKey(store) && { sharedKey: store }),
             ...options.callback,
           },
@@ -239,15 +231,13 @@ function callbackLogOptions(
   };
 }
 
-/** The embedded fs backend (blobs + SQLite) in `dataDir`; without a dataDir, memory only. */
-async function createStore(options: ServerOptions): Promise<ObjectStore> {
-  if (options.gateway !== undefined) return openGatewayStore(options.gateway);
-  if (options.dataDir === undefined) return createMemoryObjectStore();
-  return createFsObjectStore({
-    dataDir: options.dataDir,
-    fsync: options.fsync,
-    minFreeBytes: options.minFreeBytes,
-  });
+/**
+ * Where the callback signing key is kept when `callback` does not say: beside an fs store's data,
+ * so a restart keeps the key app servers cached; a store with no directory of its own (memory)
+ * gets a fresh key per start.
+ */
+function callbackKeyDir(storage: StoreConfig | undefined): string | undefined {
+  return storage?.kind === 'fs' ? storage.dataDir : undefined;
 }
 
 function firstKeyId(credentials: ReadonlyMap<string, string>): string {

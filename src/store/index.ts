@@ -6,6 +6,14 @@ export type * from './object-store.ts';
 export type * from './callback-log.ts';
 export { createMemoryObjectStore, type MemoryObjectStoreOptions } from './memory/memory-object-store.ts';
 export { createFsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-store.ts';
+export {
+  createObjectStore,
+  type FsStoreConfig,
+  type GatewayStoreConfig,
+  type MemoryStoreConfig,
+  type SharedStoreResources,
+  type StoreConfig,
+} from './create-object-store.ts';
 export { Crc64Pool, type Crc64PoolOptions } from './hashing/crc64-pool.ts';
 export {
   checkStoreHealth,
@@ -20,5 +28,4 @@ export {
   type GatewayObjectStoreOptions,
 } from './gateway/gateway-object-store.ts';
 export type { BlobStore, S3Config } from './gateway/blob-store.ts';
-export { openGatewayStore, type GatewayStoreConfig } from './gateway/open-gateway-store.ts';
 export { hasSharedCallbackKey, type SharedCallbackKeyStore } from './shared-callback-key.ts';

@@ -122,7 +122,21 @@ export interface ObjectStream {
   body: Readable;
 }
 
-export interface PutOptions {
+/**
+ * Conditions a write checks at its commit point, atomically with making the object visible
+ * (overwrite-rules.ts).
+ */
+export interface OverwriteOptions {
+  /**
+   * `x-oss-forbid-overwrite: true`: the write fails with FileAlreadyExists, and nothing is
+   * written, when an object exists at the target key at commit time. Of concurrent writes to a
+   * new key that all set it, exactly one succeeds.
+   */
+  forbidOverwrite?: boolean;
+}
+
+/** `forbidOverwrite` counts in putObject only; appendObject ignores it (OSS AppendObject has no x-oss-forbid-overwrite). */
+export interface PutOptions extends OverwriteOptions {
   meta: ObjectMeta;
   /**
    * PutObject: the new object's ACL and tags (absent: `default`, none). AppendObject: an `acl`
@@ -204,8 +218,9 @@ export interface ObjectStore {
   /** @throws NoSuchBucket | BucketNotEmpty (objects or multipart uploads remain) */
   deleteBucket(name: string): Promise<void>;
 
-  /** Streams `body` into the object, replacing any existing one atomically.
-   *  @throws NoSuchBucket | EntityTooLarge | InsufficientStorage | whatever `beforeCommit` throws */
+  /** Streams `body` into the object, replacing any existing one atomically (unless `forbidOverwrite`).
+   *  @throws NoSuchBucket | EntityTooLarge | InsufficientStorage | FileAlreadyExists (forbidOverwrite)
+   *  | whatever `beforeCommit` throws */
   putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject>;
   /** @throws NoSuchBucket | NoSuchKey */
   headObject(bucket: string, key: string): Promise<StoredObject>;
@@ -221,7 +236,8 @@ export interface ObjectStore {
    * a copy onto itself keeps its own. `settings.storageClass` is the target's class (how OSS
    * converts classes); absent, a new target gets its bucket's class and a copy onto itself keeps
    * its own. A new target has no restore; a copy onto itself keeps it unless its class changes.
-   * @throws NoSuchBucket | NoSuchKey | InsufficientStorage
+   * `options.forbidOverwrite` refuses an existing target, a copy onto itself included.
+   * @throws NoSuchBucket | NoSuchKey | InsufficientStorage | FileAlreadyExists (forbidOverwrite)
    */
   // FIDELITY: OSS does not say what ACL or storage class a copy gets without x-oss-object-acl /
   // x-oss-storage-class; a new object's `default` and its bucket's class are assumed, and a
@@ -234,6 +250,7 @@ export interface ObjectStore {
     key: string,
     meta?: ObjectMeta,
     settings?: ObjectSettings,
+    options?: OverwriteOptions,
   ): Promise<StoredObject>;
   /** PutObjectAcl; leaves `lastModified` as it is. @throws NoSuchBucket | NoSuchKey */
   setObjectAcl(bucket: string, key: string, acl: ObjectAcl): Promise<void>;
@@ -327,10 +344,13 @@ export interface MultipartStore {
   ): Promise<{ parts: PartRecord[]; isTruncated: boolean; storageClass: StorageClass }>;
   /**
    * Assembles the listed parts into the object atomically, without reading it into memory, then
-   * forgets the upload. Checks every listed ETag against the stored part.
+   * forgets the upload. Checks every listed ETag against the stored part. With
+   * `options.forbidOverwrite` and an object at the key at commit time, nothing changes: the
+   * upload and its parts stay (abort them or complete without the flag).
    * @throws NoSuchUpload | InvalidPart | InvalidPartOrder | EntityTooSmall (a non-last part < 100 KiB)
+   *  | FileAlreadyExists (forbidOverwrite)
    */
-  complete(ref: UploadRef, parts: CompletedPart[]): Promise<StoredObject>;
+  complete(ref: UploadRef, parts: CompletedPart[], options?: OverwriteOptions): Promise<StoredObject>;
   /** @throws NoSuchUpload */
   abort(ref: UploadRef): Promise<void>;
   /** @throws NoSuchBucket */

@@ -8,12 +8,18 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFsObjectStore, type ObjectMeta, type ObjectStore } from '../../src/store/index.ts';
+import {
+  createFsObjectStore,
+  createObjectStore,
+  type ObjectMeta,
+  type ObjectStore,
+} from '../../src/store/index.ts';
 import { body, bytes, readAll, runObjectStoreContract } from './object-store.contract.ts';
 
+// Opened as a server opens it (createObjectStore, src/store/create-object-store.ts).
 runObjectStoreContract('fs', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'upcall-store-'));
-  const store = await createFsObjectStore({ dataDir });
+  const store = await createObjectStore({ kind: 'fs', dataDir });
   return {
     store,
     dispose: async () => {

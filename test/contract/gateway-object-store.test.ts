@@ -1,17 +1,17 @@
-// The contract suites (ObjectStore, CallbackLog) against the gateway backend on PostgreSQL, each
-// test in its own database, plus what only a store shared by several gateways promises: two store
-// instances on one database race (overwrite, forbid-overwrite, append), garbage collection after
-// the grace period (replaced, deleted and orphaned blobs; a reader within the grace still reads),
-// and a lost database answers ServiceUnavailable.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The contract suites (ObjectStore, CallbackLog) against the gateway backend on PostgreSQL and a
+// real S3 engine (Swift s3api, and Ceph RGW where configured): one database per engine, tables
+// emptied between tests, a blob key prefix per test. Plus what only a store shared by several
+// gateways promises: two store instances on one database race (overwrite, forbid-overwrite,
+// append, delete bucket), garbage collection after the grace period (replaced, deleted and
+// orphaned blobs; a reader within the grace still reads), the shared callback key, and a lost
+// database answers ServiceUnavailable.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isOssError } from '../../src/shared/oss-error.ts';
-import type { BlobListEntry, BlobStore } from '../../src/store/gateway/blob-store.ts';
+import type { BlobStore, S3Config } from '../../src/store/gateway/blob-store.ts';
+import { createS3BlobStore } from '../../src/store/gateway/s3-blob-store.ts';
 import {
   createGatewayObjectStore,
   type GatewayObjectStore,
@@ -19,7 +19,7 @@ import {
   type ObjectMeta,
   type PutOptions,
 } from '../../src/store/index.ts';
-import { createTestDatabase, testServices, type TestDatabase } from '../helpers/services.ts';
+import { createTestDatabase, testCephS3, testServices, type TestDatabase } from '../helpers/services.ts';
 import { startThrottledProxy } from '../helpers/throttled-proxy.ts';
 import { runCallbackLogContract } from './callback-log.contract.ts';
 import { body, bytes, expectOssError, readAll, runObjectStoreContract } from './object-store.contract.ts';
@@ -29,99 +29,87 @@ const KiB = 1024;
 const META: ObjectMeta = { contentType: 'text/plain', userMeta: {} };
 const GRACE_MS = 60_000;
 
-/** Blobs as files in a temp dir, with the engine's contract (ETag = MD5 of what was stored). */
-function dirBlobStore(dir: string): BlobStore {
-  const path = (key: string): string => join(dir, encodeURIComponent(key));
-  const md5 = async (file: string): Promise<string> =>
-    createHash('md5')
-      .update(await readFile(file))
-      .digest('hex');
-  return {
-    async put(key, source, size, signal) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of source) {
-        signal?.throwIfAborted();
-        chunks.push(chunk as Buffer);
-      }
-      const data = Buffer.concat(chunks);
-      if (data.length !== size) throw new Error(`blob ${key}: ${data.length} bytes, expected ${size}`);
-      await writeFile(path(key), data);
-      return { etag: await md5(path(key)) };
-    },
-    async get(key, range) {
-      await stat(path(key));
-      return createReadStream(path(key), range);
-    },
-    async copy(source, target) {
-      await copyFile(path(source), path(target));
-      return { etag: await md5(path(target)) };
-    },
-    async delete(keys) {
-      for (const key of keys) await rm(path(key), { force: true });
-    },
-    async *list(prefix): AsyncIterable<BlobListEntry> {
-      for (const name of (await readdir(dir)).sort()) {
-        const key = decodeURIComponent(name);
-        if (!key.startsWith(prefix)) continue;
-        const info = await stat(join(dir, name));
-        yield { key, lastModified: info.mtime, size: info.size };
-      }
-    },
-    async check() {
-      await stat(dir);
-    },
-    async close() {},
-  };
+/** The engines the suites run on: Swift s3api always, Ceph RGW where it is configured. */
+const engines: [string, S3Config][] = [];
+if (services) engines.push(['Swift s3api', services.s3]);
+const ceph = services && testCephS3();
+if (ceph) engines.push(['Ceph RGW', ceph]);
+
+/** A blob key prefix of its own, so runs sharing an engine bucket never see each other's blobs. */
+function newPrefix(): string {
+  return `pgstore-test/${randomBytes(6).toString('hex')}/`;
 }
 
-async function blobKeys(blobs: BlobStore): Promise<string[]> {
+async function blobKeys(blobs: BlobStore, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  for await (const entry of blobs.list('')) keys.push(entry.key);
+  for await (const entry of blobs.list(prefix)) keys.push(entry.key);
   return keys;
 }
 
-describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
-  async function open(
-    label: string,
-    options: Partial<GatewayObjectStoreOptions> = {},
-  ): Promise<{ store: GatewayObjectStore; blobs: BlobStore; db: TestDatabase; dispose(): Promise<void> }> {
-    const db = await createTestDatabase(services!.pgUrl, label);
-    const dir = await mkdtemp(join(tmpdir(), 'upcall-gw-blobs-'));
-    const blobs = dirBlobStore(dir);
+/** Deletes whatever a run left under its prefix (garbage not yet due, blobs of live rows). */
+async function cleanBlobs(blobs: BlobStore, prefix: string): Promise<void> {
+  await blobs.delete(await blobKeys(blobs, prefix));
+}
+
+describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL + %s)', (_engine, s3) => {
+  // One database per engine; every contract test starts from empty tables (TRUNCATE is much
+  // cheaper than a database per test) and a blob prefix of its own.
+  let shared: TestDatabase;
+  let blobs: BlobStore;
+  beforeAll(async () => {
+    shared = await createTestDatabase(services!.pgUrl, 'pgstore_contract');
+    blobs = createS3BlobStore(s3);
+  });
+  afterAll(async () => {
+    await shared.drop();
+    await blobs.close();
+  });
+
+  async function open(options: Partial<GatewayObjectStoreOptions> = {}): Promise<{
+    store: GatewayObjectStore;
+    dispose(): Promise<void>;
+  }> {
+    const prefix = newPrefix();
     const store = await createGatewayObjectStore({
-      databaseUrl: db.url,
-      s3: services!.s3,
+      databaseUrl: shared.url,
+      s3,
       blobStore: blobs,
+      blobKeyPrefix: prefix,
       gcIntervalMs: 0,
       ...options,
     });
     return {
       store,
-      blobs,
-      db,
       async dispose() {
         await store.close();
-        await db.drop();
-        await rm(dir, { recursive: true, force: true });
+        await cleanBlobs(blobs, prefix);
+        const client = new pg.Client({ connectionString: shared.url });
+        await client.connect();
+        try {
+          await client.query(
+            'TRUNCATE buckets, objects, uploads, parts, blob_gc, blob_intent, callback_key, callback_log',
+          );
+        } finally {
+          await client.end();
+        }
       },
     };
   }
 
-  runObjectStoreContract('gateway (PostgreSQL)', async () => {
+  runObjectStoreContract(`gateway (PostgreSQL + ${_engine})`, async () => {
     // Small segments, so multi-segment bodies and ranged reads across segments are exercised.
-    const opened = await open('pgstore_contract', { segmentBytes: 64 * KiB });
+    const opened = await open({ segmentBytes: 64 * KiB });
     return { store: opened.store, dispose: () => opened.dispose() };
   });
 
-  runCallbackLogContract('gateway (PostgreSQL)', async () => {
-    const opened = await open('pgstore_cblog');
+  runCallbackLogContract(`gateway (PostgreSQL + ${_engine})`, async () => {
+    const opened = await open();
     return { log: opened.store.callbackLog!, dispose: () => opened.dispose() };
   });
 
   describe('two gateways on one database', () => {
     let db: TestDatabase;
-    let dir: string;
-    let blobs: BlobStore;
+    let prefix: string;
     let clock: number;
     let a: GatewayObjectStore;
     let b: GatewayObjectStore;
@@ -129,19 +117,20 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
     const gateway = (): Promise<GatewayObjectStore> =>
       createGatewayObjectStore({
         databaseUrl: db.url,
-        s3: services!.s3,
+        s3,
         blobStore: blobs,
+        blobKeyPrefix: prefix,
         gcIntervalMs: 0,
         gcGraceMs: GRACE_MS,
         segmentBytes: 64 * KiB,
         now: () => clock,
       });
+    const blobsLeft = (): Promise<string[]> => blobKeys(blobs, prefix);
 
     beforeEach(async () => {
       clock = Date.now();
+      prefix = newPrefix();
       db = await createTestDatabase(services!.pgUrl, 'pgstore_gateways');
-      dir = await mkdtemp(join(tmpdir(), 'upcall-gw-blobs-'));
-      blobs = dirBlobStore(dir);
       // Both start at once: the migration lock lets one create the schema, the other wait.
       [a, b] = await Promise.all([gateway(), gateway()]);
       await a.createBucket('b', 'private');
@@ -150,7 +139,7 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
       await a.close();
       await b.close();
       await db.drop();
-      await rm(dir, { recursive: true, force: true });
+      await cleanBlobs(blobs, prefix);
     });
 
     async function text(store: GatewayObjectStore, key: string): Promise<Buffer> {
@@ -188,7 +177,7 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
       // After the grace, only the winner's 4 segments (200 KiB in 64 KiB blobs) remain.
       clock += GRACE_MS + 1;
       await a.sweepGarbage();
-      expect(await blobKeys(blobs)).toHaveLength(4);
+      expect(await blobsLeft()).toHaveLength(4);
       expect((await text(b, 'k')).equals(stored)).toBe(true);
     });
 
@@ -207,7 +196,7 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
       expect(isOssError(reason) ? reason.code : reason).toBe('FileAlreadyExists');
       expect((await text(b, 'new')).equals(bodies[won]!)).toBe(true);
       // The loser's blobs are not left behind.
-      expect(await blobKeys(blobs)).toHaveLength(2);
+      expect(await blobsLeft()).toHaveLength(2);
     });
 
     it('AppendObject race at one position: one wins, the other PositionNotEqualToLength', async () => {
@@ -234,18 +223,18 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
 
     it('replaced and deleted blobs stay for the grace period, then the sweep deletes them', async () => {
       await a.putObject('b', 'k', body(bytes(100 * KiB, 5)), { meta: META });
-      const first = await blobKeys(blobs);
+      const first = await blobsLeft();
       expect(first).toHaveLength(2);
       await b.putObject('b', 'k', body('replaced'), { meta: META });
       await b.putObject('b', 'gone', body('deleted'), { meta: META });
       await a.deleteObject('b', 'gone');
       expect(await a.sweepGarbage()).toBe(0);
-      expect(await blobKeys(blobs)).toHaveLength(4);
+      expect(await blobsLeft()).toHaveLength(4);
       clock += GRACE_MS + 1;
       // Either gateway's sweep will do; running both at once deletes each blob once.
       const swept = await Promise.all([a.sweepGarbage(), b.sweepGarbage()]);
       expect(swept[0] + swept[1]).toBe(3);
-      const left = await blobKeys(blobs);
+      const left = await blobsLeft();
       expect(left).toHaveLength(1);
       expect(first.some((key) => left.includes(key))).toBe(false);
       expect((await text(a, 'k')).toString()).toBe('replaced');
@@ -274,11 +263,11 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
         })(),
       );
       const writing = a.putObject('b', 'orphan', hung, { meta: META }).catch((error: unknown) => error);
-      await expect.poll(async () => (await blobKeys(blobs)).length, { timeout: 5000 }).toBe(3);
+      await expect.poll(async () => (await blobsLeft()).length, { timeout: 5000 }).toBe(3);
       expect(await b.sweepGarbage()).toBe(0);
       clock += GRACE_MS + 1;
       expect(await b.sweepGarbage()).toBe(3);
-      expect(await blobKeys(blobs)).toEqual([]);
+      expect(await blobsLeft()).toEqual([]);
       await expectOssError(b.headObject('b', 'orphan'), 'NoSuchKey');
       release();
       await writing;
@@ -303,8 +292,8 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
       await expectOssError(
         createGatewayObjectStore({
           databaseUrl: url.toString(),
-          s3: services!.s3,
-          blobStore: dirBlobStore(tmpdir()),
+          s3,
+          blobStore: blobs,
           gcIntervalMs: 0,
         }),
         'ServiceUnavailable',
@@ -313,19 +302,22 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
 
     it('a store whose database goes away answers ServiceUnavailable, and its health check says so', async () => {
       const db = await createTestDatabase(services!.pgUrl, 'pgstore_down');
-      const dir = await mkdtemp(join(tmpdir(), 'upcall-gw-blobs-'));
       const target = new URL(db.url);
       const proxy = await startThrottledProxy(`http://${target.hostname}:${target.port}`, 1e9);
       const url = new URL(db.url);
       url.port = new URL(proxy.url).port;
+      const prefix = newPrefix();
+      // No blobStore given: the store makes its own S3 blob store from `s3`.
       const store = await createGatewayObjectStore({
         databaseUrl: url.toString(),
-        s3: services!.s3,
-        blobStore: dirBlobStore(dir),
+        s3,
+        blobKeyPrefix: prefix,
         gcIntervalMs: 0,
       });
       try {
         await store.createBucket('b', 'private');
+        await store.putObject('b', 'k', body('stored'), { meta: META });
+        expect((await readAll((await store.getObject('b', 'k')).body)).toString()).toBe('stored');
         await proxy.close();
         await expectOssError(store.headObject('b', 'k'), 'ServiceUnavailable');
         await expectOssError(store.putObject('b', 'k', body('x'), { meta: META }), 'ServiceUnavailable');
@@ -336,7 +328,7 @@ describe.skipIf(!services)('gateway store (PostgreSQL)', () => {
       } finally {
         await store.close();
         await db.drop();
-        await rm(dir, { recursive: true, force: true });
+        await cleanBlobs(blobs, prefix);
       }
     });
   });

@@ -1,8 +1,8 @@
-// The contract suite against the in-memory reference backend.
-import { createMemoryObjectStore } from '../../src/store/index.ts';
+// The contract suite against the in-memory reference backend, opened as a server opens it.
+import { createObjectStore } from '../../src/store/index.ts';
 import { runObjectStoreContract } from './object-store.contract.ts';
 
 runObjectStoreContract('memory', async () => {
-  const store = createMemoryObjectStore();
+  const store = await createObjectStore({ kind: 'memory' });
   return { store, dispose: () => store.close() };
 });

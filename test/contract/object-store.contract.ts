@@ -42,6 +42,19 @@ export function failingBody(...chunks: Buffer[]): Readable {
   );
 }
 
+/** A body that arrives in `chunks` pieces, `delayMs` apart: slow enough for writes to overlap. */
+export function slowBody(data: Buffer, chunks: number, delayMs: number): Readable {
+  const size = Math.ceil(data.length / chunks);
+  return Readable.from(
+    (async function* () {
+      for (let at = 0; at < data.length; at += size) {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        yield data.subarray(at, at + size);
+      }
+    })(),
+  );
+}
+
 export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -562,6 +575,132 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         expect(
           (await get('b', 'copy3', { start: 5, end: 200_000 })).data.equals(data.subarray(5, 200_001)),
         ).toBe(true);
+      });
+    });
+
+    describe('forbidOverwrite: a precondition of the commit', () => {
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+      });
+
+      /** The outcome of each settled write: 'ok' or its error code. */
+      function outcomes(results: PromiseSettledResult<unknown>[]): string[] {
+        return results.map((r) =>
+          r.status === 'fulfilled' ? 'ok' : isOssError(r.reason) ? r.reason.code : String(r.reason),
+        );
+      }
+
+      it('putObject refuses an existing key with FileAlreadyExists and keeps it; without it, overwrites', async () => {
+        await put('b', 'k', 'original');
+        const refused = store.putObject('b', 'k', body('replacement'), { meta: META, forbidOverwrite: true });
+        await expectOssError(refused, 'FileAlreadyExists');
+        await refused.catch((error: unknown) => {
+          expect(error).toMatchObject({ status: 409, details: { Key: 'k' } });
+        });
+        expect((await get('b', 'k')).data.toString()).toBe('original');
+        await store.putObject('b', 'k', body('second'), { meta: META, forbidOverwrite: false });
+        expect((await get('b', 'k')).data.toString()).toBe('second');
+        await store.putObject('b', 'new', body('first'), { meta: META, forbidOverwrite: true });
+        expect((await get('b', 'new')).data.toString()).toBe('first');
+      });
+
+      it('of racing putObjects to a new key, exactly one succeeds and the object is its whole body', async () => {
+        // Every body is still arriving when each write starts, so a check made only before the body
+        // is read lets them all through; only the check at the commit tells them apart.
+        const datas = [1, 2, 3, 4].map((seed) => bytes(64 * KiB + seed, 40 + seed));
+        const results = await Promise.allSettled(
+          datas.map((data, i) =>
+            store.putObject('b', 'race', slowBody(data, 4, 5 + i * 7), { meta: META, forbidOverwrite: true }),
+          ),
+        );
+        const codes = outcomes(results);
+        expect(codes.filter((c) => c === 'ok')).toHaveLength(1);
+        expect(codes.filter((c) => c === 'FileAlreadyExists')).toHaveLength(3);
+        const winner = codes.indexOf('ok');
+        const stored = await get('b', 'race');
+        expect(stored.data.equals(datas[winner]!)).toBe(true);
+        expect(stored.object.etag).toBe((results[winner] as PromiseFulfilledResult<StoredObject>).value.etag);
+        expect((await store.listObjects('b', { maxKeys: 10 })).objects.map((o) => o.key)).toEqual(['race']);
+      });
+
+      it('two putObjects racing with bodies that end together: one wins, the other is refused', async () => {
+        const a = bytes(200 * KiB, 51);
+        const b = bytes(200 * KiB, 52);
+        const results = await Promise.allSettled([
+          store.putObject('b', 'tie', slowBody(a, 8, 3), { meta: META, forbidOverwrite: true }),
+          store.putObject('b', 'tie', slowBody(b, 8, 3), { meta: META, forbidOverwrite: true }),
+        ]);
+        expect(outcomes(results).sort()).toEqual(['FileAlreadyExists', 'ok']);
+        const data = (await get('b', 'tie')).data;
+        expect(data.equals(results[0].status === 'fulfilled' ? a : b)).toBe(true);
+      });
+
+      it('copyObject refuses an existing target, itself included; racing copies to a new key: one wins', async () => {
+        await put('b', 'src', 'source');
+        await put('b', 'taken', 'taken');
+        const forbid = { forbidOverwrite: true };
+        await expectOssError(
+          store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'taken', undefined, undefined, forbid),
+          'FileAlreadyExists',
+        );
+        expect((await get('b', 'taken')).data.toString()).toBe('taken');
+        await expectOssError(
+          store.copyObject(
+            { bucket: 'b', key: 'src' },
+            'b',
+            'src',
+            { ...META, userMeta: { v: '2' } },
+            {},
+            forbid,
+          ),
+          'FileAlreadyExists',
+        );
+        expect((await store.headObject('b', 'src')).meta.userMeta).toEqual({});
+        await put('b', 'other', 'other source');
+        const results = await Promise.allSettled([
+          store.copyObject({ bucket: 'b', key: 'src' }, 'b', 'dst', undefined, undefined, forbid),
+          store.copyObject({ bucket: 'b', key: 'other' }, 'b', 'dst', undefined, undefined, forbid),
+        ]);
+        expect(outcomes(results).sort()).toEqual(['FileAlreadyExists', 'ok']);
+        expect((await get('b', 'dst')).data.toString()).toBe(
+          results[0].status === 'fulfilled' ? 'source' : 'other source',
+        );
+        await store.copyObject({ bucket: 'b', key: 'other' }, 'b', 'dst', undefined, undefined, {});
+        expect((await get('b', 'dst')).data.toString()).toBe('other source');
+      });
+
+      it('complete refuses an existing object and keeps the upload; of racing completes to a new key one wins', async () => {
+        const part = bytes(1000, 61);
+        await put('b', 'taken', 'taken');
+        const upload = await store.multipart.initiate('b', 'taken', META);
+        const r1 = await store.multipart.uploadPart(upload, 1, body(part));
+        const parts = [{ partNumber: 1, etag: r1.etag }];
+        await expectOssError(
+          store.multipart.complete(upload, parts, { forbidOverwrite: true }),
+          'FileAlreadyExists',
+        );
+        expect((await get('b', 'taken')).data.toString()).toBe('taken');
+        expect((await store.multipart.listParts(upload, 0, 10)).parts).toHaveLength(1);
+        await store.multipart.complete(upload, parts, { forbidOverwrite: false });
+        expect((await get('b', 'taken')).data.equals(part)).toBe(true);
+
+        const uploads = await Promise.all([1, 2].map(() => store.multipart.initiate('b', 'fresh', META)));
+        const records = await Promise.all(
+          uploads.map((u, i) => store.multipart.uploadPart(u, 1, body(bytes(1000, 70 + i)))),
+        );
+        const results = await Promise.allSettled(
+          uploads.map((u, i) =>
+            store.multipart.complete(u, [{ partNumber: 1, etag: records[i]!.etag }], {
+              forbidOverwrite: true,
+            }),
+          ),
+        );
+        expect(outcomes(results).sort()).toEqual(['FileAlreadyExists', 'ok']);
+        const winner = results[0]!.status === 'fulfilled' ? 0 : 1;
+        expect((await get('b', 'fresh')).data.equals(bytes(1000, 70 + winner))).toBe(true);
+        const left = await store.multipart.listUploads('b', { maxUploads: 10 });
+        expect(left.uploads.map((u) => u.uploadId)).toEqual([uploads[1 - winner]!.uploadId]);
+        await store.multipart.abort(uploads[1 - winner]!);
       });
     });
 

@@ -141,7 +141,7 @@ export async function createMultipartTestBed(
 ): Promise<MultipartTestBed> {
   const dataDir = await mkdtemp(join(tmpdir(), 'upcall-multipart-'));
   const server = await createServer({
-    dataDir,
+    storage: { kind: 'fs', dataDir },
     credentials: { [ACCESS_KEY_ID]: ACCESS_KEY_SECRET },
     bucketsToCreate: [{ name: bucket, acl }],
     logger: pino({ level: 'silent' }),

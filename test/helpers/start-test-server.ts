@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createServer, type ServerOptions, type UpcallServer } from '../../src/server/create-server.ts';
-import { createMemoryObjectStore, type ObjectStore } from '../../src/store/index.ts';
+import type { ObjectStore } from '../../src/store/index.ts';
 
 export const TEST_ACCESS_KEY_ID = 'upcall-test-key-id';
 export const TEST_ACCESS_KEY_SECRET = 'upcall-test-key-secret';
@@ -26,6 +26,7 @@ export interface TestServer {
   endpoint: string;
   port: number;
   store: ObjectStore;
+  /** A fresh temp dir, removed by close(): the fs store's data dir (unused by the memory backend). */
   dataDir: string;
   /** The bucket created at start (private). */
   bucket: string;
@@ -36,7 +37,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export interface TestServerOptions extends Omit<ServerOptions, 'port' | 'host' | 'dataDir' | 'credentials'> {
+export interface TestServerOptions extends Omit<ServerOptions, 'port' | 'host' | 'storage' | 'credentials'> {
   /** Default TEST_BUCKET; `null` creates none. */
   bucket?: string | null;
   /** `fs` (default: the embedded store in the temp dir) or `memory`. Ignored when `store` is given. */
@@ -47,21 +48,19 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dataDir = await mkdtemp(join(tmpdir(), 'upcall-test-'));
   const bucket = options.bucket === undefined ? TEST_BUCKET : options.bucket;
   const { bucket: _bucket, backend, ...serverOptions } = options;
-  const memory = backend === 'memory' && options.store === undefined ? createMemoryObjectStore() : undefined;
   let server: UpcallServer;
   try {
     server = await createServer({
       logger: pino({ level: process.env['UPCALL_TEST_LOG_LEVEL'] ?? 'error' }),
       ...serverOptions,
-      ...(memory === undefined ? {} : { store: memory }),
       host: '127.0.0.1',
       port: 0,
-      dataDir,
+      // The server owns the store it opens (ignored when `store` is given).
+      storage: backend === 'memory' ? { kind: 'memory' } : { kind: 'fs', dataDir },
       credentials: { [TEST_ACCESS_KEY_ID]: TEST_ACCESS_KEY_SECRET },
       bucketsToCreate: [...(bucket === null ? [] : [bucket]), ...(options.bucketsToCreate ?? [])],
     });
   } catch (error) {
-    await memory?.close();
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -78,7 +77,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     server,
     async close() {
       await server.close();
-      await memory?.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

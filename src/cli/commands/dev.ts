@@ -81,7 +81,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   const server = await createServer({
     port: options.port,
     host: options.host,
-    dataDir: join(dataDir, DEV_STORAGE_SUBDIR),
+    storage: { kind: 'fs', dataDir: join(dataDir, DEV_STORAGE_SUBDIR) },
     credentials: { [key.accessKeyId]: key.accessKeySecret },
     bucketsToCreate: [options.bucket],
     logger: logger.child({ name: 'upcall-server' }),

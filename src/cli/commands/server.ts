@@ -312,11 +312,13 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
         const server = await createServer({
           port: flags.port,
           host: flags.host,
-          ...(dataDir !== undefined && { dataDir }),
-          ...(gateway !== undefined && { gateway: { kind: 'gateway' as const, ...gateway } }),
-          fsync: chosen.fsync,
+          storage:
+            gateway !== undefined
+              ? { kind: 'gateway', ...gateway }
+              : dataDir === undefined
+                ? { kind: 'memory' }
+                : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes },
           bodyTimeoutMs: chosen.bodyTimeoutMs,
-          minFreeBytes: chosen.minFreeBytes,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
           region: chosen.region,

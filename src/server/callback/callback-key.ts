@@ -1,10 +1,10 @@
 /**
  * The storage server's callback signing key (SPEC.md §1.2, DESIGN.md Keys): generated on first
- * start, kept in the data dir as a PKCS#8 PEM (mode 0600), reused on every later start so app
+ * start, kept in a key dir (by default the fs store's data dir) as a PKCS#8 PEM (mode 0600), reused on every later start so app
  * servers that cache the public key keep verifying. Also decides the key URL that goes (base64)
  * into `x-oss-pub-key-url` and serves the SPKI PEM at that URL's path.
  *
- * Invariant: at most one key file ever exists per data dir; concurrent first starts agree on it
+ * Invariant: at most one key file ever exists per key dir; concurrent first starts agree on it
  * (the file is published with link(2), which never overwrites).
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, randomUUID, type KeyObject } from 'node:crypto';
@@ -16,7 +16,7 @@ const generateKeyPairAsync = promisify(generateKeyPair);
 
 export type CallbackKeyBits = 1024 | 2048 | 4096;
 
-/** The file name inside the data dir. */
+/** The file name inside the key dir. */
 export const CALLBACK_KEY_FILE = 'callback-private-key.pem';
 
 /** Path the server serves the public key at (the canonical OSS file name, §1.2). */
@@ -42,19 +42,19 @@ export interface LoadCallbackKeyOptions {
 }
 
 /**
- * Loads `<dataDir>/callback-private-key.pem`, generating it first when missing. FIDELITY: a stored
+ * Loads `<keyDir>/callback-private-key.pem`, generating it first when missing. FIDELITY: a stored
  * key is kept even when `bits` asks for another size: replacing it would break every app server that
  * cached the old public key (SPEC §1.2 "the key content never changes").
  * @throws Error when the file exists but is not an RSA private key
  */
 export async function loadCallbackKey(
-  dataDir: string,
+  keyDir: string,
   options: LoadCallbackKeyOptions = {},
 ): Promise<CallbackKey> {
-  const path = join(dataDir, CALLBACK_KEY_FILE);
+  const path = join(keyDir, CALLBACK_KEY_FILE);
   let pem = await readIfExists(path);
   if (pem === undefined) {
-    await mkdir(dataDir, { recursive: true });
+    await mkdir(keyDir, { recursive: true });
     const { privateKey } = await generateKeyPairAsync('rsa', {
       modulusLength: options.bits ?? 2048,
       publicExponent: 0x10001,

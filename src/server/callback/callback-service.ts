@@ -35,17 +35,20 @@ import {
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 export interface CallbackServiceOptions {
-  /** Where the key is kept (generated on first start). Without it the key lives in memory only. */
-  dataDir?: string | undefined;
+  /**
+   * The directory the key is kept in (generated on first start; createServer's default is an fs
+   * store's data dir). Without it the key lives in memory only.
+   */
+  keyDir?: string | undefined;
   /**
    * Where the key is kept for every server over the same store (the gateway store's PostgreSQL,
    * issue 16): a callback signed by one gateway verifies with the public key another serves. Wins
-   * over `dataDir`.
+   * over `keyDir`.
    */
   sharedKey?: SharedCallbackKeyStore | undefined;
   /** Size of a newly generated key (default 2048). */
   keyBits?: CallbackKeyBits | undefined;
-  /** A ready key (tests, or keys managed elsewhere); wins over `dataDir`. */
+  /** A ready key (tests, or keys managed elsewhere); wins over `keyDir`. */
   key?: CallbackKey | undefined;
   /**
    * The URL sent (base64) in `x-oss-pub-key-url`. Default: this server's own
@@ -189,7 +192,7 @@ async function obtainKey(options: CallbackServiceOptions): Promise<CallbackKey> 
     );
     return fromPrivateKeyPem(pem, 'the callback key in the metadata database');
   }
-  if (options.dataDir !== undefined) return loadCallbackKey(options.dataDir, { bits });
+  if (options.keyDir !== undefined) return loadCallbackKey(options.keyDir, { bits });
   // FIDELITY: no data dir (in-memory server): a fresh key per start; app servers re-fetch it by URL.
   const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
   return fromPrivateKeyPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'generated key');

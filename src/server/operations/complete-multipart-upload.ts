@@ -6,6 +6,8 @@
  * The store checks the list (InvalidPart for an unknown part or ETag mismatch, InvalidPartOrder,
  * EntityTooSmall for a non-last part under 100 KiB) and assembles without reading the object into
  * memory. A second Complete of the same upload is NoSuchUpload and leaves the object as it is.
+ * With `x-oss-forbid-overwrite: true` an existing object is FileAlreadyExists (409), and the
+ * upload stays.
  *
  * Flow: read the part list → store.complete → (upload callback, SPEC.md §7.3) → response. The
  * callback travels on this request (header `x-oss-callback` or query `callback`) and, when it
@@ -14,6 +16,7 @@
 import { ossError } from '../../shared/oss-error.ts';
 import type { CompletedPart, StoredObject, UploadRef } from '../../store/object-store.ts';
 import { MAX_COMPLETE_BODY_BYTES, parseCompleteMultipartUpload } from './complete-multipart-upload-body.ts';
+import { forbidsOverwrite } from '../forbid-overwrite.ts';
 import { objectLocation, uploadRefOf } from '../request-arguments.ts';
 import { quoteEtag } from '../object-meta.ts';
 import { readXmlBody } from '../read-xml-body.ts';
@@ -42,7 +45,10 @@ export const completeMultipartUpload: Operation = async (ctx, deps) => {
     parts = parseCompleteMultipartUpload(text);
   }
 
-  const object = await deps.store.multipart.complete(upload, parts);
+  // x-oss-forbid-overwrite: checked by the store as it commits; a refusal leaves the upload as it is.
+  const object = await deps.store.multipart.complete(upload, parts, {
+    forbidOverwrite: forbidsOverwrite(ctx),
+  });
 
   // The object is stored. The upload callback (SPEC.md §7.3) runs here, between storing and
   // answering; on success its JSON reply replaces the XML body below.

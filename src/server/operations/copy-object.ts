@@ -16,7 +16,7 @@
 import { ossError } from '../../shared/oss-error.ts';
 import type { CopySource, ObjectMeta, ObjectSettings } from '../../store/object-store.ts';
 import { evaluateConditions } from '../conditional.ts';
-import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
+import { forbidsOverwrite } from '../forbid-overwrite.ts';
 import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders, quoteEtag } from '../object-meta.ts';
 import { effectiveObjectAcl, objectAclHeader, taggingHeader } from '../object-settings.ts';
@@ -39,8 +39,9 @@ export const copyObject: Operation = async (ctx, deps) => {
   requireReadable(current, deps.now());
   // FIDELITY: OSS limits CopyObject to 1 GiB sources (larger ones need UploadPartCopy); upcall
   // copies any size, streaming inside the store.
-  if (forbidsOverwrite(ctx)) await assertAbsent(deps.store, bucket, key);
-  const object = await deps.store.copyObject(source, bucket, key, meta, settings);
+  const object = await deps.store.copyObject(source, bucket, key, meta, settings, {
+    forbidOverwrite: forbidsOverwrite(ctx),
+  });
   return {
     status: 200,
     headers: {

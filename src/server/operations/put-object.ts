@@ -2,12 +2,12 @@
  * PutObject (`PUT /key`): streams the request body into the store as the whole object.
  *
  * Flow: validate everything the headers decide (size, metadata, Content-MD5 / CRC64 syntax, the
- * upload callback, SPEC.md §12.2, `x-oss-forbid-overwrite`) → store the body, checking the digests
- * in `beforeCommit` so a body that does not match is never visible (and signing the callback from
- * `onReceived`, while the store commits) → (upload callback, §6) → the success response.
+ * upload callback, SPEC.md §12.2) → store the body, checking the digests in `beforeCommit` so a
+ * body that does not match is never visible, and `x-oss-forbid-overwrite` as the store commits
+ * (and signing the callback from `onReceived`, while the store commits) → (upload callback, §6)
+ * → the success response.
  */
-import type { StoredObject } from '../../store/object-store.ts';
-import { assertAbsent, forbidsOverwrite } from '../forbid-overwrite.ts';
+import { forbidsOverwrite } from '../forbid-overwrite.ts';
 import { integrityCheck } from '../integrity.ts';
 import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
@@ -44,21 +44,13 @@ export const putObject: Operation = async (ctx, deps) => {
   const settings = objectSettingsFromHeaders(ctx.headers);
   const digests = integrityCheck(ctx.headers);
   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject', { bucket, key, meta });
-  const noOverwrite = forbidsOverwrite(ctx);
-  if (noOverwrite) await assertAbsent(deps.store, bucket, key);
-  const beforeCommit =
-    noOverwrite || digests !== undefined
-      ? async (pending: StoredObject) => {
-          digests?.(pending);
-          if (noOverwrite) await assertAbsent(deps.store, bucket, key);
-        }
-      : undefined;
-
   const object = await deps.store.putObject(bucket, key, ctx.body, {
     meta,
     settings,
     maxSize: MAX_PUT_OBJECT_BYTES,
-    ...(beforeCommit === undefined ? {} : { beforeCommit }),
+    // Checked by the store at its commit (and before it reads the body, to refuse early).
+    forbidOverwrite: forbidsOverwrite(ctx),
+    ...(digests === undefined ? {} : { beforeCommit: digests }),
     ...(callback?.onReceived === undefined ? {} : { onReceived: callback.onReceived }),
   });
 

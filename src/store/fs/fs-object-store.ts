@@ -31,6 +31,7 @@ import {
   type ReceiveBodyOptions,
 } from '../hashing/hashing-writer.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
+import { checkOverwrite } from '../overwrite-rules.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import type {
   BucketAcl,
@@ -50,6 +51,7 @@ import type {
   ObjectStore,
   ObjectTag,
   ObjectStream,
+  OverwriteOptions,
   PartOptions,
   PartRecord,
   PutOptions,
@@ -335,6 +337,8 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     const bucketClass = this.#bucketClass(bucket);
+    // Refused before a byte of the body is read when the key is taken already; the commit decides.
+    checkOverwrite(options, this.#db.getSegments(bucket, utf8(key)) !== undefined, key);
     // Below the reserve already: refused before a byte of the body is read.
     await this.#space.require();
     // onReceived fires inside, while the blob is made durable (PutOptions).
@@ -358,6 +362,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const dropped = await this.#commitOrRemove([id], () => {
       this.#requireBucket(bucket);
       const old = this.#db.getSegments(bucket, row.key);
+      checkOverwrite(options, old !== undefined, key);
       this.#db.upsertObject(row);
       return segmentIds(old);
     });
@@ -402,10 +407,13 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     key: string,
     meta?: ObjectMeta,
     settings: ObjectSettings = {},
+    options?: OverwriteOptions,
   ): Promise<StoredObject> {
     this.#requireBucket(source.bucket);
     const from = this.#requireObject(source.bucket, source.key);
     const bucketClass = this.#bucketClass(bucket);
+    // Before any blob is linked (a copy onto itself always has a target); the commit decides.
+    checkOverwrite(options, this.#db.getSegments(bucket, utf8(key)) !== undefined, key);
     // A copy is a new object: refused below the reserve even when it shares the source's blobs.
     await this.#space.require();
     const lastModified = Date.now();
@@ -457,6 +465,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const dropped = await this.#commitOrRemove(newIds, () => {
       this.#requireBucket(bucket);
       const old = this.#db.getSegments(bucket, row.key);
+      checkOverwrite(options, old !== undefined, key);
       this.#db.upsertObject(row);
       return segmentIds(old);
     });
@@ -626,7 +635,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     };
   }
 
-  async complete(ref: UploadRef, listed: CompletedPart[]): Promise<StoredObject> {
+  async complete(ref: UploadRef, listed: CompletedPart[], options?: OverwriteOptions): Promise<StoredObject> {
     // Only metadata: allowed below the free-space reserve, which exists for commits like this one.
     const { row, dropped } = this.#freeing(() => {
       const upload = this.#requireUpload(ref);
@@ -657,8 +666,10 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         object,
         parts.map((p) => ({ id: p.blob, size: p.size })),
       );
+      const old = this.#db.getSegments(ref.bucket, row.key);
+      checkOverwrite(options, old !== undefined, ref.key);
       const used = new Set(parts.map((p) => p.blob));
-      const dropped = segmentIds(this.#db.getSegments(ref.bucket, row.key));
+      const dropped = segmentIds(old);
       for (const part of stored.values()) if (!used.has(part.blob)) dropped.push(part.blob);
       this.#db.upsertObject(row);
       this.#db.deleteUpload(ref.uploadId);

@@ -81,6 +81,7 @@ import {
 } from './blob-gc.ts';
 import type { BlobStore, S3Config } from './blob-store.ts';
 import { openPgCallbackLog } from './pg-callback-log.ts';
+import { createS3BlobStore } from './s3-blob-store.ts';
 import { createPgPool, databaseError, query, sqlState, transaction } from './pg-pool.ts';
 import { migrate } from './pg-schema.ts';
 import {
@@ -96,8 +97,11 @@ export interface GatewayObjectStoreOptions {
   databaseUrl: string;
   /** The engine bucket blobs go to. */
   s3: S3Config;
-  /** The data layer over `s3`. Stays the caller's: `close()` does not close it. */
-  blobStore: BlobStore;
+  /**
+   * The data layer; default the S3 blob store over `s3`, closed by `close()`. One passed here
+   * (tests share one between stores) stays the caller's.
+   */
+  blobStore?: BlobStore | undefined;
   /**
    * How long a blob no row references any more (and an uncommitted blob's intent) is kept before
    * the sweep deletes it: longer than any read and any upload. Default 1 h.
@@ -317,6 +321,7 @@ interface CommitOptions {
 class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #pool: pg.Pool;
   readonly #blobs: BlobStore;
+  readonly #ownsBlobs: boolean;
   readonly #writer: BlobWriterContext;
   readonly #crc64: { pool: Crc64Pool; owned: boolean };
   readonly #graceMs: number;
@@ -327,7 +332,8 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
 
   constructor(pool: pg.Pool, options: GatewayObjectStoreOptions, crc64: { pool: Crc64Pool; owned: boolean }) {
     this.#pool = pool;
-    this.#blobs = options.blobStore;
+    this.#ownsBlobs = options.blobStore === undefined;
+    this.#blobs = options.blobStore ?? createS3BlobStore(options.s3);
     this.#crc64 = crc64;
     this.#graceMs = options.gcGraceMs ?? DEFAULT_GC_GRACE_MS;
     this.#now = options.now ?? Date.now;
@@ -793,6 +799,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     this.#closed = true;
     await this.#sweep?.stop();
     await this.#pool.end();
+    if (this.#ownsBlobs) await this.#blobs.close();
     if (this.#crc64.owned) await this.#crc64.pool.close();
   }
 

@@ -22,6 +22,7 @@ import { Crc64Pool } from '../hashing/crc64-pool.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import { createMemoryCallbackLog } from './memory-callback-log.ts';
 import { compareKeys } from '../key-order.ts';
+import { checkOverwrite } from '../overwrite-rules.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import {
   compareUploads,
@@ -46,6 +47,7 @@ import type {
   ObjectStore,
   ObjectTag,
   ObjectStream,
+  OverwriteOptions,
   PartOptions,
   PartRecord,
   PutOptions,
@@ -221,6 +223,8 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     const target = this.#bucket(bucket);
+    // Refused before the body is read when the key is taken already; the check below decides.
+    checkOverwrite(options, target.objects.has(key), key);
     const { received, data } = await this.#receive(body, options.maxSize, reportingTo(options.onReceived));
     const object: StoredObject = {
       bucket,
@@ -240,6 +244,8 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     // The bucket may have been deleted while the body streamed in.
     if (this.#buckets.get(bucket) !== target)
       throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
+    // The commit: from here to the set nothing yields, so no other write can come between.
+    checkOverwrite(options, target.objects.has(key), key);
     target.objects.set(key, { object, segments: [data] });
     return cloneObject(object);
   }
@@ -264,9 +270,12 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     key: string,
     meta?: ObjectMeta,
     settings: ObjectSettings = {},
+    options?: OverwriteOptions,
   ): Promise<StoredObject> {
     const from = this.#object(source.bucket, source.key);
     const target = this.#bucket(bucket);
+    // Synchronous up to the set below: this check is the commit's.
+    checkOverwrite(options, target.objects.has(key), key);
     const ontoItself = source.bucket === bucket && source.key === key;
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
     const { restore, ...copied } = from.object;
@@ -407,7 +416,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     };
   }
 
-  async complete(ref: UploadRef, listed: CompletedPart[]): Promise<StoredObject> {
+  async complete(ref: UploadRef, listed: CompletedPart[], options?: OverwriteOptions): Promise<StoredObject> {
     const upload = this.#upload(ref);
     const target = this.#bucket(ref.bucket);
     const parts = resolveCompletedParts(ref.uploadId, listed, (n) => upload.parts.get(n)?.record);
@@ -430,6 +439,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       tags: upload.settings.tags ?? [],
       storageClass: upload.info.storageClass,
     };
+    checkOverwrite(options, target.objects.has(ref.key), ref.key);
     target.objects.set(ref.key, { object, segments: parts.map((p) => upload.parts.get(p.partNumber)!.data) });
     target.uploads.delete(ref.uploadId);
     return cloneObject(object);

@@ -31,7 +31,7 @@ function start(): Promise<UpcallServer> {
     logger: pino({ level: 'silent' }),
     host: '127.0.0.1',
     port: 0,
-    dataDir,
+    storage: { kind: 'fs', dataDir },
     credentials: { [TEST_ACCESS_KEY_ID]: TEST_ACCESS_KEY_SECRET },
     bucketsToCreate: [TEST_BUCKET],
   });

@@ -111,7 +111,7 @@ describe('callback service', () => {
   it('reports an unreadable key file on use, and retries after it is fixed', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, CALLBACK_KEY_FILE), 'not a key');
-    const service = createCallbackService({ dataDir: dir }, { owner: 'o', now: () => new Date() });
+    const service = createCallbackService({ keyDir: dir }, { owner: 'o', now: () => new Date() });
     try {
       const request = { method: 'GET', rawPath: '/callback_pub_key_v1.pem', host: '127.0.0.1:1' };
       await expect(service.keyResponse(request, new Set())).rejects.toThrow(/not a PEM private key/);

@@ -28,7 +28,7 @@ afterAll(async () => {
 
 async function start(): Promise<{ server: UpcallServer; client: OssTestClient }> {
   const server = await createServer({
-    dataDir,
+    storage: { kind: 'fs', dataDir },
     credentials: { [ACCESS_KEY_ID]: ACCESS_KEY_SECRET },
     bucketsToCreate: [BUCKET],
     logger: pino({ level: 'silent' }),

@@ -139,6 +139,14 @@ describe('upcall server gateway mode: half a configuration is refused at start',
     );
   });
 
+  it('beyond loopback a gateway needs UPCALL_ACCESS_KEY_*: a generated key would be its own', async () => {
+    const result = await startServer(
+      ['--host', '0.0.0.0', '--database-url', DATABASE_URL, ...S3],
+      S3_CREDENTIALS,
+    );
+    expectRefused(result, /set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET, the same on every gateway/);
+  });
+
   it('UPCALL_S3_REGION, UPCALL_GC_GRACE or S3 credentials alone leave a --data server alone', async () => {
     // They only tune gateway mode, so a shell exporting them for other tools still starts locally.
     const cli = await spawnCli(['server', '--port', '0', '--data', join(cwd, 'local')], {

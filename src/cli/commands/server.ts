@@ -21,7 +21,11 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { CANONICAL_CALLBACK_KEY_URL, type CallbackKeyBits } from '../../server/callback/callback-key.ts';
+import {
+  CANONICAL_CALLBACK_KEY_URL,
+  readCallbackKeyFile,
+  type CallbackKeyBits,
+} from '../../server/callback/callback-key.ts';
 import {
   createServer,
   DEFAULT_ACCESS_KEY_ID,
@@ -68,6 +72,7 @@ interface ServerFlags extends CallbackLogFlags, GatewayFlags {
   region?: string;
   callbackKeyBits?: CallbackKeyBits;
   callbackKeyUrl?: string;
+  callbackKeyFile?: string;
   forbidPrivateCallbacks?: boolean;
   unsignedCallbacks?: boolean;
   unsafeNoFsync?: boolean;
@@ -83,6 +88,7 @@ export const SERVER_ENV = {
   region: 'UPCALL_REGION',
   callbackKeyBits: 'UPCALL_CALLBACK_KEY_BITS',
   callbackKeyUrl: 'UPCALL_CALLBACK_KEY_URL',
+  callbackKeyFile: 'UPCALL_CALLBACK_KEY_FILE',
   forbidPrivateCallbacks: 'UPCALL_FORBID_PRIVATE_CALLBACKS',
   unsignedCallbacks: 'UPCALL_UNSIGNED_CALLBACKS',
   unsafeNoFsync: 'UPCALL_UNSAFE_NO_FSYNC',
@@ -97,6 +103,8 @@ interface ServerSettings {
   region: string;
   callbackKeyBits: CallbackKeyBits | undefined;
   callbackKeyUrl: string | undefined;
+  /** A PEM the callback key is read from, in place of the one kept in the data dir. */
+  callbackKeyFile: string | undefined;
   forbidPrivateCallbacks: boolean;
   unsignedCallbacks: boolean;
   fsync: boolean;
@@ -105,6 +113,12 @@ interface ServerSettings {
   pathStyleHosts: string[];
   bodyTimeoutMs: number;
   restoreDelayMs: number;
+}
+
+/** `--callback-key-file`, else UPCALL_CALLBACK_KEY_FILE, resolved against the working directory. */
+export function callbackKeyFileOf(flag: string | undefined, io: CliIo): string | undefined {
+  const path = flag ?? io.env[SERVER_ENV.callbackKeyFile];
+  return path === undefined || path === '' ? undefined : resolve(io.cwd, path);
 }
 
 function collectBucket(value: string, previous: string[]): string[] {
@@ -189,6 +203,7 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
     region: flags.region ?? fromEnv(io, SERVER_ENV.region, (value) => value) ?? DEFAULT_REGION,
     callbackKeyBits: flags.callbackKeyBits ?? fromEnv(io, SERVER_ENV.callbackKeyBits, parseKeyBits),
     callbackKeyUrl: flags.callbackKeyUrl ?? fromEnv(io, SERVER_ENV.callbackKeyUrl, parseKeyUrl),
+    callbackKeyFile: callbackKeyFileOf(flags.callbackKeyFile, io),
     forbidPrivateCallbacks:
       flags.forbidPrivateCallbacks ?? fromEnv(io, SERVER_ENV.forbidPrivateCallbacks, parseBoolean) ?? false,
     unsignedCallbacks:
@@ -241,6 +256,10 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       '--callback-key-url <url>',
       `public key URL sent in x-oss-pub-key-url, e.g. ${CANONICAL_CALLBACK_KEY_URL} (default: this server's /callback_pub_key_v1.pem; env ${SERVER_ENV.callbackKeyUrl})`,
       parseKeyUrl,
+    )
+    .option(
+      '--callback-key-file <pem>',
+      `sign callbacks with the RSA private key in this PEM file instead of the one kept in --data, so several servers share one key (env ${SERVER_ENV.callbackKeyFile})`,
     )
     .option(
       '--forbid-private-callbacks',
@@ -309,6 +328,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
             ? undefined
             : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
         const credentials = await accessKey(io, flags.host, dataDir, gateway !== undefined);
+        // Read before anything listens: an unreadable or wrong key file stops the start.
+        const callbackKey =
+          chosen.callbackKeyFile === undefined
+            ? undefined
+            : await readCallbackKeyFile(chosen.callbackKeyFile);
         const server = await createServer({
           port: flags.port,
           host: flags.host,
@@ -326,6 +350,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           restoreDelayMs: chosen.restoreDelayMs,
           logger: stderrLogger(logLevel, 'upcall-server'),
           callback: {
+            key: callbackKey,
             keyBits: chosen.callbackKeyBits,
             keyUrl: chosen.callbackKeyUrl,
             forbidPrivateAddresses: chosen.forbidPrivateCallbacks,
@@ -428,6 +453,7 @@ function banner(
   if (reachableUrl(server.url) !== server.url) lines.push(`listening on: ${server.url} (every interface)`);
   const keyUrl = server.callbackService?.keyUrl();
   if (keyUrl !== undefined) lines.push(`callback key URL: ${keyUrl}`);
+  if (chosen.callbackKeyFile !== undefined) lines.push(`callback key: ${chosen.callbackKeyFile}`);
   if (chosen.forbidPrivateCallbacks) lines.push('private callback addresses: forbidden');
   if (chosen.unsignedCallbacks) lines.push('callbacks: UNSIGNED (app servers cannot verify them)');
   if (!chosen.fsync && flags.dataDir !== undefined) {

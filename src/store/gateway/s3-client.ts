@@ -16,6 +16,9 @@
  * timeout is what is left of it. A streamed PUT gets `requestTimeoutMs` as an idle limit: undici's
  * headers timer only fires while the engine does not drain the socket, so a slow sender is fine and
  * a hung engine is not. A response body that stops for `requestTimeoutMs` fails (body timeout).
+ * undici checks these timers about once a second, so a deadline may pass by up to ~1 s.
+ * CopyObject gets `copyTimeoutMs` instead: Swift and RGW copy the whole object before they send a
+ * byte of the answer, so its time grows with the object's size.
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -45,6 +48,8 @@ export interface S3ClientOptions {
   maxConnections?: number;
   /** See the module header. Default 30 s. */
   requestTimeoutMs?: number;
+  /** CopyObject's deadline, retries included (see the module header). Default 10 min. */
+  copyTimeoutMs?: number;
   /** Default 5 s. */
   connectTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
@@ -90,6 +95,8 @@ interface S3Request {
   /** False for a streamed body, which cannot be sent twice. */
   replayable: boolean;
   signal?: AbortSignal | undefined;
+  /** Overrides `requestTimeoutMs` for this call. */
+  timeoutMs?: number;
 }
 
 export class S3Client {
@@ -97,6 +104,7 @@ export class S3Client {
   readonly #pool: Pool;
   readonly #host: string;
   readonly #requestTimeoutMs: number;
+  readonly #copyTimeoutMs: number;
   readonly #retry: RetryPolicy;
   readonly #listPageSize: number;
 
@@ -118,6 +126,7 @@ export class S3Client {
     this.#config = config;
     this.#host = origin.host;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#copyTimeoutMs = options.copyTimeoutMs ?? 600_000;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#listPageSize = options.listPageSize ?? 1000;
     if (!Number.isInteger(this.#listPageSize) || this.#listPageSize < 1 || this.#listPageSize > 1000) {
@@ -182,6 +191,7 @@ export class S3Client {
       headers: { 'x-amz-copy-source': s3Path(this.#config.bucket, sourceKey) },
       payloadHash: EMPTY_SHA256,
       replayable: true,
+      timeoutMs: this.#copyTimeoutMs,
     });
     const text = await readCapped(response.body, MAX_ERROR_BODY_BYTES);
     // S3 may report a failed copy as 200 with an <Error> document (AWS CopyObject reference).
@@ -315,7 +325,8 @@ export class S3Client {
     const path = this.#path(request.key);
     const query = request.query ?? [];
     const search = query.length === 0 ? '' : `?${s3QueryString(query)}`;
-    const deadline = Date.now() + this.#requestTimeoutMs;
+    const timeoutMs = request.timeoutMs ?? this.#requestTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     let bodyError: Error | undefined;
     if (request.body !== undefined && !Buffer.isBuffer(request.body)) {
       request.body.once('error', (error: Error) => (bodyError = error));
@@ -338,7 +349,7 @@ export class S3Client {
           headers,
           body: request.body ?? null,
           signal: request.signal ?? null,
-          headersTimeout: request.replayable ? Math.max(1, deadline - Date.now()) : this.#requestTimeoutMs,
+          headersTimeout: request.replayable ? Math.max(1, deadline - Date.now()) : timeoutMs,
         });
       } catch (error) {
         // The caller's own failures pass through as they are: its body stream broke, or it aborted.

@@ -22,7 +22,7 @@ export function upcallMissing() {
 }
 
 /**
- * @param {{ name?: string, dataDir: string, host?: string, cpuProfDir?: string, env?: NodeJS.ProcessEnv,
+ * @param {{ name?: string, dataDir?: string, host?: string, cpuProfDir?: string, env?: NodeJS.ProcessEnv,
  *   extraArgs?: string[], bucket: string }} options
  * @returns {Promise<{ server: import('./child-server.js').ChildServer, target: import('./target.js').Target }>}
  */
@@ -70,7 +70,7 @@ export async function startReceiver(options) {
  * --cpu-prof profile gets written on exit).
  * @param {string} name
  * @param {string} command
- * @param {{ host?: string, dataDir: string, nodeArgs?: string[], args?: string[], env?: NodeJS.ProcessEnv }} options
+ * @param {{ host?: string, dataDir?: string, nodeArgs?: string[], args?: string[], env?: NodeJS.ProcessEnv }} options
  */
 async function startCli(name, command, options) {
   const host = options.host ?? '127.0.0.1';
@@ -85,8 +85,8 @@ async function startCli(name, command, options) {
       String(port),
       '--host',
       host,
-      '--data',
-      options.dataDir,
+      // No --data: a gateway (UPCALL_DATABASE_URL, UPCALL_S3_*) keeps nothing locally.
+      ...(options.dataDir === undefined ? [] : ['--data', options.dataDir]),
       ...(options.args ?? []),
     ],
     {

@@ -78,6 +78,7 @@ export async function startPgHookRunner(options: PgHookRunnerOptions): Promise<H
   });
   // An idle connection cut by a database restart must not take the process down.
   pool.on('error', report);
+  pool.on('connect', (client) => client.on('error', report));
   const sweep = (): void => {
     pool.query(SWEEP).catch(report);
   };

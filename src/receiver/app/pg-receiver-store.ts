@@ -51,12 +51,15 @@ export async function openPgReceiverStore(connectionString: string): Promise<PgR
   // An idle connection cut by a database restart must not take the process down; the next
   // query opens a new one.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<ReceiverSchema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await withMigrationLock(pool, async () => {
       await migratePg(db);
       // graphile-worker's schema with it, on a pool of its own (it reads its ids as strings).
       const workerPool = new pg.Pool({ connectionString, max: 1 });
+      workerPool.on('error', () => undefined);
+      workerPool.on('connect', (client) => client.on('error', () => undefined));
       try {
         await runMigrations({ pgPool: workerPool, logger: SILENT });
       } finally {

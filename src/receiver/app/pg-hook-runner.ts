@@ -6,21 +6,21 @@
  * default) and 100 jobs/s. Both enqueue inside the caller's transaction; 0.17 is the last line
  * that runs on Node 20.
  *
- * At least once, across instances: graphile-worker locks a job to the worker that took it and
- * releases a dead worker's jobs only after 4 hours. So each instance names its worker after itself
- * and keeps a connection with that name as `application_name` open while it lives; every instance
- * sweeps now and then for jobs locked by a name no live connection carries (a receiver killed
- * with -9, a machine gone) and unlocks them, so another instance, or a restart, runs them again.
+ * At least once, across instances: graphile-worker locks a job to the worker pool that took it
+ * (`locked_by` = the pool's random id) and releases a dead pool's jobs only after 4 hours. So each
+ * instance keeps a connection whose `application_name` is its pool's id open while it lives; every
+ * instance sweeps now and then for hook jobs locked by an id no live connection carries (a
+ * receiver killed with -9, a machine gone) and unlocks them, so another instance, or a restart,
+ * runs them again. Other apps' graphile-worker jobs in the same database are left alone (the
+ * sweep looks at this task's jobs only).
  */
 import { randomBytes } from 'node:crypto';
-import { Logger, run, type Runner, type RunnerOptions } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { Logger, run, type Runner, type RunnerOptions, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import { runHookJob, type HookJobRunOptions, type HookWorker } from './hook-worker.ts';
 import type { PgHookJobQueue } from './pg-hook-job-queue.ts';
 import { HOOK_TASK } from './pg-upload-writer.ts';
-
-/** Worker names this receiver gives itself; the sweep unlocks only these (not other apps' workers). */
-const WORKER_PREFIX = 'upcall-receiver-';
 
 export interface PgHookRunnerOptions extends Omit<HookJobRunOptions, 'queue'> {
   connectionString: string;
@@ -33,14 +33,16 @@ export interface PgHookRunnerOptions extends Omit<HookJobRunOptions, 'queue'> {
   onQueueError?: (error: unknown) => void;
 }
 
-/** Unlocks jobs whose worker has no connection left: its process is gone. */
+/** Unlocks hook jobs whose worker pool has no connection left: its process is gone. */
 const SWEEP = `select graphile_worker.force_unlock_workers(coalesce(array_agg(distinct j.locked_by), '{}'))
   from graphile_worker._private_jobs j
-  where j.locked_by like '${WORKER_PREFIX}%'
+  join graphile_worker._private_tasks t on t.id = j.task_id
+  where t.identifier = '${HOOK_TASK}' and j.locked_by is not null
     and not exists (select 1 from pg_stat_activity a where a.application_name = j.locked_by)`;
 
 export async function startPgHookRunner(options: PgHookRunnerOptions): Promise<HookWorker> {
-  const workerId = `${WORKER_PREFIX}${randomBytes(8).toString('hex')}`;
+  // Until graphile-worker names its pool, the liveness connection carries a placeholder.
+  let poolId = `upcall-receiver-${randomBytes(8).toString('hex')}`;
   const report = (error: unknown): void => options.onQueueError?.(error);
   let closed = false;
 
@@ -50,7 +52,7 @@ export async function startPgHookRunner(options: PgHookRunnerOptions): Promise<H
   const connectLiveness = async (): Promise<void> => {
     const client = new pg.Client({
       connectionString: options.connectionString,
-      application_name: workerId,
+      application_name: poolId,
       connectionTimeoutMillis: 2000,
     });
     client.on('error', (error) => {
@@ -86,13 +88,19 @@ export async function startPgHookRunner(options: PgHookRunnerOptions): Promise<H
   const logger = new Logger(() => (level, message) => {
     if (String(level) === 'error') report(new Error(`graphile-worker: ${message}`));
   });
+  const events = new EventEmitter() as WorkerEvents;
+  // Emitted before the pool's workers start, so its jobs are rarely locked before the name is
+  // live (and if one is swept in that instant it runs twice: at least once, never lost).
+  events.on('pool:create', ({ workerPool }) => {
+    poolId = workerPool.id;
+    liveness?.query(`select set_config('application_name', $1, false)`, [poolId]).catch(report);
+  });
   let runner: Runner;
   try {
-    // `workerId` is honoured with concurrency 1 (graphile-worker main.js) but missing from the type.
-    const runnerOptions: RunnerOptions & { workerId: string } = {
+    const runnerOptions: RunnerOptions = {
       pgPool: pool,
       concurrency: 1,
-      workerId,
+      events,
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs,
       logger,

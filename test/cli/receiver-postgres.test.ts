@@ -107,7 +107,11 @@ describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
     const replies = await Promise.all(
       objects.map(async (name, i) => {
         const result = (await client.put(name, Buffer.from(name), {
-          callback: { url: receivers[i % 2]!.ready, body: BODY },
+          callback: {
+            url: receivers[i % 2]!.ready,
+            body: `${BODY}&x:device=\${x:device}`,
+            customValue: { device: i % 2 === 0 ? 'phone' : 'tablet' },
+          },
         })) as { res: { status: number }; data: { Status: string; id: number; object: string } };
         expect(result.res.status).toBe(200);
         return result.data;
@@ -117,6 +121,13 @@ describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
     for (const receiver of receivers) {
       const records = await listed(receiver);
       expect(records.map((r) => r.object).sort()).toEqual([...objects].sort());
+      // The x: variables went in with each record (the filter reads upload_vars).
+      const phones = await getJson<{ uploads: RecordJson[] }>(
+        `${origin(receiver)}/api/uploads?var=${encodeURIComponent('x:device=phone')}`,
+      );
+      expect(phones.uploads.map((r) => r.object).sort()).toEqual(
+        objects.filter((_o, i) => i % 2 === 0).sort(),
+      );
     }
     // Every forward job ran once (the target accepted each record once), whichever instance took it.
     await eventually(() => target!.accepted().size === objects.length, 20_000);

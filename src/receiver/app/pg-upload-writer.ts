@@ -1,8 +1,9 @@
 /**
- * The callback path's writes on PostgreSQL: one transaction per upload that inserts the record,
- * its `x:` vars and its hook jobs, and enqueues each job for graphile-worker with
- * `SELECT graphile_worker.add_job(…)` in that same transaction, so an upload never lacks its
- * jobs and a rolled-back record never runs one (issue 17). Fixed statements in plain `pg`
+ * The callback path's writes on PostgreSQL: one statement per upload (a data-modifying CTE, so
+ * one transaction and one round trip) that inserts the record, its `x:` vars and its hook jobs,
+ * and enqueues each job for graphile-worker with `graphile_worker.add_job(…)` in that same
+ * transaction, so an upload never lacks its jobs and a rolled-back record never runs one
+ * (issue 17). Fixed statements in plain `pg`
  * (named, so each connection prepares them once), as the SQLite writer is plain better-sqlite3.
  *
  * Invariant: a write resolves only after COMMIT returned; a second verified record of one
@@ -15,49 +16,33 @@ import type { UploadWriter } from './upload-writer.ts';
 export const HOOK_TASK = 'upcall_hook';
 
 export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]): UploadWriter {
-  const insertUpload = `insert into "uploads" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map((_c, i) => `$${i + 1}`).join(', ')}) returning "id"`;
-  const insertVars =
-    'insert into "upload_vars" ("upload_id", "name", "value") select $1, unnest($2::text[]), unnest($3::text[])';
-  // The jobs rows (what the API shows) and their graphile-worker jobs (what runs them), together.
-  const insertJobs =
-    'with "jobs" as (insert into "hook_jobs" ("upload_id", "hook", "state", "attempts", "next_run_at", "last_error", "updated_at") ' +
-    'select $1, unnest($2::text[]), \'pending\', 0, $3, null, $3 returning "id") ' +
-    `select graphile_worker.add_job('${HOOK_TASK}', json_build_object('jobId', "id")) from "jobs"`;
+  const n = columns.length;
+  // One statement, so one round trip and atomic without BEGIN/COMMIT: the record, its vars, its
+  // jobs rows (what the API shows) and their graphile-worker jobs (what runs them). Foreign keys
+  // are checked at the end of the statement, when the upload row exists.
+  const insertUpload =
+    `with "u" as (insert into "uploads" (${columns.map((c) => `"${c}"`).join(', ')}) ` +
+    `values (${columns.map((_c, i) => `$${i + 1}`).join(', ')}) returning "id"), ` +
+    `"v" as (insert into "upload_vars" ("upload_id", "name", "value") select "u"."id", "x"."name", "x"."value" ` +
+    `from "u", unnest($${n + 1}::text[], $${n + 2}::text[]) as "x"("name", "value")), ` +
+    `"j" as (insert into "hook_jobs" ("upload_id", "hook", "state", "attempts", "next_run_at", "last_error", "updated_at") ` +
+    `select "u"."id", "h", 'pending', 0, $${n + 4}, null, $${n + 4} from "u", unnest($${n + 3}::text[]) as "h" returning "id") ` +
+    `select (select "id" from "u") as "id", ` +
+    `(select count(graphile_worker.add_job('${HOOK_TASK}', json_build_object('jobId', "j"."id"))) from "j") as "jobs"`;
   return {
     async insert({ row, vars, hookNames, receivedAt }) {
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
-        const inserted = await client.query<{ id: number }>({
-          name: 'upcall_insert_upload',
-          text: insertUpload,
-          values: columns.map((c) => row[c]),
-        });
-        const id = inserted.rows[0]!.id;
-        const names = Object.keys(vars);
-        if (names.length > 0) {
-          await client.query({
-            name: 'upcall_insert_vars',
-            text: insertVars,
-            values: [id, names, Object.values(vars)],
-          });
-        }
-        if (hookNames.length > 0) {
-          await client.query({
-            name: 'upcall_insert_jobs',
-            text: insertJobs,
-            values: [id, hookNames, receivedAt],
-          });
-        }
-        await client.query('commit');
-        return id;
-      } catch (error) {
-        // A broken connection cannot roll back; the server drops its transaction with it.
-        await client.query('rollback').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      const inserted = await pool.query<{ id: number }>({
+        name: 'upcall_insert_upload',
+        text: insertUpload,
+        values: [
+          ...columns.map((c) => row[c]),
+          Object.keys(vars),
+          Object.values(vars),
+          hookNames,
+          receivedAt,
+        ],
+      });
+      return inserted.rows[0]!.id;
     },
     async setReply(id, replyJson, latencyMs) {
       await pool.query({

@@ -1,6 +1,7 @@
 /**
- * The ready-made app server: receives OSS callbacks, verifies them, records every one in SQLite,
- * runs user hooks and answers JSON within the deadline; serves the records over a REST API.
+ * The ready-made app server: receives OSS callbacks, verifies them, records every one in SQLite
+ * (or PostgreSQL, shared by several instances: `databaseUrl`), runs user hooks and answers JSON
+ * within the deadline; serves the records over a REST API.
  *
  *   const receiver = await createReceiver({ dataDir: './data', keyUrlAllowlist: [...] });
  *   await receiver.listen();   // POST /callback, GET /api/uploads, GET /api/uploads/:id
@@ -9,7 +10,7 @@
  * excerpt, the newest `refusedRecordsKept`); everything but the callback is behind the Host check
  * and, when set, the API token (`request-guard.ts`).
  *
- * Invariant: the callback route does only what the reply depends on (verify, one SQLite
+ * Invariant: the callback route does only what the reply depends on (verify, one database
  * transaction, the optional sync hook within its budget); async hooks run after the reply from
  * the durable queue, so a slow hook can never make OSS time out (SPEC.md §4, 5 s).
  */

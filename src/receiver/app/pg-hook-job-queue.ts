@@ -8,11 +8,11 @@
  * take one job, and a claimer does not come back empty while another job is due (measured: without
  * it the loser of a race gets nothing; ../shared/services/README.md).
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { HookJob, HookJobQueue, HookJobState } from './upload-repository.ts';
-import type { HookJobsTable, ReceiverSchema } from './sqlite-receiver-schema.ts';
+import { sql, type Kysely } from 'kysely';
+import type { HookJob, HookJobQueue } from './upload-repository.ts';
+import type { ReceiverSchema } from './sqlite-receiver-schema.ts';
 import { HOOK_TASK } from './pg-upload-writer.ts';
-import { createHookJobQueue } from './sqlite-hook-job-queue.ts';
+import { createHookJobQueue, toJob } from './sqlite-hook-job-queue.ts';
 
 export interface PgHookJobQueue extends HookJobQueue {
   /**
@@ -84,18 +84,4 @@ export function createPgHookJobQueue(db: Kysely<ReceiverSchema>): PgHookJobQueue
     // this process's to take. A dead one's jobs come back through graphile-worker (pg-hook-runner.ts).
     requeueRunning: () => Promise.resolve(0),
   };
-}
-
-function toJob(row: Selectable<HookJobsTable>): HookJob {
-  const job: HookJob = {
-    id: row.id,
-    uploadId: row.upload_id,
-    hook: row.hook,
-    state: row.state as HookJobState,
-    attempts: row.attempts,
-    nextRunAt: row.next_run_at,
-    updatedAt: row.updated_at,
-  };
-  if (row.last_error !== null) job.lastError = row.last_error;
-  return job;
 }

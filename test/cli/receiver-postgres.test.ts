@@ -156,6 +156,21 @@ describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
     expect(await again.body.json()).toEqual(first.reply);
     expect((await listed(receivers[1]!)).length).toBe(before);
     await eventually(() => target!.accepted().size === 9, 20_000);
+
+    // A refused callback (no signature) is recorded too, as refused, and shown by the other one.
+    const junk = await request(`${origin(receivers[1]!)}/callback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-oss-request-id': 'JUNK' },
+      body: 'object=junk.txt',
+    });
+    expect(junk.statusCode).toBe(400);
+    await junk.body.dump();
+    await eventually(async () => {
+      const refused = await getJson<{ uploads: RecordJson[] }>(
+        `${origin(receivers[0]!)}/api/uploads?verified=false`,
+      );
+      return refused.uploads.length === 1 && refused.uploads[0]!.object === 'junk.txt';
+    }, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect([...target!.accepted().values()].every((n) => n === 1)).toBe(true);
   }, 60_000);

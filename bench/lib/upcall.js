@@ -53,13 +53,15 @@ export async function startUpcall(options) {
 /**
  * The receiver app through its CLI (`upcall receiver --port N --data DIR --public-key FILE`):
  * verifies each callback with the pinned key and records it in SQLite before it answers.
- * @param {{ dataDir: string, publicKeyFile: string, callbackPath: string, host?: string }} options
+ * @param {{ dataDir: string, publicKeyFile: string, callbackPath: string, host?: string, env?: NodeJS.ProcessEnv }} options
+ *   (`env.UPCALL_DATABASE_URL` records to PostgreSQL instead)
  * @returns {Promise<import('./child-server.js').ChildServer>}
  */
 export async function startReceiver(options) {
   return startCli('upcall receiver', 'receiver', {
     host: options.host,
     dataDir: options.dataDir,
+    env: options.env,
     args: ['--public-key', options.publicKeyFile, '--callback-path', options.callbackPath],
   });
 }

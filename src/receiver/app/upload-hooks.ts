@@ -21,6 +21,12 @@ export interface AsyncHookContext {
   attempt: number;
   /** Aborted when the job exceeds `jobTimeoutMs`. */
   signal: AbortSignal;
+  /**
+   * The same on every run of this hook for this upload, on any receiver instance: a hook runs at
+   * least once, so one whose effect must happen once deduplicates by it (e.g. an
+   * `Idempotency-Key` header, as `--forward-to` sends).
+   */
+  idempotencyKey: string;
 }
 
 export type SyncUploadHook = (

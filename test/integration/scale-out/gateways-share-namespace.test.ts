@@ -8,7 +8,7 @@
  *
  * Needs the services (test/helpers/services.ts); each run has a database of its own.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -217,6 +217,25 @@ describe.skipIf(!services)('gateways over one PostgreSQL + S3 engine', { timeout
       expect(result.data).toMatchObject({ Status: 'OK', object: `signed/${name}` });
       const [record] = await receiverUploads();
       expect(record).toMatchObject({ verified: true, object: `signed/${name}`, size: name.length });
+    }
+  });
+
+  it('--callback-key-file overrides the shared key: such a gateway serves the file’s public key', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const keyFile = join(scratch, 'callback-key.pem');
+    await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const [own] = await startGateways(1, {
+      databaseUrl: database.url,
+      s3: services!.s3,
+      args: ['--callback-key-file', keyFile],
+    });
+    try {
+      const served = await (await fetch(`${own!.endpoint}/callback_pub_key_v1.pem`)).text();
+      expect(served).toBe(createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString());
+      const shared = await (await fetch(`${gateways[0]!.endpoint}/callback_pub_key_v1.pem`)).text();
+      expect(served).not.toBe(shared);
+    } finally {
+      await stopGateways([own!]);
     }
   });
 });

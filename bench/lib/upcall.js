@@ -22,7 +22,7 @@ export function upcallMissing() {
 }
 
 /**
- * @param {{ name?: string, dataDir: string, host?: string, cpuProfDir?: string, env?: NodeJS.ProcessEnv,
+ * @param {{ name?: string, dataDir?: string, host?: string, cpuProfDir?: string, env?: NodeJS.ProcessEnv,
  *   extraArgs?: string[], bucket: string }} options
  * @returns {Promise<{ server: import('./child-server.js').ChildServer, target: import('./target.js').Target }>}
  */
@@ -53,13 +53,15 @@ export async function startUpcall(options) {
 /**
  * The receiver app through its CLI (`upcall receiver --port N --data DIR --public-key FILE`):
  * verifies each callback with the pinned key and records it in SQLite before it answers.
- * @param {{ dataDir: string, publicKeyFile: string, callbackPath: string, host?: string }} options
+ * @param {{ dataDir: string, publicKeyFile: string, callbackPath: string, host?: string, env?: NodeJS.ProcessEnv }} options
+ *   (`env.UPCALL_DATABASE_URL` records to PostgreSQL instead)
  * @returns {Promise<import('./child-server.js').ChildServer>}
  */
 export async function startReceiver(options) {
   return startCli('upcall receiver', 'receiver', {
     host: options.host,
     dataDir: options.dataDir,
+    env: options.env,
     args: ['--public-key', options.publicKeyFile, '--callback-path', options.callbackPath],
   });
 }
@@ -70,7 +72,7 @@ export async function startReceiver(options) {
  * --cpu-prof profile gets written on exit).
  * @param {string} name
  * @param {string} command
- * @param {{ host?: string, dataDir: string, nodeArgs?: string[], args?: string[], env?: NodeJS.ProcessEnv }} options
+ * @param {{ host?: string, dataDir?: string, nodeArgs?: string[], args?: string[], env?: NodeJS.ProcessEnv }} options
  */
 async function startCli(name, command, options) {
   const host = options.host ?? '127.0.0.1';
@@ -85,8 +87,8 @@ async function startCli(name, command, options) {
       String(port),
       '--host',
       host,
-      '--data',
-      options.dataDir,
+      // No --data: a gateway (UPCALL_DATABASE_URL, UPCALL_S3_*) keeps nothing locally.
+      ...(options.dataDir === undefined ? [] : ['--data', options.dataDir]),
       ...(options.args ?? []),
     ],
     {

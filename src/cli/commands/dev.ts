@@ -32,6 +32,7 @@ import { stopOnSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connection.ts';
+import { cliInvocation } from '../cli-invocation.ts';
 import { DEV_BUCKET_CORS } from '../dev-cors.ts';
 import { devAccessKey } from '../dev-credentials.ts';
 import { devBanner } from '../dev-banner.ts';
@@ -62,6 +63,8 @@ export interface DevOptions {
   logLevel?: string;
   /** The storage server's lifecycle sweep (`--lifecycle-interval`, `--lifecycle-day`); default its own. */
   lifecycle?: ServerOptions['lifecycle'];
+  /** How the banner tells the user to run the CLI (cli-invocation.ts). Default: from process.cwd(). */
+  cli?: string;
 }
 
 export interface DevHandle {
@@ -185,6 +188,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       dataDir: options.dataDir,
       region: DEFAULT_REGION,
       credentialSource: key.source,
+      cli: options.cli ?? cliInvocation(process.cwd()),
       ...(apiToken === undefined ? {} : { apiToken }),
     }),
     server,
@@ -264,6 +268,7 @@ export function devCommand(io: CliIo = processIo()): Command {
         env: io.env,
         logLevel: chosenLogLevel(flags, io, DEFAULT_DEV_LOG_LEVEL),
         lifecycle: lifecycleSetting(flags, io),
+        cli: cliInvocation(io.cwd),
       });
       await new Promise<void>((done) => {
         // Handlers first: a script may send SIGTERM the moment it reads the banner.

@@ -59,11 +59,18 @@ import {
   lifecycleSetting,
   type LifecycleFlags,
 } from '../lifecycle-options.ts';
+import {
+  GATEWAY_OPTIONS,
+  gatewayBannerLine,
+  gatewaySetting,
+  type GatewayFlags,
+  type GatewaySetting,
+} from '../gateway-options.ts';
 
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
 export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
 
-interface ServerFlags extends CallbackLogFlags, LifecycleFlags {
+interface ServerFlags extends CallbackLogFlags, LifecycleFlags, GatewayFlags {
   port: number;
   host: string;
   data?: string;
@@ -326,6 +333,12 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       parseLogEntries,
     )
     .option('--no-callback-log', 'do not record callbacks (no `upcall callbacks`, no redelivery)')
+    .addOption(GATEWAY_OPTIONS.databaseUrl())
+    .addOption(GATEWAY_OPTIONS.s3Endpoint())
+    .addOption(GATEWAY_OPTIONS.s3Bucket())
+    .addOption(GATEWAY_OPTIONS.s3Region())
+    .addOption(GATEWAY_OPTIONS.s3PathStyle())
+    .addOption(GATEWAY_OPTIONS.gcGrace())
     .addOption(logLevelOption('info'))
     .addOption(verboseOption())
     .action((flags: ServerFlags) =>
@@ -333,11 +346,17 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
         if (flags.memory === true && flags.data !== undefined) {
           throw new UsageError('--memory and --data exclude each other: choose where the data lives');
         }
+        const gateway = gatewaySetting(flags, io, {
+          data: flags.data !== undefined,
+          memory: flags.memory === true,
+        });
         const chosen = settings(flags, io);
         const logLevel = chosenLogLevel(flags, io, 'info');
         const dataDir =
-          flags.memory === true ? undefined : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
-        const credentials = await accessKey(io, flags.host, dataDir);
+          flags.memory === true || gateway !== undefined
+            ? undefined
+            : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
+        const credentials = await accessKey(io, flags.host, dataDir, gateway !== undefined);
         // Read before anything listens: an unreadable or wrong key file stops the start.
         const callbackKey =
           chosen.callbackKeyFile === undefined
@@ -348,9 +367,11 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           port: flags.port,
           host: flags.host,
           storage:
-            dataDir === undefined
-              ? { kind: 'memory', masterKey }
-              : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes, masterKey },
+            gateway !== undefined
+              ? { kind: 'gateway', ...gateway, masterKey }
+              : dataDir === undefined
+                ? { kind: 'memory', masterKey }
+                : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes, masterKey },
           bodyTimeoutMs: chosen.bodyTimeoutMs,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
@@ -370,7 +391,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
         });
         // Handlers first: a script may send SIGTERM the moment it reads the endpoint line.
         stopOn(server, io, signals);
-        io.out(banner(server, { ...flags, dataDir }, chosen, credentials));
+        io.out(banner(server, { ...flags, dataDir, gateway }, chosen, credentials));
       }),
     );
 }
@@ -394,7 +415,12 @@ function isLoopbackHost(host: string): boolean {
   return bare === '::1' || /^::ffff:127\./i.test(bare);
 }
 
-async function accessKey(io: CliIo, host: string, dataDir: string | undefined): Promise<AccessKeySetting> {
+async function accessKey(
+  io: CliIo,
+  host: string,
+  dataDir: string | undefined,
+  gateway: boolean,
+): Promise<AccessKeySetting> {
   const id = io.env['UPCALL_ACCESS_KEY_ID'];
   const secret = io.env['UPCALL_ACCESS_KEY_SECRET'];
   if ((id === undefined || id === '') !== (secret === undefined || secret === '')) {
@@ -411,6 +437,13 @@ async function accessKey(io: CliIo, host: string, dataDir: string | undefined): 
     return { id: DEFAULT_ACCESS_KEY_ID, secret: DEFAULT_ACCESS_KEY_SECRET, source: 'default' };
   }
   // Beyond loopback the built-in pair would let anyone who can reach the port in.
+  if (gateway) {
+    // A key generated here would be this gateway's alone: every gateway must accept the same one.
+    throw new UsageError(
+      `--host ${host} can be reached from other machines: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET, ` +
+        'the same on every gateway (the built-in default key is public)',
+    );
+  }
   if (dataDir === undefined || file === undefined) {
     throw new UsageError(
       `--host ${host} can be reached from other machines: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET ` +
@@ -429,7 +462,7 @@ async function accessKey(io: CliIo, host: string, dataDir: string | undefined): 
 
 function banner(
   server: UpcallServer,
-  flags: Omit<ServerFlags, 'data'> & { dataDir: string | undefined },
+  flags: Omit<ServerFlags, 'data'> & { dataDir: string | undefined; gateway: GatewaySetting | undefined },
   chosen: ServerSettings,
   key: AccessKeySetting,
 ): string {
@@ -437,7 +470,9 @@ function banner(
     `upcall server listening`,
     `endpoint: ${reachableUrl(server.url)}`,
     `region: ${chosen.region}`,
-    `data: ${flags.dataDir ?? '(memory only, --memory: nothing is kept after exit)'}`,
+    flags.gateway === undefined
+      ? `data: ${flags.dataDir ?? '(memory only, --memory: nothing is kept after exit)'}`
+      : gatewayBannerLine(flags.gateway),
     `buckets: ${flags.bucket.length > 0 ? flags.bucket.join(', ') : '(none created at start)'}`,
     `AccessKeyId: ${key.id}`,
     key.source === 'env'

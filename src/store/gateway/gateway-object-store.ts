@@ -56,6 +56,7 @@ import {
   type ObjectEncryption,
 } from '../encryption/object-cipher.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
+import { checkOverwrite } from '../overwrite-rules.ts';
 import type {
   BucketAcl,
   BucketCors,
@@ -77,6 +78,7 @@ import type {
   ObjectStream,
   ObjectTag,
   ObjectType,
+  OverwriteOptions,
   PartOptions,
   PartRecord,
   PutOptions,
@@ -95,6 +97,7 @@ import {
   sweepGarbage,
 } from './blob-gc.ts';
 import type { BlobStore, S3Config } from './blob-store.ts';
+import { COMPACT_ABOVE_SEGMENTS, compactSegments } from './append-compaction.ts';
 import { openPgCallbackLog } from './pg-callback-log.ts';
 import { createS3BlobStore } from './s3-blob-store.ts';
 import { createPgPool, databaseError, query, sqlState, transaction } from './pg-pool.ts';
@@ -330,10 +333,6 @@ function noSuchUpload(uploadId: string): Error {
   return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
 }
 
-function fileAlreadyExists(key: string): Error {
-  return ossError('FileAlreadyExists', { details: { Key: key } });
-}
-
 /** A statement that inserts a row referencing `bucket`: a foreign-key violation means it is gone. */
 async function intoBucket<T>(bucket: string, statement: Promise<T>): Promise<T> {
   try {
@@ -342,11 +341,6 @@ async function intoBucket<T>(bucket: string, statement: Promise<T>): Promise<T> 
     if (sqlState(error) === '23503') throw noSuchBucket(bucket);
     throw error;
   }
-}
-
-/** The precondition of a commit that writes an object row (x-oss-forbid-overwrite). */
-interface CommitOptions {
-  forbidOverwrite?: boolean | undefined;
 }
 
 class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
@@ -361,6 +355,8 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #givenMasterKey: Buffer | undefined;
   #masterKeyLoad: Promise<Buffer> | undefined;
   #closed = false;
+  /** Compactions running in this process, by `bucket\0key` (one per object at a time), awaited by close(). */
+  readonly #compacting = new Map<string, Promise<unknown>>();
   readonly callbackLog: CallbackLog;
 
   constructor(pool: pg.Pool, options: GatewayObjectStoreOptions, crc64: { pool: Crc64Pool; owned: boolean }) {
@@ -537,7 +533,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   async #replaceObject(
     client: pg.ClientBase,
     row: ObjectRow,
-    options: CommitOptions = {},
+    options: OverwriteOptions = {},
   ): Promise<string[]> {
     for (;;) {
       const { rows } = await client.query<{ segments: [string, number][] }>(
@@ -545,7 +541,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         [row.bucket, row.key],
       );
       if (rows[0]) {
-        if (options.forbidOverwrite) throw fileAlreadyExists(row.key.toString('utf8'));
+        checkOverwrite(options, true, row.key.toString('utf8'));
         await client.query(UPDATE_OBJECT, objectParams(row));
         return blobKeys(rows[0].segments);
       }
@@ -694,10 +690,11 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   // Objects
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
-    const commitOptions: CommitOptions = options;
     // Refused before a byte of the body is read; the commit's foreign key is the authority.
     const bucketRow = await this.#bucketRow(bucket);
-    if (commitOptions.forbidOverwrite && (await this.#objectRow(bucket, key))) throw fileAlreadyExists(key);
+    // Refused before a byte is read or copied; the check in the commit is the one that decides.
+    if (options.forbidOverwrite)
+      checkOverwrite(options, (await this.#objectRow(bucket, key)) !== undefined, key);
     const encryption = await this.#newEncryption(options.settings);
     const { received, segments } = await writeBody(
       this.#writer,
@@ -725,7 +722,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     await this.#checkOrDiscard(newBlobs, options.beforeCommit, () => toStoredObject(row));
     await this.#commit(newBlobs, async (client) => ({
       result: undefined,
-      dropped: await this.#replaceObject(client, row, commitOptions),
+      dropped: await this.#replaceObject(client, row, options),
     }));
     return toStoredObject(row);
   }
@@ -764,17 +761,18 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     key: string,
     meta?: ObjectMeta,
     settings: ObjectSettings = {},
-    options: CommitOptions = {},
+    options: OverwriteOptions = {},
   ): Promise<StoredObject> {
     const from = await this.#requireObject(source.bucket, source.key);
     const bucketRow = await this.#bucketRow(bucket);
     const lastModified = this.#now();
     const tags = settings.tags === undefined ? from.tags : fromTags(settings.tags);
     const ontoItself = source.bucket === bucket && source.key === key;
-    if (ontoItself && options.forbidOverwrite) throw fileAlreadyExists(key);
+    if (ontoItself) checkOverwrite(options, true, key);
     if ((from.encryption !== null) !== (settings.serverSideEncryption !== undefined)) {
       // Into the other encryption: the data is re-encoded, never only copied (object-store.ts).
-      if (options.forbidOverwrite && (await this.#objectRow(bucket, key))) throw fileAlreadyExists(key);
+      if (options.forbidOverwrite)
+        checkOverwrite(options, (await this.#objectRow(bucket, key)) !== undefined, key);
       return this.#copyReencoded(from, bucketRow, key, meta, settings, tags, lastModified, options);
     }
     if (ontoItself) {
@@ -803,7 +801,9 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         return toStoredObject(row);
       });
     }
-    if (options.forbidOverwrite && (await this.#objectRow(bucket, key))) throw fileAlreadyExists(key);
+    // Refused before a byte is read or copied; the check in the commit is the one that decides.
+    if (options.forbidOverwrite)
+      checkOverwrite(options, (await this.#objectRow(bucket, key)) !== undefined, key);
     // Server-side copies under new keys: the copy owns its blobs. A source replaced or deleted
     // meanwhile keeps its blobs for the grace period, so the copy is of one consistent version.
     const segments: Segment[] = [];
@@ -856,7 +856,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     settings: ObjectSettings,
     tags: [string, string][],
     lastModified: number,
-    options: CommitOptions,
+    options: OverwriteOptions,
   ): Promise<StoredObject> {
     const ontoItself = from.bucket === bucketRow.name && from.key.toString('utf8') === key;
     // A source replaced or deleted meanwhile keeps its blobs for the grace period.
@@ -978,7 +978,30 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         // Another gateway created the object meanwhile: lock it and check the position again.
       }
     });
+    if (row.segments.length > COMPACT_ABOVE_SEGMENTS) this.#compact(row);
     return toStoredObject(row);
+  }
+
+  /** Starts compacting an appendable object in the background (append-compaction.ts). */
+  #compact(row: ObjectRow): void {
+    const id = `${row.bucket}\0${row.key.toString('hex')}`;
+    if (this.#closed || this.#compacting.has(id)) return;
+    // An encrypted object is compacted under its own data key (new blobs, new IVs).
+    const running = this.#dataKey(row.encryption)
+      .then((dataKey) =>
+        compactSegments(
+          this.#writer,
+          () => this.#due(),
+          row.bucket,
+          row.key,
+          toSegments(row.segments),
+          dataKey,
+        ),
+      )
+      // A failed compaction changes nothing (its blobs are discarded); the next append retries it.
+      .catch(() => false)
+      .finally(() => this.#compacting.delete(id));
+    this.#compacting.set(id, running);
   }
 
   async listObjects(bucket: string, q: ListQuery): Promise<ListPage> {
@@ -1020,6 +1043,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#sweep?.stop();
+    await Promise.all(this.#compacting.values());
     await this.#pool.end();
     if (this.#ownsBlobs) await this.#blobs.close();
     if (this.#crc64.owned) await this.#crc64.pool.close();
@@ -1155,7 +1179,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   async complete(
     ref: UploadRef,
     listed: CompletedPart[],
-    options: CommitOptions = {},
+    options: OverwriteOptions = {},
   ): Promise<StoredObject> {
     // Only metadata: the parts' blobs become the object's segments.
     return this.#commit([], async (client) => {

@@ -34,6 +34,13 @@ import {
   type CallbackServiceOptions,
 } from './callback/callback-service.ts';
 import type { CallbackRuntime } from './callback/callback-runtime.ts';
+import {
+  DEFAULT_LIFECYCLE_DAY_MS,
+  DEFAULT_LIFECYCLE_INTERVAL_MS,
+  startLifecycleSweeper,
+  type LifecycleSweeper,
+  type LifecycleSweepOptions,
+} from './lifecycle/lifecycle-sweeper.ts';
 
 /** Used when no credentials are configured; printed by the CLI so users can paste them. */
 export const DEFAULT_ACCESS_KEY_ID = 'upcall-access-key-id';
@@ -42,6 +49,8 @@ export const DEFAULT_REGION = 'oss-cn-hangzhou';
 /** RestoreObject completes after this (`upcall server --restore-delay`); real OSS takes minutes to hours. */
 export const DEFAULT_RESTORE_DELAY_MS = 60_000;
 export { DEFAULT_MAX_SKEW_MS };
+/** `UPCALL_MASTER_KEY` as the CLI reads it: base64 of 32 bytes. */
+export { parseMasterKey } from '../store/index.ts';
 
 export interface BucketToCreate {
   name: string;
@@ -103,6 +112,12 @@ export interface ServerOptions {
    * server runs its own callbacks and the store has a log; `false` turns it off.
    */
   callbackLog?: Partial<CallbackLogRetention> | false;
+  /**
+   * The lifecycle sweep (lifecycle/lifecycle-sweeper.ts), which carries out PutBucketLifecycle
+   * rules: every `intervalMs` (default 1 h), with a lifecycle day of `dayMs` (default 24 h). On by
+   * default; `false` turns it off (the rules are still kept, and nothing expires).
+   */
+  lifecycle?: Partial<Pick<LifecycleSweepOptions, 'intervalMs' | 'dayMs' | 'batchSize'>> | false;
 }
 
 export interface UpcallServer {
@@ -116,6 +131,8 @@ export interface UpcallServer {
   readonly callbackService: CallbackService | undefined;
   /** This server's own Prometheus registry, served at `/_upcall/metrics` (docs/operations.md). */
   readonly metrics: Registry;
+  /** The lifecycle sweep, unless `lifecycle: false`; `sweep()` runs one now. */
+  readonly lifecycle: LifecycleSweeper | undefined;
   close(): Promise<void>;
 }
 
@@ -193,6 +210,18 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
   }
   const { port } = httpServer.address() as AddressInfo;
   callbackService?.listening(host, port);
+  const lifecycle =
+    options.lifecycle === false
+      ? undefined
+      : startLifecycleSweeper(
+          store,
+          {
+            intervalMs: DEFAULT_LIFECYCLE_INTERVAL_MS,
+            dayMs: DEFAULT_LIFECYCLE_DAY_MS,
+            ...options.lifecycle,
+          },
+          { now, logger },
+        );
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   let closing: Promise<void> | undefined;
@@ -204,8 +233,11 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     httpServer,
     callbackService,
     metrics: metrics.registry,
+    lifecycle,
     close() {
       closing ??= (async () => {
+        // The sweep first: it uses the store, which may be closed below.
+        await lifecycle?.close();
         await new Promise<void>((resolve, reject) => {
           httpServer.close((error) => (error ? reject(error) : resolve()));
           httpServer.closeIdleConnections();

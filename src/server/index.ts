@@ -8,6 +8,7 @@ export {
   DEFAULT_ACCESS_KEY_SECRET,
   DEFAULT_MAX_SKEW_MS,
   DEFAULT_REGION,
+  parseMasterKey,
   type BucketToCreate,
   type ServerOptions,
   type UpcallServer,

@@ -12,6 +12,7 @@ import { lookup } from 'mime-types';
 import { ossError } from '../shared/oss-error.ts';
 import type { ObjectMeta, StoredObject } from '../store/object-store.ts';
 import type { HeaderValue } from './pipeline/request-context.ts';
+import { SSE_HEADER } from './server-side-encryption.ts';
 import { restoreInfo } from './storage-class.ts';
 
 const USER_META_PREFIX = 'x-oss-meta-';
@@ -88,6 +89,7 @@ export function objectHeaders(object: StoredObject, now: Date): Record<string, H
   // append-by-position flow reads it from a HEAD).
   if (object.type === 'Appendable') headers['x-oss-next-append-position'] = object.size;
   if (object.tags.length > 0) headers['x-oss-tagging-count'] = object.tags.length;
+  if (object.serverSideEncryption !== undefined) headers[SSE_HEADER] = object.serverSideEncryption;
   const restore = restoreInfo(object, now);
   if (restore !== undefined) headers['x-oss-restore'] = restore;
   if (meta.contentDisposition !== undefined) headers['Content-Disposition'] = meta.contentDisposition;
@@ -105,6 +107,7 @@ export function uploadResultHeaders(object: StoredObject): Record<string, Header
     'x-oss-hash-crc64ecma': object.crc64,
   };
   if (object.contentMd5 !== undefined) headers['Content-MD5'] = object.contentMd5;
+  if (object.serverSideEncryption !== undefined) headers[SSE_HEADER] = object.serverSideEncryption;
   return headers;
 }
 

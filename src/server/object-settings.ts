@@ -10,6 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isOssError, ossError } from '../shared/oss-error.ts';
 import type { BucketAcl, ObjectAcl, ObjectSettings, ObjectStore, ObjectTag } from '../store/object-store.ts';
+import { serverSideEncryptionHeader } from './server-side-encryption.ts';
 import { storageClassHeader } from './storage-class.ts';
 
 const OBJECT_ACLS: ReadonlySet<string> = new Set<ObjectAcl>([
@@ -110,8 +111,9 @@ export function checkTags(tags: readonly ObjectTag[]): void {
 }
 
 /**
- * The ACL, tags and storage class an upload asks for (headers, or PostObject fields in the same
- * shape). @throws InvalidArgument | InvalidTag
+ * The ACL, tags, storage class and server-side encryption an upload asks for (headers, or
+ * PostObject fields in the same shape); the bucket's default encryption is added by
+ * withBucketEncryption. @throws InvalidArgument | InvalidTag | InvalidEncryptionAlgorithmError
  */
 export function objectSettingsFromHeaders(headers: IncomingHttpHeaders): ObjectSettings {
   const settings: ObjectSettings = {};
@@ -121,6 +123,8 @@ export function objectSettingsFromHeaders(headers: IncomingHttpHeaders): ObjectS
   if (tags !== undefined) settings.tags = tags;
   const storageClass = storageClassHeader(headers);
   if (storageClass !== undefined) settings.storageClass = storageClass;
+  const encryption = serverSideEncryptionHeader(headers);
+  if (encryption !== undefined) settings.serverSideEncryption = encryption;
   return settings;
 }
 

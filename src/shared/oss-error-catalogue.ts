@@ -23,6 +23,11 @@ export const OSS_ERRORS = {
   // FIDELITY: OSS documents tag errors (EC 0010-00000216…219) without naming their code; the S3 code
   // OSS's tagging API mirrors is used.
   InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
+  // OSS PutBucketEncryption: an SSEAlgorithm (or x-oss-server-side-encryption) that is neither AES256 nor KMS.
+  InvalidEncryptionAlgorithmError: {
+    status: 400,
+    message: 'The Encryption request you specified is not valid. Supported value: AES256/KMS.',
+  },
   InvalidEncodingType: { status: 400, message: 'The encoding type is invalid.' },
   InvalidMaxKeys: { status: 400, message: 'Argument max-keys is not valid.' },
   InvalidTargetType: { status: 400, message: 'The symlink target object type is not supported.' },
@@ -105,6 +110,14 @@ export const OSS_ERRORS = {
   BucketCallbackPolicyNotExist: { status: 404, message: 'The callback policy does not exist.' },
   // FIDELITY: GetBucketCors on a bucket without rules; the S3 wording OSS mirrors.
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS Configuration does not exist.' },
+  // GetBucketLifecycle on a bucket without rules: OSS's code (oss2.exceptions.NoSuchLifecycle) and
+  // the message real OSS sends.
+  NoSuchLifecycle: { status: 404, message: 'No Row found in Lifecycle Table.' },
+  // FIDELITY: GetBucketEncryption on a bucket without a default; OSS's code, its wording is not documented.
+  NoSuchServerSideEncryptionRule: {
+    status: 404,
+    message: 'The server side encryption configuration was not found.',
+  },
   // 405
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   // 409

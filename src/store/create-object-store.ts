@@ -16,6 +16,8 @@ import type { ObjectStore } from './object-store.ts';
 /** Everything in memory, gone when the process ends. */
 export interface MemoryStoreConfig {
   kind: 'memory';
+  /** The server-side encryption master key (32 bytes); default a random one per process. */
+  masterKey?: Buffer | undefined;
 }
 
 /** The embedded backend: blobs as files and a SQLite index in `dataDir` (fs-object-store.ts). */
@@ -27,6 +29,8 @@ export interface FsStoreConfig {
   fsync?: boolean | undefined;
   /** The free-space reserve in bytes (FsObjectStoreOptions.minFreeBytes). Default 512 MiB; 0 turns it off. */
   minFreeBytes?: number | undefined;
+  /** The server-side encryption master key (32 bytes); default `<dataDir>/master.key`, made on first use. */
+  masterKey?: Buffer | undefined;
 }
 
 /**
@@ -41,6 +45,11 @@ export interface GatewayStoreConfig {
   s3: S3Config;
   /** How long unreferenced and orphaned blobs are kept before the sweep deletes them. Default 1 h. */
   gcGraceMs?: number | undefined;
+  /**
+   * The server-side encryption master key (32 bytes), the same for every gateway
+   * (UPCALL_MASTER_KEY). Default: the one kept in the metadata database, created once.
+   */
+  masterKey?: Buffer | undefined;
 }
 
 export type StoreConfig = MemoryStoreConfig | FsStoreConfig | GatewayStoreConfig;
@@ -66,12 +75,13 @@ export async function createObjectStore(
 ): Promise<ObjectStore> {
   switch (config.kind) {
     case 'memory':
-      return createMemoryObjectStore({ crc64Pool: shared.crc64Pool });
+      return createMemoryObjectStore({ crc64Pool: shared.crc64Pool, masterKey: config.masterKey });
     case 'fs':
       return createFsObjectStore({
         dataDir: config.dataDir,
         fsync: config.fsync,
         minFreeBytes: config.minFreeBytes,
+        masterKey: config.masterKey,
         crc64Pool: shared.crc64Pool,
       });
     case 'gateway': {
@@ -86,6 +96,7 @@ export async function createObjectStore(
           MAX_SWEEP_INTERVAL_MS,
           Math.max(MIN_SWEEP_INTERVAL_MS, Math.round(gcGraceMs / 2)),
         ),
+        masterKey: config.masterKey,
         crc64Pool: shared.crc64Pool,
       });
     }

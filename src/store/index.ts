@@ -15,6 +15,7 @@ export {
   type StoreConfig,
 } from './create-object-store.ts';
 export { Crc64Pool, type Crc64PoolOptions } from './hashing/crc64-pool.ts';
+export { parseMasterKey, MASTER_KEY_FILE } from './encryption/master-key.ts';
 export {
   checkStoreHealth,
   hasHealthCheck,

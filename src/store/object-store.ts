@@ -46,6 +46,19 @@ export interface ObjectSettings {
   tags?: readonly ObjectTag[];
   /** Absent: the bucket's storage class (OSS: the bucket's class is the default of its objects). */
   storageClass?: StorageClass;
+  /**
+   * `AES256`: the object's data is encrypted at rest (`x-oss-server-side-encryption`,
+   * src/store/encryption/); absent: stored as sent. The server resolves the bucket default first.
+   */
+  serverSideEncryption?: ServerSideEncryption;
+}
+
+/** Server-side encryption upcall carries out: SSE-OSS (AES256). KMS and SM4 need a key service. */
+export type ServerSideEncryption = 'AES256';
+
+/** A bucket's default encryption (OSS PutBucketEncryption `ApplyServerSideEncryptionByDefault`). */
+export interface BucketEncryption {
+  algorithm: ServerSideEncryption;
 }
 
 export interface BucketInfo {
@@ -74,6 +87,33 @@ export interface BucketCors {
   rules: readonly CorsRule[];
   /** `ResponseVary`: add `Vary: Origin` to every response with CORS headers. */
   responseVary: boolean;
+}
+
+/**
+ * When a lifecycle action applies (OSS `Days` or `CreatedBeforeDate`): `days` after the object's
+ * last modification (an upload's initiation), or to everything last modified (initiated) before
+ * `createdBeforeDate`, an ISO 8601 UTC midnight such as `2026-01-01T00:00:00.000Z`.
+ */
+export type LifecycleTime = { days: number } | { createdBeforeDate: string };
+
+/** One rule of a bucket's lifecycle (OSS PutBucketLifecycle `Rule`), as the owner wrote it. */
+export interface LifecycleRule {
+  /** Unique within the configuration; generated when the owner gave none. */
+  id: string;
+  /** Keys the rule applies to; '' is every key. */
+  prefix: string;
+  status: 'Enabled' | 'Disabled';
+  /** Only objects carrying every one of these tags (key and value) match; never uploads. */
+  tags: readonly ObjectTag[];
+  /** Deletes matching objects. */
+  expiration?: LifecycleTime;
+  /** Aborts matching incomplete multipart uploads (no tags allowed on such a rule). */
+  abortMultipartUpload?: LifecycleTime;
+}
+
+/** A bucket's lifecycle configuration (OSS `LifecycleConfiguration`): rules in the order put. */
+export interface BucketLifecycle {
+  rules: readonly LifecycleRule[];
 }
 
 /** HTTP metadata stored with an object and replayed on GET/HEAD. */
@@ -107,6 +147,8 @@ export interface StoredObject {
   storageClass: StorageClass;
   /** The last RestoreObject, while it is ongoing or in force (kept after it expires until replaced). */
   restore?: ObjectRestore;
+  /** Set when the data is encrypted at rest; digests (ETag, CRC-64, Content-MD5) are of the plaintext. */
+  serverSideEncryption?: ServerSideEncryption;
 }
 
 export interface ByteRange {
@@ -140,8 +182,9 @@ export interface PutOptions extends OverwriteOptions {
   meta: ObjectMeta;
   /**
    * PutObject: the new object's ACL and tags (absent: `default`, none). AppendObject: an `acl`
-   * replaces the object's on every append (as PutObjectAcl would); `tags` count only on the
-   * append that creates the object, like `meta`.
+   * replaces the object's on every append (as PutObjectAcl would); `tags` and
+   * `serverSideEncryption` count only on the append that creates the object, like `meta` (later
+   * appends are encrypted as the object is).
    */
   settings?: ObjectSettings;
   /**
@@ -215,6 +258,25 @@ export interface ObjectStore {
   setBucketCors(name: string, cors: BucketCors | undefined): Promise<void>;
   /** The configuration, or undefined when none is set. @throws NoSuchBucket */
   getBucketCors(name: string): Promise<BucketCors | undefined>;
+  /**
+   * PutBucketLifecycle (a configuration) / DeleteBucketLifecycle (`undefined`): replaces the whole
+   * configuration. A store keeps it as an opaque value (the server validated it); the server's
+   * lifecycle sweep reads it back, so it must survive a restart. @throws NoSuchBucket
+   */
+  setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void>;
+  /** The configuration, or undefined when none is set. @throws NoSuchBucket */
+  getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined>;
+  /** PutBucketEncryption / DeleteBucketEncryption (`undefined`). @throws NoSuchBucket */
+  setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void>;
+  /** The bucket's default encryption, or undefined when none is set. @throws NoSuchBucket */
+  getBucketEncryption(name: string): Promise<BucketEncryption | undefined>;
+  /**
+   * Runs a background sweep (`name`, e.g. the lifecycle sweep) unless another process sharing
+   * this store's data runs the same sweep now: then resolves undefined without running `fn`. A
+   * store that only one process serves (fs, memory) has nothing to elect and leaves it out; the
+   * gateway store holds a PostgreSQL advisory lock, so of N gateways one sweeps per round.
+   */
+  withSweepLock?<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
   /** @throws NoSuchBucket | BucketNotEmpty (objects or multipart uploads remain) */
   deleteBucket(name: string): Promise<void>;
 
@@ -237,6 +299,8 @@ export interface ObjectStore {
    * converts classes); absent, a new target gets its bucket's class and a copy onto itself keeps
    * its own. A new target has no restore; a copy onto itself keeps it unless its class changes.
    * `options.forbidOverwrite` refuses an existing target, a copy onto itself included.
+   * `settings.serverSideEncryption` decides whether the target is encrypted, whatever the source
+   * was (the data is re-encoded when the two differ), also for a copy onto itself.
    * @throws NoSuchBucket | NoSuchKey | InsufficientStorage | FileAlreadyExists (forbidOverwrite)
    */
   // FIDELITY: OSS does not say what ACL or storage class a copy gets without x-oss-object-acl /
@@ -332,7 +396,7 @@ export interface MultipartListQuery {
 }
 
 export interface MultipartStore {
-  /** `settings` become the completed object's ACL and tags. @throws NoSuchBucket | InsufficientStorage */
+  /** `settings` become the completed object's ACL, tags and encryption (its parts are stored encrypted). @throws NoSuchBucket | InsufficientStorage */
   initiate(bucket: string, key: string, meta: ObjectMeta, settings?: ObjectSettings): Promise<UploadInfo>;
   /** Replaces any earlier part with the same number. @throws NoSuchUpload | InsufficientStorage */
   uploadPart(ref: UploadRef, partNumber: number, body: Readable, options?: PartOptions): Promise<PartRecord>;

@@ -64,6 +64,56 @@ describe('fs backend specifics', () => {
     return (await readAll((await store.getObject('b', key)).body)).toString();
   }
 
+  it('keeps no plaintext of an encrypted object on disk, and reads it back after a reopen', async () => {
+    const SSE = { serverSideEncryption: 'AES256' as const };
+    const secret = Buffer.from('the launch code is 0000 '.repeat(400));
+    await expect(stat(join(dataDir, 'master.key'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await store.putObject('b', 'put', body(secret), { meta: META, settings: SSE });
+    let position = 0;
+    for (const piece of [secret.subarray(0, 100), secret.subarray(100, 5000), secret.subarray(5000)]) {
+      await store.appendObject('b', 'appended', position, body(piece), { meta: META, settings: SSE });
+      position += piece.length;
+    }
+    const upload = await store.multipart.initiate('b', 'multipart', META, SSE);
+    const ref = { bucket: 'b', key: 'multipart', uploadId: upload.uploadId };
+    const part = await store.multipart.uploadPart(ref, 1, body(secret));
+    await store.multipart.complete(ref, [{ partNumber: 1, etag: part.etag }]);
+    // The master key was made on first use, readable by its owner only.
+    expect((await stat(join(dataDir, 'master.key'))).mode & 0o777).toBe(0o600);
+
+    const needle = Buffer.from('the launch code');
+    const { readFile } = await import('node:fs/promises');
+    const files = await blobFiles(dataDir);
+    expect(files.length).toBe(5);
+    for (const name of files) {
+      const data = await readFile(join(dataDir, 'blobs', name.slice(0, 2), name));
+      expect(data.includes(needle), name).toBe(false);
+    }
+    const db = await readFile(join(dataDir, 'meta.sqlite'));
+    expect(db.includes(needle)).toBe(false);
+
+    await reopen();
+    for (const key of ['put', 'appended', 'multipart']) {
+      expect(await text(key)).toBe(secret.toString());
+      const { body: range } = await store.getObject('b', key, { start: 95, end: 5010 });
+      expect((await readAll(range)).equals(secret.subarray(95, 5011)), key).toBe(true);
+    }
+  });
+
+  it('reads encrypted objects only with the master key that wrote them', async () => {
+    await store.close();
+    const masterKey = Buffer.alloc(32, 7);
+    store = await createFsObjectStore({ dataDir, masterKey });
+    await store.putObject('b', 'k', body('secret'), {
+      meta: META,
+      settings: { serverSideEncryption: 'AES256' },
+    });
+    expect(await text('k')).toBe('secret');
+    await store.close();
+    store = await createFsObjectStore({ dataDir, masterKey: Buffer.alloc(32, 8) });
+    await expect(store.getObject('b', 'k')).rejects.toThrow();
+  });
+
   it('keeps buckets, objects, appends, copies, completed and pending uploads across a reopen', async () => {
     const put = await store.putObject('b', 'dir/a.txt', body('plain'), { meta: META });
     await store.appendObject('b', 'log', 0, body('one,'), { meta: META });
@@ -350,10 +400,17 @@ describe('fs backend: data dirs from before object ACLs and tags', () => {
         responseVary: false,
       };
       await store.setBucketCors('old', cors);
+      // Nor a lifecycle configuration, and one put now survives the reopen.
+      expect(await store.getBucketLifecycle('old')).toBeUndefined();
+      const lifecycle = {
+        rules: [{ id: 'tmp', prefix: 'tmp/', status: 'Enabled' as const, tags: [], expiration: { days: 1 } }],
+      };
+      await store.setBucketLifecycle('old', lifecycle);
       await store.close();
       // A second open finds the columns already there.
       store = await createFsObjectStore({ dataDir });
       expect(await store.getBucketCors('old')).toEqual(cors);
+      expect(await store.getBucketLifecycle('old')).toEqual(lifecycle);
       expect((await store.headObject('old', 'empty.txt')).tags).toEqual([{ key: 'migrated', value: 'yes' }]);
     } finally {
       await store.close();

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { pino } from 'pino';
+import { startLifecycleSweeper } from '../../src/server/lifecycle/lifecycle-sweeper.ts';
 import { isOssError } from '../../src/shared/oss-error.ts';
 import type { BlobStore, S3Config } from '../../src/store/gateway/blob-store.ts';
 import { createS3BlobStore } from '../../src/store/gateway/s3-blob-store.ts';
@@ -90,7 +92,7 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
         await client.connect();
         try {
           await client.query(
-            'TRUNCATE buckets, objects, uploads, parts, blob_gc, blob_intent, callback_key, callback_log',
+            'TRUNCATE buckets, objects, uploads, parts, blob_gc, blob_intent, callback_key, callback_log, master_key',
           );
         } finally {
           await client.end();
@@ -276,35 +278,44 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
       await writing;
     });
 
-    it('an object appended to past 64 times is compacted: same bytes, ETag and CRC-64, fewer blobs', async () => {
-      const pieces: Buffer[] = [];
-      let appended;
-      for (let i = 0; i < 70; i++) {
-        pieces.push(bytes(100, i + 1));
-        appended = await a.appendObject('b', 'log', i * 100, body(pieces[i]!), { meta: META });
-      }
-      const client = new pg.Client({ connectionString: db.url });
-      await client.connect();
-      const segmentCount = async (): Promise<number> =>
-        (
-          await client.query<{ n: number }>(
-            "SELECT json_array_length(segments) AS n FROM objects WHERE bucket = 'b' AND key = 'log'::bytea",
-          )
-        ).rows[0]!.n;
-      try {
-        // 65 one-append blobs become one after the 65th append; the last appends add a few more.
-        await expect.poll(segmentCount, { timeout: 20_000 }).toBeLessThanOrEqual(6);
-      } finally {
-        await client.end();
-      }
-      const head = await b.headObject('b', 'log');
-      expect(head).toEqual(appended);
-      expect((await text(b, 'log')).equals(Buffer.concat(pieces))).toBe(true);
-      // The compacted blobs are garbage: after the grace only the live segments remain.
-      clock += GRACE_MS + 1;
-      await a.sweepGarbage();
-      expect((await blobsLeft()).length).toBeLessThanOrEqual(6);
-    });
+    it.each([
+      ['plain', {}],
+      // Encrypted: compaction reads and rewrites the blobs under the object's own data key.
+      ['encrypted', { serverSideEncryption: 'AES256' as const }],
+    ])(
+      'an object (%s) appended to past 64 times is compacted: same bytes, ETag and CRC-64, fewer blobs',
+      async (_kind, settings) => {
+        const pieces: Buffer[] = [];
+        let appended;
+        for (let i = 0; i < 70; i++) {
+          pieces.push(bytes(100, i + 1));
+          appended = await a.appendObject('b', 'log', i * 100, body(pieces[i]!), { meta: META, settings });
+        }
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        const segmentCount = async (): Promise<number> =>
+          (
+            await client.query<{ n: number }>(
+              "SELECT json_array_length(segments) AS n FROM objects WHERE bucket = 'b' AND key = 'log'::bytea",
+            )
+          ).rows[0]!.n;
+        try {
+          // 65 one-append blobs become one after the 65th append; the last appends add a few more.
+          await expect.poll(segmentCount, { timeout: 20_000 }).toBeLessThanOrEqual(6);
+        } finally {
+          await client.end();
+        }
+        const head = await b.headObject('b', 'log');
+        expect(head).toEqual(appended);
+        expect((await text(b, 'log')).equals(Buffer.concat(pieces))).toBe(true);
+        const ranged = await readAll((await b.getObject('b', 'log', { start: 6450, end: 6550 })).body);
+        expect(ranged.equals(Buffer.concat(pieces).subarray(6450, 6551))).toBe(true);
+        // The compacted blobs are garbage: after the grace only the live segments remain.
+        clock += GRACE_MS + 1;
+        await a.sweepGarbage();
+        expect((await blobsLeft()).length).toBeLessThanOrEqual(6);
+      },
+    );
 
     it('the callback key is created once and shared', async () => {
       const keys = await Promise.all([
@@ -313,6 +324,107 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
       ]);
       expect(keys[0]).toBe(keys[1]);
       expect(await b.getOrCreateCallbackKey(() => 'another')).toBe(keys[0]);
+    });
+
+    it('an object encrypted through A decrypts through B (one master key, kept in PostgreSQL), ranges across segments too', async () => {
+      const data = bytes(200 * KiB + 5, 7);
+      // Both gateways ask for the master key at once: one creates it, both use that one.
+      await Promise.all([
+        a.putObject('b', 'secret', body(data), { meta: META, settings: { serverSideEncryption: 'AES256' } }),
+        b.putObject('b', 'other', body('x'), { meta: META, settings: { serverSideEncryption: 'AES256' } }),
+      ]);
+      expect((await b.headObject('b', 'secret')).serverSideEncryption).toBe('AES256');
+      expect((await text(b, 'secret')).equals(data)).toBe(true);
+      expect((await text(a, 'other')).toString()).toBe('x');
+      const start = 64 * KiB - 3;
+      const end = 2 * 64 * KiB + 20;
+      const ranged = await readAll((await b.getObject('b', 'secret', { start, end })).body);
+      expect(ranged.equals(data.subarray(start, end + 1))).toBe(true);
+      // At rest in the engine: IV + ciphertext per segment, never the plaintext.
+      const stored = await blobsLeft();
+      expect(stored.length).toBe(5);
+      const first = await readAll(await blobs.get(stored[0]!));
+      expect(first.includes(data.subarray(1000, 1032))).toBe(false);
+      // A gateway given another master key cannot read it (the wrapped data key fails to unwrap).
+      const stranger = await createGatewayObjectStore({
+        databaseUrl: db.url,
+        s3,
+        blobStore: blobs,
+        blobKeyPrefix: prefix,
+        gcIntervalMs: 0,
+        masterKey: randomBytes(32),
+      });
+      try {
+        await expect(stranger.getObject('b', 'secret')).rejects.toThrow();
+      } finally {
+        await stranger.close();
+      }
+    });
+
+    it('gateways given one master key (UPCALL_MASTER_KEY) share it without the database', async () => {
+      const masterKey = randomBytes(32);
+      const withKey = (): Promise<GatewayObjectStore> =>
+        createGatewayObjectStore({
+          databaseUrl: db.url,
+          s3,
+          blobStore: blobs,
+          blobKeyPrefix: prefix,
+          gcIntervalMs: 0,
+          masterKey,
+        });
+      const [c, d] = await Promise.all([withKey(), withKey()]);
+      try {
+        await c.putObject('b', 'k', body('sealed'), {
+          meta: META,
+          settings: { serverSideEncryption: 'AES256' },
+        });
+        expect((await text(d, 'k')).toString()).toBe('sealed');
+        // The database keeps no key of its own: it was never needed.
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        try {
+          expect((await client.query('SELECT 1 FROM master_key')).rowCount).toBe(0);
+        } finally {
+          await client.end();
+        }
+      } finally {
+        await c.close();
+        await d.close();
+      }
+    });
+
+    it('one lifecycle sweep per round across the gateways: objects expire exactly once, both sweeps run', async () => {
+      const logger = pino({ level: 'silent' });
+      const options = { intervalMs: 3_600_000, dayMs: 1000, batchSize: 3 };
+      const sweepers = [a, b].map((store) =>
+        startLifecycleSweeper(store, options, { now: () => new Date(clock), logger }),
+      );
+      try {
+        // Each starts with a sweep of its own: let both finish before the rule exists.
+        await Promise.all(sweepers.map((s) => s.sweep()));
+        const keys = Array.from({ length: 7 }, (_, i) => `logs/${i}`);
+        for (const key of keys) await a.putObject('b', key, body(key), { meta: META });
+        await b.putObject('b', 'keep/1', body('kept'), { meta: META });
+        await a.setBucketLifecycle('b', {
+          rules: [{ id: 'r', prefix: 'logs/', status: 'Enabled', tags: [], expiration: { days: 1 } }],
+        });
+        clock += 2000;
+        // While A holds the lifecycle sweep, B's round is skipped and deletes nothing.
+        const skipped = await a.withSweepLock('lifecycle', () => sweepers[1]!.sweep());
+        expect(skipped).toMatchObject({ skipped: true, expiredObjects: 0 });
+        expect((await b.listObjects('b', { maxKeys: 100 })).objects).toHaveLength(8);
+        // Both sweep at once, several rounds: every object expires exactly once in total.
+        const reports = await Promise.all([
+          ...sweepers.map((s) => s.sweep()),
+          ...sweepers.map((s) => s.sweep()),
+        ]);
+        expect(reports.reduce((sum, r) => sum + r.expiredObjects, 0)).toBe(keys.length);
+        expect((await a.listObjects('b', { maxKeys: 100 })).objects.map((o) => o.key)).toEqual(['keep/1']);
+        // Once the lock is free, either gateway sweeps (nothing left to do, but not skipped).
+        for (const sweeper of sweepers) expect((await sweeper.sweep()).skipped).toBeUndefined();
+      } finally {
+        await Promise.all(sweepers.map((s) => s.close()));
+      }
     });
   });
 

@@ -170,6 +170,48 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         expect(await store.getBucketCors('other')).toBeUndefined();
       });
 
+      it('keeps a lifecycle configuration per bucket, replaces it whole and deletes it', async () => {
+        await store.createBucket('b', 'private');
+        await store.createBucket('other', 'private');
+        expect(await store.getBucketLifecycle('b')).toBeUndefined();
+        const lifecycle = {
+          rules: [
+            {
+              id: 'expire tmp',
+              prefix: 'tmp/',
+              status: 'Enabled' as const,
+              tags: [{ key: 'kind', value: 'scratch' }],
+              expiration: { days: 3 },
+            },
+            {
+              id: 'abort stale uploads',
+              prefix: '',
+              status: 'Disabled' as const,
+              tags: [],
+              expiration: { createdBeforeDate: '2026-01-01T00:00:00.000Z' },
+              abortMultipartUpload: { days: 7 },
+            },
+          ],
+        };
+        await store.setBucketLifecycle('b', lifecycle);
+        expect(await store.getBucketLifecycle('b')).toEqual(lifecycle);
+        expect(await store.getBucketLifecycle('other')).toBeUndefined();
+        // The store hands out copies: changing one changes nothing stored.
+        const read = await store.getBucketLifecycle('b');
+        (read!.rules as unknown[]).length = 0;
+        expect(await store.getBucketLifecycle('b')).toEqual(lifecycle);
+        const replacement = { rules: [lifecycle.rules[1]!] };
+        await store.setBucketLifecycle('b', replacement);
+        expect(await store.getBucketLifecycle('b')).toEqual(replacement);
+        await store.setBucketLifecycle('b', undefined);
+        expect(await store.getBucketLifecycle('b')).toBeUndefined();
+        // A re-created bucket starts without one.
+        await store.setBucketLifecycle('other', lifecycle);
+        await store.deleteBucket('other');
+        await store.createBucket('other', 'private');
+        expect(await store.getBucketLifecycle('other')).toBeUndefined();
+      });
+
       it('refuses a second bucket of the same name', async () => {
         await store.createBucket('b', 'private');
         await expectOssError(store.createBucket('b', 'public-read'), 'BucketAlreadyExists');
@@ -181,6 +223,8 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         await expectOssError(store.setBucketAcl('nope', 'private'), 'NoSuchBucket');
         await expectOssError(store.getBucketCors('nope'), 'NoSuchBucket');
         await expectOssError(store.setBucketCors('nope', undefined), 'NoSuchBucket');
+        await expectOssError(store.getBucketLifecycle('nope'), 'NoSuchBucket');
+        await expectOssError(store.setBucketLifecycle('nope', undefined), 'NoSuchBucket');
         await expectOssError(store.deleteBucket('nope'), 'NoSuchBucket');
         await expectOssError(put('nope', 'k', 'x'), 'NoSuchBucket');
         await expectOssError(store.headObject('nope', 'k'), 'NoSuchBucket');
@@ -1176,6 +1220,130 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         expect(object.storageClass).toBe('DeepColdArchive');
         const plain = await store.multipart.initiate('ia', 'mp', META);
         expect(plain.storageClass).toBe('IA');
+      });
+    });
+
+    describe('server-side encryption', () => {
+      const SSE = { serverSideEncryption: 'AES256' as const };
+
+      beforeEach(async () => {
+        await store.createBucket('b', 'private');
+      });
+
+      /** Every range of `data` that starts or ends on, beside or across a boundary in `cuts`. */
+      async function expectEveryRange(key: string, data: Buffer, cuts: number[]): Promise<void> {
+        const points = [0, data.length - 1];
+        for (const cut of cuts) points.push(cut - 17, cut - 1, cut, cut + 1, cut + 15, cut + 16);
+        const inside = points.filter((p) => p >= 0 && p < data.length);
+        for (const start of inside) {
+          for (const end of inside) {
+            if (end < start) continue;
+            const { data: got } = await get('b', key, { start, end });
+            expect(got.equals(data.subarray(start, end + 1)), `${key} ${start}-${end}`).toBe(true);
+          }
+        }
+      }
+
+      it('encrypts a PutObject, reports it, and keeps the digests of the plaintext', async () => {
+        const data = bytes(70_000, 31);
+        const plain = await store.putObject('b', 'plain', body(data), { meta: META });
+        const stored = await store.putObject('b', 'secret', body(data), { meta: META, settings: SSE });
+        expect(plain.serverSideEncryption).toBeUndefined();
+        expect(stored.serverSideEncryption).toBe('AES256');
+        expect(stored.etag).toBe(md5Etag(data));
+        expect(stored.crc64).toBe(plain.crc64);
+        expect(stored.contentMd5).toBe(plain.contentMd5);
+        expect(stored.size).toBe(data.length);
+        expect((await store.headObject('b', 'secret')).serverSideEncryption).toBe('AES256');
+        expect((await get('b', 'secret')).data.equals(data)).toBe(true);
+        await expectEveryRange('secret', data, [16, 4096, 65_536]);
+        // Listed with it too, and an empty body works.
+        const listed = await store.listObjects('b', { maxKeys: 10 });
+        expect(listed.objects.find((o) => o.key === 'secret')?.serverSideEncryption).toBe('AES256');
+        await store.putObject('b', 'empty', body(''), { meta: META, settings: SSE });
+        expect((await get('b', 'empty')).data).toHaveLength(0);
+      });
+
+      it('encrypts every append of an object created encrypted, and ranges cross the appends', async () => {
+        const pieces = [bytes(5, 41), bytes(17, 42), bytes(40, 43), bytes(1000, 44)];
+        let position = 0;
+        for (const [i, piece] of pieces.entries()) {
+          // Only the creating append asks; later ones are encrypted as the object is.
+          const settings = i === 0 ? SSE : {};
+          const object = await store.appendObject('b', 'log', position, body(piece), {
+            meta: META,
+            settings,
+          });
+          expect(object.serverSideEncryption).toBe('AES256');
+          position += piece.length;
+        }
+        const data = Buffer.concat(pieces);
+        expect((await get('b', 'log')).data.equals(data)).toBe(true);
+        await expectEveryRange('log', data, [5, 22, 62]);
+        // An object created plain stays plain, whatever later appends ask.
+        await store.appendObject('b', 'plain-log', 0, body('a'), { meta: META });
+        const later = await store.appendObject('b', 'plain-log', 1, body('b'), { meta: META, settings: SSE });
+        expect(later.serverSideEncryption).toBeUndefined();
+        expect((await get('b', 'plain-log')).data.toString()).toBe('ab');
+      });
+
+      it('encrypts the parts of an upload initiated encrypted, and ranges cross the parts', async () => {
+        const parts = [bytes(100 * KiB + 7, 51), bytes(100 * KiB + 9, 52), bytes(333, 53)];
+        const upload = await store.multipart.initiate('b', 'big', META, SSE);
+        const ref = { bucket: 'b', key: 'big', uploadId: upload.uploadId };
+        const records: PartRecord[] = [];
+        for (const [i, part] of parts.entries())
+          records.push(await store.multipart.uploadPart(ref, i + 1, body(part)));
+        expect(records[0]!.etag).toBe(md5Etag(parts[0]!));
+        const object = await store.multipart.complete(
+          ref,
+          records.map((r) => ({ partNumber: r.partNumber, etag: r.etag })),
+        );
+        expect(object.serverSideEncryption).toBe('AES256');
+        const data = Buffer.concat(parts);
+        expect(object.crc64).toBe(crc64(data));
+        expect((await get('b', 'big')).data.equals(data)).toBe(true);
+        await expectEveryRange('big', data, [parts[0]!.length, parts[0]!.length + parts[1]!.length]);
+      });
+
+      it('copies into the encryption the copy asks for, whatever the source has', async () => {
+        const data = bytes(3000, 61);
+        await store.putObject('b', 'plain', body(data), { meta: META });
+        await store.putObject('b', 'secret', body(data), { meta: META, settings: SSE });
+        const cases = [
+          ['plain', 'plain-to-secret', SSE, 'AES256'],
+          ['secret', 'secret-to-plain', {}, undefined],
+          ['secret', 'secret-to-secret', SSE, 'AES256'],
+          ['plain', 'plain-to-plain', {}, undefined],
+        ] as const;
+        for (const [from, to, settings, expected] of cases) {
+          const copied = await store.copyObject({ bucket: 'b', key: from }, 'b', to, undefined, settings);
+          expect(copied.serverSideEncryption, to).toBe(expected);
+          expect(copied.etag, to).toBe(md5Etag(data));
+          expect((await store.headObject('b', to)).serverSideEncryption, to).toBe(expected);
+          expect((await get('b', to)).data.equals(data), to).toBe(true);
+          expect(
+            (await get('b', to, { start: 1000, end: 2047 })).data.equals(data.subarray(1000, 2048)),
+          ).toBe(true);
+        }
+        // Onto itself, both ways; the source of a copy is never changed by it.
+        await store.copyObject({ bucket: 'b', key: 'plain' }, 'b', 'plain', undefined, SSE);
+        expect((await store.headObject('b', 'plain')).serverSideEncryption).toBe('AES256');
+        await store.copyObject({ bucket: 'b', key: 'secret' }, 'b', 'secret', undefined, {});
+        expect((await store.headObject('b', 'secret')).serverSideEncryption).toBeUndefined();
+        expect((await get('b', 'plain')).data.equals(data)).toBe(true);
+        expect((await get('b', 'secret')).data.equals(data)).toBe(true);
+        expect((await get('b', 'secret-to-secret')).data.equals(data)).toBe(true);
+      });
+
+      it('keeps a bucket default encryption, replaces and deletes it', async () => {
+        expect(await store.getBucketEncryption('b')).toBeUndefined();
+        await store.setBucketEncryption('b', { algorithm: 'AES256' });
+        expect(await store.getBucketEncryption('b')).toEqual({ algorithm: 'AES256' });
+        await store.setBucketEncryption('b', undefined);
+        expect(await store.getBucketEncryption('b')).toBeUndefined();
+        await expectOssError(store.getBucketEncryption('nope'), 'NoSuchBucket');
+        await expectOssError(store.setBucketEncryption('nope', undefined), 'NoSuchBucket');
       });
     });
 

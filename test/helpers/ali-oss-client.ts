@@ -40,6 +40,12 @@ export interface AliOssClient {
   putBucketCORS: Call;
   getBucketCORS: Call;
   deleteBucketCORS: Call;
+  putBucketLifecycle: Call;
+  getBucketLifecycle: Call;
+  deleteBucketLifecycle: Call;
+  putBucketEncryption: Call;
+  getBucketEncryption: Call;
+  deleteBucketEncryption: Call;
   putACL: Call;
   restore: Call;
   getACL: Call;

@@ -17,7 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
+import {
+  createServer,
+  DEFAULT_REGION,
+  type ServerOptions,
+  type UpcallServer,
+} from '../../server/create-server.ts';
 import { defaultCallbackKeyUrl, readCallbackKeyFile } from '../../server/callback/callback-key.ts';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
 import { DEMO_CALLBACK_BODY } from '../../receiver/dashboard/demo-callback-body.ts';
@@ -33,6 +38,12 @@ import { devAccessKey } from '../dev-credentials.ts';
 import { devBanner } from '../dev-banner.ts';
 import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
+import {
+  lifecycleDayOption,
+  lifecycleIntervalOption,
+  lifecycleSetting,
+  type LifecycleFlags,
+} from '../lifecycle-options.ts';
 import { DEV_STORAGE_SUBDIR } from './keys.ts';
 import { RECEIVER_TOKEN_ENV } from './receiver.ts';
 import { callbackKeyFileOf, SERVER_ENV } from './server.ts';
@@ -50,6 +61,8 @@ export interface DevOptions {
   /** Level of the JSON lines both servers log to stderr (default `warn`: failures only; `info`
    *  logs every request). */
   logLevel?: string;
+  /** The storage server's lifecycle sweep (`--lifecycle-interval`, `--lifecycle-day`); default its own. */
+  lifecycle?: ServerOptions['lifecycle'];
   /** How the banner tells the user to run the CLI (cli-invocation.ts). Default: from process.cwd(). */
   cli?: string;
 }
@@ -96,6 +109,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
     credentials: { [key.accessKeyId]: key.accessKeySecret },
     bucketsToCreate: [options.bucket],
     logger: logger.child({ name: 'upcall-server' }),
+    ...(options.lifecycle === undefined ? {} : { lifecycle: options.lifecycle }),
   });
   try {
     // Browser uploads (the demo, a web app) go through the bucket's CORS rules, as on OSS.
@@ -210,7 +224,7 @@ function reachable(origin: string): string {
   return url.origin;
 }
 
-interface DevFlags {
+interface DevFlags extends LifecycleFlags {
   data: string;
   port: number;
   receiverPort: number;
@@ -238,6 +252,8 @@ export function devCommand(io: CliIo = processIo()): Command {
       '--callback-key-file <pem>',
       `sign callbacks with the RSA private key in this PEM file instead of the one kept in --data (env ${SERVER_ENV.callbackKeyFile})`,
     )
+    .addOption(lifecycleIntervalOption())
+    .addOption(lifecycleDayOption())
     .addOption(logLevelOption(DEFAULT_DEV_LOG_LEVEL))
     .addOption(verboseOption());
   command.action((flags: DevFlags) =>
@@ -251,6 +267,7 @@ export function devCommand(io: CliIo = processIo()): Command {
         callbackKeyFile: callbackKeyFileOf(flags.callbackKeyFile, io),
         env: io.env,
         logLevel: chosenLogLevel(flags, io, DEFAULT_DEV_LOG_LEVEL),
+        lifecycle: lifecycleSetting(flags, io),
         cli: cliInvocation(io.cwd),
       });
       await new Promise<void>((done) => {

@@ -32,6 +32,7 @@ import {
   DEFAULT_ACCESS_KEY_SECRET,
   DEFAULT_REGION,
   DEFAULT_RESTORE_DELAY_MS,
+  parseMasterKey,
   type UpcallServer,
 } from '../../server/create-server.ts';
 import { isValidBucketName } from '../../shared/bucket-name.ts';
@@ -52,6 +53,13 @@ import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../
 import { runAction } from '../run-action.ts';
 import { fromEnv } from '../env-option.ts';
 import {
+  LIFECYCLE_ENV,
+  lifecycleDayOption,
+  lifecycleIntervalOption,
+  lifecycleSetting,
+  type LifecycleFlags,
+} from '../lifecycle-options.ts';
+import {
   GATEWAY_OPTIONS,
   gatewayBannerLine,
   gatewaySetting,
@@ -62,7 +70,7 @@ import {
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
 export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
 
-interface ServerFlags extends CallbackLogFlags, GatewayFlags {
+interface ServerFlags extends CallbackLogFlags, LifecycleFlags, GatewayFlags {
   port: number;
   host: string;
   data?: string;
@@ -96,6 +104,9 @@ export const SERVER_ENV = {
   pathStyleHosts: 'UPCALL_PATH_STYLE_HOSTS',
   bodyTimeout: 'UPCALL_BODY_TIMEOUT',
   restoreDelay: 'UPCALL_RESTORE_DELAY',
+  masterKey: 'UPCALL_MASTER_KEY',
+  lifecycleInterval: LIFECYCLE_ENV.interval,
+  lifecycleDay: LIFECYCLE_ENV.day,
 } as const;
 
 /** Flags merged with their environment variables, validated. */
@@ -183,6 +194,22 @@ function parseHostName(value: string): string {
 /** No default list: commander would print `(default: [])`, which says less than the help text. */
 function collectHostName(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), parseHostName(value)];
+}
+
+/**
+ * `UPCALL_MASTER_KEY`: base64 of 32 bytes (e.g. `openssl rand -base64 32`). Unlike other
+ * variables a bad value is not echoed: a mistyped key is still most of a secret.
+ */
+function masterKeyFromEnv(io: CliIo): Buffer | undefined {
+  const value = io.env[SERVER_ENV.masterKey];
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parseMasterKey(value);
+  } catch (error) {
+    throw new UsageError(
+      `${SERVER_ENV.masterKey}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 function parseBoolean(value: string): boolean {
@@ -293,6 +320,8 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       `how long a RestoreObject of an Archive/ColdArchive/DeepColdArchive object takes, e.g. 500ms, 2s, 5m (default: 60s; env ${SERVER_ENV.restoreDelay})`,
       parseTimerDuration,
     )
+    .addOption(lifecycleIntervalOption())
+    .addOption(lifecycleDayOption())
     .option(
       '--callback-log-max-age <duration>',
       `drop logged callbacks older than this, e.g. 12h, 7d (default: 7d; env ${CALLBACK_LOG_ENV.maxAge})`,
@@ -333,15 +362,16 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           chosen.callbackKeyFile === undefined
             ? undefined
             : await readCallbackKeyFile(chosen.callbackKeyFile);
+        const masterKey = masterKeyFromEnv(io);
         const server = await createServer({
           port: flags.port,
           host: flags.host,
           storage:
             gateway !== undefined
-              ? { kind: 'gateway', ...gateway }
+              ? { kind: 'gateway', ...gateway, masterKey }
               : dataDir === undefined
-                ? { kind: 'memory' }
-                : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes },
+                ? { kind: 'memory', masterKey }
+                : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes, masterKey },
           bodyTimeoutMs: chosen.bodyTimeoutMs,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
@@ -357,6 +387,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
             unsigned: chosen.unsignedCallbacks,
           },
           callbackLog: callbackLogSetting(flags, io),
+          lifecycle: lifecycleSetting(flags, io),
         });
         // Handlers first: a script may send SIGTERM the moment it reads the endpoint line.
         stopOn(server, io, signals);

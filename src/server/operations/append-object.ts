@@ -18,6 +18,7 @@ import { expectedDigests, verifyDigests } from '../integrity.ts';
 import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
+import { withBucketEncryption } from '../server-side-encryption.ts';
 import type { Operation } from '../pipeline/request-context.ts';
 import { MAX_PUT_OBJECT_BYTES, refuseDeclaredOversize } from './put-object.ts';
 
@@ -26,7 +27,7 @@ export const appendObject: Operation = async (ctx, deps) => {
   const position = parsePosition(ctx.query.get('position'));
   refuseDeclaredOversize(ctx, MAX_PUT_OBJECT_BYTES - position);
   const meta = objectMetaFromHeaders(ctx.headers, key);
-  const settings = objectSettingsFromHeaders(ctx.headers);
+  const settings = await withBucketEncryption(deps.store, bucket, objectSettingsFromHeaders(ctx.headers));
   const { contentMd5, crc64 } = expectedDigests(ctx.headers);
 
   let body: Readable = ctx.body;

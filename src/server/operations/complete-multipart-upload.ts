@@ -24,6 +24,7 @@ import { header, type OssResponse, type Operation, type ServerDeps } from '../pi
 import { completeMultipartUploadResult } from '../responses/complete-multipart-upload-result.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
 import { uploadCallbackFromRequest } from '../callback/upload-callback.ts';
+import { encryptionHeaders } from '../server-side-encryption.ts';
 
 export const completeMultipartUpload: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);
@@ -67,6 +68,7 @@ function completedResponse(
       'Content-Type': 'application/xml',
       ETag: quoteEtag(object.etag),
       'x-oss-hash-crc64ecma': object.crc64,
+      ...encryptionHeaders(object),
     },
     body: completeMultipartUploadResult({ object, location, encodingType }),
   };

@@ -22,6 +22,11 @@ import { objectMetaFromHeaders, quoteEtag } from '../object-meta.ts';
 import { effectiveObjectAcl, objectAclHeader, taggingHeader } from '../object-settings.ts';
 import { header, type Operation, type RequestContext, type ServerDeps } from '../pipeline/request-context.ts';
 import { copyObjectResult } from '../responses/copy-object-result.ts';
+import {
+  encryptionHeaders,
+  serverSideEncryptionHeader,
+  withBucketEncryption,
+} from '../server-side-encryption.ts';
 import { requireReadable, storageClassHeader } from '../storage-class.ts';
 import { parseCopySource } from './upload-part-copy.ts';
 
@@ -39,15 +44,23 @@ export const copyObject: Operation = async (ctx, deps) => {
   requireReadable(current, deps.now());
   // FIDELITY: OSS limits CopyObject to 1 GiB sources (larger ones need UploadPartCopy); upcall
   // copies any size, streaming inside the store.
-  const object = await deps.store.copyObject(source, bucket, key, meta, settings, {
-    forbidOverwrite: forbidsOverwrite(ctx),
-  });
+  // FIDELITY: the copy is encrypted as its request (else the target bucket's default) says,
+  // whatever the source was; OSS does not say whether a source's SSE carries over.
+  const object = await deps.store.copyObject(
+    source,
+    bucket,
+    key,
+    meta,
+    await withBucketEncryption(deps.store, bucket, settings),
+    { forbidOverwrite: forbidsOverwrite(ctx) },
+  );
   return {
     status: 200,
     headers: {
       'Content-Type': 'application/xml',
       ETag: quoteEtag(object.etag),
       'x-oss-hash-crc64ecma': object.crc64,
+      ...encryptionHeaders(object),
     },
     body: copyObjectResult(object),
   };
@@ -78,6 +91,8 @@ function copySettings(ctx: RequestContext): ObjectSettings {
   if (acl !== undefined) settings.acl = acl;
   const storageClass = storageClassHeader(ctx.headers);
   if (storageClass !== undefined) settings.storageClass = storageClass;
+  const encryption = serverSideEncryptionHeader(ctx.headers);
+  if (encryption !== undefined) settings.serverSideEncryption = encryption;
   const raw = header(ctx, 'x-oss-tagging-directive');
   const directive = (raw ?? 'Copy').trim().toLowerCase();
   if (directive === 'replace') {

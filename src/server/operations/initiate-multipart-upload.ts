@@ -1,8 +1,8 @@
 /**
  * InitiateMultipartUpload (`POST /key?uploads`): starts an upload and returns its UploadId. The
  * object metadata (Content-Type, Content-Disposition, …, `x-oss-meta-*`) is taken here, from this
- * request, and applied when the upload completes, as in OSS; so are `x-oss-object-acl` and
- * `x-oss-tagging`.
+ * request, and applied when the upload completes, as in OSS; so are `x-oss-object-acl`,
+ * `x-oss-tagging` and `x-oss-server-side-encryption` (the parts are stored encrypted).
  *
  * `x-oss-callback` / `x-oss-callback-var` are ignored here on purpose: ali-oss copies a user's
  * callback headers onto Initiate and every UploadPart (SPEC.md §7.4); only Complete calls back.
@@ -11,6 +11,7 @@ import type { Operation } from '../pipeline/request-context.ts';
 import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
+import { SSE_HEADER, withBucketEncryption } from '../server-side-encryption.ts';
 import { parseEncodingType } from '../responses/encoding-type.ts';
 import { initiateMultipartUploadResult } from '../responses/initiate-multipart-upload-result.ts';
 
@@ -18,11 +19,14 @@ export const initiateMultipartUpload: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   const encodingType = parseEncodingType(ctx.query.get('encoding-type') ?? undefined);
   const meta = objectMetaFromHeaders(ctx.headers, key);
-  const settings = objectSettingsFromHeaders(ctx.headers);
+  const settings = await withBucketEncryption(deps.store, bucket, objectSettingsFromHeaders(ctx.headers));
   const upload = await deps.store.multipart.initiate(bucket, key, meta, settings);
   return {
     status: 200,
-    headers: { 'Content-Type': 'application/xml' },
+    headers: {
+      'Content-Type': 'application/xml',
+      ...(settings.serverSideEncryption === undefined ? {} : { [SSE_HEADER]: settings.serverSideEncryption }),
+    },
     body: initiateMultipartUploadResult(upload, encodingType),
   };
 };

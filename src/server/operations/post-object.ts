@@ -22,6 +22,7 @@ import { verifyDigests, expectedDigests } from '../integrity.ts';
 import { objectLocation, requireBucket } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
+import { withBucketEncryption } from '../server-side-encryption.ts';
 import { authorizePostForm } from '../post-object/post-object-auth.ts';
 import {
   DEFAULT_POST_OBJECT_FORM_LIMITS,
@@ -68,7 +69,7 @@ export const postObject: Operation = async (ctx, deps) => {
       const access = await authorizePostForm({ fields, bucket, key, now: deps.now() }, deps);
       const headers = fieldsAsHeaders(fields);
       const meta = objectMetaFromHeaders(headers, key);
-      const settings = objectSettingsFromHeaders(headers);
+      const settings = await withBucketEncryption(deps.store, bucket, objectSettingsFromHeaders(headers));
       const expected = expectedDigests(headers);
       const minSize = access.contentLength?.min ?? 0;
       const maxSize = Math.min(access.contentLength?.max ?? MAX_POST_OBJECT_SIZE, MAX_POST_OBJECT_SIZE);
@@ -172,6 +173,8 @@ function fieldsAsHeaders(fields: ReadonlyMap<string, string>): IncomingHttpHeade
     if (META_FIELDS.includes(name) || name.startsWith('x-oss-meta-')) headers[name] = value;
     if (name === 'content-md5' || name === 'x-oss-hash-crc64ecma') headers[name] = value;
     if (name === 'x-oss-object-acl' || name === 'x-oss-tagging') headers[name] = value;
+    // A form asks for encryption as PutObject's headers do; its KMS fields are refused the same way.
+    if (name.startsWith('x-oss-server-side-')) headers[name] = value;
   }
   return headers;
 }

@@ -12,6 +12,7 @@ import { integrityCheck } from '../integrity.ts';
 import { requireObject } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
+import { withBucketEncryption } from '../server-side-encryption.ts';
 import { ossError } from '../../shared/oss-error.ts';
 import {
   header,
@@ -41,7 +42,7 @@ export const putObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   refuseDeclaredOversize(ctx, MAX_PUT_OBJECT_BYTES);
   const meta = objectMetaFromHeaders(ctx.headers, key);
-  const settings = objectSettingsFromHeaders(ctx.headers);
+  const settings = await withBucketEncryption(deps.store, bucket, objectSettingsFromHeaders(ctx.headers));
   const digests = integrityCheck(ctx.headers);
   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject', { bucket, key, meta });
   const object = await deps.store.putObject(bucket, key, ctx.body, {

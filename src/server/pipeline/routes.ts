@@ -17,6 +17,12 @@ import { deleteBucketCors } from '../operations/delete-bucket-cors.ts';
 import { getBucketCors } from '../operations/get-bucket-cors.ts';
 import { options } from '../operations/options.ts';
 import { putBucketCors } from '../operations/put-bucket-cors.ts';
+import { deleteBucketLifecycle } from '../operations/delete-bucket-lifecycle.ts';
+import { deleteBucketEncryption } from '../operations/delete-bucket-encryption.ts';
+import { getBucketEncryption } from '../operations/get-bucket-encryption.ts';
+import { putBucketEncryption } from '../operations/put-bucket-encryption.ts';
+import { getBucketLifecycle } from '../operations/get-bucket-lifecycle.ts';
+import { putBucketLifecycle } from '../operations/put-bucket-lifecycle.ts';
 import { deleteMultipleObjects } from '../operations/delete-multiple-objects.ts';
 import { deleteObject } from '../operations/delete-object.ts';
 import { deleteObjectTagging } from '../operations/delete-object-tagging.ts';
@@ -84,6 +90,12 @@ export type OssAction =
   | 'PutBucketCors'
   | 'GetBucketCors'
   | 'DeleteBucketCors'
+  | 'PutBucketLifecycle'
+  | 'GetBucketLifecycle'
+  | 'DeleteBucketLifecycle'
+  | 'PutBucketEncryption'
+  | 'GetBucketEncryption'
+  | 'DeleteBucketEncryption'
   | 'Options'
   | 'GetObjectTagging'
   | 'DeleteObjectTagging'
@@ -386,6 +398,56 @@ export const ROUTES: readonly Route[] = [
     subresources: ['cors'],
     access: 'owner',
     operation: deleteBucketCors,
+  },
+  // Bucket default encryption (server-side-encryption.ts).
+  {
+    action: 'PutBucketEncryption',
+    method: 'PUT',
+    target: 'bucket',
+    subresources: ['encryption'],
+    access: 'owner',
+    operation: putBucketEncryption,
+  },
+  {
+    action: 'GetBucketEncryption',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['encryption'],
+    access: 'owner',
+    operation: getBucketEncryption,
+  },
+  {
+    action: 'DeleteBucketEncryption',
+    method: 'DELETE',
+    target: 'bucket',
+    subresources: ['encryption'],
+    access: 'owner',
+    operation: deleteBucketEncryption,
+  },
+  // Bucket lifecycle: the rules are kept here; the server's lifecycle sweep carries them out.
+  {
+    action: 'PutBucketLifecycle',
+    method: 'PUT',
+    target: 'bucket',
+    subresources: ['lifecycle'],
+    access: 'owner',
+    operation: putBucketLifecycle,
+  },
+  {
+    action: 'GetBucketLifecycle',
+    method: 'GET',
+    target: 'bucket',
+    subresources: ['lifecycle'],
+    access: 'owner',
+    operation: getBucketLifecycle,
+  },
+  {
+    action: 'DeleteBucketLifecycle',
+    method: 'DELETE',
+    target: 'bucket',
+    subresources: ['lifecycle'],
+    access: 'owner',
+    operation: deleteBucketLifecycle,
   },
   {
     action: 'Options',

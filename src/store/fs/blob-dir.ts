@@ -26,6 +26,7 @@ import { Readable } from 'node:stream';
 import type { BodySink } from '../hashing/hashing-writer.ts';
 import { fileSink } from './file-sink.ts';
 import type { ByteRange } from '../object-store.ts';
+import { BLOB_HEADER_BYTES, decipherFrom } from '../encryption/object-cipher.ts';
 import { insufficientStorage, isStorageFull, type FreeSpace } from './free-space.ts';
 
 /** One stored piece of an object: a blob and its byte length. */
@@ -48,6 +49,19 @@ export interface PendingBlob {
  */
 export function newBlobId(): string {
   return randomUUID().replaceAll('-', '');
+}
+
+/** The IV an encrypted blob starts with. */
+async function readBlobHeader(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(BLOB_HEADER_BYTES);
+    const { bytesRead } = await handle.read(header, 0, BLOB_HEADER_BYTES, 0);
+    if (bytesRead !== BLOB_HEADER_BYTES) throw new Error(`The encrypted blob ${path} has no IV.`);
+    return header;
+  } finally {
+    await handle.close();
+  }
 }
 
 export class BlobDir {
@@ -212,7 +226,7 @@ export class BlobDir {
    * Streams bytes `range` of the concatenated segments. The blobs are pinned from this call (made
    * in the same tick as the row was read) until the stream ends or is destroyed.
    */
-  read(segments: readonly Segment[], range: ByteRange): Readable {
+  read(segments: readonly Segment[], range: ByteRange, dataKey?: Buffer): Readable {
     const pieces: { id: string; start: number; end: number }[] = [];
     let offset = 0;
     for (const { id, size } of segments) {
@@ -228,6 +242,28 @@ export class BlobDir {
       });
     }
     const release = this.pin(pieces.map((p) => p.id));
+    if (dataKey !== undefined) {
+      // Encrypted blobs (encryption/object-cipher.ts): each starts with its IV; a range of
+      // plaintext is the same range of ciphertext one header further on.
+      const encrypted = pieces.map((p) => ({ path: this.path(p.id), start: p.start, end: p.end }));
+      const stream = Readable.from(
+        (async function* () {
+          for (const piece of encrypted) {
+            const iv = await readBlobHeader(piece.path);
+            const decipher = decipherFrom(dataKey, iv, piece.start);
+            const file = fs.createReadStream(piece.path, {
+              start: piece.start + BLOB_HEADER_BYTES,
+              end: piece.end + BLOB_HEADER_BYTES,
+              highWaterMark: 256 * 1024,
+            });
+            for await (const chunk of file) yield decipher.update(chunk as Buffer);
+          }
+        })(),
+        { objectMode: false },
+      );
+      stream.once('close', release);
+      return stream;
+    }
     if (pieces.length === 1) {
       const { id, start, end } = pieces[0]!;
       const stream = fs.createReadStream(this.path(id), { start, end, highWaterMark: 256 * 1024 });

@@ -36,6 +36,8 @@ import type { CallbackLog } from '../callback-log.ts';
 import type {
   BucketAcl,
   BucketCors,
+  BucketLifecycle,
+  BucketEncryption,
   BucketInfo,
   ByteRange,
   CompletedPart,
@@ -62,6 +64,14 @@ import type {
 } from '../object-store.ts';
 import type { HealthCheckedStore, StoreHealthCheck } from '../store-health.ts';
 import { BlobDir, type Segment } from './blob-dir.ts';
+import { loadOrCreateMasterKey } from '../encryption/master-key.ts';
+import {
+  checkMasterKey,
+  encryptingSink,
+  newObjectEncryption,
+  unwrapDataKey,
+  type ObjectEncryption,
+} from '../encryption/object-cipher.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_MIN_FREE_BYTES, FreeSpace } from './free-space.ts';
 import { RESERVE_FILE_BYTES, ReserveFile } from './reserve-file.ts';
@@ -100,6 +110,11 @@ export interface FsObjectStoreOptions {
    * less than this free, so deletes, aborts and metadata commits always have room (free-space.ts).
    */
   minFreeBytes?: number | undefined;
+  /**
+   * The server-side encryption master key (32 bytes). Default: `<dataDir>/master.key`, generated
+   * on the first encrypted write (encryption/master-key.ts).
+   */
+  masterKey?: Buffer | undefined;
 }
 
 const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
@@ -130,10 +145,24 @@ function toStoredObject(row: ObjectRow): StoredObject {
   if (row.content_md5 !== null) object.contentMd5 = row.content_md5;
   if (row.restore_ready_ms !== null && row.restore_expires_ms !== null)
     object.restore = { readyAt: new Date(row.restore_ready_ms), expiresAt: new Date(row.restore_expires_ms) };
+  const encryption = parseEncryption(row.encryption);
+  if (encryption !== undefined) object.serverSideEncryption = encryption.algorithm;
   return object;
 }
 
-function toObjectRow(object: StoredObject, segments: readonly Segment[]): ObjectRow {
+function parseEncryption(json: string | null): ObjectEncryption | undefined {
+  return json === null ? undefined : (JSON.parse(json) as ObjectEncryption);
+}
+
+function formatEncryption(encryption: ObjectEncryption | undefined): string | null {
+  return encryption === undefined ? null : JSON.stringify(encryption);
+}
+
+function toObjectRow(
+  object: StoredObject,
+  segments: readonly Segment[],
+  encryption: ObjectEncryption | undefined,
+): ObjectRow {
   return {
     bucket: object.bucket,
     key: utf8(object.key),
@@ -150,6 +179,7 @@ function toObjectRow(object: StoredObject, segments: readonly Segment[]): Object
     storage_class: object.storageClass,
     restore_ready_ms: object.restore?.readyAt.getTime() ?? null,
     restore_expires_ms: object.restore?.expiresAt.getTime() ?? null,
+    encryption: formatEncryption(encryption),
   };
 }
 
@@ -194,6 +224,9 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #space: FreeSpace;
   readonly #reserve: ReserveFile;
   readonly callbackLog: CallbackLog;
+  /** Reads or generates the master key on first use (most data dirs never encrypt anything). */
+  readonly #loadMasterKey: () => Promise<Buffer>;
+  #loadedMasterKey: Buffer | undefined;
 
   constructor(
     db: MetaDb,
@@ -202,7 +235,9 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     crc64: { pool: Crc64Pool; owned: boolean },
     space: { free: FreeSpace; reserve: ReserveFile },
     files: Omit<FsStoreFiles, 'db'>,
+    masterKey: () => Promise<Buffer>,
   ) {
+    this.#loadMasterKey = masterKey;
     this.#db = db;
     this.#files = files;
     this.#blobs = blobs;
@@ -243,15 +278,35 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     return upload;
   }
 
-  /** Streams a body into a new blob, durable once this resolves; the caller commits or removes it. */
+  async #masterKey(): Promise<Buffer> {
+    this.#loadedMasterKey ??= await this.#loadMasterKey();
+    return this.#loadedMasterKey;
+  }
+
+  /** A new data key record when `settings` ask for server-side encryption. */
+  async #newEncryption(settings: ObjectSettings | undefined): Promise<ObjectEncryption | undefined> {
+    if (settings?.serverSideEncryption === undefined) return undefined;
+    return newObjectEncryption(await this.#masterKey()).record;
+  }
+
+  async #dataKey(encryption: ObjectEncryption | undefined): Promise<Buffer | undefined> {
+    return encryption === undefined ? undefined : unwrapDataKey(await this.#masterKey(), encryption);
+  }
+
+  /**
+   * Streams a body into a new blob, durable once this resolves; the caller commits or removes it.
+   * With a data key the blob is encrypted; the digests are always of the plaintext.
+   */
   async #writeBlob(
     body: Readable,
     maxSize: number | undefined,
     options?: ReceiveBodyOptions,
+    dataKey?: Buffer,
   ): Promise<{ id: string; received: ReceivedBody }> {
     const pending = this.#blobs.create();
+    const sink = dataKey === undefined ? pending.sink : encryptingSink(pending.sink, dataKey);
     try {
-      const received = await receiveBody(body, pending.sink, maxSize, {
+      const received = await receiveBody(body, sink, maxSize, {
         ...options,
         crc64Pool: this.#crc64.pool,
       });
@@ -322,6 +377,28 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     return json === null ? undefined : (JSON.parse(json) as BucketCors);
   }
 
+  async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
+    const json = encryption === undefined ? null : JSON.stringify(encryption);
+    if (!this.#db.transaction(() => this.#db.setEncryption(name, json))) throw noSuchBucket(name);
+  }
+
+  async getBucketEncryption(name: string): Promise<BucketEncryption | undefined> {
+    const json = this.#db.getEncryption(name);
+    if (json === undefined) throw noSuchBucket(name);
+    return json === null ? undefined : (JSON.parse(json) as BucketEncryption);
+  }
+
+  async setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
+    const json = lifecycle === undefined ? null : JSON.stringify(lifecycle);
+    if (!this.#db.transaction(() => this.#db.setLifecycle(name, json))) throw noSuchBucket(name);
+  }
+
+  async getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
+    const json = this.#db.getLifecycle(name);
+    if (json === undefined) throw noSuchBucket(name);
+    return json === null ? undefined : (JSON.parse(json) as BucketLifecycle);
+  }
+
   async listBuckets(): Promise<BucketInfo[]> {
     return this.#db.listBuckets().map(toBucketInfo);
   }
@@ -341,8 +418,14 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     checkOverwrite(options, this.#db.getSegments(bucket, utf8(key)) !== undefined, key);
     // Below the reserve already: refused before a byte of the body is read.
     await this.#space.require();
+    const encryption = await this.#newEncryption(options.settings);
     // onReceived fires inside, while the blob is made durable (PutOptions).
-    const { id, received } = await this.#writeBlob(body, options.maxSize, reportingTo(options.onReceived));
+    const { id, received } = await this.#writeBlob(
+      body,
+      options.maxSize,
+      reportingTo(options.onReceived),
+      await this.#dataKey(encryption),
+    );
     const object: StoredObject = {
       bucket,
       key,
@@ -357,7 +440,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       tags: options.settings?.tags ?? [],
       storageClass: options.settings?.storageClass ?? bucketClass,
     };
-    const row = toObjectRow(object, [{ id, size: received.size }]);
+    const row = toObjectRow(object, [{ id, size: received.size }], encryption);
     await this.#checkOrRemove(id, options.beforeCommit, () => toStoredObject(row));
     const dropped = await this.#commitOrRemove([id], () => {
       this.#requireBucket(bucket);
@@ -382,9 +465,21 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream> {
-    const row = this.#requireObject(bucket, key);
+    let row = this.#requireObject(bucket, key);
+    if (row.encryption !== null) {
+      // Loading the master key may wait on its file: read the row again after it, so the row,
+      // its key and the pin of its blobs all come from one tick.
+      await this.#masterKey();
+      row = this.#requireObject(bucket, key);
+    }
+    const encryption = parseEncryption(row.encryption);
+    const dataKey = encryption === undefined ? undefined : unwrapDataKey(this.#loadedMasterKey!, encryption);
     // Same tick as the read of the row: the blobs are pinned before any delete can drop them.
-    const body = this.#blobs.read(parseSegments(row.segments), range ?? { start: 0, end: row.size - 1 });
+    const body = this.#blobs.read(
+      parseSegments(row.segments),
+      range ?? { start: 0, end: row.size - 1 },
+      dataKey,
+    );
     return { object: toStoredObject(row), body };
   }
 
@@ -418,6 +513,10 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     await this.#space.require();
     const lastModified = Date.now();
     const tags = settings.tags === undefined ? from.tags : formatTags(settings.tags);
+    const sourceEncryption = parseEncryption(from.encryption);
+    if ((sourceEncryption !== undefined) !== (settings.serverSideEncryption !== undefined)) {
+      return this.#copyReencoded(from, bucket, key, meta, settings, tags, lastModified);
+    }
     if (source.bucket === bucket && source.key === key) {
       // Onto itself: only the metadata, settings and time change; the blobs stay where they are.
       const storageClass = settings.storageClass ?? from.storage_class;
@@ -448,6 +547,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       unpin();
     }
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
+    // Encrypted on both sides: the linked blobs keep the source's data key, so the row does too.
     const row: ObjectRow = {
       ...from,
       bucket,
@@ -466,6 +566,56 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       this.#requireBucket(bucket);
       const old = this.#db.getSegments(bucket, row.key);
       checkOverwrite(options, old !== undefined, key);
+      this.#db.upsertObject(row);
+      return segmentIds(old);
+    });
+    this.#blobs.drop(dropped);
+    return toStoredObject(row);
+  }
+
+  /**
+   * A copy encrypted on one side only (CopyObject asks for SSE on a plain source, or none on an
+   * encrypted one, also onto itself): the data is read as plaintext and written anew, encrypted or
+   * not. The copy still keeps the source's type, ETag and CRC-64, which are of the plaintext.
+   */
+  async #copyReencoded(
+    from: ObjectRow,
+    bucket: string,
+    key: string,
+    meta: ObjectMeta | undefined,
+    settings: ObjectSettings,
+    tags: string,
+    lastModified: number,
+  ): Promise<StoredObject> {
+    const ontoItself = from.bucket === bucket && from.key.toString('utf8') === key;
+    const bucketClass = this.#bucketClass(bucket);
+    const sourceKey = await this.#dataKey(parseEncryption(from.encryption));
+    const plaintext = this.#blobs.read(
+      parseSegments(from.segments),
+      { start: 0, end: from.size - 1 },
+      sourceKey,
+    );
+    const encryption = await this.#newEncryption(settings);
+    const { id, received } = await this.#writeBlob(plaintext, undefined, {}, await this.#dataKey(encryption));
+    const storageClass = settings.storageClass ?? (ontoItself ? from.storage_class : bucketClass);
+    const keepsRestore = ontoItself && storageClass === from.storage_class;
+    const row: ObjectRow = {
+      ...from,
+      bucket,
+      key: utf8(key),
+      last_modified_ms: lastModified,
+      meta: meta ? JSON.stringify(meta) : from.meta,
+      segments: formatSegments([{ id, size: received.size }]),
+      acl: settings.acl ?? (ontoItself ? from.acl : 'default'),
+      tags,
+      storage_class: storageClass,
+      restore_ready_ms: keepsRestore ? from.restore_ready_ms : null,
+      restore_expires_ms: keepsRestore ? from.restore_expires_ms : null,
+      encryption: formatEncryption(encryption),
+    };
+    const dropped = await this.#commitOrRemove([id], () => {
+      this.#requireBucket(bucket);
+      const old = this.#db.getSegments(bucket, row.key);
       this.#db.upsertObject(row);
       return segmentIds(old);
     });
@@ -505,7 +655,16 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const before = this.#db.getObject(bucket, keyBytes);
     checkAppendable(before && toStoredObject(before), position);
     await this.#space.require();
-    const { id, received } = await this.#writeBlob(body, options.maxSize);
+    // The object's data key, or (the append that creates it) a new one when asked for.
+    const encryption = before
+      ? parseEncryption(before.encryption)
+      : await this.#newEncryption(options.settings);
+    const { id, received } = await this.#writeBlob(
+      body,
+      options.maxSize,
+      {},
+      await this.#dataKey(encryption),
+    );
     const current = this.#db.getObject(bucket, keyBytes);
     const pending = appendedObject(
       bucket,
@@ -521,6 +680,13 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       // Re-read inside the transaction: another append may have committed meanwhile.
       const latest = this.#db.getObject(bucket, keyBytes);
       checkAppendable(latest && toStoredObject(latest), position);
+      // Replaced meanwhile by an object of the same size under another data key: this body,
+      // encrypted for the one it saw, cannot join it.
+      if (latest && latest.encryption !== formatEncryption(encryption)) {
+        throw ossError('PositionNotEqualToLength', {
+          details: { NextAppendPosition: String(latest?.size ?? 0) },
+        });
+      }
       const object = appendedObject(
         bucket,
         key,
@@ -530,7 +696,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         settings,
       );
       const segments = [...(latest ? parseSegments(latest.segments) : []), { id, size: received.size }];
-      const next = toObjectRow(object, segments);
+      const next = toObjectRow(object, segments, encryption);
       this.#db.upsertObject(next);
       return next;
     });
@@ -586,6 +752,8 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       acl: settings.acl ?? 'default',
       tags: formatTags(settings.tags ?? []),
       storage_class: settings.storageClass ?? bucketClass,
+      // The parts are encrypted as they arrive, under the key the completed object will have.
+      encryption: formatEncryption(await this.#newEncryption(settings)),
     };
     this.#db.transaction(() => this.#db.insertUpload(row));
     return toUploadInfo(row);
@@ -597,9 +765,10 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     body: Readable,
     options: PartOptions = {},
   ): Promise<PartRecord> {
-    this.#requireUpload(ref);
+    const upload = this.#requireUpload(ref);
     await this.#space.require();
-    const { id, received } = await this.#writeBlob(body, options.maxSize);
+    const dataKey = await this.#dataKey(parseEncryption(upload.encryption));
+    const { id, received } = await this.#writeBlob(body, options.maxSize, {}, dataKey);
     const row: PartRow = {
       upload_id: ref.uploadId,
       part_number: partNumber,
@@ -665,6 +834,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       const row = toObjectRow(
         object,
         parts.map((p) => ({ id: p.blob, size: p.size })),
+        parseEncryption(upload.encryption),
       );
       const old = this.#db.getSegments(ref.bucket, row.key);
       checkOverwrite(options, old !== undefined, ref.key);
@@ -756,6 +926,9 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
       crc64,
       { free, reserve },
       { dbPath, dbIdentity: { dev, ino }, blobsDir: join(options.dataDir, 'blobs') },
+      options.masterKey === undefined
+        ? () => loadOrCreateMasterKey(options.dataDir)
+        : () => Promise.resolve(checkMasterKey(options.masterKey!)),
     );
   } catch (error) {
     db?.close();

@@ -45,6 +45,8 @@ export interface ObjectRow {
   /** RestoreObject: readable from, until (both null when never restored). */
   restore_ready_ms: number | null;
   restore_expires_ms: number | null;
+  /** JSON ObjectEncryption (the wrapped data key) when the blobs are encrypted, else null. */
+  encryption: string | null;
 }
 
 export interface UploadRow {
@@ -57,6 +59,8 @@ export interface UploadRow {
   acl: ObjectAcl;
   tags: string;
   storage_class: StorageClass;
+  /** JSON ObjectEncryption its parts are encrypted with, null when none. */
+  encryption: string | null;
 }
 
 export interface PartRow {
@@ -128,6 +132,12 @@ const ADDED_COLUMNS: readonly { table: string; column: string; definition: strin
   { table: 'uploads', column: 'storage_class', definition: "TEXT NOT NULL DEFAULT 'Standard'" },
   // Bucket CORS (issue 19): JSON of a BucketCors, NULL when none is set (buckets from before had none).
   { table: 'buckets', column: 'cors', definition: 'TEXT' },
+  // Bucket lifecycle (issue 20): JSON of a BucketLifecycle, NULL when none is set.
+  { table: 'buckets', column: 'lifecycle', definition: 'TEXT' },
+  // Server-side encryption (issue 20): nothing before was encrypted, and no bucket had a default.
+  { table: 'objects', column: 'encryption', definition: 'TEXT' },
+  { table: 'uploads', column: 'encryption', definition: 'TEXT' },
+  { table: 'buckets', column: 'encryption', definition: 'TEXT' },
 ];
 
 function addMissingColumns(db: Database.Database): void {
@@ -142,8 +152,8 @@ function addMissingColumns(db: Database.Database): void {
 
 const OBJECT_COLUMNS =
   'bucket, key, size, etag, content_md5, crc64, last_modified_ms, type, meta, segments, acl, tags, ' +
-  'storage_class, restore_ready_ms, restore_expires_ms';
-const UPLOAD_COLUMNS = 'upload_id, bucket, key, initiated_ms, meta, acl, tags, storage_class';
+  'storage_class, restore_ready_ms, restore_expires_ms, encryption';
+const UPLOAD_COLUMNS = 'upload_id, bucket, key, initiated_ms, meta, acl, tags, storage_class, encryption';
 const BUCKET_COLUMNS = 'name, created_ms, acl, storage_class';
 
 /** Exclusive upper bound of every key starting with `prefix`: UTF-8 never contains byte 0xFF. */
@@ -166,6 +176,10 @@ export class MetaDb {
     setAcl: Statement<[string, string]>;
     getCors: Statement<[string], { cors: string | null }>;
     setCors: Statement<[string | null, string]>;
+    getLifecycle: Statement<[string], { lifecycle: string | null }>;
+    getEncryption: Statement<[string], { encryption: string | null }>;
+    setEncryption: Statement<[string | null, string]>;
+    setLifecycle: Statement<[string | null, string]>;
     deleteBucket: Statement<[string]>;
     anyObject: Statement<[string], { one: number }>;
     anyUpload: Statement<[string], { one: number }>;
@@ -188,6 +202,7 @@ export class MetaDb {
         string,
         number | null,
         number | null,
+        string | null,
       ]
     >;
     updateObjectMeta: Statement<
@@ -199,7 +214,7 @@ export class MetaDb {
     deleteObject: Statement<[string, Buffer]>;
     scanFrom: Statement<[string, Buffer, Buffer, number], ObjectRow>;
     scanAfter: Statement<[string, Buffer, Buffer, number], ObjectRow>;
-    insertUpload: Statement<[string, string, Buffer, number, string, string, string, string]>;
+    insertUpload: Statement<[string, string, Buffer, number, string, string, string, string, string | null]>;
     getUpload: Statement<[string], UploadRow>;
     deleteUpload: Statement<[string]>;
     listUploads: Statement<[string, Buffer, Buffer, Buffer, Buffer, string, number], UploadRow>;
@@ -229,13 +244,17 @@ export class MetaDb {
       setAcl: p('UPDATE buckets SET acl = ? WHERE name = ?'),
       getCors: p('SELECT cors FROM buckets WHERE name = ?'),
       setCors: p('UPDATE buckets SET cors = ? WHERE name = ?'),
+      getLifecycle: p('SELECT lifecycle FROM buckets WHERE name = ?'),
+      getEncryption: p('SELECT encryption FROM buckets WHERE name = ?'),
+      setEncryption: p('UPDATE buckets SET encryption = ? WHERE name = ?'),
+      setLifecycle: p('UPDATE buckets SET lifecycle = ? WHERE name = ?'),
       deleteBucket: p('DELETE FROM buckets WHERE name = ?'),
       anyObject: p('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       anyUpload: p('SELECT 1 AS one FROM uploads WHERE bucket = ? LIMIT 1'),
       getObject: p(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?`),
       getSegments: p('SELECT segments FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: p(
-        `INSERT OR REPLACE INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateObjectMeta: p(
         `UPDATE objects SET meta = ?, last_modified_ms = ?, acl = ?, tags = ?, storage_class = ?,
@@ -253,7 +272,7 @@ export class MetaDb {
       scanAfter: p(
         `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key > ? AND key < ? ORDER BY key LIMIT ?`,
       ),
-      insertUpload: p(`INSERT INTO uploads (${UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertUpload: p(`INSERT INTO uploads (${UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       getUpload: p(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?`),
       deleteUpload: p('DELETE FROM uploads WHERE upload_id = ?'),
       listUploads: p(
@@ -329,6 +348,22 @@ export class MetaDb {
   setCors(name: string, cors: string | null): boolean {
     return this.#s.setCors.run(cors, name).changes > 0;
   }
+  /** The bucket's lifecycle configuration as stored (JSON), null when none; undefined: no such bucket. */
+  getLifecycle(name: string): string | null | undefined {
+    return this.#s.getLifecycle.get(name)?.lifecycle;
+  }
+  /** The bucket's default encryption as stored (JSON), null when none; undefined: no such bucket. */
+  getEncryption(name: string): string | null | undefined {
+    return this.#s.getEncryption.get(name)?.encryption;
+  }
+  /** @returns false when the bucket does not exist */
+  setEncryption(name: string, encryption: string | null): boolean {
+    return this.#s.setEncryption.run(encryption, name).changes > 0;
+  }
+  /** @returns false when the bucket does not exist */
+  setLifecycle(name: string, lifecycle: string | null): boolean {
+    return this.#s.setLifecycle.run(lifecycle, name).changes > 0;
+  }
   deleteBucket(name: string): void {
     this.#buckets.delete(name);
     this.#s.deleteBucket.run(name);
@@ -363,6 +398,7 @@ export class MetaDb {
       row.storage_class,
       row.restore_ready_ms,
       row.restore_expires_ms,
+      row.encryption,
     );
   }
   /** Copy onto itself: new metadata, time, ACL, tags, class and restore; same data. */
@@ -409,6 +445,7 @@ export class MetaDb {
       row.acl,
       row.tags,
       row.storage_class,
+      row.encryption,
     );
   }
   getUpload(uploadId: string): UploadRow | undefined {

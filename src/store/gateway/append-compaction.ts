@@ -7,7 +7,9 @@
  * with exactly those segments (later appends may have added more after them; those stay). If the
  * object was replaced or deleted meanwhile, or another gateway compacted it first, the new blobs
  * are discarded. The object's bytes, ETag, CRC-64 and lastModified do not change; the old blobs go
- * to `blob_gc` with the usual grace, so reads in progress finish.
+ * to `blob_gc` with the usual grace, so reads in progress finish. An encrypted object's segments
+ * are read and rewritten under its data key (the row keeps its wrapped key; the new blobs get
+ * new IVs).
  */
 import type pg from 'pg';
 import { ossError } from '../../shared/oss-error.ts';
@@ -31,10 +33,11 @@ export async function compactSegments(
   bucket: string,
   key: Buffer,
   segments: readonly Segment[],
+  dataKey?: Buffer,
 ): Promise<boolean> {
   const size = segments.reduce((sum, s) => sum + s.size, 0);
-  const source = await readSegments(writer.blobs, segments, { start: 0, end: size - 1 });
-  const written = await writeBody(writer, source, size);
+  const source = await readSegments(writer.blobs, segments, { start: 0, end: size - 1 }, dataKey);
+  const written = await writeBody(writer, source, size, {}, dataKey);
   const newKeys = written.segments.map((s) => s.key);
   try {
     if (written.received.size !== size)

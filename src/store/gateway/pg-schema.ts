@@ -18,6 +18,9 @@ import type pg from 'pg';
 /** Any number: the lock that serialises migrations (and the callback key's creation) across gateways. */
 export const MIGRATION_LOCK = 0x75_70_63_61; // 'upca'
 
+/** The class (first key) of the two-key advisory locks that elect one sweeper per round. */
+export const SWEEP_LOCK_CLASS = 0x75_70_73_77; // 'upsw'
+
 const MIGRATIONS: readonly string[] = [
   // 1: the first release.
   `
@@ -99,6 +102,21 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX callback_log_failed ON callback_log (seq) WHERE failed;
   CREATE INDEX callback_log_created ON callback_log (created_ms);
+  `,
+  // 2: bucket lifecycle and server-side encryption (issue 20). Rows from before were never
+  // encrypted and buckets had neither a lifecycle nor a default encryption: NULL says so.
+  `
+  ALTER TABLE buckets ADD COLUMN lifecycle json, ADD COLUMN encryption json;
+  -- The wrapped data key (encryption/object-cipher.ts ObjectEncryption) of an encrypted object,
+  -- and of an upload whose parts are encrypted; each blob starts with its own IV.
+  ALTER TABLE objects ADD COLUMN encryption json;
+  ALTER TABLE uploads ADD COLUMN encryption json;
+  -- The master key every gateway wraps data keys with (base64 of 32 bytes), created once, unless
+  -- the gateways are given one (UPCALL_MASTER_KEY).
+  CREATE TABLE master_key (
+    id integer PRIMARY KEY CHECK (id = 1),
+    key text NOT NULL
+  );
   `,
 ];
 

@@ -14,6 +14,12 @@
  * writer computes anyway. A mismatch fails the write with InternalError.
  *
  * On any failure every blob written so far is deleted (or left to the sweep through its intent).
+ *
+ * Server-side encryption (encryption/object-cipher.ts, as the fs backend does it): with a data key
+ * every blob is its segment encrypted on its own, AES-256-CTR under a fresh IV stored as the blob's
+ * first BLOB_HEADER_BYTES, so a segment's size stays its plaintext size and a range over many
+ * segments decrypts segment by segment from any offset. The engine's ETag is then checked against
+ * the MD5 of the ciphertext sent, never the body's.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -28,6 +34,7 @@ import {
 } from '../hashing/hashing-writer.ts';
 import { discardUncommitted, recordIntent } from './blob-gc.ts';
 import type { BlobStore } from './blob-store.ts';
+import { BLOB_HEADER_BYTES, decipherFrom, encryptingSink } from '../encryption/object-cipher.ts';
 
 /** One blob of an object's body, in order. */
 export interface Segment {
@@ -61,8 +68,27 @@ function mismatch(key: string, engine: string, ours: string): Error {
   });
 }
 
+/** One segment as its encrypted blob: a fresh IV, then the ciphertext (encryptingSink's format). */
+function encryptPiece(piece: Buffer, dataKey: Buffer): Buffer {
+  const out: Buffer[] = [];
+  const sink = encryptingSink(
+    {
+      write: (chunks, callback) => {
+        out.push(...chunks);
+        callback();
+      },
+      finish: (callback) => callback(),
+    },
+    dataKey,
+  );
+  // The sink calls back synchronously here: the collecting sink above never waits.
+  sink.write([piece], () => {});
+  sink.finish(() => {});
+  return Buffer.concat(out);
+}
+
 /**
- * Streams `body` into new blobs. Resolves once every blob is stored and verified; the caller
+ * Streams `body` into new blobs (encrypted under `dataKey` when given). Resolves once every blob is stored and verified; the caller
  * commits them (forgetting their intents in the commit) or discards them.
  * @throws EntityTooLarge | the body's own error | ServiceUnavailable | InternalError
  */
@@ -71,6 +97,7 @@ export async function writeBody(
   body: Readable,
   maxSize: number | undefined,
   options: ReceiveBodyOptions = {},
+  dataKey?: Buffer,
 ): Promise<WrittenBody> {
   const segments: Segment[] = [];
   const abort = new AbortController();
@@ -95,10 +122,13 @@ export async function writeBody(
     const key = newBlobKey(ctx.keyPrefix);
     await recordIntent(ctx.pool, key, ctx.now());
     segments.push({ key, size: piece.length });
-    const md5 = sole ? undefined : createHash('md5').update(piece).digest('hex');
-    const put = ctx.blobs.put(key, Readable.from([piece]), piece.length, abort.signal).then(({ etag }) => {
+    // Encrypted, the blob is not the body: its own MD5 is what the engine must report.
+    const blob = dataKey === undefined ? piece : encryptPiece(piece, dataKey);
+    const ownMd5 = sole && dataKey === undefined;
+    const md5 = ownMd5 ? undefined : createHash('md5').update(blob).digest('hex');
+    const put = ctx.blobs.put(key, Readable.from([blob]), blob.length, abort.signal).then(({ etag }) => {
       const engine = etag.toLowerCase();
-      if (sole) soleEtag = engine;
+      if (ownMd5) soleEtag = engine;
       else if (engine !== md5) throw mismatch(key, engine, md5!);
     });
     // Rejections are seen by the next await of `inFlight`; never left unhandled meanwhile.
@@ -143,17 +173,82 @@ export async function writeBody(
   }
 }
 
+/** A blob's bytes read to the end: the IV of an encrypted blob (16 bytes). */
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** One segment's part of a read: plaintext bytes start…end (inclusive) of the blob `key`. */
+interface Piece {
+  key: string;
+  size: number;
+  start: number;
+  end: number;
+}
+
+/** An open GET of a piece, and how its bytes become plaintext. */
+interface OpenPiece {
+  stream: Readable;
+  /** Encrypted: the decipher once the IV is known; undefined while the IV is still to be read off the stream. */
+  decipher?: { update(chunk: Buffer): Buffer } | undefined;
+  /** Encrypted and read from the blob's start: the IV comes first on `stream`. */
+  headerOnStream: boolean;
+}
+
+async function openPiece(blobs: BlobStore, piece: Piece, dataKey: Buffer | undefined): Promise<OpenPiece> {
+  const { key, size, start, end } = piece;
+  if (dataKey === undefined) {
+    const whole = start === 0 && end === size - 1;
+    return { stream: await blobs.get(key, whole ? undefined : { start, end }), headerOnStream: false };
+  }
+  if (start === 0) {
+    // One GET: the IV, then the ciphertext of bytes 0…end.
+    const whole = end === size - 1;
+    const stream = await blobs.get(key, whole ? undefined : { start: 0, end: BLOB_HEADER_BYTES + end });
+    return { stream, headerOnStream: true };
+  }
+  // From inside the blob: the IV on its own (16 bytes), then the range one header further on.
+  const iv = await readAll(await blobs.get(key, { start: 0, end: BLOB_HEADER_BYTES - 1 }));
+  if (iv.length !== BLOB_HEADER_BYTES) throw new Error(`The encrypted blob ${key} has no IV.`);
+  const stream = await blobs.get(key, { start: BLOB_HEADER_BYTES + start, end: BLOB_HEADER_BYTES + end });
+  return { stream, decipher: decipherFrom(dataKey, iv, start), headerOnStream: false };
+}
+
+/** The plaintext of an open piece. */
+async function* plaintextOf(open: OpenPiece, dataKey: Buffer | undefined): AsyncGenerator<Buffer> {
+  if (dataKey === undefined) {
+    for await (const chunk of open.stream) yield chunk as Buffer;
+    return;
+  }
+  let decipher = open.decipher;
+  let header = open.headerOnStream ? Buffer.alloc(0) : undefined;
+  for await (const raw of open.stream) {
+    let chunk = raw as Buffer;
+    if (decipher === undefined) {
+      header = Buffer.concat([header!, chunk]);
+      if (header.length < BLOB_HEADER_BYTES) continue;
+      decipher = decipherFrom(dataKey, header.subarray(0, BLOB_HEADER_BYTES), 0);
+      chunk = header.subarray(BLOB_HEADER_BYTES);
+    }
+    if (chunk.length > 0) yield decipher.update(chunk);
+  }
+}
+
 /**
  * The inclusive `range` of a body made of `segments`, as one stream: sequential (ranged) GETs of
- * the segments it covers. The first GET is made before this resolves, so an engine that is down
- * fails the request (503) instead of breaking a body already being sent.
+ * the segments it covers, decrypted under `dataKey` when the blobs are encrypted. The first GET is
+ * made before this resolves, so an engine that is down fails the request (503) instead of breaking
+ * a body already being sent.
  */
 export async function readSegments(
   blobs: BlobStore,
   segments: readonly Segment[],
   range: { start: number; end: number },
+  dataKey?: Buffer,
 ): Promise<Readable> {
-  const pieces: { key: string; range?: { start: number; end: number } }[] = [];
+  const pieces: Piece[] = [];
   let offset = 0;
   for (const { key, size } of segments) {
     const first = offset;
@@ -162,26 +257,26 @@ export async function readSegments(
     if (size === 0 || last < range.start || first > range.end) continue;
     const start = Math.max(range.start, first) - first;
     const end = Math.min(range.end, last) - first;
-    pieces.push(start === 0 && end === size - 1 ? { key } : { key, range: { start, end } });
+    pieces.push({ key, size, start, end });
   }
   if (pieces.length === 0) return Readable.from([], { objectMode: false });
-  const opened = await blobs.get(pieces[0]!.key, pieces[0]!.range);
+  const opened = await openPiece(blobs, pieces[0]!, dataKey);
   async function* chunks(): AsyncGenerator<Buffer> {
-    let current: Readable | undefined = opened;
+    let current: OpenPiece | undefined = opened;
     try {
       for (let i = 0; i < pieces.length; i++) {
-        if (i > 0) current = await blobs.get(pieces[i]!.key, pieces[i]!.range);
-        for await (const chunk of current!) yield chunk as Buffer;
+        if (i > 0) current = await openPiece(blobs, pieces[i]!, dataKey);
+        yield* plaintextOf(current!, dataKey);
         current = undefined;
       }
     } finally {
       // A reader that stops early (destroys the body) releases the engine connection.
-      release(current);
+      release(current?.stream);
     }
   }
   const stream = Readable.from(chunks(), { objectMode: false });
   // Destroyed before the first read, the generator never runs its `finally`: release the first GET.
-  stream.once('close', () => release(opened));
+  stream.once('close', () => release(opened.stream));
   return stream;
 }
 

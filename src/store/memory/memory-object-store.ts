@@ -7,6 +7,7 @@
  * passed), so a concurrent reader sees the old object or the new one, never a mix. Objects are
  * immutable once committed: a write replaces the entry, it never edits segments in place.
  */
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
@@ -25,6 +26,15 @@ import { compareKeys } from '../key-order.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import {
+  BLOB_HEADER_BYTES,
+  checkMasterKey,
+  decryptBlobBuffer,
+  encryptingSink,
+  newObjectEncryption,
+  unwrapDataKey,
+  type ObjectEncryption,
+} from '../encryption/object-cipher.ts';
+import {
   compareUploads,
   isAfterUploadMarker,
   newUploadId,
@@ -33,6 +43,8 @@ import {
 import type {
   BucketAcl,
   BucketCors,
+  BucketLifecycle,
+  BucketEncryption,
   BucketInfo,
   ByteRange,
   CompletedPart,
@@ -60,11 +72,14 @@ import type {
 
 interface MemObject {
   object: StoredObject;
+  /** Each an encrypted blob (IV + ciphertext) when `encryption` is set, else the plaintext. */
   segments: readonly Buffer[];
+  encryption?: ObjectEncryption | undefined;
 }
 
 interface MemPart {
   record: PartRecord;
+  /** Encrypted under the upload's data key when it has one. */
   data: Buffer;
 }
 
@@ -73,11 +88,14 @@ interface MemUpload {
   meta: ObjectMeta;
   settings: ObjectSettings;
   parts: Map<number, MemPart>;
+  encryption?: ObjectEncryption | undefined;
 }
 
 interface MemBucket {
   info: BucketInfo;
   cors?: BucketCors | undefined;
+  lifecycle?: BucketLifecycle | undefined;
+  encryption?: BucketEncryption | undefined;
   objects: Map<string, MemObject>;
   uploads: Map<string, MemUpload>;
 }
@@ -99,21 +117,27 @@ function cloneObject(object: StoredObject): StoredObject {
   };
 }
 
-/** The bytes [start, end] of a segmented body, as a list of views (no copy). */
-function sliceSegments(segments: readonly Buffer[], range: ByteRange): Buffer[] {
+/**
+ * The plaintext bytes [start, end] of a segmented body: views of the segments (no copy), or with a
+ * data key, each segment's part decrypted from its own offset (encrypted segments carry an IV).
+ */
+function sliceSegments(segments: readonly Buffer[], range: ByteRange, dataKey?: Buffer): Buffer[] {
   const out: Buffer[] = [];
+  const header = dataKey === undefined ? 0 : BLOB_HEADER_BYTES;
   let offset = 0;
   for (const segment of segments) {
+    const size = segment.length - header;
     const segStart = offset;
-    const segEnd = offset + segment.length - 1;
-    offset += segment.length;
-    if (segEnd < range.start || segment.length === 0) continue;
+    const segEnd = offset + size - 1;
+    offset += size;
+    if (segEnd < range.start || size === 0) continue;
     if (segStart > range.end) break;
+    const start = Math.max(range.start, segStart) - segStart;
+    const end = Math.min(range.end, segEnd) - segStart;
     out.push(
-      segment.subarray(
-        Math.max(range.start, segStart) - segStart,
-        Math.min(range.end, segEnd) - segStart + 1,
-      ),
+      dataKey === undefined
+        ? segment.subarray(start, end + 1)
+        : decryptBlobBuffer(dataKey, segment, start, end),
     );
   }
   return out;
@@ -123,9 +147,12 @@ async function receive(
   body: Readable,
   maxSize: number | undefined,
   options: ReceiveBodyOptions,
+  dataKey: Buffer | undefined,
 ): Promise<{ received: ReceivedBody; data: Buffer }> {
   const { sink, chunks } = chunkSink();
-  const received = await receiveBody(body, sink, maxSize, options);
+  // Hashed as plaintext first, encrypted on the way into memory.
+  const into = dataKey === undefined ? sink : encryptingSink(sink, dataKey);
+  const received = await receiveBody(body, into, maxSize, options);
   return { received, data: Buffer.concat(chunks) };
 }
 
@@ -135,26 +162,42 @@ export interface MemoryObjectStoreOptions {
    * own, ended by `close()`; a pool passed here stays the caller's (not closed with the store).
    */
   crc64Pool?: Crc64Pool | undefined;
+  /** The server-side encryption master key (32 bytes). Default: a random one, as the data lives no longer. */
+  masterKey?: Buffer | undefined;
 }
 
 class MemoryObjectStore implements ObjectStore, MultipartStore {
   readonly #buckets = new Map<string, MemBucket>();
   readonly #crc64Pool: Crc64Pool;
   readonly #ownsCrc64Pool: boolean;
+  readonly #masterKey: Buffer;
   /** Bounded by the server's retention (callback-log.ts), like the SQLite one. */
   readonly callbackLog: CallbackLog = createMemoryCallbackLog();
 
   constructor(options: MemoryObjectStoreOptions) {
     this.#ownsCrc64Pool = options.crc64Pool === undefined;
     this.#crc64Pool = options.crc64Pool ?? new Crc64Pool();
+    this.#masterKey = checkMasterKey(options.masterKey ?? randomBytes(32));
   }
 
   #receive(
     body: Readable,
     maxSize: number | undefined,
     options: ReceiveBodyOptions = {},
+    encryption?: ObjectEncryption,
   ): Promise<{ received: ReceivedBody; data: Buffer }> {
-    return receive(body, maxSize, { ...options, crc64Pool: this.#crc64Pool });
+    return receive(body, maxSize, { ...options, crc64Pool: this.#crc64Pool }, this.#dataKey(encryption));
+  }
+
+  #dataKey(encryption: ObjectEncryption | undefined): Buffer | undefined {
+    return encryption === undefined ? undefined : unwrapDataKey(this.#masterKey, encryption);
+  }
+
+  /** A fresh data key record when `settings` ask for encryption. */
+  #newEncryption(settings: ObjectSettings | undefined): ObjectEncryption | undefined {
+    return settings?.serverSideEncryption === undefined
+      ? undefined
+      : newObjectEncryption(this.#masterKey).record;
   }
 
   get multipart(): MultipartStore {
@@ -208,6 +251,24 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     return cors === undefined ? undefined : structuredClone(cors);
   }
 
+  async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
+    this.#bucket(name).encryption = encryption === undefined ? undefined : { ...encryption };
+  }
+
+  async getBucketEncryption(name: string): Promise<BucketEncryption | undefined> {
+    const { encryption } = this.#bucket(name);
+    return encryption === undefined ? undefined : { ...encryption };
+  }
+
+  async setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
+    this.#bucket(name).lifecycle = lifecycle === undefined ? undefined : structuredClone(lifecycle);
+  }
+
+  async getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
+    const { lifecycle } = this.#bucket(name);
+    return lifecycle === undefined ? undefined : structuredClone(lifecycle);
+  }
+
   async listBuckets(): Promise<BucketInfo[]> {
     return [...this.#buckets.values()]
       .map((b) => ({ ...b.info }))
@@ -225,7 +286,13 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     const target = this.#bucket(bucket);
     // Refused before the body is read when the key is taken already; the check below decides.
     checkOverwrite(options, target.objects.has(key), key);
-    const { received, data } = await this.#receive(body, options.maxSize, reportingTo(options.onReceived));
+    const encryption = this.#newEncryption(options.settings);
+    const { received, data } = await this.#receive(
+      body,
+      options.maxSize,
+      reportingTo(options.onReceived),
+      encryption,
+    );
     const object: StoredObject = {
       bucket,
       key,
@@ -239,6 +306,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       acl: options.settings?.acl ?? 'default',
       tags: cloneTags(options.settings?.tags ?? []),
       storageClass: options.settings?.storageClass ?? target.info.storageClass,
+      ...(encryption === undefined ? {} : { serverSideEncryption: encryption.algorithm }),
     };
     await options.beforeCommit?.(cloneObject(object));
     // The bucket may have been deleted while the body streamed in.
@@ -246,7 +314,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
     // The commit: from here to the set nothing yields, so no other write can come between.
     checkOverwrite(options, target.objects.has(key), key);
-    target.objects.set(key, { object, segments: [data] });
+    target.objects.set(key, { object, segments: [data], encryption });
     return cloneObject(object);
   }
 
@@ -255,8 +323,12 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream> {
-    const { object, segments } = this.#object(bucket, key);
-    const slices = sliceSegments(segments, range ?? { start: 0, end: object.size - 1 });
+    const { object, segments, encryption } = this.#object(bucket, key);
+    const slices = sliceSegments(
+      segments,
+      range ?? { start: 0, end: object.size - 1 },
+      this.#dataKey(encryption),
+    );
     return { object: cloneObject(object), body: Readable.from(slices) };
   }
 
@@ -278,7 +350,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     checkOverwrite(options, target.objects.has(key), key);
     const ontoItself = source.bucket === bucket && source.key === key;
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
-    const { restore, ...copied } = from.object;
+    const { restore, serverSideEncryption: _sourceEncryption, ...copied } = from.object;
     const storageClass =
       settings.storageClass ?? (ontoItself ? from.object.storageClass : target.info.storageClass);
     const object: StoredObject = {
@@ -293,9 +365,22 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       ...(restore !== undefined && ontoItself && storageClass === from.object.storageClass
         ? { restore }
         : {}),
+      ...(settings.serverSideEncryption === undefined
+        ? {}
+        : { serverSideEncryption: settings.serverSideEncryption }),
     };
-    // Segments are immutable, so the copy shares them.
-    target.objects.set(key, { object, segments: from.segments });
+    if ((from.encryption !== undefined) === (settings.serverSideEncryption !== undefined)) {
+      // Segments are immutable, so the copy shares them (and their data key).
+      target.objects.set(key, { object, segments: from.segments, encryption: from.encryption });
+    } else {
+      // Encrypted on one side only: the copy's data is re-encoded.
+      const plain = Buffer.concat(
+        sliceSegments(from.segments, { start: 0, end: from.object.size - 1 }, this.#dataKey(from.encryption)),
+      );
+      const encryption = this.#newEncryption(settings);
+      const { data } = await this.#receive(Readable.from([plain]), undefined, {}, encryption);
+      target.objects.set(key, { object, segments: [data], encryption });
+    }
     return cloneObject(object);
   }
 
@@ -324,19 +409,29 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     options: PutOptions,
   ): Promise<StoredObject> {
     const target = this.#bucket(bucket);
-    checkAppendable(target.objects.get(key)?.object, position);
-    const { received, data } = await this.#receive(body, options.maxSize);
+    const before = target.objects.get(key);
+    checkAppendable(before?.object, position);
+    // The object's data key, or (the append that creates it) a new one when asked for.
+    const encryption = before ? before.encryption : this.#newEncryption(options.settings);
+    const { received, data } = await this.#receive(body, options.maxSize, {}, encryption);
     const pending = appendedObject(bucket, key, target.objects.get(key)?.object, received, options.meta, {
       storageClass: target.info.storageClass,
       ...options.settings,
     });
+    if (encryption === undefined) delete pending.serverSideEncryption;
+    else pending.serverSideEncryption = encryption.algorithm;
     await options.beforeCommit?.(cloneObject(pending));
     if (this.#buckets.get(bucket) !== target)
       throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
     // Re-check: another append may have committed while this body streamed in.
     const current = target.objects.get(key);
     checkAppendable(current?.object, position);
-    target.objects.set(key, { object: pending, segments: [...(current?.segments ?? []), data] });
+    // Replaced meanwhile by an object of the same size but another data key: this body cannot join it.
+    if (current && current.encryption !== encryption)
+      throw ossError('PositionNotEqualToLength', {
+        details: { NextAppendPosition: String(current?.object.size ?? 0) },
+      });
+    target.objects.set(key, { object: pending, segments: [...(current?.segments ?? []), data], encryption });
     return cloneObject(pending);
   }
 
@@ -376,7 +471,13 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       storageClass: settings.storageClass ?? target.info.storageClass,
     };
     const kept: ObjectSettings = { acl: settings.acl ?? 'default', tags: cloneTags(settings.tags ?? []) };
-    target.uploads.set(info.uploadId, { info, meta: cloneMeta(meta), settings: kept, parts: new Map() });
+    target.uploads.set(info.uploadId, {
+      info,
+      meta: cloneMeta(meta),
+      settings: kept,
+      parts: new Map(),
+      encryption: this.#newEncryption(settings),
+    });
     return { ...info };
   }
 
@@ -386,8 +487,8 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     body: Readable,
     options: PartOptions = {},
   ): Promise<PartRecord> {
-    this.#upload(ref);
-    const { received, data } = await this.#receive(body, options.maxSize);
+    const { encryption } = this.#upload(ref);
+    const { received, data } = await this.#receive(body, options.maxSize, {}, encryption);
     const record: PartRecord = {
       partNumber,
       etag: received.etag,
@@ -438,9 +539,14 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
       acl: upload.settings.acl ?? 'default',
       tags: upload.settings.tags ?? [],
       storageClass: upload.info.storageClass,
+      ...(upload.encryption === undefined ? {} : { serverSideEncryption: upload.encryption.algorithm }),
     };
     checkOverwrite(options, target.objects.has(ref.key), ref.key);
-    target.objects.set(ref.key, { object, segments: parts.map((p) => upload.parts.get(p.partNumber)!.data) });
+    target.objects.set(ref.key, {
+      object,
+      segments: parts.map((p) => upload.parts.get(p.partNumber)!.data),
+      encryption: upload.encryption,
+    });
     target.uploads.delete(ref.uploadId);
     return cloneObject(object);
   }

@@ -26,6 +26,7 @@ import { memoryPut, memoryMultipart } from './workloads/memory.js';
 import { receiver } from './workloads/receiver.js';
 import { receiverApp } from './workloads/receiver-app.js';
 import { s3Engine } from './workloads/s3-engine.js';
+import { gateway } from './workloads/gateway.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -44,7 +45,7 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
  * @property {Record<Storage, string>} scratch  where a workload's own servers keep data, per storage
  * @property {(s: import('./lib/child-server.js').ChildServer) => import('./lib/child-server.js').ChildServer} track  stops a workload's server at the end of the run
  * @property {string} tmpfsDir  scratch space on tmpfs for a workload's own servers
- * @property {(o: { name: string, dataDir: string, env?: NodeJS.ProcessEnv, extraArgs?: string[] }) => ReturnType<typeof startUpcall>} startUpcall
+ * @property {(o: { name: string, dataDir?: string, env?: NodeJS.ProcessEnv, extraArgs?: string[] }) => ReturnType<typeof startUpcall>} startUpcall
  * @property {(t: import('./lib/target.js').Target) => Promise<void>} createBucket
  */
 
@@ -60,6 +61,7 @@ const WORKLOADS = {
   receiver,
   receiverApp,
   s3Engine,
+  gateway,
 };
 
 const { values: args } = parseArgs({

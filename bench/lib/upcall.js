@@ -9,7 +9,9 @@ import { freePort, startChildServer } from './child-server.js';
 import { ossDialect } from './sign.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(REPO_ROOT, 'bin', 'upcall.js');
+// UPCALL_BENCH_CLI runs the servers from another checkout's CLI (e.g. a branch not merged yet, or
+// the build before a change) while the harness stays this one.
+const CLI = process.env.UPCALL_BENCH_CLI ?? join(REPO_ROOT, 'bin', 'upcall.js');
 
 export const UPCALL_KEY = { accessKeyId: 'bench-access-key', secret: 'bench-access-secret-0123456789' };
 
@@ -22,8 +24,9 @@ export function upcallMissing() {
 }
 
 /**
- * @param {{ name?: string, dataDir: string, host?: string, cpuProfDir?: string, env?: NodeJS.ProcessEnv,
+ * @param {{ name?: string, dataDir?: string, host?: string, cpuProfDir?: string, env?: NodeJS.ProcessEnv,
  *   extraArgs?: string[], bucket: string }} options
+ *   dataDir: absent for gateway mode, whose store is configured through `env` (a gateway refuses `--data`)
  * @returns {Promise<{ server: import('./child-server.js').ChildServer, target: import('./target.js').Target }>}
  */
 export async function startUpcall(options) {
@@ -70,7 +73,7 @@ export async function startReceiver(options) {
  * --cpu-prof profile gets written on exit).
  * @param {string} name
  * @param {string} command
- * @param {{ host?: string, dataDir: string, nodeArgs?: string[], args?: string[], env?: NodeJS.ProcessEnv }} options
+ * @param {{ host?: string, dataDir?: string, nodeArgs?: string[], args?: string[], env?: NodeJS.ProcessEnv }} options
  */
 async function startCli(name, command, options) {
   const host = options.host ?? '127.0.0.1';
@@ -85,8 +88,7 @@ async function startCli(name, command, options) {
       String(port),
       '--host',
       host,
-      '--data',
-      options.dataDir,
+      ...(options.dataDir === undefined ? [] : ['--data', options.dataDir]),
       ...(options.args ?? []),
     ],
     {

@@ -59,6 +59,33 @@ const boundaries = Object.entries(forbidden).map(([folder, banned]) => ({
   },
 }));
 
+/**
+ * upcall-verify is installed on its own by app servers, with no dependencies: its sources import
+ * only node: built-ins and each other, never the root package's src/ nor any npm package.
+ */
+const verifyPackage = {
+  files: ['packages/verify/src/**/*.ts'],
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: '^(?!node:|\\.{1,2}/)',
+            message:
+              'upcall-verify has no runtime dependencies: import node: built-ins or its own files only.',
+          },
+          {
+            group: ['**/src/*', '../../*'],
+            message: 'upcall-verify must not import the root package.',
+          },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -66,6 +93,7 @@ export default tseslint.config(
       'dist/',
       'coverage/',
       'bench/node_modules/',
+      'packages/*/dist/',
       'test-artifacts/',
       'public/vendor/',
     ],
@@ -103,4 +131,5 @@ export default tseslint.config(
   },
   ...boundaries,
   ...serverInner,
+  verifyPackage,
 );

@@ -9,9 +9,7 @@ import { freePort, startChildServer } from './child-server.js';
 import { ossDialect } from './sign.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-// UPCALL_BENCH_CLI runs the servers from another checkout's CLI (e.g. a branch not merged yet, or
-// the build before a change) while the harness stays this one.
-const CLI = process.env.UPCALL_BENCH_CLI ?? join(REPO_ROOT, 'bin', 'upcall.js');
+const CLI = join(REPO_ROOT, 'bin', 'upcall.js');
 
 export const UPCALL_KEY = { accessKeyId: 'bench-access-key', secret: 'bench-access-secret-0123456789' };
 
@@ -26,7 +24,6 @@ export function upcallMissing() {
 /**
  * @param {{ name?: string, dataDir?: string, host?: string, cpuProfDir?: string, env?: NodeJS.ProcessEnv,
  *   extraArgs?: string[], bucket: string }} options
- *   dataDir: absent for gateway mode, whose store is configured through `env` (a gateway refuses `--data`)
  * @returns {Promise<{ server: import('./child-server.js').ChildServer, target: import('./target.js').Target }>}
  */
 export async function startUpcall(options) {
@@ -56,13 +53,15 @@ export async function startUpcall(options) {
 /**
  * The receiver app through its CLI (`upcall receiver --port N --data DIR --public-key FILE`):
  * verifies each callback with the pinned key and records it in SQLite before it answers.
- * @param {{ dataDir: string, publicKeyFile: string, callbackPath: string, host?: string }} options
+ * @param {{ dataDir: string, publicKeyFile: string, callbackPath: string, host?: string, env?: NodeJS.ProcessEnv }} options
+ *   (`env.UPCALL_DATABASE_URL` records to PostgreSQL instead)
  * @returns {Promise<import('./child-server.js').ChildServer>}
  */
 export async function startReceiver(options) {
   return startCli('upcall receiver', 'receiver', {
     host: options.host,
     dataDir: options.dataDir,
+    env: options.env,
     args: ['--public-key', options.publicKeyFile, '--callback-path', options.callbackPath],
   });
 }
@@ -88,6 +87,7 @@ async function startCli(name, command, options) {
       String(port),
       '--host',
       host,
+      // No --data: a gateway (UPCALL_DATABASE_URL, UPCALL_S3_*) keeps nothing locally.
       ...(options.dataDir === undefined ? [] : ['--data', options.dataDir]),
       ...(options.args ?? []),
     ],

@@ -1,341 +1,167 @@
-// upcall in gateway mode (issue 16): `upcall server` with its metadata in PostgreSQL and its blobs
-// in the S3 engine (Swift s3api from scripts/services/start-services.sh), as 1 gateway and as 2
-// gateways the bench's client addresses round-robin, paired against upcall's own S3 client writing
-// straight to the same engine (`engineSide`): what the gateway costs over the engine it fronts.
-// LIST pairs the gateway against the fs backend (the engine has no index of upcall's keys), and a
-// 2 GiB PutObject through each fresh gateway at once gives each one's peak RSS. Needs the services'
-// env (`source /tmp/upcall-svc/env`) and an upcall whose CLI has gateway mode; without either the
-// workload is reported as not measured. Each run gets its own database (dropped at the end), and
-// every blob its gateways wrote is deleted from the engine afterwards.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
+// The scale-out gateway (issue 16) against its ceiling, the S3 engine itself: the same PUTs
+// through `upcall server` in gateway mode (signed OSS requests → PostgreSQL + Swift s3api) and
+// straight to the engine through upcall's own S3 client (s3-engine.js's `engineSide`, the client
+// the gateway's blob store uses), paired in one run. Each shape runs through one gateway and through
+// two (the client splits its concurrency between them, as a load balancer would), and the peak
+// RSS of every gateway is recorded. Needs the services' env (`source /tmp/upcall-svc/env`); the
+// gateways get a database of their own, dropped at the end.
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'undici';
-import { REPO_ROOT } from '../lib/upcall.js';
+import { join } from 'node:path';
 import { pairedAB } from '../lib/paired.js';
-import { memoryOf, recordRss } from '../lib/proc-sampler.js';
+import { recordRss } from '../lib/proc-sampler.js';
 import { describeLoad } from '../lib/report.js';
 import { pooled, Unavailable } from '../lib/side.js';
-import { mibPerSec, opsPerSec } from '../lib/slice.js';
-import { send } from '../lib/target.js';
+import { mibPerSec, opsPerSec, runSlice } from '../lib/slice.js';
+import { REPO_ROOT } from '../lib/upcall.js';
 import { engineConfig, engineSide } from './s3-engine.js';
-import { fillKeys, listingSide } from './list.js';
-
-const MiB = 1024 * 1024;
 
 /**
- * A side that spreads `concurrency` workers' requests over `targets` in turn (the bench's client
- * as the load balancer), each target through its own keep-alive pool.
+ * One side over several gateways: `concurrency` split evenly between them, results summed.
  * @param {import('../lib/target.js').Target[]} targets
- * @param {{ label: string, concurrency: number, nextOp: () => import('../lib/target.js').OpSpec, bodyBytes: number }} load
+ * @param {{ label: string, concurrency: number, nextOp: () => import('../lib/target.js').OpSpec }} load
  * @returns {import('../lib/paired.js').Side}
  */
-function roundRobinSide(targets, load) {
-  let turn = 0;
+function gatewaysSide(targets, load) {
+  const per = load.concurrency / targets.length;
+  const dispatchers = targets.map((t) => pooled(t, per));
   return {
     label: load.label,
-    // The first gateway's pid; with two, the second one's CPU counts as outside load.
-    pid: /** @type {import('../lib/target.js').Target} */ (targets[0]).pid,
+    pid: targets[0].pid,
     slice: async (durationMs) => {
-      const latenciesMs = [];
-      let ops = 0;
-      let bytes = 0;
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      const worker = async () => {
-        let first = true;
-        while (first || performance.now() < deadline) {
-          first = false;
-          const t = /** @type {import('../lib/target.js').Target} */ (targets[turn++ % targets.length]);
-          const s = performance.now();
-          const res = await send(pooled(t, load.concurrency), t, load.nextOp());
-          latenciesMs.push(performance.now() - s);
-          ops += 1;
-          bytes += res.bytes + load.bodyBytes;
-        }
+      const results = await Promise.all(
+        targets.map((target, i) =>
+          runSlice({ dispatcher: dispatchers[i], target, concurrency: per, durationMs, nextOp: load.nextOp }),
+        ),
+      );
+      return {
+        ops: results.reduce((n, r) => n + r.ops, 0),
+        bytes: results.reduce((n, r) => n + r.bytes, 0),
+        elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
+        latenciesMs: results.flatMap((r) => r.latenciesMs),
       };
-      await Promise.all(Array.from({ length: load.concurrency }, worker));
-      return { ops, bytes, elapsedMs: performance.now() - t0, latenciesMs };
     },
   };
-}
-
-/**
- * GETs `keys` blobs `<prefix>0`… straight from the engine through the blob store, reading each
- * body to its end.
- * @param {import('../../src/store/gateway/blob-store.ts').BlobStore} store
- * @param {{ label: string, concurrency: number, prefix: string, keys: number }} load
- * @returns {import('../lib/paired.js').Side}
- */
-function engineGetSide(store, load) {
-  let n = 0;
-  return {
-    label: load.label,
-    pid: process.pid,
-    slice: async (durationMs) => {
-      const latenciesMs = [];
-      let ops = 0;
-      let bytes = 0;
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      const worker = async () => {
-        let first = true;
-        while (first || performance.now() < deadline) {
-          first = false;
-          const s = performance.now();
-          const body = await store.get(`${load.prefix}${n++ % load.keys}`);
-          for await (const chunk of body) bytes += chunk.length;
-          latenciesMs.push(performance.now() - s);
-          ops += 1;
-        }
-      };
-      await Promise.all(Array.from({ length: load.concurrency }, worker));
-      return { ops, bytes, elapsedMs: performance.now() - t0, latenciesMs };
-    },
-  };
-}
-
-/** Yields `total` bytes from one reused 1 MiB buffer. */
-function generated(/** @type {number} */ total) {
-  const chunk = Buffer.alloc(MiB, 'g');
-  return Readable.from(
-    (function* () {
-      for (let sent = 0; sent < total; sent += MiB)
-        yield sent + MiB <= total ? chunk : chunk.subarray(0, total - sent);
-    })(),
-    { objectMode: false },
-  );
 }
 
 /** @param {import('../run.js').BenchContext} ctx */
 export async function gateway(ctx) {
-  const config = engineConfig();
+  const s3 = engineConfig();
   const pgUrl = process.env.UPCALL_TEST_PG_URL;
-  if (config === undefined || pgUrl === undefined) {
+  if (s3 === undefined || pgUrl === undefined) {
     throw new Unavailable(
-      'no PostgreSQL + S3 engine configured (start scripts/services/start-services.sh, source its env)',
+      'no PostgreSQL / S3 engine configured (start scripts/services/start-services.sh, source its env)',
     );
-  }
-  const cliRoot = process.env.UPCALL_BENCH_CLI ? join(process.env.UPCALL_BENCH_CLI, '..', '..') : REPO_ROOT;
-  if (!existsSync(join(cliRoot, 'src', 'cli', 'gateway-options.ts'))) {
-    throw new Unavailable('this upcall has no gateway mode (`upcall server --database-url …`) yet');
   }
   const { register } = await import('tsx/esm/api');
   register();
   const { createS3BlobStore } = await import(join(REPO_ROOT, 'src', 'store', 'gateway', 's3-blob-store.ts'));
-  const { createTestDatabase } = await import(join(REPO_ROOT, 'test', 'helpers', 'services.ts'));
-  const pg = (await import('pg')).default;
-  /** @type {import('../../src/store/gateway/blob-store.ts').BlobStore} */
-  const store = createS3BlobStore(config);
-  const db = await createTestDatabase(pgUrl, 'bench_gateway');
-  const prefix = `bench-gateway-${randomBytes(4).toString('hex')}/`;
-  const env = {
-    UPCALL_DATABASE_URL: db.url,
-    UPCALL_S3_ENDPOINT: config.endpoint,
-    UPCALL_S3_BUCKET: config.bucket,
-    UPCALL_S3_REGION: config.region,
-    UPCALL_S3_ACCESS_KEY_ID: config.accessKeyId,
-    UPCALL_S3_SECRET_ACCESS_KEY: config.secretAccessKey,
-  };
-  /** @type {import('../lib/child-server.js').ChildServer[]} */
-  const started = [];
-  const startGateway = async (/** @type {number} */ i) => {
-    const { server, target } = await ctx.startUpcall({ name: `gateway ${i}`, env });
-    started.push(server);
-    return target;
-  };
-  const rows = [];
-  try {
-    const gw = [await startGateway(1), await startGateway(2)];
-    await ctx.createBucket(/** @type {any} */ (gw[0]));
-    const one = [gw[0]];
-    const both = gw;
-
-    // Peak RSS first, while both gateways are fresh: their high-water marks are this upload's.
-    const hugeBytes = ctx.quick ? 64 * MiB : 2048 * MiB;
-    const peaks = await Promise.all(
-      both.map(async (t, i) => {
-        const idle = memoryOf(t.pid)?.rssMiB ?? NaN;
-        const rss = recordRss(t.pid);
-        const pool = new Pool(t.origin, { connections: 1, bodyTimeout: 600_000, headersTimeout: 600_000 });
-        const t0 = performance.now();
-        try {
-          await send(pool, t, {
-            method: 'PUT',
-            key: `huge-${i}`,
-            headers: { 'content-length': String(hugeBytes) },
-            body: /** @type {any} */ (generated(hugeBytes)),
-          });
-        } finally {
-          await pool.close();
-        }
-        const seconds = (performance.now() - t0) / 1000;
-        return { idle, peak: rss.stop(), rate: hugeBytes / MiB / seconds };
-      }),
-    );
-    rows.push({
-      workload: `gateway: ${hugeBytes / MiB} MiB PUT (streamed), one through each of 2 gateways at once`,
-      compare: 'peak RSS per gateway',
-      storage: 'disk',
-      figures: peaks
-        .map(
-          (p, i) =>
-            `gateway ${i + 1}: ${p.peak.hwmMiB.toFixed(0)} MiB peak RSS (${p.idle.toFixed(0)} before), ${p.rate.toFixed(0)} MiB/s`,
-        )
-        .join('; '),
-      target: '≤ 200 MB',
-      met: peaks.every((p) => p.peak.hwmMiB * MiB <= 200e6),
-    });
-    for (const [i, t] of both.entries())
-      await send(pooled(t, 1), t, { method: 'DELETE', key: `huge-${i}` }, [204]);
-
-    /** @param {string} workload @param {import('../lib/paired.js').Side} a @param {import('../lib/paired.js').Side} b */
-    const compare = async (
-      workload,
-      a,
-      b,
-      /** @type {{ unit: string, metric: any, target: number, sliceMs?: number }} */ how,
-    ) => {
-      const r = await pairedAB({
-        baseline: a,
-        candidate: b,
-        pairs: ctx.pairs,
-        sliceMs: how.sliceMs ?? ctx.sliceMs,
-        metric: how.metric,
-        unit: how.unit,
-      });
-      rows.push({
-        workload,
-        compare: `${r.candidate} / ${r.baseline}`,
-        storage: 'disk',
-        ratio: r.ratio,
-        min: r.min,
-        max: r.max,
-        figures: `${r.b.value.toFixed(0)} vs ${r.a.value.toFixed(0)} ${how.unit}; p50 ${r.b.p50.toFixed(2)} vs ${r.a.p50.toFixed(2)} ms, p99 ${r.b.p99.toFixed(2)} vs ${r.a.p99.toFixed(2)} ms`,
-        target: `≥ ${how.target}`,
-        met: r.ratio >= how.target,
-        load: describeLoad(r.load),
-      });
-    };
-
-    const small = Buffer.alloc(4096, 'g');
-    let n = 0;
-    const smallPut = () => ({ method: 'PUT', key: `small/${n++ % 5000}`, body: small });
-    for (const targets of [one, both]) {
-      await compare(
-        `gateway: 4 KiB PUT, c16`,
-        engineSide(store, { label: 'S3 engine direct', concurrency: 16, body: small, prefix, keys: 5000 }),
-        roundRobinSide(targets, {
-          label: `${targets.length} gateway${targets.length > 1 ? 's' : ''}`,
-          concurrency: 16,
-          nextOp: smallPut,
-          bodyBytes: small.length,
-        }),
-        { unit: 'ops/s', metric: opsPerSec, target: 0.7 },
-      );
-    }
-
-    const large = Buffer.alloc((ctx.quick ? 4 : 64) * MiB, 'L');
-    let m = 0;
-    const largePut = () => ({ method: 'PUT', key: `large/${m++ % 8}`, body: large });
-    for (const targets of [one, both]) {
-      await compare(
-        `gateway: ${large.length / MiB} MiB PUT, c4`,
-        engineSide(store, {
-          label: 'S3 engine direct',
-          concurrency: 4,
-          body: large,
-          prefix: `${prefix}large/`,
-          keys: 8,
-        }),
-        roundRobinSide(targets, {
-          label: `${targets.length} gateway${targets.length > 1 ? 's' : ''}`,
-          concurrency: 4,
-          nextOp: largePut,
-          bodyBytes: large.length,
-        }),
-        { unit: 'MiB/s', metric: mibPerSec, target: 0.8, sliceMs: ctx.sliceMs * 2 },
-      );
-    }
-
-    // GET: the same 1000 4 KiB objects through the gateway and as blobs straight from the engine.
-    const getKeys = ctx.quick ? 200 : 1000;
-    await Promise.all(
-      Array.from({ length: 16 }, async (_, w) => {
-        for (let i = w; i < getKeys; i += 16) {
-          await send(pooled(gw[0], 16), gw[0], { method: 'PUT', key: `get/${i}`, body: small });
-          await store.put(`${prefix}get/${i}`, Readable.from([small]), small.length);
-        }
-      }),
-    );
-    let g = 0;
-    const smallGet = () => ({ method: 'GET', key: `get/${g++ % getKeys}` });
-    for (const targets of [one, both]) {
-      await compare(
-        `gateway: 4 KiB GET, c16`,
-        engineGetSide(store, {
-          label: 'S3 engine direct',
-          concurrency: 16,
-          prefix: `${prefix}get/`,
-          keys: getKeys,
-        }),
-        roundRobinSide(targets, {
-          label: `${targets.length} gateway${targets.length > 1 ? 's' : ''}`,
-          concurrency: 16,
-          nextOp: smallGet,
-          bodyBytes: 0,
-        }),
-        { unit: 'ops/s', metric: opsPerSec, target: 0.7 },
-      );
-    }
-
-    // LIST: a full listing of 10 000 keys, one gateway against the fs backend (tmpfs).
-    const listKeys = ctx.quick ? 1000 : 10_000;
-    const fs = ctx.servers.tmpfs.upcall;
-    await fillKeys(gw[0], 'gwlist/', listKeys);
-    await fillKeys(fs, 'gwlist/', listKeys);
-    const gwList = listingSide(gw[0], 'gwlist/', listKeys);
-    const fsList = listingSide(fs, 'gwlist/', listKeys);
-    await compare(
-      `gateway: LIST ${listKeys} keys (1000 per page)`,
-      { ...fsList, label: 'fs backend (tmpfs)' },
-      { ...gwList, label: '1 gateway' },
-      { unit: 'listings/s', metric: (/** @type {any} */ x) => (1000 * x.ops) / x.elapsedMs, target: 0.5 },
-    );
-  } finally {
-    for (const s of started) await s.stop();
-    // Every blob this run's gateways wrote: referenced, due for the sweep, or an intent left over.
-    const client = new pg.Client({ connectionString: db.url });
+  const { default: pg } = await import('pg');
+  const dbName = `upcall_bench_gateway_${randomBytes(4).toString('hex')}`;
+  const admin = async (/** @type {string} */ sql) => {
+    const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
-    const blobKeys = new Set();
     try {
-      for (const sql of [
-        'SELECT segments::text AS t FROM objects',
-        'SELECT segments::text AS t FROM parts',
-        'SELECT blob_key AS t FROM blob_gc',
-        'SELECT blob_key AS t FROM blob_intent',
-      ]) {
-        const { rows: found } = await client.query(sql);
-        for (const r of found)
-          for (const k of String(r.t).match(/blobs\/[0-9a-f]{32}/g) ?? []) blobKeys.add(k);
-      }
+      await client.query(sql);
     } finally {
       await client.end();
     }
-    const own = [...blobKeys];
-    for await (const entry of store.list(prefix)) own.push(entry.key);
-    // Small batches: a loaded Swift takes seconds per DeleteObjects of 1000 keys. A blob that
-    // fails to go is reported, not fatal: the measurements are already taken.
-    for (let i = 0; i < own.length; i += 100) {
-      await store.delete(own.slice(i, i + 100)).catch((/** @type {Error} */ err) => {
-        console.error(
-          `bench: gateway: ${own.slice(i, i + 100).length} blobs left in the engine: ${err.message}`,
-        );
+  };
+  await admin(`CREATE DATABASE "${dbName}"`);
+  const databaseUrl = new URL(pgUrl);
+  databaseUrl.pathname = `/${dbName}`;
+  const env = {
+    UPCALL_DATABASE_URL: databaseUrl.toString(),
+    UPCALL_S3_ENDPOINT: s3.endpoint,
+    UPCALL_S3_BUCKET: s3.bucket,
+    UPCALL_S3_REGION: s3.region,
+    UPCALL_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    UPCALL_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+  /** @type {import('../../src/store/gateway/blob-store.ts').BlobStore} */
+  const engine = createS3BlobStore(s3);
+  const prefix = `bench-gateway-${randomBytes(4).toString('hex')}/`;
+  const gateways = [];
+  const rows = [];
+  try {
+    for (const name of ['gateway A', 'gateway B']) {
+      const { server, target } = await ctx.startUpcall({
+        name,
+        env,
+        extraArgs: ['--callback-key-bits', '1024'],
       });
+      gateways.push({ server: ctx.track(server), target });
     }
-    await store.close();
-    await db.drop();
+    await ctx.createBucket(gateways[0].target);
+    const big = (ctx.quick ? 4 : 64) * 1024 * 1024;
+    const shapes = [
+      {
+        workload: '4 KiB PUT, c16',
+        body: Buffer.alloc(4096, 'u'),
+        concurrency: 16,
+        keys: 5000,
+        metric: opsPerSec,
+        unit: 'ops/s',
+      },
+      {
+        workload: `${big >> 20} MiB PUT, c2`,
+        body: Buffer.alloc(big, 'L'),
+        concurrency: 2,
+        keys: 4,
+        metric: mibPerSec,
+        unit: 'MiB/s',
+      },
+    ];
+    for (const shape of shapes) {
+      let n = 0;
+      const nextOp = () => ({
+        method: 'PUT',
+        key: `gw/${(n++ % shape.keys).toString(36)}`,
+        body: shape.body,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      const direct = engineSide(engine, {
+        label: 'engine direct',
+        concurrency: shape.concurrency,
+        body: shape.body,
+        prefix,
+        keys: shape.keys,
+      });
+      for (const count of [1, 2]) {
+        const targets = gateways.slice(0, count).map((g) => g.target);
+        const rss = targets.map((t) => recordRss(t.pid));
+        const r = await pairedAB({
+          baseline: direct,
+          candidate: gatewaysSide(targets, {
+            label: `${count} gateway${count > 1 ? 's' : ''}`,
+            concurrency: shape.concurrency,
+            nextOp,
+          }),
+          pairs: ctx.pairs,
+          sliceMs: shape.concurrency <= 2 ? ctx.sliceMs * 2 : ctx.sliceMs,
+          metric: shape.metric,
+          unit: shape.unit,
+        });
+        const peaks = rss.map((s) => s.stop());
+        rows.push({
+          workload: `gateway: ${shape.workload}, ${count} gateway${count > 1 ? 's' : ''}`,
+          compare: `${r.candidate} / ${r.baseline}`,
+          storage: 'disk',
+          ratio: r.ratio,
+          min: r.min,
+          max: r.max,
+          figures: `${r.b.value.toFixed(0)} vs ${r.a.value.toFixed(0)} ${shape.unit}; p50 ${r.b.p50.toFixed(2)} vs ${r.a.p50.toFixed(2)} ms, p99 ${r.b.p99.toFixed(2)} vs ${r.a.p99.toFixed(2)} ms; peak RSS per gateway ${peaks.map((p) => `${Math.max(p.peakSampledMiB, p.hwmMiB).toFixed(0)}`).join(', ')} MiB`,
+          load: describeLoad(r.load),
+          note: 'signed OSS PUTs through upcall gateways (PostgreSQL commit + Swift blob PUT) vs the same bodies PUT straight to Swift through upcall’s S3 client',
+        });
+      }
+    }
+  } finally {
+    for (const g of gateways) await g.server.stop();
+    const keys = [];
+    for await (const entry of engine.list(prefix)) keys.push(entry.key);
+    await engine.delete(keys);
+    await engine.close();
+    await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
   }
   return rows;
 }

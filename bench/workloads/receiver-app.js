@@ -1,5 +1,6 @@
 // The receiver app on a socket: signed callbacks at c16 against `upcall receiver`, which
-// verifies each one with a pinned (cached) key and records it in SQLite before it replies,
+// verifies each one with a pinned (cached) key and records it in SQLite (or, with
+// UPCALL_TEST_PG_URL set, in a fresh PostgreSQL database: the second row) before it replies,
 // paired with the minimal app server that reads the body and answers at once (the ceiling of
 // what an app server can do per request on this machine).
 import { generateKeyPairSync } from 'node:crypto';
@@ -20,16 +21,55 @@ const KEY = 'callback';
 export async function receiverApp(ctx) {
   const { register } = await import('tsx/esm/api');
   register();
-  const { signCallback } = await import(join(REPO_ROOT, 'src', 'callback', 'callback-signature.ts'));
+  const { signCallback } = await import(
+    join(REPO_ROOT, 'packages', 'verify', 'src', 'callback-signature.ts')
+  );
   const rows = [];
-  for (const bits of ctx.quick ? [1024] : [1024, 2048]) {
+  const backends = [{ name: 'SQLite', bits: ctx.quick ? [1024] : [1024, 2048] }];
+  const pgUrl = process.env.UPCALL_BENCH_PG_URL ?? process.env.UPCALL_TEST_PG_URL;
+  if (pgUrl) backends.push({ name: 'PostgreSQL', bits: [1024], pgUrl });
+  for (const backend of backends) {
+    for (const bits of backend.bits) {
+      rows.push(await receiverRow(ctx, signCallback, backend, bits));
+    }
+  }
+  return rows;
+}
+
+/** A database of its own on the PostgreSQL server, dropped when the run ends. */
+async function benchDatabase(ctx, pgUrl) {
+  const { default: pg } = await import('pg');
+  const name = `upcall_bench_${process.pid}_${Date.now()}`;
+  const admin = async (text) => {
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    try {
+      await client.query(text);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${name}"`);
+  ctx.track({ stop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) });
+  const url = new URL(pgUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function receiverRow(ctx, signCallback, backend, bits) {
+  {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-    const dataDir = join(ctx.tmpfsDir, `receiver-${bits}`);
+    const dataDir = join(ctx.tmpfsDir, `receiver-${backend.name}-${bits}`);
     await mkdir(dataDir, { recursive: true });
     const publicKeyFile = join(dataDir, 'callback-public-key.pem');
     await writeFile(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
     const server = ctx.track(
-      await startReceiver({ dataDir, publicKeyFile, callbackPath: `/${BUCKET}/${KEY}` }),
+      await startReceiver({
+        dataDir,
+        publicKeyFile,
+        callbackPath: `/${BUCKET}/${KEY}`,
+        ...(backend.pgUrl ? { env: { UPCALL_DATABASE_URL: await benchDatabase(ctx, backend.pgUrl) } } : {}),
+      }),
     );
     const receiver = {
       name: server.name,
@@ -69,8 +109,14 @@ export async function receiverApp(ctx) {
     if (probe.status !== 200) {
       throw new Unavailable(`upcall receiver answered ${probe.status} ${probe.text().slice(0, 120)}`);
     }
+    // Every send is a new upload: a fresh x-oss-request-id (the signature does not cover it), or
+    // from the 513th on each would be a redelivery the receiver answers from its first record.
     let n = 0;
-    const nextOp = () => ops[n++ % ops.length];
+    const nextOp = () => {
+      const op = ops[n % ops.length];
+      n++;
+      return { ...op, headers: { ...op.headers, 'x-oss-request-id': `BENCH${String(n).padStart(19, '0')}` } };
+    };
     const r = await pairedAB({
       baseline: side(app, { label: 'minimal app server', concurrency: 16, nextOp }),
       candidate: side(receiver, { label: `upcall receiver (RSA-${bits})`, concurrency: 16, nextOp }),
@@ -79,8 +125,8 @@ export async function receiverApp(ctx) {
       metric: opsPerSec,
       unit: 'ops/s',
     });
-    rows.push({
-      workload: `receiver app: verify + record to SQLite, RSA-${bits}, c16`,
+    return {
+      workload: `receiver app: verify + record to ${backend.name}, RSA-${bits}, c16`,
       compare: 'upcall receiver / minimal app server',
       storage: 'tmpfs',
       ratio: r.ratio,
@@ -88,7 +134,6 @@ export async function receiverApp(ctx) {
       max: r.max,
       figures: `${r.b.value.toFixed(0)} vs ${r.a.value.toFixed(0)} callbacks/s; p50 ${r.b.p50.toFixed(2)} vs ${r.a.p50.toFixed(2)} ms, p99 ${r.b.p99.toFixed(2)} vs ${r.a.p99.toFixed(2)} ms`,
       load: describeLoad(r.load),
-    });
+    };
   }
-  return rows;
 }

@@ -11,17 +11,15 @@ import { median, range } from '../lib/stats.js';
 
 /** @param {import('../run.js').BenchContext} ctx */
 export async function receiver(ctx) {
-  const entry = join(REPO_ROOT, 'src', 'receiver', 'verify-oss-callback.ts');
-  if (!existsSync(entry)) throw new Unavailable('src/receiver/verify-oss-callback.ts is not there yet');
+  const verifySrc = join(REPO_ROOT, 'packages', 'verify', 'src');
+  const entry = join(verifySrc, 'verify-oss-callback.ts');
+  if (!existsSync(entry))
+    throw new Unavailable('packages/verify/src/verify-oss-callback.ts is not there yet');
   const { register } = await import('tsx/esm/api');
   register();
   const { verifyOssCallback } = await import(entry);
-  const { createPublicKeyResolver } = await import(
-    join(REPO_ROOT, 'src', 'receiver', 'public-key-resolver.ts')
-  );
-  const { signCallback, callbackStringToSign } = await import(
-    join(REPO_ROOT, 'src', 'callback', 'callback-signature.ts')
-  );
+  const { createPublicKeyResolver } = await import(join(verifySrc, 'public-key-resolver.ts'));
+  const { signCallback, callbackStringToSign } = await import(join(verifySrc, 'callback-signature.ts'));
   const { REAL_VECTORS, OSS_PUBLIC_KEY_PEM, vectorHeaders } = await import(
     join(REPO_ROOT, 'test', 'helpers', 'receiver-vectors.ts')
   );

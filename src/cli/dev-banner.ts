@@ -11,6 +11,8 @@ export interface BannerInput extends DevSession {
   credentialSource: 'env' | 'generated' | 'stored';
   /** The receiver's API token, when it requires one (off loopback). */
   apiToken?: string;
+  /** How the user runs the CLI from here (cli-invocation.ts): `npx upcall`, `node bin/upcall.js`. */
+  cli: string;
 }
 
 export function devBanner(s: BannerInput): string {
@@ -35,7 +37,7 @@ ${
 `
 }
 Upload with a callback from another terminal (it finds this session by itself):
-  node bin/upcall.js put package.json oss://${s.bucket}/ --callback-url ${s.callbackUrl} --var device=laptop
+  ${s.cli} put package.json oss://${s.bucket}/ --callback-url ${s.callbackUrl} --var device=laptop
 
 ali-oss (Node): save as upload.mjs in a project with ali-oss installed (npm install ali-oss),
 then run node upload.mjs. An ES module, because it awaits at the top level.

@@ -1,68 +1,10 @@
 /**
- * Public API of `upcall/receiver`: the callback verifier, the key resolver, framework adapters
- * and the ready-made receiver app (DESIGN.md "Interfaces other people script against").
+ * Public API of `upcall/receiver`: the callback verifier, the key resolver and the framework
+ * adapters (all of `upcall-verify`, which app servers can install on its own, re-exported so
+ * existing imports keep working) and the ready-made receiver app (DESIGN.md "Interfaces other
+ * people script against").
  */
-export {
-  verifyOssCallback,
-  headerReader,
-  DEFAULT_MAX_CALLBACK_BODY_BYTES,
-  type CallbackRequest,
-  type CallbackHeaders,
-  type OssCallbackHeaders,
-  type VerifiedCallback,
-  type VerifyOssCallbackOptions,
-} from './verify-oss-callback.ts';
-export {
-  CallbackVerificationError,
-  isCallbackVerificationError,
-  type CallbackVerificationReason,
-} from './callback-verification-error.ts';
-export {
-  createPublicKeyResolver,
-  toRsaPublicKey,
-  type PublicKeyResolver,
-  type PublicKeyResolverOptions,
-} from './public-key-resolver.ts';
-export {
-  createKeyUrlAllowlist,
-  DEFAULT_KEY_URL_ALLOWLIST,
-  type KeyUrlAllowlist,
-} from './key-url-allowlist.ts';
-export {
-  parseCallbackBody,
-  type CallbackBodyFacts,
-  type CallbackBodyFormat,
-  type CallbackFieldValue,
-  type ImageInfo,
-} from './callback-body.ts';
-export {
-  DEFAULT_CALLBACK_REPLY,
-  jsonReply,
-  rejectionReply,
-  statusForReason,
-  type CallbackReply,
-  type JsonValue,
-} from './callback-reply.ts';
-export {
-  createNodeHandler,
-  verifyNodeRequest,
-  writeCallbackReply,
-  type NodeHandlerOptions,
-} from './adapters/node-http.ts';
-export {
-  ossCallbackMiddleware,
-  createExpressHandler,
-  type ExpressMiddlewareOptions,
-  type ExpressCallbackRequest,
-} from './adapters/express.ts';
-export { ossCallbackPlugin, type FastifyCallbackOptions } from './adapters/fastify.ts';
-export {
-  handleOssCallback,
-  createWebHandler,
-  verifyWebRequest,
-  type WebHandlerOptions,
-  type WebVerifyOptions,
-} from './adapters/web.ts';
+export * from 'upcall-verify';
 export {
   createReceiver,
   defaultReceiverReply,

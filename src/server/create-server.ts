@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import { isOssError } from '../shared/oss-error.ts';
 import {
   createObjectStore,
+  hasSharedCallbackKey,
   type BucketAcl,
   type CallbackLog,
   type CallbackLogRetention,
@@ -133,7 +134,11 @@ export async function createServer(options: ServerOptions = {}): Promise<UpcallS
     options.callbackRuntime !== undefined || options.callback === false
       ? undefined
       : createCallbackService(
-          { keyDir: callbackKeyDir(options.storage), ...options.callback },
+          {
+            keyDir: callbackKeyDir(options.storage),
+            ...(hasSharedCallbackKey(store) && { sharedKey: store }),
+            ...options.callback,
+          },
           { owner: owner.id, now, log: callbackLogOptions(options, store, logger) },
         );
   const metrics = createServerMetrics();

@@ -16,6 +16,7 @@ export {
   CANONICAL_CALLBACK_KEY_URL,
   CALLBACK_PUBLIC_KEY_PATH,
   loadCallbackKey,
+  readCallbackKeyFile,
   type CallbackKey,
   type CallbackKeyBits,
 } from './callback/callback-key.ts';

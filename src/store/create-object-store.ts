@@ -7,6 +7,8 @@
  * `createObjectStore`; the `never` check makes a forgotten case a compile error.
  */
 import { createFsObjectStore } from './fs/fs-object-store.ts';
+import type { S3Config } from './gateway/blob-store.ts';
+import { createGatewayObjectStore, DEFAULT_GC_GRACE_MS } from './gateway/gateway-object-store.ts';
 import type { Crc64Pool } from './hashing/crc64-pool.ts';
 import { createMemoryObjectStore } from './memory/memory-object-store.ts';
 import type { ObjectStore } from './object-store.ts';
@@ -27,7 +29,25 @@ export interface FsStoreConfig {
   minFreeBytes?: number | undefined;
 }
 
-export type StoreConfig = MemoryStoreConfig | FsStoreConfig;
+/**
+ * Gateway mode (issue 16): blobs in an S3-compatible engine, metadata in PostgreSQL
+ * (gateway-object-store.ts), one namespace for every server opened with the same settings.
+ */
+export interface GatewayStoreConfig {
+  kind: 'gateway';
+  /** `postgres://…` of the metadata database every gateway shares; migrated at open. */
+  databaseUrl: string;
+  /** The engine bucket every gateway shares; it must exist. */
+  s3: S3Config;
+  /** How long unreferenced and orphaned blobs are kept before the sweep deletes them. Default 1 h. */
+  gcGraceMs?: number | undefined;
+}
+
+export type StoreConfig = MemoryStoreConfig | FsStoreConfig | GatewayStoreConfig;
+
+/** A gateway sweeps at least this often, and never more often than this. */
+const MAX_SWEEP_INTERVAL_MS = 60_000;
+const MIN_SWEEP_INTERVAL_MS = 1000;
 
 /** What stores opened in one process may share instead of each starting their own. */
 export interface SharedStoreResources {
@@ -37,7 +57,8 @@ export interface SharedStoreResources {
 
 /**
  * Opens the store `config` names; the caller owns it (`close()`).
- * @throws Error when the store cannot be opened (e.g. an fs data dir another live process holds)
+ * @throws Error when the store cannot be opened (e.g. an fs data dir another live process holds);
+ *   OssError ServiceUnavailable when a gateway's metadata database cannot be reached
  */
 export async function createObjectStore(
   config: StoreConfig,
@@ -53,6 +74,21 @@ export async function createObjectStore(
         minFreeBytes: config.minFreeBytes,
         crc64Pool: shared.crc64Pool,
       });
+    case 'gateway': {
+      const gcGraceMs = config.gcGraceMs ?? DEFAULT_GC_GRACE_MS;
+      return createGatewayObjectStore({
+        databaseUrl: config.databaseUrl,
+        s3: config.s3,
+        gcGraceMs,
+        // A released blob is deleted between `grace` and `grace + interval` later: with the 1 h
+        // default once a minute is plenty, and a short grace (seconds, in tests) is honoured too.
+        gcIntervalMs: Math.min(
+          MAX_SWEEP_INTERVAL_MS,
+          Math.max(MIN_SWEEP_INTERVAL_MS, Math.round(gcGraceMs / 2)),
+        ),
+        crc64Pool: shared.crc64Pool,
+      });
+    }
     default:
       return unknownKind(config);
   }

@@ -9,6 +9,7 @@ export { createFsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-s
 export {
   createObjectStore,
   type FsStoreConfig,
+  type GatewayStoreConfig,
   type MemoryStoreConfig,
   type SharedStoreResources,
   type StoreConfig,
@@ -27,3 +28,4 @@ export {
   type GatewayObjectStoreOptions,
 } from './gateway/gateway-object-store.ts';
 export type { BlobStore, S3Config } from './gateway/blob-store.ts';
+export { hasSharedCallbackKey, type SharedCallbackKeyStore } from './shared-callback-key.ts';

@@ -1,10 +1,11 @@
 // The standalone pieces of `upcall dev`: CORS for browser pages in front of a real storage
 // server, the generated-once access key, and the banner's snippets.
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliInvocation } from '../../src/cli/cli-invocation.ts';
 import { devBanner } from '../../src/cli/dev-banner.ts';
 import { DEV_BUCKET_CORS } from '../../src/cli/dev-cors.ts';
 import { CREDENTIALS_FILE, devAccessKey } from '../../src/cli/dev-credentials.ts';
@@ -94,14 +95,44 @@ describe('dev banner', () => {
       dataDir: '.upcall',
       region: 'oss-cn-hangzhou',
       credentialSource: 'generated',
+      cli: 'npx upcall',
     });
     expect(banner).toContain("endpoint: 'http://127.0.0.1:9000'");
     expect(banner).toContain("accessKeySecret: 'S3CRET'");
     expect(banner).toContain("url: 'http://127.0.0.1:9100/oss/callback'");
     expect(banner).toContain(
-      'put package.json oss://uploads/ --callback-url http://127.0.0.1:9100/oss/callback',
+      'npx upcall put package.json oss://uploads/ --callback-url http://127.0.0.1:9100/oss/callback',
     );
     expect(banner).toContain('http://127.0.0.1:9100/dashboard');
     expect(banner).toContain('${x:device}');
+  });
+});
+
+describe('the CLI the banner tells the user to run', () => {
+  const repo = join(import.meta.dirname, '..', '..');
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'upcall-cli-invocation-'));
+  });
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('is npx upcall when the package is installed in a node_modules folder', async () => {
+    const installed = join(scratch, 'project', 'node_modules', 'upcall');
+    await mkdir(join(installed, 'bin'), { recursive: true });
+    expect(cliInvocation(join(scratch, 'project'), installed)).toBe('npx upcall');
+  });
+
+  it('is node bin/upcall.js at the root of a checkout, or where bin/ links to it', async () => {
+    expect(cliInvocation(repo)).toBe('node bin/upcall.js');
+    const linked = join(scratch, 'linked');
+    await mkdir(linked);
+    await symlink(join(repo, 'bin'), join(linked, 'bin'));
+    expect(cliInvocation(linked)).toBe('node bin/upcall.js');
+  });
+
+  it('names the checkout bin by its absolute path anywhere else', () => {
+    expect(cliInvocation(scratch)).toMatch(/^node \/\S+\/bin\/upcall\.js$/);
   });
 });

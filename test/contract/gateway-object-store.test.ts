@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isOssError } from '../../src/shared/oss-error.ts';
 import type { BlobStore, S3Config } from '../../src/store/gateway/blob-store.ts';
 import { createS3BlobStore } from '../../src/store/gateway/s3-blob-store.ts';
@@ -25,6 +25,9 @@ import { runCallbackLogContract } from './callback-log.contract.ts';
 import { body, bytes, expectOssError, readAll, runObjectStoreContract } from './object-store.contract.ts';
 
 const services = testServices();
+// Every write here is a PUT to a real engine over the network: the contract suite's property
+// tests make hundreds, which on a loaded machine outlast the default 30 s.
+vi.setConfig({ testTimeout: 180_000 });
 const KiB = 1024;
 const META: ObjectMeta = { contentType: 'text/plain', userMeta: {} };
 const GRACE_MS = 60_000;
@@ -183,7 +186,7 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
 
     it('forbidOverwrite race: exactly one of A and B creates the key, the other gets FileAlreadyExists', async () => {
       const bodies = [bytes(100 * KiB, 3), bytes(100 * KiB, 4)];
-      const options = { meta: META, forbidOverwrite: true } as PutOptions;
+      const options: PutOptions = { meta: META, forbidOverwrite: true };
       const results = await Promise.allSettled([
         a.putObject('b', 'new', slowBody(bodies[0]!), options),
         b.putObject('b', 'new', slowBody(bodies[1]!), options),
@@ -273,6 +276,36 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
       await writing;
     });
 
+    it('an object appended to past 64 times is compacted: same bytes, ETag and CRC-64, fewer blobs', async () => {
+      const pieces: Buffer[] = [];
+      let appended;
+      for (let i = 0; i < 70; i++) {
+        pieces.push(bytes(100, i + 1));
+        appended = await a.appendObject('b', 'log', i * 100, body(pieces[i]!), { meta: META });
+      }
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const segmentCount = async (): Promise<number> =>
+        (
+          await client.query<{ n: number }>(
+            "SELECT json_array_length(segments) AS n FROM objects WHERE bucket = 'b' AND key = 'log'::bytea",
+          )
+        ).rows[0]!.n;
+      try {
+        // 65 one-append blobs become one after the 65th append; the last appends add a few more.
+        await expect.poll(segmentCount, { timeout: 20_000 }).toBeLessThanOrEqual(6);
+      } finally {
+        await client.end();
+      }
+      const head = await b.headObject('b', 'log');
+      expect(head).toEqual(appended);
+      expect((await text(b, 'log')).equals(Buffer.concat(pieces))).toBe(true);
+      // The compacted blobs are garbage: after the grace only the live segments remain.
+      clock += GRACE_MS + 1;
+      await a.sweepGarbage();
+      expect((await blobsLeft()).length).toBeLessThanOrEqual(6);
+    });
+
     it('the callback key is created once and shared', async () => {
       const keys = await Promise.all([
         a.getOrCreateCallbackKey(() => 'PEM of A'),
@@ -281,6 +314,41 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
       expect(keys[0]).toBe(keys[1]);
       expect(await b.getOrCreateCallbackKey(() => 'another')).toBe(keys[0]);
     });
+  });
+
+  it('a blob the engine stored differently (ETag is not our MD5) fails the write with InternalError and is deleted', async () => {
+    // The real engine, but reporting the ETag of other bytes for every PUT, as a corrupting
+    // engine or proxy would.
+    const corrupting: BlobStore = {
+      ...blobs,
+      put: async (key, data, size, signal) => {
+        await blobs.put(key, data, size, signal);
+        return { etag: 'd41d8cd98f00b204e9800998ecf8427e' };
+      },
+    };
+    const prefix = newPrefix();
+    const db = await createTestDatabase(services!.pgUrl, 'pgstore_etag');
+    const store = await createGatewayObjectStore({
+      databaseUrl: db.url,
+      s3,
+      blobStore: corrupting,
+      blobKeyPrefix: prefix,
+      gcIntervalMs: 0,
+      segmentBytes: 64 * KiB,
+    });
+    try {
+      await store.createBucket('b', 'private');
+      // One blob (checked against the whole-body MD5) and several (each checked on its own).
+      for (const size of [10, 200 * KiB]) {
+        await expectOssError(store.putObject('b', 'k', body(bytes(size)), { meta: META }), 'InternalError');
+        await expectOssError(store.headObject('b', 'k'), 'NoSuchKey');
+        expect(await blobKeys(blobs, prefix)).toEqual([]);
+      }
+    } finally {
+      await store.close();
+      await db.drop();
+      await cleanBlobs(blobs, prefix);
+    }
   });
 
   describe('PostgreSQL unreachable', () => {

@@ -1,5 +1,5 @@
 /**
- * docs/compatibility.md and the `FIDELITY:` markers in src/ name the same files: every source file
+ * docs/compatibility.md and the `FIDELITY:` markers in src/ and packages/verify/src/ name the same files: every source file
  * that marks a choice made where OSS behaviour is uncertain is listed in the table, every file the
  * table names exists, and each file holds at least one marker per row that names it (a row is
  * marked at the code it describes; one choice may be marked in more than one place).
@@ -14,11 +14,13 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Source files (repo-relative, `/`-separated) and how many `FIDELITY:` markers each holds. */
 async function markerCounts(): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const entry of await readdir(join(root, 'src'), { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) continue;
-    const path = join(entry.parentPath, entry.name);
-    const markers = (await readFile(path, 'utf8')).split('FIDELITY:').length - 1;
-    if (markers > 0) counts.set(relative(root, path).split('\\').join('/'), markers);
+  for (const dir of ['src', 'packages/verify/src']) {
+    for (const entry of await readdir(join(root, dir), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) continue;
+      const path = join(entry.parentPath, entry.name);
+      const markers = (await readFile(path, 'utf8')).split('FIDELITY:').length - 1;
+      if (markers > 0) counts.set(relative(root, path).split('\\').join('/'), markers);
+    }
   }
   return counts;
 }
@@ -30,7 +32,7 @@ async function rowCounts(): Promise<Map<string, number>> {
   for (const line of doc.split('\n')) {
     if (!line.startsWith('|') || /^\|\s*-/.test(line)) continue;
     const where = line.split('|').at(-2) ?? '';
-    for (const path of new Set(where.match(/src\/[\w./-]+\.ts/g) ?? [])) {
+    for (const path of new Set(where.match(/(?:packages\/verify\/)?src\/[\w./-]+\.ts/g) ?? [])) {
       counts.set(path, (counts.get(path) ?? 0) + 1);
     }
   }

@@ -1,12 +1,13 @@
-// Doc-tests: every fenced code block in README.md and docs/*.md, and the snippets the `upcall dev`
-// banner prints, runs as written (issue 19: the ali-oss snippet mixed `require` with top-level
-// `await` and ran nowhere). Blocks are found when the test runs, so new ones are covered without
-// touching this file.
+// Doc-tests: every fenced code block in README.md, docs/*.md and packages/verify/README.md, and
+// the snippets the `upcall dev` banner prints, runs as written (issue 19: the ali-oss snippet
+// mixed `require` with top-level `await` and ran nowhere). Blocks are found when the test runs,
+// so new ones are covered without touching this file.
 //
 // - ```sh blocks run in bash (`set -e`) in a user's directory where `bin/upcall.js` and
 //   `package.json` are as in a checkout, against one real `upcall dev` started there (so the CLI
 //   finds its session in `.upcall/`, as the README says).
-// - ```js / ```ts blocks run as files in a fresh project that has only `ali-oss` installed:
+// - ```js / ```ts blocks run as files in a fresh project that has only `ali-oss` and `upcall-verify`
+//   (the workspace's build) installed:
 //   `.cjs` when the block uses `require(`, otherwise an ES module (`.mjs`, `.mts` through tsx).
 // - Other languages, and fences without one, are output samples (```text, ```xml, …): not run.
 // - `<!-- doc-test: skip (reason) -->` before a fence (blank lines between are fine) skips it; the
@@ -66,7 +67,7 @@ export function extractBlocks(file: string, text: string): CodeBlock[] {
 
 async function docBlocks(): Promise<CodeBlock[]> {
   const docs = (await readdir(join(REPO, 'docs'))).filter((name) => name.endsWith('.md')).sort();
-  const files = ['README.md', ...docs.map((name) => `docs/${name}`)];
+  const files = ['README.md', ...docs.map((name) => `docs/${name}`), 'packages/verify/README.md'];
   const blocks: CodeBlock[] = [];
   for (const file of files) blocks.push(...extractBlocks(file, await readFile(join(REPO, file), 'utf8')));
   return blocks;
@@ -101,7 +102,7 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
 let workDir: string;
 /** A user's checkout: where the README's `node bin/upcall.js …` commands run. */
 let checkoutDir: string;
-/** A fresh project with only ali-oss installed: where JS snippets run. */
+/** A fresh project with only ali-oss and upcall-verify installed: where JS snippets run. */
 let projectDir: string;
 let dev: SpawnedCli;
 let storageUrl: string;
@@ -140,6 +141,7 @@ beforeAll(async () => {
   await writeFile(join(projectDir, 'package.json'), '{ "name": "doc-test-project", "private": true }\n');
   await symlink(join(REPO, 'node_modules', 'ali-oss'), join(projectDir, 'node_modules', 'ali-oss'));
   await symlink(join(REPO, 'node_modules', 'tsx'), join(projectDir, 'node_modules', 'tsx'));
+  await symlink(join(REPO, 'packages', 'verify'), join(projectDir, 'node_modules', 'upcall-verify'));
   dev = await spawnCli(['dev', '--port', '0', '--receiver-port', '0'], {
     cwd: checkoutDir,
     env: ACCESS_KEY,
@@ -157,7 +159,7 @@ afterAll(async () => {
 
 const blocks = await docBlocks();
 
-describe('code blocks in README.md and docs/', () => {
+describe('code blocks in README.md, docs/ and packages/verify/README.md', () => {
   it('finds the blocks, and every skip says why', () => {
     expect(blocks.filter((block) => RUNNABLE.has(block.lang)).length).toBeGreaterThan(5);
     for (const block of blocks) if (block.skip !== undefined) expect(block.skip.trim()).not.toBe('');
@@ -198,6 +200,7 @@ describe('the `upcall dev` banner', () => {
   });
 
   it('its CLI command uploads with a callback', async () => {
+    // Run from a checkout's root (here: a directory whose bin/ is the repo's), it says `node bin/upcall.js`.
     const ran = await runShell(bannerBlock(/^ {2}node bin\/upcall\.js put /));
     expect(ran, ran.stderr).toMatchObject({ code: 0 });
     expect(ran.stdout).toContain('Status');

@@ -9,13 +9,17 @@ import { Readable } from 'node:stream';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import type { JsonValue } from '../../src/receiver/callback-reply.ts';
-import type { CallbackVerificationError } from '../../src/receiver/callback-verification-error.ts';
-import { ossCallbackMiddleware, type ExpressCallbackRequest } from '../../src/receiver/adapters/express.ts';
-import { ossCallbackPlugin } from '../../src/receiver/adapters/fastify.ts';
-import { createNodeHandler } from '../../src/receiver/adapters/node-http.ts';
-import { handleOssCallback } from '../../src/receiver/adapters/web.ts';
-import type { VerifiedCallback, VerifyOssCallbackOptions } from '../../src/receiver/verify-oss-callback.ts';
+import {
+  type JsonValue,
+  type CallbackVerificationError,
+  ossCallbackMiddleware,
+  type ExpressCallbackRequest,
+  ossCallbackPlugin,
+  createNodeHandler,
+  handleOssCallback,
+  type VerifiedCallback,
+  type VerifyOssCallbackOptions,
+} from 'upcall-verify';
 
 export type AdapterKind = 'node-http' | 'express' | 'fastify' | 'hono' | 'web';
 export const ADAPTER_KINDS: readonly AdapterKind[] = ['node-http', 'express', 'fastify', 'hono', 'web'];

@@ -57,9 +57,19 @@ export async function createTestDatabase(pgUrl: string, label: string): Promise<
   return {
     url: url.toString(),
     drop: async () => {
-      await withAdminClient(pgUrl, (client) =>
-        client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-      );
+      // FORCE cannot end an autovacuum worker (not our role's process: SQLSTATE 42501), which a
+      // busy test database gets; it finishes in moments, so try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await withAdminClient(pgUrl, (client) =>
+            client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+          );
+          return;
+        } catch (error) {
+          if ((error as { code?: string }).code !== '42501' || attempt === 20) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
     },
   };
 }

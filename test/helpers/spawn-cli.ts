@@ -18,12 +18,13 @@ export interface SpawnedCli {
 }
 
 /** Credentials from the parent's environment never leak in unless a test sets them. */
-const CLEARED = [
+export const CLEARED_ENV = [
   'UPCALL_ACCESS_KEY_ID',
   'UPCALL_ACCESS_KEY_SECRET',
   'UPCALL_REGION',
   'UPCALL_CALLBACK_KEY_BITS',
   'UPCALL_CALLBACK_KEY_URL',
+  'UPCALL_CALLBACK_KEY_FILE',
   'UPCALL_FORBID_PRIVATE_CALLBACKS',
   'UPCALL_UNSIGNED_CALLBACKS',
   'UPCALL_UNSAFE_NO_FSYNC',
@@ -34,9 +35,18 @@ const CLEARED = [
   'UPCALL_STORAGE_ENDPOINT',
   'UPCALL_BUCKET',
   'UPCALL_RECEIVER_PUBLIC_URL',
+  'UPCALL_DATABASE_URL',
+  'UPCALL_FORWARD_TO',
   'UPCALL_BODY_TIMEOUT',
   'UPCALL_CALLBACK_LOG_MAX_AGE',
   'UPCALL_CALLBACK_LOG_MAX_ENTRIES',
+  'UPCALL_DATABASE_URL',
+  'UPCALL_S3_ENDPOINT',
+  'UPCALL_S3_BUCKET',
+  'UPCALL_S3_REGION',
+  'UPCALL_S3_ACCESS_KEY_ID',
+  'UPCALL_S3_SECRET_ACCESS_KEY',
+  'UPCALL_GC_GRACE',
 ];
 
 export async function spawnCli(
@@ -44,7 +54,7 @@ export async function spawnCli(
   options: { env?: Record<string, string>; ready: RegExp; cwd?: string },
 ): Promise<SpawnedCli> {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
-  for (const name of CLEARED) delete env[name];
+  for (const name of CLEARED_ENV) delete env[name];
   Object.assign(env, options.env);
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
     env,

@@ -2,7 +2,8 @@
  * `upcall dev` (= `npm start`): the storage server and the receiver app together, with embedded
  * defaults, for developing upload callbacks on one machine (DESIGN.md "Who uses it", issue 6).
  *
- *   <data>/storage      the storage server's objects and callback signing key
+ *   <data>/storage      the storage server's objects and callback signing key (unless
+ *                       --callback-key-file names one)
  *   <data>/receiver     the receiver's upload records
  *   <data>/credentials.json  the generated access key (unless UPCALL_ACCESS_KEY_* are set)
  *   <data>/dev-session.json  endpoint, bucket, keys and URLs for other CLI commands, while running
@@ -17,7 +18,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { createServer, DEFAULT_REGION, type UpcallServer } from '../../server/create-server.ts';
-import { defaultCallbackKeyUrl } from '../../server/callback/callback-key.ts';
+import { defaultCallbackKeyUrl, readCallbackKeyFile } from '../../server/callback/callback-key.ts';
 import { createReceiver, type Receiver } from '../../receiver/app/create-receiver.ts';
 import { DEMO_CALLBACK_BODY } from '../../receiver/dashboard/demo-callback-body.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
@@ -26,6 +27,7 @@ import { stopOnSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, DEV_SESSION_FILE, type DevSession } from '../connection.ts';
+import { cliInvocation } from '../cli-invocation.ts';
 import { DEV_BUCKET_CORS } from '../dev-cors.ts';
 import { devAccessKey } from '../dev-credentials.ts';
 import { devBanner } from '../dev-banner.ts';
@@ -33,6 +35,7 @@ import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../
 import { runAction } from '../run-action.ts';
 import { DEV_STORAGE_SUBDIR } from './keys.ts';
 import { RECEIVER_TOKEN_ENV } from './receiver.ts';
+import { callbackKeyFileOf, SERVER_ENV } from './server.ts';
 
 export interface DevOptions {
   dataDir: string;
@@ -42,9 +45,13 @@ export interface DevOptions {
   host: string;
   bucket: string;
   env: Readonly<Record<string, string | undefined>>;
+  /** A PEM holding the callback signing key, in place of the one kept in `<data>/storage`. */
+  callbackKeyFile?: string | undefined;
   /** Level of the JSON lines both servers log to stderr (default `warn`: failures only; `info`
    *  logs every request). */
   logLevel?: string;
+  /** How the banner tells the user to run the CLI (cli-invocation.ts). Default: from process.cwd(). */
+  cli?: string;
 }
 
 export interface DevHandle {
@@ -77,11 +84,15 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
     options.env[RECEIVER_TOKEN_ENV] ??
     (isLoopbackHost(options.host) ? undefined : randomBytes(24).toString('base64url'));
   const logger = stderrLogger(options.logLevel ?? DEFAULT_DEV_LOG_LEVEL);
+  // Read before anything listens: an unreadable or wrong key file stops the start.
+  const callbackKey =
+    options.callbackKeyFile === undefined ? undefined : await readCallbackKeyFile(options.callbackKeyFile);
 
   const server = await createServer({
     port: options.port,
     host: options.host,
     storage: { kind: 'fs', dataDir: join(dataDir, DEV_STORAGE_SUBDIR) },
+    ...(callbackKey !== undefined && { callback: { key: callbackKey } }),
     credentials: { [key.accessKeyId]: key.accessKeySecret },
     bucketsToCreate: [options.bucket],
     logger: logger.child({ name: 'upcall-server' }),
@@ -163,6 +174,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       dataDir: options.dataDir,
       region: DEFAULT_REGION,
       credentialSource: key.source,
+      cli: options.cli ?? cliInvocation(process.cwd()),
       ...(apiToken === undefined ? {} : { apiToken }),
     }),
     server,
@@ -204,6 +216,7 @@ interface DevFlags {
   receiverPort: number;
   host: string;
   bucket: string;
+  callbackKeyFile?: string;
   logLevel?: string;
   verbose?: boolean;
 }
@@ -221,6 +234,10 @@ export function devCommand(io: CliIo = processIo()): Command {
     )
     .option('--host <host>', 'address both servers listen on', '127.0.0.1')
     .option('--bucket <name>', 'bucket created at start', DEFAULT_DEV_BUCKET)
+    .option(
+      '--callback-key-file <pem>',
+      `sign callbacks with the RSA private key in this PEM file instead of the one kept in --data (env ${SERVER_ENV.callbackKeyFile})`,
+    )
     .addOption(logLevelOption(DEFAULT_DEV_LOG_LEVEL))
     .addOption(verboseOption());
   command.action((flags: DevFlags) =>
@@ -231,8 +248,10 @@ export function devCommand(io: CliIo = processIo()): Command {
         receiverPort: flags.receiverPort,
         host: flags.host,
         bucket: flags.bucket,
+        callbackKeyFile: callbackKeyFileOf(flags.callbackKeyFile, io),
         env: io.env,
         logLevel: chosenLogLevel(flags, io, DEFAULT_DEV_LOG_LEVEL),
+        cli: cliInvocation(io.cwd),
       });
       await new Promise<void>((done) => {
         // Handlers first: a script may send SIGTERM the moment it reads the banner.

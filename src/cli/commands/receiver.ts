@@ -24,7 +24,7 @@ import type { ReceiverCredentials } from '../../receiver/app/credential-endpoint
 import { DEMO_CALLBACK_BODY } from '../../receiver/dashboard/demo-callback-body.ts';
 import { isLoopbackHost } from '../../receiver/app/request-guard.ts';
 import { mountDashboard } from '../../receiver/dashboard/mount-dashboard.ts';
-import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver/key-url-allowlist.ts';
+import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from 'upcall-verify';
 import { stopOnSignals, type StopSignals } from '../graceful-stop.ts';
 import { parsePort } from '../port-option.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
@@ -45,6 +45,10 @@ export const ALLOWED_HOSTS_ENV = 'UPCALL_RECEIVER_ALLOWED_HOSTS';
 export const STORAGE_ENDPOINT_ENV = 'UPCALL_STORAGE_ENDPOINT';
 export const BUCKET_ENV = 'UPCALL_BUCKET';
 export const PUBLIC_URL_ENV = 'UPCALL_RECEIVER_PUBLIC_URL';
+/** The environment variable behind --database-url (preferred: a URL with a password shows in `ps`). */
+export const DATABASE_URL_ENV = 'UPCALL_DATABASE_URL';
+/** The environment variable behind --forward-to (comma-separated); the flag wins. */
+export const FORWARD_TO_ENV = 'UPCALL_FORWARD_TO';
 /** The user id the browser demo asks credentials for (`?user=demo`): its uploads go under `uploads/demo/`. */
 const DEMO_USER = 'demo';
 /** How long in-flight requests get to finish on a stop before connections are cut. */
@@ -64,6 +68,8 @@ interface ReceiverFlags {
   storageEndpoint?: string;
   bucket?: string;
   publicUrl?: string;
+  databaseUrl?: string;
+  forwardTo?: string[];
   logLevel?: string;
   verbose?: boolean;
 }
@@ -159,6 +165,71 @@ function allowedHostsOf(flags: ReceiverFlags, io: CliIo): string[] | undefined {
   return names.length === 0 ? undefined : names;
 }
 
+function parseDatabaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(
+      'expected a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/app',
+    );
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new InvalidArgumentError(`expected a postgres:// or postgresql:// URL, got "${url.protocol}"`);
+  }
+  return value;
+}
+
+function databaseUrlOf(flags: ReceiverFlags, io: CliIo): string | undefined {
+  if (flags.databaseUrl !== undefined) return flags.databaseUrl;
+  const fromEnv = io.env[DATABASE_URL_ENV];
+  if (fromEnv === undefined || fromEnv.trim() === '') return undefined;
+  try {
+    return parseDatabaseUrl(fromEnv.trim());
+  } catch (error) {
+    throw new UsageError(`${DATABASE_URL_ENV}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** The URL without its password, for the banner. */
+function shownDatabaseUrl(value: string): string {
+  const url = new URL(value);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
+}
+
+function parseForwardUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a URL such as http://127.0.0.1:8080/uploads, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`expected an http:// or https:// URL, got "${value}"`);
+  }
+  return url.toString();
+}
+
+function collectForwardUrl(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), parseForwardUrl(value)];
+}
+
+function forwardToOf(flags: ReceiverFlags, io: CliIo): string[] {
+  if (flags.forwardTo !== undefined) return flags.forwardTo;
+  return (io.env[FORWARD_TO_ENV] ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '')
+    .map((url) => {
+      try {
+        return parseForwardUrl(url);
+      } catch (error) {
+        throw new UsageError(`${FORWARD_TO_ENV}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+}
+
 function parseCallbackPath(value: string): string {
   if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$/.test(value)) {
     throw new InvalidArgumentError('expected an absolute path such as /callback');
@@ -226,6 +297,16 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
       `this receiver's origin as the storage server reaches it; callbacks are bound to <url><callback path> (env ${PUBLIC_URL_ENV}; default: the bound address)`,
       parseOrigin,
     )
+    .option(
+      '--database-url <url>',
+      `keep records and hook jobs in PostgreSQL (postgres://user:password@host:5432/db) instead of SQLite in --data; every receiver pointed at one database shares them (env ${DATABASE_URL_ENV}, preferred: a flag shows in \`ps\`)`,
+      parseDatabaseUrl,
+    )
+    .option(
+      '--forward-to <url>',
+      `POST each verified upload's record as JSON to this URL, with an Idempotency-Key header, retried with backoff until it answers 2xx (repeatable; env ${FORWARD_TO_ENV}, comma-separated)`,
+      collectForwardUrl,
+    )
     .addOption(logLevelOption('info'))
     .addOption(verboseOption())
     .action((flags: ReceiverFlags) =>
@@ -246,6 +327,8 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
         }
         const logLevel = chosenLogLevel(flags, io, 'info');
         const dataDir = resolve(io.cwd, flags.data);
+        const databaseUrl = databaseUrlOf(flags, io);
+        const forwardTo = forwardToOf(flags, io);
         const storage = storageOf(flags, io);
         const publicUrl = flags.publicUrl ?? originFromEnv(io, PUBLIC_URL_ENV);
         // The receiver is reached by its public name: the Host check must let that name in.
@@ -263,7 +346,14 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
               };
         let callbackUrl = '';
         const receiver = await createReceiver({
-          dataDir,
+          ...(databaseUrl === undefined ? { dataDir } : { databaseUrl }),
+          ...(forwardTo.length === 0
+            ? {}
+            : {
+                forwardTo,
+                // "Until the target answers 2xx": no attempt is the last, the delay is capped (5 min).
+                hooks: { retry: { maxAttempts: Number.POSITIVE_INFINITY } },
+              }),
           port: flags.port,
           host: flags.host,
           callbackPath: flags.callbackPath,
@@ -296,7 +386,8 @@ export function receiverCommand(io: CliIo = processIo(), signals: StopSignals = 
             `callback URL: ${callbackUrl}`,
             `dashboard: ${origin}/dashboard`,
             `uploads API: ${origin}/api/uploads`,
-            `data: ${dataDir}`,
+            databaseUrl === undefined ? `data: ${dataDir}` : `database: ${shownDatabaseUrl(databaseUrl)}`,
+            ...forwardTo.map((url) => `forward to: ${url}`),
             apiToken === undefined
               ? `api token: none (the records API and dashboard are open to whoever reaches ${flags.host})`
               : `api token: required (Authorization: Bearer <token>, or open ${origin}/dashboard#token=<token>)`,

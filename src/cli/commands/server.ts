@@ -21,7 +21,11 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { CANONICAL_CALLBACK_KEY_URL, type CallbackKeyBits } from '../../server/callback/callback-key.ts';
+import {
+  CANONICAL_CALLBACK_KEY_URL,
+  readCallbackKeyFile,
+  type CallbackKeyBits,
+} from '../../server/callback/callback-key.ts';
 import {
   createServer,
   DEFAULT_ACCESS_KEY_ID,
@@ -47,11 +51,18 @@ import { CREDENTIALS_FILE, generateAccessKey, storedAccessKey } from '../dev-cre
 import { chosenLogLevel, logLevelOption, stderrLogger, verboseOption } from '../log-level.ts';
 import { runAction } from '../run-action.ts';
 import { fromEnv } from '../env-option.ts';
+import {
+  GATEWAY_OPTIONS,
+  gatewayBannerLine,
+  gatewaySetting,
+  type GatewayFlags,
+  type GatewaySetting,
+} from '../gateway-options.ts';
 
 /** Where `upcall server` keeps its data when `--data` is not given (beside `upcall dev`'s). */
 export const DEFAULT_SERVER_DATA_DIR = join(DEFAULT_DATA_DIR, 'data');
 
-interface ServerFlags extends CallbackLogFlags {
+interface ServerFlags extends CallbackLogFlags, GatewayFlags {
   port: number;
   host: string;
   data?: string;
@@ -61,6 +72,7 @@ interface ServerFlags extends CallbackLogFlags {
   region?: string;
   callbackKeyBits?: CallbackKeyBits;
   callbackKeyUrl?: string;
+  callbackKeyFile?: string;
   forbidPrivateCallbacks?: boolean;
   unsignedCallbacks?: boolean;
   unsafeNoFsync?: boolean;
@@ -76,6 +88,7 @@ export const SERVER_ENV = {
   region: 'UPCALL_REGION',
   callbackKeyBits: 'UPCALL_CALLBACK_KEY_BITS',
   callbackKeyUrl: 'UPCALL_CALLBACK_KEY_URL',
+  callbackKeyFile: 'UPCALL_CALLBACK_KEY_FILE',
   forbidPrivateCallbacks: 'UPCALL_FORBID_PRIVATE_CALLBACKS',
   unsignedCallbacks: 'UPCALL_UNSIGNED_CALLBACKS',
   unsafeNoFsync: 'UPCALL_UNSAFE_NO_FSYNC',
@@ -90,6 +103,8 @@ interface ServerSettings {
   region: string;
   callbackKeyBits: CallbackKeyBits | undefined;
   callbackKeyUrl: string | undefined;
+  /** A PEM the callback key is read from, in place of the one kept in the data dir. */
+  callbackKeyFile: string | undefined;
   forbidPrivateCallbacks: boolean;
   unsignedCallbacks: boolean;
   fsync: boolean;
@@ -98,6 +113,12 @@ interface ServerSettings {
   pathStyleHosts: string[];
   bodyTimeoutMs: number;
   restoreDelayMs: number;
+}
+
+/** `--callback-key-file`, else UPCALL_CALLBACK_KEY_FILE, resolved against the working directory. */
+export function callbackKeyFileOf(flag: string | undefined, io: CliIo): string | undefined {
+  const path = flag ?? io.env[SERVER_ENV.callbackKeyFile];
+  return path === undefined || path === '' ? undefined : resolve(io.cwd, path);
 }
 
 function collectBucket(value: string, previous: string[]): string[] {
@@ -182,6 +203,7 @@ function settings(flags: ServerFlags, io: CliIo): ServerSettings {
     region: flags.region ?? fromEnv(io, SERVER_ENV.region, (value) => value) ?? DEFAULT_REGION,
     callbackKeyBits: flags.callbackKeyBits ?? fromEnv(io, SERVER_ENV.callbackKeyBits, parseKeyBits),
     callbackKeyUrl: flags.callbackKeyUrl ?? fromEnv(io, SERVER_ENV.callbackKeyUrl, parseKeyUrl),
+    callbackKeyFile: callbackKeyFileOf(flags.callbackKeyFile, io),
     forbidPrivateCallbacks:
       flags.forbidPrivateCallbacks ?? fromEnv(io, SERVER_ENV.forbidPrivateCallbacks, parseBoolean) ?? false,
     unsignedCallbacks:
@@ -236,6 +258,10 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       parseKeyUrl,
     )
     .option(
+      '--callback-key-file <pem>',
+      `sign callbacks with the RSA private key in this PEM file instead of the one kept in --data, so several servers share one key (env ${SERVER_ENV.callbackKeyFile})`,
+    )
+    .option(
       '--forbid-private-callbacks',
       `refuse callback URLs that are or resolve to private addresses, as OSS does (default: off; env ${SERVER_ENV.forbidPrivateCallbacks}=1)`,
     )
@@ -278,6 +304,12 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
       parseLogEntries,
     )
     .option('--no-callback-log', 'do not record callbacks (no `upcall callbacks`, no redelivery)')
+    .addOption(GATEWAY_OPTIONS.databaseUrl())
+    .addOption(GATEWAY_OPTIONS.s3Endpoint())
+    .addOption(GATEWAY_OPTIONS.s3Bucket())
+    .addOption(GATEWAY_OPTIONS.s3Region())
+    .addOption(GATEWAY_OPTIONS.s3PathStyle())
+    .addOption(GATEWAY_OPTIONS.gcGrace())
     .addOption(logLevelOption('info'))
     .addOption(verboseOption())
     .action((flags: ServerFlags) =>
@@ -285,18 +317,31 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
         if (flags.memory === true && flags.data !== undefined) {
           throw new UsageError('--memory and --data exclude each other: choose where the data lives');
         }
+        const gateway = gatewaySetting(flags, io, {
+          data: flags.data !== undefined,
+          memory: flags.memory === true,
+        });
         const chosen = settings(flags, io);
         const logLevel = chosenLogLevel(flags, io, 'info');
         const dataDir =
-          flags.memory === true ? undefined : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
-        const credentials = await accessKey(io, flags.host, dataDir);
+          flags.memory === true || gateway !== undefined
+            ? undefined
+            : resolve(io.cwd, flags.data ?? DEFAULT_SERVER_DATA_DIR);
+        const credentials = await accessKey(io, flags.host, dataDir, gateway !== undefined);
+        // Read before anything listens: an unreadable or wrong key file stops the start.
+        const callbackKey =
+          chosen.callbackKeyFile === undefined
+            ? undefined
+            : await readCallbackKeyFile(chosen.callbackKeyFile);
         const server = await createServer({
           port: flags.port,
           host: flags.host,
           storage:
-            dataDir === undefined
-              ? { kind: 'memory' }
-              : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes },
+            gateway !== undefined
+              ? { kind: 'gateway', ...gateway }
+              : dataDir === undefined
+                ? { kind: 'memory' }
+                : { kind: 'fs', dataDir, fsync: chosen.fsync, minFreeBytes: chosen.minFreeBytes },
           bodyTimeoutMs: chosen.bodyTimeoutMs,
           credentials: { [credentials.id]: credentials.secret },
           bucketsToCreate: flags.bucket,
@@ -305,6 +350,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
           restoreDelayMs: chosen.restoreDelayMs,
           logger: stderrLogger(logLevel, 'upcall-server'),
           callback: {
+            key: callbackKey,
             keyBits: chosen.callbackKeyBits,
             keyUrl: chosen.callbackKeyUrl,
             forbidPrivateAddresses: chosen.forbidPrivateCallbacks,
@@ -314,7 +360,7 @@ export function serverCommand(io: CliIo = processIo(), signals: StopSignals = pr
         });
         // Handlers first: a script may send SIGTERM the moment it reads the endpoint line.
         stopOn(server, io, signals);
-        io.out(banner(server, { ...flags, dataDir }, chosen, credentials));
+        io.out(banner(server, { ...flags, dataDir, gateway }, chosen, credentials));
       }),
     );
 }
@@ -338,7 +384,12 @@ function isLoopbackHost(host: string): boolean {
   return bare === '::1' || /^::ffff:127\./i.test(bare);
 }
 
-async function accessKey(io: CliIo, host: string, dataDir: string | undefined): Promise<AccessKeySetting> {
+async function accessKey(
+  io: CliIo,
+  host: string,
+  dataDir: string | undefined,
+  gateway: boolean,
+): Promise<AccessKeySetting> {
   const id = io.env['UPCALL_ACCESS_KEY_ID'];
   const secret = io.env['UPCALL_ACCESS_KEY_SECRET'];
   if ((id === undefined || id === '') !== (secret === undefined || secret === '')) {
@@ -355,6 +406,13 @@ async function accessKey(io: CliIo, host: string, dataDir: string | undefined): 
     return { id: DEFAULT_ACCESS_KEY_ID, secret: DEFAULT_ACCESS_KEY_SECRET, source: 'default' };
   }
   // Beyond loopback the built-in pair would let anyone who can reach the port in.
+  if (gateway) {
+    // A key generated here would be this gateway's alone: every gateway must accept the same one.
+    throw new UsageError(
+      `--host ${host} can be reached from other machines: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET, ` +
+        'the same on every gateway (the built-in default key is public)',
+    );
+  }
   if (dataDir === undefined || file === undefined) {
     throw new UsageError(
       `--host ${host} can be reached from other machines: set UPCALL_ACCESS_KEY_ID and UPCALL_ACCESS_KEY_SECRET ` +
@@ -373,7 +431,7 @@ async function accessKey(io: CliIo, host: string, dataDir: string | undefined): 
 
 function banner(
   server: UpcallServer,
-  flags: Omit<ServerFlags, 'data'> & { dataDir: string | undefined },
+  flags: Omit<ServerFlags, 'data'> & { dataDir: string | undefined; gateway: GatewaySetting | undefined },
   chosen: ServerSettings,
   key: AccessKeySetting,
 ): string {
@@ -381,7 +439,9 @@ function banner(
     `upcall server listening`,
     `endpoint: ${reachableUrl(server.url)}`,
     `region: ${chosen.region}`,
-    `data: ${flags.dataDir ?? '(memory only, --memory: nothing is kept after exit)'}`,
+    flags.gateway === undefined
+      ? `data: ${flags.dataDir ?? '(memory only, --memory: nothing is kept after exit)'}`
+      : gatewayBannerLine(flags.gateway),
     `buckets: ${flags.bucket.length > 0 ? flags.bucket.join(', ') : '(none created at start)'}`,
     `AccessKeyId: ${key.id}`,
     key.source === 'env'
@@ -393,6 +453,7 @@ function banner(
   if (reachableUrl(server.url) !== server.url) lines.push(`listening on: ${server.url} (every interface)`);
   const keyUrl = server.callbackService?.keyUrl();
   if (keyUrl !== undefined) lines.push(`callback key URL: ${keyUrl}`);
+  if (chosen.callbackKeyFile !== undefined) lines.push(`callback key: ${chosen.callbackKeyFile}`);
   if (chosen.forbidPrivateCallbacks) lines.push('private callback addresses: forbidden');
   if (chosen.unsignedCallbacks) lines.push('callbacks: UNSIGNED (app servers cannot verify them)');
   if (!chosen.fsync && flags.dataDir !== undefined) {

@@ -10,10 +10,10 @@ import { Command } from 'commander';
 import {
   isCallbackVerificationError,
   type CallbackVerificationReason,
-} from '../../receiver/callback-verification-error.ts';
-import { DEFAULT_KEY_URL_ALLOWLIST } from '../../receiver/key-url-allowlist.ts';
-import { createPublicKeyResolver } from '../../receiver/public-key-resolver.ts';
-import { verifyOssCallback } from '../../receiver/verify-oss-callback.ts';
+  DEFAULT_KEY_URL_ALLOWLIST,
+  createPublicKeyResolver,
+  verifyOssCallback,
+} from 'upcall-verify';
 import { parseHeaderBlock, parseRawRequest, type CapturedRequest } from '../captured-request.ts';
 import { EXIT_FAILURE, processIo, type CliIo } from '../cli-io.ts';
 import { readDevSession, UsageError } from '../connection.ts';

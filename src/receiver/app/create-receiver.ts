@@ -1,6 +1,7 @@
 /**
- * The ready-made app server: receives OSS callbacks, verifies them, records every one in SQLite,
- * runs user hooks and answers JSON within the deadline; serves the records over a REST API.
+ * The ready-made app server: receives OSS callbacks, verifies them, records every one in SQLite
+ * (or PostgreSQL, shared by several instances: `databaseUrl`), runs user hooks and answers JSON
+ * within the deadline; serves the records over a REST API.
  *
  *   const receiver = await createReceiver({ dataDir: './data', keyUrlAllowlist: [...] });
  *   await receiver.listen();   // POST /callback, GET /api/uploads, GET /api/uploads/:id
@@ -9,7 +10,7 @@
  * excerpt, the newest `refusedRecordsKept`); everything but the callback is behind the Host check
  * and, when set, the API token (`request-guard.ts`).
  *
- * Invariant: the callback route does only what the reply depends on (verify, one SQLite
+ * Invariant: the callback route does only what the reply depends on (verify, one database
  * transaction, the optional sync hook within its budget); async hooks run after the reply from
  * the durable queue, so a slow hook can never make OSS time out (SPEC.md §4, 5 s).
  */
@@ -17,19 +18,29 @@ import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ossCallbackPlugin } from '../adapters/fastify.ts';
-import { parseCallbackBody, type CallbackBodyFacts } from '../callback-body.ts';
-import type { JsonValue } from '../callback-reply.ts';
-import type { CallbackVerificationError } from '../callback-verification-error.ts';
-import { createPublicKeyResolver } from '../public-key-resolver.ts';
-import type { VerifiedCallback } from '../verify-oss-callback.ts';
+import {
+  ossCallbackPlugin,
+  parseCallbackBody,
+  type CallbackBodyFacts,
+  type JsonValue,
+  type CallbackVerificationError,
+  createPublicKeyResolver,
+  type VerifiedCallback,
+} from 'upcall-verify';
 import { createIssuedTemplateMatcher, type IssuedCallbackTemplate } from '../issued-callback-template.ts';
 import {
   DEFAULT_POLICY_CALLBACK_BODY,
   registerCredentialEndpoints,
   type ReceiverCredentials,
 } from './credential-endpoints.ts';
-import { startHookWorker, type HookWorker } from './hook-worker.ts';
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  startHookWorker,
+  type HookWorker,
+  type StoreHookRunnerOptions,
+} from './hook-worker.ts';
+import { forwardHooks } from './forward-hook.ts';
+import { openPgReceiverStore } from './pg-receiver-store.ts';
 import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
 import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
 import type { NewUploadRecord, UploadRecord } from './upload-record.ts';
@@ -40,8 +51,19 @@ import type { ReceiverHealthCheck } from './sqlite-health.ts';
 import { registerUploadsApi } from './uploads-api.ts';
 
 export interface ReceiverOptions {
-  /** Directory for `receiver.sqlite`; created if missing. Not used when `store` is given. */
+  /** Directory for `receiver.sqlite`; created if missing. Not used when `store` or `databaseUrl` is given. */
   dataDir?: string;
+  /**
+   * A PostgreSQL URL (`postgres://user:pass@host:5432/db`): records and hook jobs in that
+   * database, shared by every receiver instance pointed at it (pg-receiver-store.ts); hook jobs
+   * run through graphile-worker. Opened and closed with the receiver. Not used when `store` is given.
+   */
+  databaseUrl?: string;
+  /**
+   * URLs each verified upload's record is POSTed to as JSON (with an `Idempotency-Key` header),
+   * as durable hooks retried with backoff until they answer 2xx (forward-hook.ts).
+   */
+  forwardTo?: readonly string[];
   /**
    * Records and hook jobs kept somewhere other than SQLite (e.g. PostgreSQL implementing the
    * contracts of `upload-repository.ts`). The caller owns it: `close()` leaves it open.
@@ -116,6 +138,11 @@ export interface ReceiverStore {
   jobs: HookJobQueue;
   /** Readiness checks of the database (`/_upcall/health/ready`); absent: taken as ready. */
   checkHealth?(): Promise<ReceiverHealthCheck[]>;
+  /**
+   * Runs the hook jobs its own way (PostgreSQL: graphile-worker). Absent: the polling worker of
+   * hook-worker.ts claims them from `jobs`.
+   */
+  startHookRunner?(options: StoreHookRunnerOptions): Promise<HookWorker>;
 }
 
 export interface Receiver {
@@ -144,9 +171,13 @@ async function openReceiverStore(
       uploads,
       jobs,
       ...(given.checkHealth !== undefined && { checkHealth: () => given.checkHealth!() }),
+      ...(given.startHookRunner !== undefined && {
+        startHookRunner: (runner: StoreHookRunnerOptions) => given.startHookRunner!(runner),
+      }),
       close: () => Promise.resolve(),
     };
   }
+  if (options.databaseUrl !== undefined) return openPgReceiverStore(options.databaseUrl);
   if (options.dataDir === undefined) throw new TypeError('createReceiver needs dataDir or store');
   return openSqliteReceiverStore(options.dataDir);
 }
@@ -155,7 +186,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   const now = options.now ?? Date.now;
   const callbackPath = options.callbackPath ?? '/callback';
   const hooks = options.hooks ?? {};
-  const asyncHooks = hooks.afterUpload ?? {};
+  const asyncHooks = { ...hooks.afterUpload, ...forwardHooks(options.forwardTo ?? []) };
   const hookNames = Object.keys(asyncHooks);
   const host = options.host ?? '127.0.0.1';
   if (options.apiToken === '') throw new TypeError('apiToken must not be empty');
@@ -192,17 +223,19 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     app.addHook('onRequest', async (request) => {
       if (request.method === 'POST') arrivals.set(request.raw, performance.now());
     });
-    worker = await startHookWorker({
+    const runnerOptions: StoreHookRunnerOptions = {
       uploads: store.uploads,
-      queue: store.jobs,
       hooks: asyncHooks,
       retry: hooks.retry ?? {},
+      maxAttempts: hooks.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       jobTimeoutMs: hooks.jobTimeoutMs ?? 60_000,
       pollIntervalMs: hooks.pollIntervalMs ?? 1000,
       now,
       onJobError: (job, error) => app.log.warn({ err: error, job }, 'afterUpload hook failed'),
       onQueueError: (error) => app.log.error({ err: error }, 'hook queue failed'),
-    });
+    };
+    worker = await (store.startHookRunner?.(runnerOptions) ??
+      startHookWorker({ ...runnerOptions, queue: store.jobs }));
     const runningWorker = worker;
     // Async hooks start only once the reply is on the wire (and only if there are any: the
     // interval still picks up jobs left from a run that had hooks).

@@ -7,20 +7,22 @@ import type { Kysely, Selectable } from 'kysely';
 import type { HookJob, HookJobQueue, HookJobState } from './upload-repository.ts';
 import type { HookJobsTable, ReceiverSchema } from './sqlite-receiver-schema.ts';
 
-export function createHookJobQueue(db: Kysely<ReceiverSchema>): HookJobQueue {
-  const toJob = (row: Selectable<HookJobsTable>): HookJob => {
-    const job: HookJob = {
-      id: row.id,
-      uploadId: row.upload_id,
-      hook: row.hook,
-      state: row.state as HookJobState,
-      attempts: row.attempts,
-      nextRunAt: row.next_run_at,
-      updatedAt: row.updated_at,
-    };
-    if (row.last_error !== null) job.lastError = row.last_error;
-    return job;
+/** A `hook_jobs` row as the contract's HookJob (the same row shape on SQLite and PostgreSQL). */
+export function toJob(row: Selectable<HookJobsTable>): HookJob {
+  const job: HookJob = {
+    id: row.id,
+    uploadId: row.upload_id,
+    hook: row.hook,
+    state: row.state as HookJobState,
+    attempts: row.attempts,
+    nextRunAt: row.next_run_at,
+    updatedAt: row.updated_at,
   };
+  if (row.last_error !== null) job.lastError = row.last_error;
+  return job;
+}
+
+export function createHookJobQueue(db: Kysely<ReceiverSchema>): HookJobQueue {
   return {
     async claim(now) {
       // One statement picks and marks the job, so two workers on one database cannot both run it.

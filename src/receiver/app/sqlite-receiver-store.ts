@@ -7,7 +7,7 @@
  *
  * This file opens and wires; each concept has its own file: the schema and migration
  * (`sqlite-receiver-schema.ts`), the statement cache (`sqlite-statement-cache.ts`), the upload
- * repository (`sqlite-upload-repository.ts`) and the hook-job queue (`sqlite-hook-job-queue.ts`).
+ * repository (`kysely-upload-repository.ts`, shared with PostgreSQL) and the hook-job queue (`sqlite-hook-job-queue.ts`).
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { checkSqliteFile, type ReceiverHealthCheck } from './sqlite-health.ts';
 import { createHookJobQueue } from './sqlite-hook-job-queue.ts';
 import { migrate, UPLOAD_COLUMNS, type ReceiverSchema } from './sqlite-receiver-schema.ts';
 import { withStatementCache } from './sqlite-statement-cache.ts';
-import { createUploadRepository } from './sqlite-upload-repository.ts';
+import { createUploadRepository, SQLITE_RECORD_BYTES } from './kysely-upload-repository.ts';
 import { createUploadWriter } from './sqlite-upload-writer.ts';
 import type { HookJobQueue, UploadRepository } from './upload-repository.ts';
 
@@ -44,7 +44,7 @@ export async function openSqliteReceiverStore(dataDir: string): Promise<SqliteRe
   await migrate(db);
   const writer = createUploadWriter(database, UPLOAD_COLUMNS);
   return {
-    uploads: createUploadRepository(db, writer),
+    uploads: createUploadRepository(db, writer, SQLITE_RECORD_BYTES),
     jobs: createHookJobQueue(db),
     checkHealth: async () => [await checkSqliteFile(database, path, opened)],
     close: () => {

@@ -18,26 +18,7 @@
  * connection: one held open across an await would swallow these writes as a nested savepoint.
  */
 import type Database from 'better-sqlite3';
-
-/** The `uploads` row as bound to the insert (named parameters, one per column but `id`). */
-export type UploadRow = Record<string, string | number | Buffer | null>;
-
-export interface NewUpload {
-  row: UploadRow;
-  vars: Readonly<Record<string, string>>;
-  hookNames: readonly string[];
-  /** Due time and update time of the queued hook jobs (Unix ms). */
-  receivedAt: number;
-}
-
-export interface UploadWriter {
-  insert(upload: NewUpload): Promise<number>;
-  setReply(id: number, replyJson: string, latencyMs: number | null): Promise<void>;
-  /** Deletes all but the newest `keep` refused uploads (their vars go with them). */
-  pruneRefused(keep: number): Promise<void>;
-  /** Commits the queued writes now (before closing the database). */
-  flush(): void;
-}
+import type { NewUpload, UploadWriter } from './upload-writer.ts';
 
 /** A queued write and how to settle its caller's promise (with the row id it wrote to). */
 type Write = { resolve: (id: number) => void; reject: (err: unknown) => void } & (

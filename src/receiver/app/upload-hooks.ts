@@ -8,7 +8,7 @@
  *   backoff, and survive restarts. Names, not closures, are stored, so a restarted process finds
  *   the code again.
  */
-import type { JsonValue } from '../callback-reply.ts';
+import type { JsonValue } from 'upcall-verify';
 import type { UploadRecord } from './upload-record.ts';
 
 export interface SyncHookContext {
@@ -21,6 +21,12 @@ export interface AsyncHookContext {
   attempt: number;
   /** Aborted when the job exceeds `jobTimeoutMs`. */
   signal: AbortSignal;
+  /**
+   * The same on every run of this hook for this upload, on any receiver instance: a hook runs at
+   * least once, so one whose effect must happen once deduplicates by it (e.g. an
+   * `Idempotency-Key` header, as `--forward-to` sends).
+   */
+  idempotencyKey: string;
 }
 
 export type SyncUploadHook = (

@@ -2,9 +2,12 @@
  * What the receiver app remembers about each callback it received (verified or refused), and the
  * query shape of the REST API. Plain data: no database types leak out of the repository.
  */
-import type { CallbackBodyFacts, CallbackBodyFormat } from '../callback-body.ts';
-import type { JsonValue } from '../callback-reply.ts';
-import type { CallbackVerificationReason } from '../callback-verification-error.ts';
+import type {
+  CallbackBodyFacts,
+  CallbackBodyFormat,
+  JsonValue,
+  CallbackVerificationReason,
+} from 'upcall-verify';
 
 /** The upload facts of the callback body (bucket, object, etag, size, mimeType, imageInfo, `x:` vars, fields), and how it came. */
 export interface NewUploadRecord extends Omit<CallbackBodyFacts, 'format'> {

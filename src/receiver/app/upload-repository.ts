@@ -1,10 +1,10 @@
 /**
  * Storage contracts of the receiver app: the upload records and the durable hook-job queue.
- * SQLite implements both (`sqlite-receiver-store.ts` wires them); a PostgreSQL implementation can follow the
- * same contracts. Invariant for both: a record or job that a method has resolved for is durable
- * (it survives a restart), so the reply to OSS never promises more than is stored.
+ * SQLite (`sqlite-receiver-store.ts`) and PostgreSQL (`pg-receiver-store.ts`) implement both.
+ * Invariant for both: a record or job that a method has resolved for is durable (it survives a
+ * restart), so the reply to OSS never promises more than is stored.
  */
-import type { JsonValue } from '../callback-reply.ts';
+import type { JsonValue } from 'upcall-verify';
 import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
 
 export interface UploadRepository {

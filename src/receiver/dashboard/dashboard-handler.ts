@@ -22,6 +22,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { encodeQuery, presignV1 } from '../../shared/presigned-url.ts';
 
 export interface DashboardStorage {
@@ -77,14 +78,30 @@ function loadAssets(): Map<string, Asset> {
 
 let sdk: Asset | null | undefined;
 
-/** The ali-oss browser build; null when ali-oss is not installed (it is a devDependency). */
+/** What the demo page and its script say when the ali-oss browser build is missing. */
+export const ALI_OSS_MISSING =
+  'The ali-oss browser build is not available, so the demo cannot upload with ali-oss. ' +
+  'Install it where upcall runs (npm install ali-oss) and restart; the PostObject upload works without it.\n';
+
+/**
+ * The ali-oss browser build the demo page loads; null when there is none. The build (scripts/build.js)
+ * copies it beside this module into `vendor/`, so the published package serves it without depending
+ * on ali-oss; a checkout running the sources takes it from the ali-oss devDependency instead.
+ */
 function aliOssBrowserBuild(): Asset | null {
   if (sdk !== undefined) return sdk;
-  try {
-    const path = createRequire(import.meta.url).resolve('ali-oss/dist/aliyun-oss-sdk.min.js');
-    sdk = { type: 'text/javascript; charset=utf-8', body: readFileSync(path) };
-  } catch {
-    sdk = null;
+  const candidates = [
+    () => fileURLToPath(new URL('./vendor/aliyun-oss-sdk.min.js', import.meta.url)),
+    () => createRequire(import.meta.url).resolve('ali-oss/dist/aliyun-oss-sdk.min.js'),
+  ];
+  sdk = null;
+  for (const candidate of candidates) {
+    try {
+      sdk = { type: 'text/javascript; charset=utf-8', body: readFileSync(candidate()) };
+      break;
+    } catch {
+      // Not there: try the next place.
+    }
   }
   return sdk;
 }
@@ -185,7 +202,7 @@ export function createDashboardHandler(options: DashboardOptions = {}): Dashboar
     if (path === '/vendor/aliyun-oss-sdk.min.js') {
       const build = aliOssBrowserBuild();
       if (build) send(res, 200, build.type, build.body, true);
-      else send(res, 404, 'text/plain; charset=utf-8', 'ali-oss is not installed (npm ci installs it)\n');
+      else send(res, 404, 'text/plain; charset=utf-8', ALI_OSS_MISSING);
       return true;
     }
     return false;

@@ -76,6 +76,22 @@ export async function loadCallbackKey(
   return fromPrivateKeyPem(pem, path);
 }
 
+/**
+ * Reads a callback signing key kept outside any data dir (`upcall server --callback-key-file`), so
+ * several server processes sign with one key and any of them serves its public half.
+ * @throws Error naming the file when it cannot be read or is not an RSA private key PEM
+ */
+export async function readCallbackKeyFile(path: string): Promise<CallbackKey> {
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`callback key file ${path} cannot be read: ${reason}`, { cause: error });
+  }
+  return fromPrivateKeyPem(pem, `callback key file ${path}`);
+}
+
 /** Builds a CallbackKey from a PKCS#8 (or PKCS#1) PEM; `source` names it in errors. */
 export function fromPrivateKeyPem(pem: string, source = 'callback key'): CallbackKey {
   let privateKey: KeyObject;

@@ -6,7 +6,7 @@
  * Invariant: the key URL sent in `x-oss-pub-key-url` is the URL this server answers with the PEM
  * (unless an explicit external URL was configured, e.g. the canonical gosspublic one).
  */
-import { generateKeyPair } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createCallbackAddressGuard, type HostLookup } from './callback-address-guard.ts';
 import type { CallbackDispatcher } from './callback-dispatcher.ts';
@@ -26,6 +26,7 @@ import { createCallbackParser } from '../../callback/parse-callback.ts';
 import type { CallbackRuntime } from './callback-runtime.ts';
 import type { Logger } from 'pino';
 import type { CallbackLog, CallbackLogRetention } from '../../store/callback-log.ts';
+import type { SharedCallbackKeyStore } from '../../store/shared-callback-key.ts';
 import {
   createCallbackLogRecorder,
   type CallbackLogRecorder,
@@ -39,6 +40,12 @@ export interface CallbackServiceOptions {
    * store's data dir). Without it the key lives in memory only.
    */
   keyDir?: string | undefined;
+  /**
+   * Where the key is kept for every server over the same store (the gateway store's PostgreSQL,
+   * issue 16): a callback signed by one gateway verifies with the public key another serves. Wins
+   * over `keyDir`.
+   */
+  sharedKey?: SharedCallbackKeyStore | undefined;
   /** Size of a newly generated key (default 2048). */
   keyBits?: CallbackKeyBits | undefined;
   /** A ready key (tests, or keys managed elsewhere); wins over `keyDir`. */
@@ -175,6 +182,16 @@ export function createCallbackService(
 
 async function obtainKey(options: CallbackServiceOptions): Promise<CallbackKey> {
   const bits = options.keyBits ?? 2048;
+  if (options.sharedKey !== undefined) {
+    // Generated synchronously, and only when the store has no key yet: once per cluster, not per
+    // start (the store takes a generator, so a racing gateway's key is never even exported).
+    const pem = await options.sharedKey.getOrCreateCallbackKey(() =>
+      generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+    );
+    return fromPrivateKeyPem(pem, 'the callback key in the metadata database');
+  }
   if (options.keyDir !== undefined) return loadCallbackKey(options.keyDir, { bits });
   // FIDELITY: no data dir (in-memory server): a fresh key per start; app servers re-fetch it by URL.
   const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 0x10001 });

@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { signCallback } from '../../callback/callback-signature.ts';
+import { signCallback } from 'upcall-verify';
 
 /** Main thread → worker: the request-target and body to sign. */
 export interface ToSignWorker {

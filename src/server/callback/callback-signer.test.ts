@@ -2,7 +2,7 @@
 // the workers take the work once one is up, and no way a worker goes away fails a signature.
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signCallback, verifyCallbackSignature } from '../../callback/callback-signature.ts';
+import { signCallback, verifyCallbackSignature } from 'upcall-verify';
 import { createCallbackSigner, type CallbackSigner } from './callback-signer.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });

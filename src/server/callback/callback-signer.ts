@@ -14,7 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { signCallbackAsync } from '../../callback/callback-signature.ts';
+import { signCallbackAsync } from 'upcall-verify';
 import { spawnWorker } from '../../shared/spawn-worker.ts';
 import type { FromSignWorker, ToSignWorker } from './callback-sign-worker.ts';
 

@@ -43,6 +43,7 @@ import type { CallbackLog } from '../callback-log.ts';
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
 import { reportingTo } from '../hashing/hashing-writer.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
+import { checkOverwrite } from '../overwrite-rules.ts';
 import type {
   BucketAcl,
   BucketCors,
@@ -62,6 +63,7 @@ import type {
   ObjectStream,
   ObjectTag,
   ObjectType,
+  OverwriteOptions,
   PartOptions,
   PartRecord,
   PutOptions,
@@ -80,6 +82,7 @@ import {
   sweepGarbage,
 } from './blob-gc.ts';
 import type { BlobStore, S3Config } from './blob-store.ts';
+import { COMPACT_ABOVE_SEGMENTS, compactSegments } from './append-compaction.ts';
 import { openPgCallbackLog } from './pg-callback-log.ts';
 import { createS3BlobStore } from './s3-blob-store.ts';
 import { createPgPool, databaseError, query, sqlState, transaction } from './pg-pool.ts';
@@ -299,10 +302,6 @@ function noSuchUpload(uploadId: string): Error {
   return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
 }
 
-function fileAlreadyExists(key: string): Error {
-  return ossError('FileAlreadyExists', { details: { Key: key } });
-}
-
 /** A statement that inserts a row referencing `bucket`: a foreign-key violation means it is gone. */
 async function intoBucket<T>(bucket: string, statement: Promise<T>): Promise<T> {
   try {
@@ -311,11 +310,6 @@ async function intoBucket<T>(bucket: string, statement: Promise<T>): Promise<T> 
     if (sqlState(error) === '23503') throw noSuchBucket(bucket);
     throw error;
   }
-}
-
-/** The precondition of a commit that writes an object row (x-oss-forbid-overwrite). */
-interface CommitOptions {
-  forbidOverwrite?: boolean | undefined;
 }
 
 class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
@@ -328,6 +322,8 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #now: () => number;
   readonly #sweep: PeriodicSweep | undefined;
   #closed = false;
+  /** Compactions running in this process, by `bucket\0key` (one per object at a time), awaited by close(). */
+  readonly #compacting = new Map<string, Promise<unknown>>();
   readonly callbackLog: CallbackLog;
 
   constructor(pool: pg.Pool, options: GatewayObjectStoreOptions, crc64: { pool: Crc64Pool; owned: boolean }) {
@@ -432,7 +428,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   async #replaceObject(
     client: pg.ClientBase,
     row: ObjectRow,
-    options: CommitOptions = {},
+    options: OverwriteOptions = {},
   ): Promise<string[]> {
     for (;;) {
       const { rows } = await client.query<{ segments: [string, number][] }>(
@@ -440,7 +436,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         [row.bucket, row.key],
       );
       if (rows[0]) {
-        if (options.forbidOverwrite) throw fileAlreadyExists(row.key.toString('utf8'));
+        checkOverwrite(options, true, row.key.toString('utf8'));
         await client.query(UPDATE_OBJECT, objectParams(row));
         return blobKeys(rows[0].segments);
       }
@@ -553,10 +549,11 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   // Objects
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
-    const commitOptions: CommitOptions = options as PutOptions & CommitOptions;
     // Refused before a byte of the body is read; the commit's foreign key is the authority.
     const bucketRow = await this.#bucketRow(bucket);
-    if (commitOptions.forbidOverwrite && (await this.#objectRow(bucket, key))) throw fileAlreadyExists(key);
+    // Refused before a byte is read or copied; the check in the commit is the one that decides.
+    if (options.forbidOverwrite)
+      checkOverwrite(options, (await this.#objectRow(bucket, key)) !== undefined, key);
     const { received, segments } = await writeBody(
       this.#writer,
       body,
@@ -582,7 +579,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     await this.#checkOrDiscard(newBlobs, options.beforeCommit, () => toStoredObject(row));
     await this.#commit(newBlobs, async (client) => ({
       result: undefined,
-      dropped: await this.#replaceObject(client, row, commitOptions),
+      dropped: await this.#replaceObject(client, row, options),
     }));
     return toStoredObject(row);
   }
@@ -620,14 +617,14 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     key: string,
     meta?: ObjectMeta,
     settings: ObjectSettings = {},
-    options: CommitOptions = {},
+    options: OverwriteOptions = {},
   ): Promise<StoredObject> {
     const from = await this.#requireObject(source.bucket, source.key);
     const bucketRow = await this.#bucketRow(bucket);
     const lastModified = this.#now();
     const tags = settings.tags === undefined ? from.tags : fromTags(settings.tags);
     if (source.bucket === bucket && source.key === key) {
-      if (options.forbidOverwrite) throw fileAlreadyExists(key);
+      checkOverwrite(options, true, key);
       // Onto itself: only the metadata, settings and time change, under the row lock, so a
       // replace committed meanwhile keeps its body (and gets these settings).
       return transaction(this.#pool, async (client) => {
@@ -653,7 +650,9 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         return toStoredObject(row);
       });
     }
-    if (options.forbidOverwrite && (await this.#objectRow(bucket, key))) throw fileAlreadyExists(key);
+    // Refused before a byte is read or copied; the check in the commit is the one that decides.
+    if (options.forbidOverwrite)
+      checkOverwrite(options, (await this.#objectRow(bucket, key)) !== undefined, key);
     // Server-side copies under new keys: the copy owns its blobs. A source replaced or deleted
     // meanwhile keeps its blobs for the grace period, so the copy is of one consistent version.
     const segments: Segment[] = [];
@@ -756,7 +755,25 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         // Another gateway created the object meanwhile: lock it and check the position again.
       }
     });
+    if (row.segments.length > COMPACT_ABOVE_SEGMENTS) this.#compact(row);
     return toStoredObject(row);
+  }
+
+  /** Starts compacting an appendable object in the background (append-compaction.ts). */
+  #compact(row: ObjectRow): void {
+    const id = `${row.bucket}\0${row.key.toString('hex')}`;
+    if (this.#closed || this.#compacting.has(id)) return;
+    const running = compactSegments(
+      this.#writer,
+      () => this.#due(),
+      row.bucket,
+      row.key,
+      toSegments(row.segments),
+    )
+      // A failed compaction changes nothing (its blobs are discarded); the next append retries it.
+      .catch(() => false)
+      .finally(() => this.#compacting.delete(id));
+    this.#compacting.set(id, running);
   }
 
   async listObjects(bucket: string, q: ListQuery): Promise<ListPage> {
@@ -798,6 +815,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#sweep?.stop();
+    await Promise.all(this.#compacting.values());
     await this.#pool.end();
     if (this.#ownsBlobs) await this.#blobs.close();
     if (this.#crc64.owned) await this.#crc64.pool.close();
@@ -920,7 +938,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   async complete(
     ref: UploadRef,
     listed: CompletedPart[],
-    options: CommitOptions = {},
+    options: OverwriteOptions = {},
   ): Promise<StoredObject> {
     // Only metadata: the parts' blobs become the object's segments.
     return this.#commit([], async (client) => {

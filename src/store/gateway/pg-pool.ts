@@ -111,6 +111,13 @@ export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) 
     throw databaseError(error);
   }
   let broken = false;
+  // A checked-out client whose server goes away between statements emits 'error' on itself (the
+  // pool listens only to idle ones); unhandled, that ends the process. The next statement fails
+  // and the request gets ServiceUnavailable instead.
+  const onLost = (): void => {
+    broken = true;
+  };
+  client.on('error', onLost);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -121,6 +128,7 @@ export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) 
     if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
     throw databaseError(error);
   } finally {
+    client.off('error', onLost);
     // A connection that failed mid-transaction is not handed to the next request.
     client.release(broken);
   }

@@ -176,11 +176,22 @@ export async function readSegments(
       }
     } finally {
       // A reader that stops early (destroys the body) releases the engine connection.
-      current?.destroy();
+      release(current);
     }
   }
   const stream = Readable.from(chunks(), { objectMode: false });
   // Destroyed before the first read, the generator never runs its `finally`: release the first GET.
-  stream.once('close', () => opened.destroy());
+  stream.once('close', () => release(opened));
   return stream;
+}
+
+/**
+ * Ends an engine response nobody reads any more. undici's body emits RequestAbortedError when it
+ * is destroyed before its end (or the engine's connection broke under it); with no reader left to
+ * listen, that 'error' would end the gateway's process, so it is swallowed here.
+ */
+function release(body: Readable | undefined): void {
+  if (body === undefined) return;
+  body.on('error', () => {});
+  body.destroy();
 }

@@ -2,10 +2,9 @@
 // node:http adapter with a resolver that allowlists the server's key URL and fetches the PEM).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeHandler } from '../../../src/receiver/adapters/node-http.ts';
-import { createPublicKeyResolver } from '../../../src/receiver/public-key-resolver.ts';
+import { createNodeHandler, createPublicKeyResolver, type KeyFetch } from 'upcall-verify';
 import { CANONICAL_CALLBACK_KEY_URL } from '../../../src/server/callback/callback-key.ts';
 import { ossClient, type AliOssClient } from '../../helpers/ali-oss-client.ts';
 import { startTestServer, type TestServer } from '../../helpers/start-test-server.ts';
@@ -94,8 +93,11 @@ describe('server → receiver', () => {
         );
       },
     });
+    // The resolver's `fetch` option is how a user routes the key request (here: undici's fetch
+    // through the hosts override).
+    const viaOverride: KeyFetch = (url, init) => undiciFetch(url, { ...init, dispatcher: hostsOverride });
     const official = createServer(
-      createNodeHandler({ resolver: createPublicKeyResolver({ dispatcher: hostsOverride }) }),
+      createNodeHandler({ resolver: createPublicKeyResolver({ fetch: viaOverride }) }),
     );
     await new Promise<void>((resolve) => official.listen(0, '127.0.0.1', resolve));
     try {

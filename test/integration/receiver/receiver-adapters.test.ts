@@ -2,9 +2,7 @@ import { createServer } from 'node:http';
 import { Socket } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ossCallbackMiddleware } from '../../../src/receiver/adapters/express.ts';
-import { createPublicKeyResolver } from '../../../src/receiver/public-key-resolver.ts';
-import type { VerifiedCallback } from '../../../src/receiver/verify-oss-callback.ts';
+import { ossCallbackMiddleware, createPublicKeyResolver, type VerifiedCallback } from 'upcall-verify';
 import {
   ADAPTER_KINDS,
   listen,

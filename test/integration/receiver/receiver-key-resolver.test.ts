@@ -1,7 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CallbackVerificationError } from '../../../src/receiver/callback-verification-error.ts';
-import { createPublicKeyResolver } from '../../../src/receiver/public-key-resolver.ts';
-import { verifyOssCallback, type CallbackRequest } from '../../../src/receiver/verify-oss-callback.ts';
+import {
+  CallbackVerificationError,
+  createPublicKeyResolver,
+  verifyOssCallback,
+  type CallbackRequest,
+} from 'upcall-verify';
 import { startKeyServer, type KeyServer } from '../../helpers/receiver-key-server.ts';
 import {
   OSS_PUBLIC_KEY_PEM,

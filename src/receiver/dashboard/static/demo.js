@@ -135,11 +135,21 @@ async function getJson(url) {
 }
 
 let configured = true;
+// The ali-oss browser build comes from /vendor/aliyun-oss-sdk.min.js; without it (ali-oss missing
+// where upcall runs) only the PostObject flow can work, and the page says how to get the other.
+const sdkLoaded = typeof window.OSS === 'function';
 fileInput.addEventListener('change', () => {
   const ready = fileInput.files.length > 0 && configured;
   $('post-upload').disabled = !ready;
-  $('sts-upload').disabled = !ready;
+  $('sts-upload').disabled = !ready || !sdkLoaded;
 });
+if (!sdkLoaded) {
+  fetch('/vendor/aliyun-oss-sdk.min.js').then(
+    async (response) =>
+      show('sts', 'bad', response.ok ? 'The ali-oss browser build did not load.' : await response.text()),
+    () => show('sts', 'bad', 'The ali-oss browser build did not load (install ali-oss where upcall runs).'),
+  );
+}
 
 // Without a storage endpoint the receiver issues no credentials: say how to turn them on.
 getJson('/dashboard/config.json').then(

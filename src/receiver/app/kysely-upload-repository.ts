@@ -1,15 +1,21 @@
 /**
- * UploadRepository on SQLite: reads (one record, filtered pages within a byte budget) through
- * Kysely; the callback path's writes (insert, reply, prune) through the group-committing writer
- * (`sqlite-upload-writer.ts`). Maps rows to UploadRecord and back; the schema is in
- * `sqlite-receiver-schema.ts`.
+ * UploadRepository on Kysely, for SQLite and PostgreSQL alike: reads (one record, filtered pages
+ * within a byte budget) through Kysely, whose queries run unchanged on both dialects (measured,
+ * ../shared/services/README.md "SQLite → PostgreSQL") except the one expression that sizes a
+ * record, which each store passes in; the callback path's writes (insert, reply, prune) through
+ * the store's writer (`upload-writer.ts`). Maps rows to UploadRecord and back; the schema is in
+ * `sqlite-receiver-schema.ts` (the PostgreSQL migration, `pg-receiver-schema.ts`, makes the same
+ * tables).
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { CallbackBodyFormat, CallbackFieldValue } from '../callback-body.ts';
-import type { JsonValue } from '../callback-reply.ts';
-import type { CallbackVerificationReason } from '../callback-verification-error.ts';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import type {
+  CallbackBodyFormat,
+  CallbackFieldValue,
+  JsonValue,
+  CallbackVerificationReason,
+} from 'upcall-verify';
 import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './upload-record.ts';
-import type { UploadWriter } from './sqlite-upload-writer.ts';
+import type { UploadWriter } from './upload-writer.ts';
 import { LIST_BODY_EXCERPT_BYTES, type UploadRepository } from './upload-repository.ts';
 import { UPLOAD_COLUMNS, type ReceiverSchema, type UploadsTable } from './sqlite-receiver-schema.ts';
 
@@ -24,7 +30,19 @@ const LISTED_COLUMNS = [
   ...UPLOAD_COLUMNS.filter((c) => c !== 'raw_body' && c !== 'body_size'),
 ] as (keyof UploadsTable)[];
 
-export function createUploadRepository(db: Kysely<ReceiverSchema>, writer: UploadWriter): UploadRepository {
+/**
+ * What a list page counts per record against its byte budget: the JSON columns, the target, the
+ * reply and the body up to its excerpt (× 3: base64 plus text in the API's JSON). SQLite and
+ * PostgreSQL spell byte lengths and a two-argument minimum differently.
+ */
+export const SQLITE_RECORD_BYTES = sql<number>`length(cast(vars_json as blob)) + length(cast(fields_json as blob)) + length(cast(headers_json as blob)) + length(cast(target as blob)) + coalesce(length(cast(reply_json as blob)), 0) + min(length(raw_body), ${LIST_BODY_EXCERPT_BYTES}) * 3`;
+export const PG_RECORD_BYTES = sql<number>`octet_length(vars_json) + octet_length(fields_json) + octet_length(headers_json) + octet_length(target) + coalesce(octet_length(reply_json), 0) + least(octet_length(raw_body), ${LIST_BODY_EXCERPT_BYTES}) * 3`;
+
+export function createUploadRepository(
+  db: Kysely<ReceiverSchema>,
+  writer: UploadWriter,
+  recordBytes: RawBuilder<number>,
+): UploadRepository {
   return {
     // The callback path's writes go through the group-committing writer (sqlite-upload-writer.ts).
     insert: (record, hookNames) =>
@@ -76,13 +94,9 @@ export function createUploadRepository(db: Kysely<ReceiverSchema>, writer: Uploa
       // Two steps, so a page never loads more than its budget: first the matching ids with the
       // size each record would add (computed by SQLite, nothing copied out), then only the rows
       // that fit, with bodies cut to the excerpt. Junk records once made a single page 117 MB.
+      // (`substr` and `length` work on bytea too: the second step is the same SQL on both.)
       const sizes = await q
-        .select([
-          'id',
-          sql<number>`length(cast(vars_json as blob)) + length(cast(fields_json as blob)) + length(cast(headers_json as blob)) + length(cast(target as blob)) + coalesce(length(cast(reply_json as blob)), 0) + min(length(raw_body), ${LIST_BODY_EXCERPT_BYTES}) * 3`.as(
-            'bytes',
-          ),
-        ])
+        .select(['id', recordBytes.as('bytes')])
         .orderBy('id', 'desc')
         .limit(limit + 1)
         .execute();

@@ -1,8 +1,8 @@
 /**
  * Turns the key URL a callback names into an RSA public key (SPEC.md §1.2), safely and cheaply.
  *
- * Owns: the allowlist check, the fetch (undici, timeout, size cap, no redirects), PEM parsing and
- * a per-URL cache. Invariants:
+ * Owns: the allowlist check, the fetch (Node's global fetch, so the package needs no HTTP client
+ * of its own: timeout, size cap, no redirects), PEM parsing and a per-URL cache. Invariants:
  * - nothing is fetched unless the allowlist matches (the header is attacker-controlled: SSRF);
  * - a cached key is returned without re-fetching or re-parsing PEM (the docs say the key never
  *   changes, SPEC.md §1.2), so a verification costs one RSA verify;
@@ -11,7 +11,6 @@
  * - with a pinned key nothing is ever fetched and the URL is ignored.
  */
 import { createPublicKey, KeyObject } from 'node:crypto';
-import { request, type Dispatcher } from 'undici';
 import { CallbackVerificationError } from './callback-verification-error.ts';
 import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from './key-url-allowlist.ts';
 
@@ -30,6 +29,22 @@ export interface PublicKeyResolver {
    * @throws CallbackVerificationError bad-key-url
    */
   keyUrlOf?(header: string | undefined): string | undefined;
+}
+
+/**
+ * The part of WHATWG `fetch` the resolver uses, declared here so the package needs neither the
+ * DOM library's types nor an HTTP client: Node's global fetch, undici's and any web runtime's fit.
+ */
+export type KeyFetch = (
+  url: string,
+  init: { method: 'GET'; redirect: 'manual'; signal: AbortSignal; headers: Record<string, string> },
+) => Promise<KeyFetchResponse>;
+
+export interface KeyFetchResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  /** fetch's `Response.body`; any async iterable of bytes will do (Node's web streams are). */
+  readonly body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -78,8 +93,12 @@ export interface PublicKeyResolverOptions {
   failureTtlMs?: number;
   /** Most distinct key URLs kept. Default 64. */
   maxCachedKeys?: number;
-  /** Injected for tests and custom pools. */
-  dispatcher?: Dispatcher;
+  /**
+   * The fetch the key is requested with. Default: Node's global `fetch`. Give your own to route
+   * the request differently (a proxy, a hosts override, a custom connection pool); it is called
+   * with `redirect: 'manual'` and an abort signal, and must not follow redirects itself.
+   */
+  fetch?: KeyFetch;
   now?: () => number;
 }
 
@@ -121,7 +140,7 @@ function createFetchingResolver(options: PublicKeyResolverOptions): PublicKeyRes
 
   async function fetchKey(keyUrl: string, url: URL): Promise<KeyObject> {
     try {
-      const key = await fetchPublicKey(url, { timeoutMs, maxKeyBytes, dispatcher: options.dispatcher });
+      const key = await fetchPublicKey(url, { timeoutMs, maxKeyBytes, fetch: options.fetch ?? globalFetch });
       remember(keyUrl, { state: 'ready', key });
       return key;
     } catch (err) {
@@ -176,8 +195,11 @@ function createFetchingResolver(options: PublicKeyResolverOptions): PublicKeyRes
 interface FetchOptions {
   timeoutMs: number;
   maxKeyBytes: number;
-  dispatcher: Dispatcher | undefined;
+  fetch: KeyFetch;
 }
+
+/** Node's global fetch, looked up when a key is first fetched: importing the package stays cheap. */
+const globalFetch: KeyFetch = (url, init) => fetch(url, init);
 
 async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObject> {
   const fail = (why: string, cause?: unknown): CallbackVerificationError =>
@@ -188,55 +210,59 @@ async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObjec
         cause,
       },
     );
-  const signal = AbortSignal.timeout(options.timeoutMs);
-  let response: Dispatcher.ResponseData;
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeoutMs);
+  const failure = (why: string, err: unknown): CallbackVerificationError =>
+    fail(timedOut ? `timed out after ${options.timeoutMs} ms` : why, err);
   try {
-    // undici's request() never follows redirects (no redirect interceptor is composed), so a 3xx
-    // from an allowed host cannot bounce the fetch to a host the allowlist does not name.
-    response = await request(url, {
-      method: 'GET',
-      signal,
-      headers: { accept: 'application/x-pem-file, text/plain, */*' },
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    });
-  } catch (err) {
-    throw fail(signal.aborted ? `timed out after ${options.timeoutMs} ms` : 'connection failed', err);
-  }
-  const { statusCode, headers, body } = response;
-  if (statusCode !== 200) {
-    discard(body);
-    throw fail(
-      `HTTP status ${statusCode}${statusCode >= 300 && statusCode < 400 ? ' (redirects are not followed)' : ''}`,
-    );
-  }
-  const declared = Number(headers['content-length']);
-  if (Number.isFinite(declared) && declared > options.maxKeyBytes) {
-    discard(body);
-    throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      const buf = chunk as Buffer;
-      size += buf.length;
-      if (size > options.maxKeyBytes) {
-        discard(body);
-        throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
-      }
-      chunks.push(buf);
+    let response: KeyFetchResponse;
+    try {
+      // redirect 'manual': a 3xx from an allowed key URL comes back as it is, so it cannot bounce
+      // the fetch to a host the allowlist does not name (it is refused below).
+      response = await options.fetch(url.href, {
+        method: 'GET',
+        redirect: 'manual',
+        signal: controller.signal,
+        headers: { accept: 'application/x-pem-file, text/plain, */*' },
+      });
+    } catch (err) {
+      throw failure('connection failed', err);
     }
-  } catch (err) {
-    if (err instanceof CallbackVerificationError) throw err;
-    throw fail(signal.aborted ? `timed out after ${options.timeoutMs} ms` : 'body read failed', err);
+    const { status, headers, body } = response;
+    if (status !== 200) {
+      throw fail(
+        `HTTP status ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`,
+      );
+    }
+    const declared = Number(headers.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > options.maxKeyBytes) {
+      throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      if (body !== null) {
+        // Node's ReadableStream is async iterable; the DOM library's type does not say so.
+        for await (const chunk of body as AsyncIterable<Uint8Array>) {
+          size += chunk.byteLength;
+          if (size > options.maxKeyBytes) throw fail(`key document larger than ${options.maxKeyBytes} bytes`);
+          chunks.push(chunk);
+        }
+      }
+    } catch (err) {
+      if (err instanceof CallbackVerificationError) throw err;
+      throw failure('body read failed', err);
+    }
+    return toRsaPublicKey(Buffer.concat(chunks));
+  } finally {
+    // Aborting also releases an unread or half-read body and its connection.
+    clearTimeout(timer);
+    controller.abort();
   }
-  return toRsaPublicKey(Buffer.concat(chunks));
-}
-
-/** Drops an unread body. undici emits UND_ERR_ABORTED on destroy; nobody is listening for it. */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => undefined);
-  body.destroy();
 }
 
 /** Parses PEM (SPKI or PKCS#1) or takes a KeyObject; anything but an RSA public key is refused. */

@@ -7,7 +7,7 @@
  * key comes only from the injected resolver (allowlist + cache), never straight from the header.
  */
 import type { KeyObject } from 'node:crypto';
-import { verifyCallbackSignature } from '../callback/callback-signature.ts';
+import { verifyCallbackSignature } from './callback-signature.ts';
 import { parseCallbackBody, type CallbackBodyFacts } from './callback-body.ts';
 import { CallbackVerificationError } from './callback-verification-error.ts';
 import {

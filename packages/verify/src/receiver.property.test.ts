@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { signCallback } from '../callback/callback-signature.ts';
+import { signCallback } from './callback-signature.ts';
 import { parseCallbackBody } from './callback-body.ts';
 import { CallbackVerificationError } from './callback-verification-error.ts';
 import { createPublicKeyResolver } from './public-key-resolver.ts';

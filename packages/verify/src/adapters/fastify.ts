@@ -9,8 +9,10 @@
  *
  * Replies follow the OSS demo server: 200 JSON after a verified POST, 400/413 on a failed check,
  * 501 for other methods; always JSON with Content-Length.
+ *
+ * Typed against the few members of Fastify it touches (below), not Fastify's own types, so the
+ * package installs and type-checks without Fastify; any Fastify 4 or 5 instance fits them.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   DEFAULT_CALLBACK_REPLY,
   internalErrorReply,
@@ -27,16 +29,57 @@ import {
   type VerifyOssCallbackOptions,
 } from '../verify-oss-callback.ts';
 
-export interface FastifyCallbackOptions extends VerifyOssCallbackOptions {
-  /** Route path inside the plugin's prefix. Default `/`. */
-  path?: string;
-  onVerified?: (callback: VerifiedCallback, request: FastifyRequest) => JsonValue | Promise<JsonValue>;
-  onRejected?: (error: CallbackVerificationError, request: FastifyRequest) => void;
+/** The members of a Fastify request this plugin reads. */
+export interface FastifyRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly raw: { readonly url?: string | undefined };
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: unknown;
+  readonly log: { error(details: object, message: string): void };
 }
 
-export async function ossCallbackPlugin(
-  fastify: FastifyInstance,
-  options: FastifyCallbackOptions,
+/** The members of a Fastify reply this plugin calls. */
+export interface FastifyReply {
+  code(status: number): FastifyReply;
+  header(name: string, value: string): FastifyReply;
+  headers(values: Record<string, string>): FastifyReply;
+  send(payload: string): FastifyReply;
+}
+
+/**
+ * The members of a Fastify instance (the plugin's encapsulated scope) this plugin calls. `Req` is
+ * the application's request type, so `onVerified` and `onRejected` see Fastify's own request.
+ */
+export interface FastifyInstance<Req extends FastifyRequest = FastifyRequest> {
+  removeAllContentTypeParsers(): void;
+  addContentTypeParser(
+    contentType: string,
+    options: { parseAs: 'buffer'; bodyLimit: number },
+    parser: (request: Req, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => void,
+  ): void;
+  setErrorHandler(
+    handler: (
+      error: { code?: string; statusCode?: number },
+      request: Req,
+      reply: FastifyReply,
+    ) => Promise<FastifyReply>,
+  ): void;
+  all(path: string, handler: (request: Req, reply: FastifyReply) => Promise<FastifyReply>): void;
+}
+
+export interface FastifyCallbackOptions<
+  Req extends FastifyRequest = FastifyRequest,
+> extends VerifyOssCallbackOptions {
+  /** Route path inside the plugin's prefix. Default `/`. */
+  path?: string;
+  onVerified?: (callback: VerifiedCallback, request: Req) => JsonValue | Promise<JsonValue>;
+  onRejected?: (error: CallbackVerificationError, request: Req) => void;
+}
+
+export async function ossCallbackPlugin<Req extends FastifyRequest = FastifyRequest>(
+  fastify: FastifyInstance<Req>,
+  options: FastifyCallbackOptions<Req>,
 ): Promise<void> {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_CALLBACK_BODY_BYTES;
   fastify.removeAllContentTypeParsers();

@@ -24,7 +24,7 @@ describe('callback replies', () => {
   });
 
   it('docs/receiver.md names every refusal reason', () => {
-    const docs = readFileSync(new URL('../../docs/receiver.md', import.meta.url), 'utf8');
+    const docs = readFileSync(new URL('../../../docs/receiver.md', import.meta.url), 'utf8');
     for (const reason of Object.keys(REASONS)) expect(docs, reason).toContain(`\`${reason}\``);
   });
 

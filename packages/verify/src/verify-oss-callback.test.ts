@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signCallback } from '../callback/callback-signature.ts';
+import { signCallback } from './callback-signature.ts';
 import { CallbackVerificationError, type CallbackVerificationReason } from './callback-verification-error.ts';
 import { createPublicKeyResolver } from './public-key-resolver.ts';
 import { verifyOssCallback, type CallbackRequest } from './verify-oss-callback.ts';

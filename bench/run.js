@@ -28,6 +28,7 @@ import { receiverApp } from './workloads/receiver-app.js';
 import { s3Engine } from './workloads/s3-engine.js';
 import { verifyImport } from './workloads/verify-import.js';
 import { gateway } from './workloads/gateway.js';
+import { gatewayRead } from './workloads/gateway-read.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -64,6 +65,7 @@ const WORKLOADS = {
   s3Engine,
   verifyImport,
   gateway,
+  gatewayRead,
 };
 
 const { values: args } = parseArgs({
@@ -233,7 +235,7 @@ await writeFile(
     durationS: (Date.now() - startedAt.getTime()) / 1000,
     method: [
       `Paired A/B: both servers run at once (child processes) and one undici client alternates the same load between them in slices of ${quick ? 150 : 1000} ms, ${quick ? 2 : 10} pairs in ABBA order; each pair gives one ratio candidate/baseline and the table shows the median with min..max. The A/A row runs the ceiling against itself: the noise floor of the method.`,
-      `"tmpfs" rows keep every data dir in /dev/shm (CPU cost, fsync nearly free); "disk" rows use ${tmpdir()} (durability cost). The ceiling is a raw node:http server that streams the body to a temp file with MD5, fsyncs and renames; s3rver 3.7 is the peer (it does not fsync). Requests are path-style and signed (OSS V1 for upcall, AWS V2 for s3rver; the ceiling takes none). Outside CPU load is machine CPU busy outside the benchmark's processes, sampled from /proc every 250 ms.`,
+      `"tmpfs" rows keep every data dir in /dev/shm (CPU cost, fsync nearly free); "disk" rows use ${tmpdir()} (durability cost). The ceiling is a raw node:http server that streams the body to a temp file with MD5, fsyncs and renames; s3rver 3.7 is the peer (it does not fsync). Requests are path-style and signed (OSS V1 for upcall, AWS V2 for s3rver; the ceiling takes none), except in the rows marked anonymous, which PUT unsigned to a public-read-write bucket. Small PUTs overwrite 5 000 keys in turn (upcall unlinks each replaced blob and updates its row; the ceiling's rename replaces the old file in the same call), except in the rows marked new keys. Gateway rows: upcall servers in gateway mode (metadata in PostgreSQL, blobs in the services' Swift s3api) against upcall's own S3 client doing the same straight to the same Swift; with 2 gateways, PUT rows split the client's concurrency between them and GET rows send each request to the next one in turn. Outside CPU load is machine CPU busy outside the benchmark's processes, sampled from /proc every 250 ms.`,
     ].join('\n\n'),
     changes: changesSince(previous, rows),
   }) + (findings ? `\n${findings}` : ''),

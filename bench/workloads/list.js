@@ -9,53 +9,11 @@ import { send } from '../lib/target.js';
 export async function list(ctx) {
   const keys = ctx.quick ? 1000 : 10_000;
   const { upcall, s3rver } = ctx.servers.tmpfs;
-  const empty = Buffer.alloc(0);
-  for (const t of [upcall, s3rver]) {
-    if (!t) continue;
-    const pool = pooled(t, 16);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < keys) {
-          const i = next++;
-          await send(pool, t, { method: 'PUT', key: `list/${String(i).padStart(6, '0')}`, body: empty });
-        }
-      }),
-    );
-  }
-  /** @param {import('../lib/target.js').Target} t */
-  const listing = (t) => ({
-    label: t.name,
-    pid: t.pid,
-    async slice(/** @type {number} */ durationMs) {
-      const pool = pooled(t, 1);
-      const latenciesMs = [];
-      const t0 = performance.now();
-      let ops = 0;
-      do {
-        const s = performance.now();
-        let marker = '';
-        let seen = 0;
-        for (;;) {
-          const query = `prefix=list%2F&max-keys=1000${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`;
-          const res = await send(pool, t, { method: 'GET', query });
-          const text = res.text();
-          const found = [...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1] ?? '');
-          seen += found.length;
-          if (!/<IsTruncated>true<\/IsTruncated>/.test(text) || found.length === 0) break;
-          marker = /<NextMarker>([^<]*)<\/NextMarker>/.exec(text)?.[1] ?? found.at(-1) ?? '';
-        }
-        if (seen !== keys) throw new Error(`${t.name} listed ${seen} keys, expected ${keys}`);
-        latenciesMs.push(performance.now() - s);
-        ops += 1;
-      } while (performance.now() - t0 < durationMs);
-      return { ops, bytes: 0, elapsedMs: performance.now() - t0, latenciesMs };
-    },
-  });
+  for (const t of [upcall, s3rver]) if (t) await fillKeys(t, 'list/', keys);
   if (!s3rver) return [];
   const r = await pairedAB({
-    baseline: listing(s3rver),
-    candidate: listing(upcall),
+    baseline: listingSide(s3rver, 'list/', keys),
+    candidate: listingSide(upcall, 'list/', keys),
     pairs: ctx.pairs,
     sliceMs: ctx.sliceMs,
     metric: (x) => (1000 * x.ops) / x.elapsedMs,
@@ -73,4 +31,60 @@ export async function list(ctx) {
       load: describeLoad(r.load),
     },
   ];
+}
+
+/** PUTs `keys` empty objects `<prefix>000000`… to `t`, 16 at a time. */
+export async function fillKeys(
+  /** @type {import('../lib/target.js').Target} */ t,
+  /** @type {string} */ prefix,
+  /** @type {number} */ keys,
+) {
+  const pool = pooled(t, 16);
+  const empty = Buffer.alloc(0);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < keys) {
+        const i = next++;
+        await send(pool, t, { method: 'PUT', key: `${prefix}${String(i).padStart(6, '0')}`, body: empty });
+      }
+    }),
+  );
+}
+
+/**
+ * A side whose op is one full listing of `prefix` (1000 keys per page, following the marker),
+ * checked to hold `keys` keys.
+ * @param {import('../lib/target.js').Target} t @param {string} prefix @param {number} keys
+ * @returns {import('../lib/paired.js').Side}
+ */
+export function listingSide(t, prefix, keys) {
+  return {
+    label: t.name,
+    pid: t.pid,
+    async slice(/** @type {number} */ durationMs) {
+      const pool = pooled(t, 1);
+      const latenciesMs = [];
+      const t0 = performance.now();
+      let ops = 0;
+      do {
+        const s = performance.now();
+        let marker = '';
+        let seen = 0;
+        for (;;) {
+          const query = `prefix=${encodeURIComponent(prefix)}&max-keys=1000${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`;
+          const res = await send(pool, t, { method: 'GET', query });
+          const text = res.text();
+          const found = [...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1] ?? '');
+          seen += found.length;
+          if (!/<IsTruncated>true<\/IsTruncated>/.test(text) || found.length === 0) break;
+          marker = /<NextMarker>([^<]*)<\/NextMarker>/.exec(text)?.[1] ?? found.at(-1) ?? '';
+        }
+        if (seen !== keys) throw new Error(`${t.name} listed ${seen} keys, expected ${keys}`);
+        latenciesMs.push(performance.now() - s);
+        ops += 1;
+      } while (performance.now() - t0 < durationMs);
+      return { ops, bytes: 0, elapsedMs: performance.now() - t0, latenciesMs };
+    },
+  };
 }

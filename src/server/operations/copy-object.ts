@@ -30,6 +30,7 @@ export const copyObject: Operation = async (ctx, deps) => {
   const source = parseCopySource(header(ctx, 'x-oss-copy-source') ?? '');
   const meta = metadataDirective(ctx, key);
   const settings = copySettings(ctx);
+  const forbidOverwrite = forbidsOverwrite(ctx);
   await authorizeSourceRead(ctx, deps, source);
 
   const current = await deps.store.headObject(source.bucket, source.key);
@@ -39,9 +40,7 @@ export const copyObject: Operation = async (ctx, deps) => {
   requireReadable(current, deps.now());
   // FIDELITY: OSS limits CopyObject to 1 GiB sources (larger ones need UploadPartCopy); upcall
   // copies any size, streaming inside the store.
-  const object = await deps.store.copyObject(source, bucket, key, meta, settings, {
-    forbidOverwrite: forbidsOverwrite(ctx),
-  });
+  const object = await deps.store.copyObject(source, bucket, key, meta, settings, { forbidOverwrite });
   return {
     status: 200,
     headers: {

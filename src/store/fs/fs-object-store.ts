@@ -35,10 +35,9 @@ import { checkOverwrite } from '../overwrite-rules.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import type {
   BucketAcl,
-  BucketCors,
-  BucketLifecycle,
-  BucketEncryption,
   BucketInfo,
+  BucketSettingName,
+  BucketSettings,
   ByteRange,
   CompletedPart,
   CopySource,
@@ -366,37 +365,22 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     if (!this.#db.transaction(() => this.#db.setAcl(name, acl))) throw noSuchBucket(name);
   }
 
-  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
-    const json = cors === undefined ? null : JSON.stringify(cors);
-    if (!this.#db.transaction(() => this.#db.setCors(name, json))) throw noSuchBucket(name);
+  async putBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+    value: BucketSettings[N] | undefined,
+  ): Promise<void> {
+    const json = value === undefined ? null : JSON.stringify(value);
+    if (!this.#db.transaction(() => this.#db.putSetting(bucket, name, json))) throw noSuchBucket(bucket);
   }
 
-  async getBucketCors(name: string): Promise<BucketCors | undefined> {
-    const json = this.#db.getCors(name);
-    if (json === undefined) throw noSuchBucket(name);
-    return json === null ? undefined : (JSON.parse(json) as BucketCors);
-  }
-
-  async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
-    const json = encryption === undefined ? null : JSON.stringify(encryption);
-    if (!this.#db.transaction(() => this.#db.setEncryption(name, json))) throw noSuchBucket(name);
-  }
-
-  async getBucketEncryption(name: string): Promise<BucketEncryption | undefined> {
-    const json = this.#db.getEncryption(name);
-    if (json === undefined) throw noSuchBucket(name);
-    return json === null ? undefined : (JSON.parse(json) as BucketEncryption);
-  }
-
-  async setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
-    const json = lifecycle === undefined ? null : JSON.stringify(lifecycle);
-    if (!this.#db.transaction(() => this.#db.setLifecycle(name, json))) throw noSuchBucket(name);
-  }
-
-  async getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
-    const json = this.#db.getLifecycle(name);
-    if (json === undefined) throw noSuchBucket(name);
-    return json === null ? undefined : (JSON.parse(json) as BucketLifecycle);
+  async getBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+  ): Promise<BucketSettings[N] | undefined> {
+    const json = this.#db.getSetting(bucket, name);
+    if (json === undefined) throw noSuchBucket(bucket);
+    return json === null ? undefined : (JSON.parse(json) as BucketSettings[N]);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {

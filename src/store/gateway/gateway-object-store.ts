@@ -59,10 +59,9 @@ import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import type {
   BucketAcl,
-  BucketCors,
-  BucketEncryption,
   BucketInfo,
-  BucketLifecycle,
+  BucketSettingName,
+  BucketSettings,
   ByteRange,
   CompletedPart,
   CopySource,
@@ -612,59 +611,37 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     if (rowCount !== 1) throw noSuchBucket(name);
   }
 
-  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
-    const json = cors === undefined ? null : JSON.stringify(cors);
-    const { rowCount } = await query(this.#pool, 'UPDATE buckets SET cors = $1 WHERE name = $2', [
-      json,
-      name,
-    ]);
-    if (rowCount !== 1) throw noSuchBucket(name);
+  async putBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+    value: BucketSettings[N] | undefined,
+  ): Promise<void> {
+    // One statement that sets or removes one key: concurrent puts of other settings are kept.
+    const { rowCount } =
+      value === undefined
+        ? await query(this.#pool, 'UPDATE buckets SET settings = settings - $2::text WHERE name = $1', [
+            bucket,
+            name,
+          ])
+        : await query(
+            this.#pool,
+            'UPDATE buckets SET settings = settings || jsonb_build_object($2::text, $3::jsonb) WHERE name = $1',
+            [bucket, name, JSON.stringify(value)],
+          );
+    if (rowCount !== 1) throw noSuchBucket(bucket);
   }
 
-  async getBucketCors(name: string): Promise<BucketCors | undefined> {
-    const { rows } = await query<{ cors: BucketCors | null }>(
+  async getBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+  ): Promise<BucketSettings[N] | undefined> {
+    const { rows } = await query<{ value: BucketSettings[N] | null }>(
       this.#pool,
-      'SELECT cors FROM buckets WHERE name = $1',
-      [name],
+      'SELECT settings -> $2::text AS value FROM buckets WHERE name = $1',
+      [bucket, name],
     );
-    if (rows[0] === undefined) throw noSuchBucket(name);
-    return rows[0].cors ?? undefined;
-  }
-
-  /** A json column of a bucket. @throws NoSuchBucket */
-  async #setBucketJson(name: string, column: 'lifecycle' | 'encryption', value: unknown): Promise<void> {
-    const json = value === undefined ? null : JSON.stringify(value);
-    const { rowCount } = await query(this.#pool, `UPDATE buckets SET ${column} = $1 WHERE name = $2`, [
-      json,
-      name,
-    ]);
-    if (rowCount !== 1) throw noSuchBucket(name);
-  }
-
-  async #getBucketJson<T>(name: string, column: 'lifecycle' | 'encryption'): Promise<T | undefined> {
-    const { rows } = await query<{ value: T | null }>(
-      this.#pool,
-      `SELECT ${column} AS value FROM buckets WHERE name = $1`,
-      [name],
-    );
-    if (rows[0] === undefined) throw noSuchBucket(name);
+    if (rows[0] === undefined) throw noSuchBucket(bucket);
     return rows[0].value ?? undefined;
-  }
-
-  setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
-    return this.#setBucketJson(name, 'lifecycle', lifecycle);
-  }
-
-  getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
-    return this.#getBucketJson<BucketLifecycle>(name, 'lifecycle');
-  }
-
-  setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
-    return this.#setBucketJson(name, 'encryption', encryption);
-  }
-
-  getBucketEncryption(name: string): Promise<BucketEncryption | undefined> {
-    return this.#getBucketJson<BucketEncryption>(name, 'encryption');
   }
 
   async listBuckets(): Promise<BucketInfo[]> {

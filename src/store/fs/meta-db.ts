@@ -16,68 +16,34 @@
  */
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type {
-  BucketAcl,
-  BucketSettingName,
-  ObjectAcl,
-  ObjectTag,
-  ObjectType,
-  StorageClass,
-} from '../object-store.ts';
+import type { BucketAcl, BucketSettingName, ObjectAcl, ObjectTag, StorageClass } from '../object-store.ts';
+import type { BucketColumns, ObjectColumns, PartColumns, UploadColumns } from '../metadata-rows.ts';
 import { insufficientStorage, isStorageFull } from './free-space.ts';
 
-export interface BucketRow {
-  name: string;
-  created_ms: number;
-  acl: BucketAcl;
-  storage_class: StorageClass;
-}
+export type BucketRow = BucketColumns;
 
-export interface ObjectRow {
-  bucket: string;
-  key: Buffer;
-  size: number;
-  etag: string;
-  content_md5: string | null;
-  crc64: string;
-  last_modified_ms: number;
-  type: ObjectType;
+export interface ObjectRow extends ObjectColumns {
   meta: string;
   /** `id:size` pairs joined by `,`: the blobs whose concatenation is the body. */
   segments: string;
-  acl: ObjectAcl;
   /** JSON `[[key, value], …]` (formatTags). */
   tags: string;
-  storage_class: StorageClass;
-  /** RestoreObject: readable from, until (both null when never restored). */
-  restore_ready_ms: number | null;
-  restore_expires_ms: number | null;
   /** JSON ObjectEncryption (the wrapped data key) when the blobs are encrypted, else null. */
   encryption: string | null;
 }
 
-export interface UploadRow {
-  upload_id: string;
-  bucket: string;
-  key: Buffer;
-  initiated_ms: number;
+export interface UploadRow extends UploadColumns {
   meta: string;
   /** What the completed object gets (InitiateMultipartUpload's x-oss-object-acl, x-oss-tagging). */
   acl: ObjectAcl;
   tags: string;
-  storage_class: StorageClass;
   /** JSON ObjectEncryption its parts are encrypted with, null when none. */
   encryption: string | null;
 }
 
-export interface PartRow {
+export interface PartRow extends PartColumns {
   upload_id: string;
-  part_number: number;
   blob: string;
-  size: number;
-  etag: string;
-  crc64: string;
-  last_modified_ms: number;
 }
 
 const SCHEMA = `

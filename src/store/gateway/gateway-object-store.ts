@@ -57,6 +57,18 @@ import {
 } from '../encryption/object-cipher.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
+import { copyTarget } from '../copy-rules.ts';
+import {
+  objectColumns,
+  objectFromColumns,
+  toBucketInfo,
+  toPartRecord,
+  toUploadInfo,
+  type BucketColumns,
+  type ObjectColumns,
+  type PartColumns,
+  type UploadColumns,
+} from '../metadata-rows.ts';
 import type {
   BucketAcl,
   BucketInfo,
@@ -76,7 +88,6 @@ import type {
   ObjectStore,
   ObjectStream,
   ObjectTag,
-  ObjectType,
   OverwriteOptions,
   PartOptions,
   PartRecord,
@@ -147,55 +158,28 @@ export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
 const DEFAULT_GC_INTERVAL_MS = 60 * 1000;
 const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
 
-interface BucketRow {
-  name: string;
-  created_ms: number;
-  acl: BucketAcl;
-  storage_class: StorageClass;
-}
+type BucketRow = BucketColumns;
 
-interface ObjectRow {
-  bucket: string;
-  key: Buffer;
-  size: number;
-  etag: string;
-  content_md5: string | null;
-  crc64: string;
-  last_modified_ms: number;
-  type: ObjectType;
+interface ObjectRow extends ObjectColumns {
   meta: ObjectMeta;
   /** `[blob key, size]` pairs, in body order. */
   segments: [string, number][];
-  acl: ObjectAcl;
   /** `[key, value]` pairs, in order. */
   tags: [string, string][];
-  storage_class: StorageClass;
-  restore_ready_ms: number | null;
-  restore_expires_ms: number | null;
   /** The wrapped data key when the blobs are encrypted. */
   encryption: ObjectEncryption | null;
 }
 
-interface UploadRow {
-  upload_id: string;
-  bucket: string;
-  key: Buffer;
-  initiated_ms: number;
+interface UploadRow extends UploadColumns {
   meta: ObjectMeta;
   acl: ObjectAcl;
   tags: [string, string][];
-  storage_class: StorageClass;
   /** The wrapped data key the parts are encrypted with (the completed object's). */
   encryption: ObjectEncryption | null;
 }
 
-interface PartRow {
-  part_number: number;
+interface PartRow extends PartColumns {
   segments: [string, number][];
-  size: number;
-  etag: string;
-  crc64: string;
-  last_modified_ms: number;
 }
 
 const BUCKET_COLUMNS = 'name, created_ms, acl, storage_class';
@@ -242,15 +226,6 @@ function objectParams(row: ObjectRow): unknown[] {
   ];
 }
 
-function toBucketInfo(row: BucketRow): BucketInfo {
-  return {
-    name: row.name,
-    creationDate: new Date(row.created_ms),
-    acl: row.acl,
-    storageClass: row.storage_class,
-  };
-}
-
 const toTags = (pairs: [string, string][]): ObjectTag[] => pairs.map(([key, value]) => ({ key, value }));
 const fromTags = (tags: readonly ObjectTag[]): [string, string][] => tags.map((t) => [t.key, t.value]);
 const toSegments = (pairs: [string, number][]): Segment[] => pairs.map(([key, size]) => ({ key, size }));
@@ -259,24 +234,11 @@ const fromSegments = (segments: readonly Segment[]): [string, number][] =>
 const blobKeys = (pairs: [string, number][] | undefined): string[] => (pairs ?? []).map(([key]) => key);
 
 function toStoredObject(row: ObjectRow): StoredObject {
-  const object: StoredObject = {
-    bucket: row.bucket,
-    key: row.key.toString('utf8'),
-    size: row.size,
-    etag: row.etag,
-    crc64: row.crc64,
-    lastModified: new Date(row.last_modified_ms),
-    type: row.type,
+  return objectFromColumns(row, {
     meta: row.meta,
-    acl: row.acl,
     tags: toTags(row.tags),
-    storageClass: row.storage_class,
-  };
-  if (row.content_md5 !== null) object.contentMd5 = row.content_md5;
-  if (row.restore_ready_ms !== null && row.restore_expires_ms !== null)
-    object.restore = { readyAt: new Date(row.restore_ready_ms), expiresAt: new Date(row.restore_expires_ms) };
-  if (row.encryption !== null) object.serverSideEncryption = row.encryption.algorithm;
-  return object;
+    serverSideEncryption: row.encryption?.algorithm,
+  });
 }
 
 function toObjectRow(
@@ -285,42 +247,11 @@ function toObjectRow(
   encryption: ObjectEncryption | null,
 ): ObjectRow {
   return {
-    bucket: object.bucket,
-    key: utf8(object.key),
-    size: object.size,
-    etag: object.etag,
-    content_md5: object.contentMd5 ?? null,
-    crc64: object.crc64,
-    last_modified_ms: object.lastModified.getTime(),
-    type: object.type,
+    ...objectColumns(object),
     meta: object.meta,
     segments: fromSegments(segments),
-    acl: object.acl,
     tags: fromTags(object.tags),
-    storage_class: object.storageClass,
-    restore_ready_ms: object.restore?.readyAt.getTime() ?? null,
-    restore_expires_ms: object.restore?.expiresAt.getTime() ?? null,
     encryption,
-  };
-}
-
-function toUploadInfo(row: UploadRow): UploadInfo {
-  return {
-    bucket: row.bucket,
-    key: row.key.toString('utf8'),
-    uploadId: row.upload_id,
-    initiated: new Date(row.initiated_ms),
-    storageClass: row.storage_class,
-  };
-}
-
-function toPartRecord(row: PartRow): PartRecord {
-  return {
-    partNumber: row.part_number,
-    etag: row.etag,
-    size: row.size,
-    crc64: row.crc64,
-    lastModified: new Date(row.last_modified_ms),
   };
 }
 
@@ -762,17 +693,21 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         );
         const current = rows[0];
         if (!current) throw ossError('NoSuchKey', { details: { Key: key } });
-        const storageClass = settings.storageClass ?? current.storage_class;
-        const keepsRestore = storageClass === current.storage_class;
+        const resolved = copyTarget({
+          source: { acl: current.acl, storageClass: current.storage_class },
+          ontoItself,
+          bucketClass: bucketRow.storage_class,
+          settings,
+        });
         const row: ObjectRow = {
           ...current,
           meta: meta ?? current.meta,
           last_modified_ms: lastModified,
-          acl: settings.acl ?? current.acl,
+          acl: resolved.acl,
           tags: settings.tags === undefined ? current.tags : tags,
-          storage_class: storageClass,
-          restore_ready_ms: keepsRestore ? current.restore_ready_ms : null,
-          restore_expires_ms: keepsRestore ? current.restore_expires_ms : null,
+          storage_class: resolved.storageClass,
+          restore_ready_ms: resolved.keepsRestore ? current.restore_ready_ms : null,
+          restore_expires_ms: resolved.keepsRestore ? current.restore_expires_ms : null,
         };
         await client.query(UPDATE_OBJECT, objectParams(row));
         return toStoredObject(row);
@@ -801,6 +736,12 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     }
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64 (as the fs backend does).
     // Encrypted on both sides: the copied blobs keep their IVs, so the row keeps the data key.
+    const resolved = copyTarget({
+      source: { acl: from.acl, storageClass: from.storage_class },
+      ontoItself,
+      bucketClass: bucketRow.storage_class,
+      settings,
+    });
     const row: ObjectRow = {
       ...from,
       bucket,
@@ -808,9 +749,9 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       last_modified_ms: lastModified,
       meta: meta ?? from.meta,
       segments: fromSegments(segments),
-      acl: settings.acl ?? 'default',
+      acl: resolved.acl,
       tags,
-      storage_class: settings.storageClass ?? bucketRow.storage_class,
+      storage_class: resolved.storageClass,
       restore_ready_ms: null,
       restore_expires_ms: null,
     };
@@ -851,8 +792,12 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       {},
       await this.#dataKey(encryption),
     );
-    const storageClass = settings.storageClass ?? (ontoItself ? from.storage_class : bucketRow.storage_class);
-    const keepsRestore = ontoItself && storageClass === from.storage_class;
+    const resolved = copyTarget({
+      source: { acl: from.acl, storageClass: from.storage_class },
+      ontoItself,
+      bucketClass: bucketRow.storage_class,
+      settings,
+    });
     const row: ObjectRow = {
       ...from,
       bucket: bucketRow.name,
@@ -860,11 +805,11 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       last_modified_ms: lastModified,
       meta: meta ?? from.meta,
       segments: fromSegments(segments),
-      acl: settings.acl ?? (ontoItself ? from.acl : 'default'),
+      acl: resolved.acl,
       tags,
-      storage_class: storageClass,
-      restore_ready_ms: keepsRestore ? from.restore_ready_ms : null,
-      restore_expires_ms: keepsRestore ? from.restore_expires_ms : null,
+      storage_class: resolved.storageClass,
+      restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
+      restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
       encryption,
     };
     await this.#commit(

@@ -25,6 +25,7 @@ import { createMemoryCallbackLog } from './memory-callback-log.ts';
 import { compareKeys } from '../key-order.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
+import { copyTarget } from '../copy-rules.ts';
 import {
   BLOB_HEADER_BYTES,
   checkMasterKey,
@@ -340,20 +341,22 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     const ontoItself = source.bucket === bucket && source.key === key;
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
     const { restore, serverSideEncryption: _sourceEncryption, ...copied } = from.object;
-    const storageClass =
-      settings.storageClass ?? (ontoItself ? from.object.storageClass : target.info.storageClass);
+    const { acl, storageClass, keepsRestore } = copyTarget({
+      source: from.object,
+      ontoItself,
+      bucketClass: target.info.storageClass,
+      settings,
+    });
     const object: StoredObject = {
       ...copied,
       bucket,
       key,
       lastModified: new Date(),
       meta: cloneMeta(meta ?? from.object.meta),
-      acl: settings.acl ?? (ontoItself ? from.object.acl : 'default'),
+      acl,
       tags: cloneTags(settings.tags ?? from.object.tags),
       storageClass,
-      ...(restore !== undefined && ontoItself && storageClass === from.object.storageClass
-        ? { restore }
-        : {}),
+      ...(restore !== undefined && keepsRestore ? { restore } : {}),
       ...(settings.serverSideEncryption === undefined
         ? {}
         : { serverSideEncryption: settings.serverSideEncryption }),

@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS durability (id INTEGER PRIMARY KEY, n INTEGER NOT NUL
 /**
  * Columns added after the first release, each with a default that is right for rows written
  * before it existed. Applied at open when missing, so an older data dir upgrades in place and a
- * new one gets the same schema. Append only: never change or drop an entry.
+ * new one gets the same schema. Append only: never change an entry, and remove one only when a
+ * step at open carries its data elsewhere and drops it (the bucket setting columns, below).
  */
 const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
   // Object ACL and tags (issue 20): rows from before had neither, which is `default` and none.

@@ -19,7 +19,7 @@ export async function withBucketCors(
   try {
     const { bucket } = resolveTarget(request.headers.host ?? '', request.rawPath, config.pathStyleHosts);
     if (bucket === undefined) return response;
-    const cors = await config.deps.store.getBucketCors(bucket);
+    const cors = await config.deps.store.getBucketSetting(bucket, 'cors');
     const rule = matchCorsRule(cors, { origin, method: request.method, headers: [] });
     if (cors === undefined || rule === undefined) return response;
     return { ...response, headers: { ...response.headers, ...corsHeaders(rule, origin, cors.responseVary) } };

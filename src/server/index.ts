@@ -24,5 +24,8 @@ export {
 export type { CallbackService, CallbackServiceOptions } from './callback/callback-service.ts';
 /** What `createServer({ storage })` takes: the backend the server opens, with its settings. */
 export type { FsStoreConfig, MemoryStoreConfig, StoreConfig } from '../store/index.ts';
-/** A bucket's CORS rules, as `server.store.setBucketCors` takes them (PutBucketCors does the same over HTTP). */
-export type { BucketCors, CorsRule } from '../store/object-store.ts';
+/**
+ * A bucket's CORS rules, as `server.store.putBucketSetting(bucket, 'cors', …)` takes them (PutBucketCors
+ * does the same over HTTP), and the other bucket settings by name.
+ */
+export type { BucketCors, BucketSettingName, BucketSettings, CorsRule } from '../store/object-store.ts';

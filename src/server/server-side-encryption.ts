@@ -89,7 +89,7 @@ export async function withBucketEncryption(
   settings: ObjectSettings,
 ): Promise<ObjectSettings> {
   if (settings.serverSideEncryption !== undefined) return settings;
-  const encryption = await store.getBucketEncryption(bucket);
+  const encryption = await store.getBucketSetting(bucket, 'encryption');
   return encryption === undefined ? settings : { ...settings, serverSideEncryption: encryption.algorithm };
 }
 

@@ -116,6 +116,17 @@ export interface BucketLifecycle {
   rules: readonly LifecycleRule[];
 }
 
+/**
+ * The bucket settings a store keeps, by name: each a whole configuration the owner puts, reads and
+ * deletes (OSS `?cors`, `?lifecycle`, `?encryption`), opaque to the store.
+ */
+export interface BucketSettings {
+  cors: BucketCors;
+  lifecycle: BucketLifecycle;
+  encryption: BucketEncryption;
+}
+export type BucketSettingName = keyof BucketSettings;
+
 /** HTTP metadata stored with an object and replayed on GET/HEAD. */
 export interface ObjectMeta {
   contentType: string;
@@ -254,22 +265,25 @@ export interface ObjectStore {
   /** @throws NoSuchBucket */
   setBucketAcl(name: string, acl: BucketAcl): Promise<void>;
   listBuckets(): Promise<BucketInfo[]>;
-  /** PutBucketCors (a configuration) / DeleteBucketCors (`undefined`): replaces the whole configuration. @throws NoSuchBucket */
-  setBucketCors(name: string, cors: BucketCors | undefined): Promise<void>;
-  /** The configuration, or undefined when none is set. @throws NoSuchBucket */
-  getBucketCors(name: string): Promise<BucketCors | undefined>;
   /**
-   * PutBucketLifecycle (a configuration) / DeleteBucketLifecycle (`undefined`): replaces the whole
-   * configuration. A store keeps it as an opaque value (the server validated it); the server's
-   * lifecycle sweep reads it back, so it must survive a restart. @throws NoSuchBucket
+   * PutBucketCors / PutBucketLifecycle / PutBucketEncryption (a value) and their Delete (`undefined`):
+   * replaces the bucket's whole setting `name`, leaving its other settings as they are. A store
+   * keeps the value as given (the server parsed and validated it) and it survives a restart (the
+   * lifecycle sweep reads it back). @throws NoSuchBucket
    */
-  setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void>;
-  /** The configuration, or undefined when none is set. @throws NoSuchBucket */
-  getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined>;
-  /** PutBucketEncryption / DeleteBucketEncryption (`undefined`). @throws NoSuchBucket */
-  setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void>;
-  /** The bucket's default encryption, or undefined when none is set. @throws NoSuchBucket */
-  getBucketEncryption(name: string): Promise<BucketEncryption | undefined>;
+  putBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+    value: BucketSettings[N] | undefined,
+  ): Promise<void>;
+  /**
+   * The bucket's setting `name`, or undefined when none is set (a new bucket has none). The value
+   * is the caller's: changing it changes nothing stored. @throws NoSuchBucket
+   */
+  getBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+  ): Promise<BucketSettings[N] | undefined>;
   /**
    * Runs a background sweep (`name`, e.g. the lifecycle sweep) unless another process sharing
    * this store's data runs the same sweep now: then resolves undefined without running `fn`. A

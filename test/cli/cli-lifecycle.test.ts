@@ -4,48 +4,33 @@
  * rules survive a restart on the same --data and are carried out after it; bad values stop the
  * start, naming the flag or variable. `upcall dev` takes the same flags and variables.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEV_SESSION_FILE, type DevSession } from '../../src/cli/connection.ts';
-import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
+import type { AliOssClient } from '../helpers/ali-oss-client.ts';
 import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
-import type { TestServer } from '../helpers/start-test-server.ts';
+import {
+  endpointClient,
+  spawnedServerClient,
+  spawnServer,
+  stopCli,
+  tempDirPerTest,
+} from '../helpers/spawned-servers.ts';
 
-const KEY_ID = 'lifecycle-key-id';
-const KEY_SECRET = 'lifecycle-key-secret';
+const ROOT = { accessKeyId: 'lifecycle-key-id', accessKeySecret: 'lifecycle-key-secret' };
 const BUCKET = 'lifecycle-bucket';
-
-let dataDir: string;
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'upcall-cli-lifecycle-'));
-});
-afterEach(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
+const dataDir = tempDirPerTest('upcall-cli-lifecycle-');
 
 function startServer(args: string[], env: Record<string, string> = {}): Promise<SpawnedCli> {
-  return spawnCli(['server', '--data', dataDir, '--port', '0', '--bucket', BUCKET, ...args], {
-    env: { UPCALL_ACCESS_KEY_ID: KEY_ID, UPCALL_ACCESS_KEY_SECRET: KEY_SECRET, ...env },
-    ready: /^endpoint: (http:\/\/\S+)$/m,
-  });
+  return spawnServer(['--data', dataDir(), '--bucket', BUCKET, ...args], ROOT, env);
 }
 
-function client(cli: SpawnedCli): AliOssClient {
-  return ossClient({
-    port: Number(new URL(cli.ready).port),
-    region: 'oss-cn-hangzhou',
-    bucket: BUCKET,
-    accessKeyId: KEY_ID,
-    accessKeySecret: KEY_SECRET,
-  } as TestServer);
-}
+const client = (cli: SpawnedCli) => spawnedServerClient(cli, BUCKET, ROOT);
 
 async function stop(cli: SpawnedCli): Promise<void> {
-  cli.child.kill('SIGTERM');
-  expect(await cli.exited).toBe(0);
+  expect(await stopCli(cli)).toBe(0);
 }
 
 async function keys(oss: AliOssClient): Promise<string[]> {
@@ -141,7 +126,7 @@ describe('upcall dev lifecycle flags', () => {
       [
         'dev',
         '--data',
-        dataDir,
+        dataDir(),
         '--port',
         '0',
         '--receiver-port',
@@ -154,14 +139,8 @@ describe('upcall dev lifecycle flags', () => {
       { env: { UPCALL_LIFECYCLE_INTERVAL: '200ms' }, ready: /(Press Ctrl-C)/ },
     );
     try {
-      const session = JSON.parse(await readFile(join(dataDir, DEV_SESSION_FILE), 'utf8')) as DevSession;
-      const oss = ossClient({
-        port: Number(new URL(session.endpoint).port),
-        region: 'oss-cn-hangzhou',
-        bucket: 'photos',
-        accessKeyId: session.accessKeyId,
-        accessKeySecret: session.accessKeySecret,
-      } as TestServer);
+      const session = JSON.parse(await readFile(join(dataDir(), DEV_SESSION_FILE), 'utf8')) as DevSession;
+      const oss = endpointClient(session.endpoint, 'photos', session);
       await oss.putBucketLifecycle('photos', RULES);
       await oss.put('tmp/x', Buffer.from('x'));
       await oss.put('keep.txt', Buffer.from('x'));

@@ -5,47 +5,20 @@
  * key; a key that is not base64 of 32 bytes stops the start, naming the variable.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
-import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
-import type { TestServer } from '../helpers/start-test-server.ts';
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import type { SpawnedCli } from '../helpers/spawn-cli.ts';
+import { spawnedServerClient, spawnServer, stopCli, tempDirPerTest } from '../helpers/spawned-servers.ts';
 
-const KEY_ID = 'sse-key-id';
-const KEY_SECRET = 'sse-key-secret';
+const ROOT = { accessKeyId: 'sse-key-id', accessKeySecret: 'sse-key-secret' };
 const BUCKET = 'sse-bucket';
-
-let dataDir: string;
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'upcall-cli-master-key-'));
-});
-afterEach(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
+const dataDir = tempDirPerTest('upcall-cli-master-key-');
 
 function startServer(env: Record<string, string>): Promise<SpawnedCli> {
-  return spawnCli(['server', '--data', dataDir, '--port', '0', '--bucket', BUCKET], {
-    env: { UPCALL_ACCESS_KEY_ID: KEY_ID, UPCALL_ACCESS_KEY_SECRET: KEY_SECRET, ...env },
-    ready: /^endpoint: (http:\/\/\S+)$/m,
-  });
+  return spawnServer(['--data', dataDir(), '--bucket', BUCKET], ROOT, env);
 }
 
-function client(cli: SpawnedCli): AliOssClient {
-  return ossClient({
-    port: Number(new URL(cli.ready).port),
-    region: 'oss-cn-hangzhou',
-    bucket: BUCKET,
-    accessKeyId: KEY_ID,
-    accessKeySecret: KEY_SECRET,
-  } as TestServer);
-}
-
-async function stop(cli: SpawnedCli): Promise<void> {
-  cli.child.kill('SIGTERM');
-  expect(await cli.exited).toBe(0);
-}
+const client = (cli: SpawnedCli) => spawnedServerClient(cli, BUCKET, ROOT);
 
 describe('UPCALL_MASTER_KEY', () => {
   it('encrypts with the key from the environment, keeps none in the data dir, and reads back after a restart', async () => {
@@ -58,15 +31,15 @@ describe('UPCALL_MASTER_KEY', () => {
       })) as { res: { headers: Record<string, string> } };
       expect(put.res.headers['x-oss-server-side-encryption']).toBe('AES256');
     } finally {
-      await stop(cli);
+      expect(await stopCli(cli)).toBe(0);
     }
-    expect(await readdir(dataDir)).not.toContain('master.key');
+    expect(await readdir(dataDir())).not.toContain('master.key');
     cli = await startServer({ UPCALL_MASTER_KEY: masterKey });
     try {
       const got = (await client(cli).get('secret.bin')) as { content: Buffer };
       expect(got.content.equals(data)).toBe(true);
     } finally {
-      await stop(cli);
+      expect(await stopCli(cli)).toBe(0);
     }
   });
 

@@ -17,7 +17,7 @@ let server: TestServer;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'upcall-dev-pieces-'));
   server = await startTestServer();
-  await server.store.setBucketCors(server.bucket, DEV_BUCKET_CORS);
+  await server.store.putBucketSetting(server.bucket, 'cors', DEV_BUCKET_CORS);
 });
 afterAll(async () => {
   await server?.close();

@@ -7,16 +7,15 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ossClient } from '../helpers/ali-oss-client.ts';
 import {
   privatePostgresAvailable,
   startPrivatePostgres,
   type PrivatePostgres,
 } from '../helpers/private-postgres.ts';
-import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
-import type { TestServer } from '../helpers/start-test-server.ts';
+import type { SpawnedCli } from '../helpers/spawn-cli.ts';
+import { spawnedServerClient, spawnReceiver, spawnServer, stopAll } from '../helpers/spawned-servers.ts';
 
-const ENV = { UPCALL_ACCESS_KEY_ID: 'restart-key-id', UPCALL_ACCESS_KEY_SECRET: 'restart-key-secret-123' };
+const ROOT = { accessKeyId: 'restart-key-id', accessKeySecret: 'restart-key-secret-123' };
 
 describe.skipIf(!privatePostgresAvailable())('PostgreSQL restarted under load', () => {
   let database: PrivatePostgres | undefined;
@@ -25,31 +24,18 @@ describe.skipIf(!privatePostgresAvailable())('PostgreSQL restarted under load', 
 
   beforeAll(async () => {
     database = await startPrivatePostgres();
-    server = await spawnCli(['server', '--memory', '--port', '0', '--bucket', 'photos'], {
-      env: ENV,
-      ready: /^endpoint: (http:\/\/\S+)$/m,
+    server = await spawnServer(['--memory', '--bucket', 'photos'], ROOT);
+    receiver = await spawnReceiver(['--allow-key-url', `${server.ready}/callback_pub_key_v1.pem`], {
+      UPCALL_DATABASE_URL: database.url,
     });
-    receiver = await spawnCli(
-      ['receiver', '--port', '0', '--allow-key-url', `${server.ready}/callback_pub_key_v1.pem`],
-      { env: { UPCALL_DATABASE_URL: database.url }, ready: /^callback URL: (http:\/\/\S+)$/m },
-    );
   }, 120_000);
   afterAll(async () => {
-    for (const cli of [receiver, server]) {
-      cli?.child.kill('SIGTERM');
-      await cli?.exited;
-    }
+    await stopAll([receiver, server]);
     await database?.close();
   });
 
   it('fails callbacks cleanly while it is down and loses nothing that got a 200', async () => {
-    const client = ossClient({
-      port: Number(new URL(server!.ready).port),
-      region: 'oss-cn-hangzhou',
-      bucket: 'photos',
-      accessKeyId: ENV.UPCALL_ACCESS_KEY_ID,
-      accessKeySecret: ENV.UPCALL_ACCESS_KEY_SECRET,
-    } as TestServer);
+    const client = spawnedServerClient(server!, 'photos', ROOT);
     type Outcome = { name: string; status: number; ms: number; phase: string };
     const outcomes: Outcome[] = [];
     let phase = 'up';

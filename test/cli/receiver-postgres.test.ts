@@ -7,13 +7,13 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ossClient, type AliOssClient } from '../helpers/ali-oss-client.ts';
+import type { AliOssClient } from '../helpers/ali-oss-client.ts';
 import { eventually, startForwardTarget, type ForwardTarget } from '../helpers/forward-target.ts';
 import { createTestDatabase, testServices, type TestDatabase } from '../helpers/services.ts';
-import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
-import type { TestServer } from '../helpers/start-test-server.ts';
+import type { SpawnedCli } from '../helpers/spawn-cli.ts';
+import { spawnedServerClient, spawnReceiver, spawnServer, stopAll } from '../helpers/spawned-servers.ts';
 
-const ENV = { UPCALL_ACCESS_KEY_ID: 'pg-key-id', UPCALL_ACCESS_KEY_SECRET: 'pg-key-secret-123' };
+const ROOT = { accessKeyId: 'pg-key-id', accessKeySecret: 'pg-key-secret-123' };
 const services = testServices();
 const BODY = 'bucket=${bucket}&object=${object}&size=${size}';
 
@@ -47,43 +47,33 @@ function startReceiver(
   database: TestDatabase,
   target: ForwardTarget,
 ): Promise<SpawnedCli> {
-  return spawnCli(
-    [
-      'receiver',
-      '--port',
-      '0',
-      '--allow-key-url',
-      `${server.ready}/callback_pub_key_v1.pem`,
-      '--forward-to',
-      target.url,
-    ],
-    { env: { UPCALL_DATABASE_URL: database.url }, ready: /^callback URL: (http:\/\/\S+)$/m },
+  return spawnReceiver(
+    ['--allow-key-url', `${server.ready}/callback_pub_key_v1.pem`, '--forward-to', target.url],
+    { UPCALL_DATABASE_URL: database.url },
   );
 }
 
 function clientOf(server: SpawnedCli): AliOssClient {
-  return ossClient({
-    port: Number(new URL(server.ready).port),
-    region: 'oss-cn-hangzhou',
-    bucket: 'photos',
-    accessKeyId: ENV.UPCALL_ACCESS_KEY_ID,
-    accessKeySecret: ENV.UPCALL_ACCESS_KEY_SECRET,
-  } as TestServer);
+  return spawnedServerClient(server, 'photos', ROOT);
 }
 
-describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
+/**
+ * A memory-backed `upcall server` and two receivers on a fresh database, forwarding to a target;
+ * everything stopped and dropped after the describe that calls it.
+ */
+function twoReceiversOnOneDatabase(label: string): {
+  server: () => SpawnedCli;
+  receivers: SpawnedCli[];
+  target: () => ForwardTarget;
+} {
   let server: SpawnedCli | undefined;
   let database: TestDatabase | undefined;
   let target: ForwardTarget | undefined;
   const receivers: SpawnedCli[] = [];
-
   beforeAll(async () => {
     target = await startForwardTarget();
-    database = await createTestDatabase(services!.pgUrl, 'receivers');
-    server = await spawnCli(['server', '--memory', '--port', '0', '--bucket', 'photos'], {
-      env: ENV,
-      ready: /^endpoint: (http:\/\/\S+)$/m,
-    });
+    database = await createTestDatabase(services!.pgUrl, label);
+    server = await spawnServer(['--memory', '--bucket', 'photos'], ROOT);
     // Started together: both migrate the empty database at once (the advisory lock orders them).
     receivers.push(
       ...(await Promise.all([
@@ -93,16 +83,18 @@ describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
     );
   }, 120_000);
   afterAll(async () => {
-    for (const cli of [...receivers, server]) {
-      cli?.child.kill('SIGTERM');
-      await cli?.exited;
-    }
+    await stopAll([...receivers, server]);
     await target?.close();
     await database?.drop();
   });
+  return { server: () => server!, receivers, target: () => target! };
+}
+
+describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
+  const { server, receivers, target } = twoReceiversOnOneDatabase('receivers');
 
   it('records each callback once whichever instance gets it, and each instance lists them all', async () => {
-    const client = clientOf(server!);
+    const client = clientOf(server());
     const objects = Array.from({ length: 8 }, (_v, i) => `two/${i}.txt`);
     const replies = await Promise.all(
       objects.map(async (name, i) => {
@@ -130,12 +122,12 @@ describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
       );
     }
     // Every forward job ran once (the target accepted each record once), whichever instance took it.
-    await eventually(() => target!.accepted().size === objects.length, 20_000);
-    expect([...target!.accepted().values()].every((n) => n === 1)).toBe(true);
+    await eventually(() => target().accepted().size === objects.length, 20_000);
+    expect([...target().accepted().values()].every((n) => n === 1)).toBe(true);
   }, 60_000);
 
   it('answers a second delivery of a callback, at the other instance, with the first reply', async () => {
-    const client = clientOf(server!);
+    const client = clientOf(server());
     const result = (await client.put('two/again.txt', Buffer.from('again'), {
       callback: { url: receivers[0]!.ready, body: BODY },
     })) as { data: { id: number } };
@@ -155,7 +147,7 @@ describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
     expect(again.statusCode).toBe(200);
     expect(await again.body.json()).toEqual(first.reply);
     expect((await listed(receivers[1]!)).length).toBe(before);
-    await eventually(() => target!.accepted().size === 9, 20_000);
+    await eventually(() => target().accepted().size === 9, 20_000);
 
     // A refused callback (no signature) is recorded too, as refused, and shown by the other one.
     const junk = await request(`${origin(receivers[1]!)}/callback`, {
@@ -172,43 +164,17 @@ describe.skipIf(!services)('two receivers on one PostgreSQL database', () => {
       return refused.uploads.length === 1 && refused.uploads[0]!.object === 'junk.txt';
     }, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect([...target!.accepted().values()].every((n) => n === 1)).toBe(true);
+    expect([...target().accepted().values()].every((n) => n === 1)).toBe(true);
   }, 60_000);
 });
 
 describe.skipIf(!services)('a receiver killed with -9 while its hooks run', () => {
-  let server: SpawnedCli | undefined;
-  let database: TestDatabase | undefined;
-  let target: ForwardTarget | undefined;
-  const receivers: SpawnedCli[] = [];
-
-  beforeAll(async () => {
-    target = await startForwardTarget();
-    database = await createTestDatabase(services!.pgUrl, 'kill9');
-    server = await spawnCli(['server', '--memory', '--port', '0', '--bucket', 'photos'], {
-      env: ENV,
-      ready: /^endpoint: (http:\/\/\S+)$/m,
-    });
-    receivers.push(
-      ...(await Promise.all([
-        startReceiver(server, database, target),
-        startReceiver(server, database, target),
-      ])),
-    );
-  }, 120_000);
-  afterAll(async () => {
-    for (const cli of [...receivers, server]) {
-      cli?.child.kill('SIGTERM');
-      await cli?.exited;
-    }
-    await target?.close();
-    await database?.drop();
-  });
+  const { server, receivers, target } = twoReceiversOnOneDatabase('kill9');
 
   it('every job finishes once the other instance picks it up', async () => {
-    const client = clientOf(server!);
+    const client = clientOf(server());
     // The target holds its answers: the first instance is in the middle of a job when it dies.
-    target!.hold = true;
+    target().hold = true;
     const objects = ['kill/a.txt', 'kill/b.txt', 'kill/c.txt'];
     for (const name of objects) {
       const result = (await client.put(name, Buffer.from(name), {
@@ -216,16 +182,16 @@ describe.skipIf(!services)('a receiver killed with -9 while its hooks run', () =
       })) as { res: { status: number } };
       expect(result.res.status).toBe(200);
     }
-    await eventually(() => target!.deliveries.size >= 1, 10_000);
+    await eventually(() => target().deliveries.size >= 1, 10_000);
     receivers[0]!.child.kill('SIGKILL');
     await receivers[0]!.exited;
     // The survivor may be in the middle of a job too: let it finish.
-    target!.hold = false;
-    target!.release();
+    target().hold = false;
+    target().release();
 
     // The survivor's sweep (every 5 s) frees the dead instance's job; it runs it again.
     const survivor = receivers[1]!;
-    await eventually(() => objects.length === target!.accepted().size, 30_000);
+    await eventually(() => objects.length === target().accepted().size, 30_000);
     const records = await listed(survivor);
     expect(records.map((r) => r.object).sort()).toEqual(objects);
     for (const record of records) {

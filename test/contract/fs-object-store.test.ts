@@ -394,26 +394,103 @@ describe('fs backend: data dirs from before object ACLs and tags', () => {
       expect((await store.headObject('old', 'empty.txt')).restore).toBeUndefined();
       expect((await store.getBucket('old')).storageClass).toBe('Standard');
       // Buckets from before bucket CORS have none, and take a configuration.
-      expect(await store.getBucketCors('old')).toBeUndefined();
+      expect(await store.getBucketSetting('old', 'cors')).toBeUndefined();
       const cors = {
         rules: [{ allowedOrigins: ['*'], allowedMethods: ['PUT'], allowedHeaders: [], exposeHeaders: [] }],
         responseVary: false,
       };
-      await store.setBucketCors('old', cors);
+      await store.putBucketSetting('old', 'cors', cors);
       // Nor a lifecycle configuration, and one put now survives the reopen.
-      expect(await store.getBucketLifecycle('old')).toBeUndefined();
+      expect(await store.getBucketSetting('old', 'lifecycle')).toBeUndefined();
       const lifecycle = {
         rules: [{ id: 'tmp', prefix: 'tmp/', status: 'Enabled' as const, tags: [], expiration: { days: 1 } }],
       };
-      await store.setBucketLifecycle('old', lifecycle);
+      await store.putBucketSetting('old', 'lifecycle', lifecycle);
       await store.close();
       // A second open finds the columns already there.
       store = await createFsObjectStore({ dataDir });
-      expect(await store.getBucketCors('old')).toEqual(cors);
-      expect(await store.getBucketLifecycle('old')).toEqual(lifecycle);
+      expect(await store.getBucketSetting('old', 'cors')).toEqual(cors);
+      expect(await store.getBucketSetting('old', 'lifecycle')).toEqual(lifecycle);
       expect((await store.headObject('old', 'empty.txt')).tags).toEqual([{ key: 'migrated', value: 'yes' }]);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('fs backend: data dirs from before the bucket settings shared one column', () => {
+  // The buckets table as the previous release left it: one JSON column per setting (issues 19, 20).
+  const OLD_BUCKETS = `
+    CREATE TABLE buckets (
+      name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, acl TEXT NOT NULL,
+      storage_class TEXT NOT NULL DEFAULT 'Standard', cors TEXT, lifecycle TEXT, encryption TEXT
+    ) WITHOUT ROWID;
+  `;
+  const cors = {
+    rules: [
+      {
+        allowedOrigins: ['https://*.example.com'],
+        allowedMethods: ['PUT'],
+        allowedHeaders: ['*'],
+        exposeHeaders: ['ETag'],
+        maxAgeSeconds: 60,
+      },
+    ],
+    responseVary: true,
+  };
+  const lifecycle = {
+    rules: [{ id: 'tmp', prefix: 'tmp/', status: 'Enabled' as const, tags: [], expiration: { days: 1 } }],
+  };
+  let dataDir: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'upcall-fs-settings-'));
+    const db = new Database(join(dataDir, 'meta.sqlite'));
+    db.exec(OLD_BUCKETS);
+    const insert = db.prepare('INSERT INTO buckets VALUES (?, 0, ?, ?, ?, ?, ?)');
+    insert.run(
+      'all',
+      'private',
+      'IA',
+      JSON.stringify(cors),
+      JSON.stringify(lifecycle),
+      '{"algorithm":"AES256"}',
+    );
+    insert.run('some', 'public-read', 'Standard', null, JSON.stringify(lifecycle), null);
+    insert.run('none', 'private', 'Standard', null, null, null);
+    db.close();
+  });
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('carries every bucket setting over, and the old columns are gone', async () => {
+    let store = await createFsObjectStore({ dataDir });
+    try {
+      expect(await store.getBucketSetting('all', 'cors')).toEqual(cors);
+      expect(await store.getBucketSetting('all', 'lifecycle')).toEqual(lifecycle);
+      expect(await store.getBucketSetting('all', 'encryption')).toEqual({ algorithm: 'AES256' });
+      expect(await store.getBucketSetting('some', 'cors')).toBeUndefined();
+      expect(await store.getBucketSetting('some', 'lifecycle')).toEqual(lifecycle);
+      expect(await store.getBucketSetting('some', 'encryption')).toBeUndefined();
+      for (const name of ['cors', 'lifecycle', 'encryption'] as const)
+        expect(await store.getBucketSetting('none', name)).toBeUndefined();
+      expect(await store.getBucket('all')).toMatchObject({ acl: 'private', storageClass: 'IA' });
+      // A setting put after the upgrade survives the next open, which has nothing left to fold.
+      await store.putBucketSetting('none', 'encryption', { algorithm: 'AES256' });
+      await store.close();
+      store = await createFsObjectStore({ dataDir });
+      expect(await store.getBucketSetting('none', 'encryption')).toEqual({ algorithm: 'AES256' });
+      expect(await store.getBucketSetting('all', 'cors')).toEqual(cors);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(join(dataDir, 'meta.sqlite'), { readonly: true });
+    try {
+      const columns = (db.pragma('table_info(buckets)') as { name: string }[]).map((c) => c.name);
+      expect(columns).toEqual(['name', 'created_ms', 'acl', 'storage_class', 'settings']);
+    } finally {
+      db.close();
     }
   });
 });

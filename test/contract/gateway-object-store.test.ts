@@ -405,7 +405,7 @@ describe.skipIf(engines.length === 0).each(engines)('gateway store (PostgreSQL +
         const keys = Array.from({ length: 7 }, (_, i) => `logs/${i}`);
         for (const key of keys) await a.putObject('b', key, body(key), { meta: META });
         await b.putObject('b', 'keep/1', body('kept'), { meta: META });
-        await a.setBucketLifecycle('b', {
+        await a.putBucketSetting('b', 'lifecycle', {
           rules: [{ id: 'r', prefix: 'logs/', status: 'Enabled', tags: [], expiration: { days: 1 } }],
         });
         clock += 2000;

@@ -141,7 +141,7 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
       it('keeps a CORS configuration per bucket, replaces it whole and deletes it', async () => {
         await store.createBucket('b', 'private');
         await store.createBucket('other', 'private');
-        expect(await store.getBucketCors('b')).toBeUndefined();
+        expect(await store.getBucketSetting('b', 'cors')).toBeUndefined();
         const cors = {
           rules: [
             {
@@ -155,25 +155,25 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
           ],
           responseVary: true,
         };
-        await store.setBucketCors('b', cors);
-        expect(await store.getBucketCors('b')).toEqual(cors);
-        expect(await store.getBucketCors('other')).toBeUndefined();
+        await store.putBucketSetting('b', 'cors', cors);
+        expect(await store.getBucketSetting('b', 'cors')).toEqual(cors);
+        expect(await store.getBucketSetting('other', 'cors')).toBeUndefined();
         const replacement = { rules: [cors.rules[1]!], responseVary: false };
-        await store.setBucketCors('b', replacement);
-        expect(await store.getBucketCors('b')).toEqual(replacement);
-        await store.setBucketCors('b', undefined);
-        expect(await store.getBucketCors('b')).toBeUndefined();
+        await store.putBucketSetting('b', 'cors', replacement);
+        expect(await store.getBucketSetting('b', 'cors')).toEqual(replacement);
+        await store.putBucketSetting('b', 'cors', undefined);
+        expect(await store.getBucketSetting('b', 'cors')).toBeUndefined();
         // A re-created bucket starts without rules.
-        await store.setBucketCors('other', cors);
+        await store.putBucketSetting('other', 'cors', cors);
         await store.deleteBucket('other');
         await store.createBucket('other', 'private');
-        expect(await store.getBucketCors('other')).toBeUndefined();
+        expect(await store.getBucketSetting('other', 'cors')).toBeUndefined();
       });
 
       it('keeps a lifecycle configuration per bucket, replaces it whole and deletes it', async () => {
         await store.createBucket('b', 'private');
         await store.createBucket('other', 'private');
-        expect(await store.getBucketLifecycle('b')).toBeUndefined();
+        expect(await store.getBucketSetting('b', 'lifecycle')).toBeUndefined();
         const lifecycle = {
           rules: [
             {
@@ -193,23 +193,41 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
             },
           ],
         };
-        await store.setBucketLifecycle('b', lifecycle);
-        expect(await store.getBucketLifecycle('b')).toEqual(lifecycle);
-        expect(await store.getBucketLifecycle('other')).toBeUndefined();
+        await store.putBucketSetting('b', 'lifecycle', lifecycle);
+        expect(await store.getBucketSetting('b', 'lifecycle')).toEqual(lifecycle);
+        expect(await store.getBucketSetting('other', 'lifecycle')).toBeUndefined();
         // The store hands out copies: changing one changes nothing stored.
-        const read = await store.getBucketLifecycle('b');
+        const read = await store.getBucketSetting('b', 'lifecycle');
         (read!.rules as unknown[]).length = 0;
-        expect(await store.getBucketLifecycle('b')).toEqual(lifecycle);
+        expect(await store.getBucketSetting('b', 'lifecycle')).toEqual(lifecycle);
         const replacement = { rules: [lifecycle.rules[1]!] };
-        await store.setBucketLifecycle('b', replacement);
-        expect(await store.getBucketLifecycle('b')).toEqual(replacement);
-        await store.setBucketLifecycle('b', undefined);
-        expect(await store.getBucketLifecycle('b')).toBeUndefined();
+        await store.putBucketSetting('b', 'lifecycle', replacement);
+        expect(await store.getBucketSetting('b', 'lifecycle')).toEqual(replacement);
+        await store.putBucketSetting('b', 'lifecycle', undefined);
+        expect(await store.getBucketSetting('b', 'lifecycle')).toBeUndefined();
         // A re-created bucket starts without one.
-        await store.setBucketLifecycle('other', lifecycle);
+        await store.putBucketSetting('other', 'lifecycle', lifecycle);
         await store.deleteBucket('other');
         await store.createBucket('other', 'private');
-        expect(await store.getBucketLifecycle('other')).toBeUndefined();
+        expect(await store.getBucketSetting('other', 'lifecycle')).toBeUndefined();
+      });
+
+      it('keeps each bucket setting apart: putting or deleting one leaves the others', async () => {
+        await store.createBucket('b', 'private');
+        const cors = { rules: [], responseVary: false };
+        const lifecycle = { rules: [{ id: 'r', prefix: '', status: 'Enabled' as const, tags: [] }] };
+        await store.putBucketSetting('b', 'cors', cors);
+        await store.putBucketSetting('b', 'lifecycle', lifecycle);
+        await store.putBucketSetting('b', 'encryption', { algorithm: 'AES256' });
+        await store.putBucketSetting('b', 'lifecycle', undefined);
+        expect(await store.getBucketSetting('b', 'cors')).toEqual(cors);
+        expect(await store.getBucketSetting('b', 'lifecycle')).toBeUndefined();
+        expect(await store.getBucketSetting('b', 'encryption')).toEqual({ algorithm: 'AES256' });
+        await store.putBucketSetting('b', 'cors', { rules: [], responseVary: true });
+        expect(await store.getBucketSetting('b', 'encryption')).toEqual({ algorithm: 'AES256' });
+        expect(await store.getBucketSetting('b', 'cors')).toEqual({ rules: [], responseVary: true });
+        // Settings hang off the bucket's metadata, never its ACL or class.
+        expect(await store.getBucket('b')).toMatchObject({ acl: 'private', storageClass: 'Standard' });
       });
 
       it('refuses a second bucket of the same name', async () => {
@@ -221,10 +239,14 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
       it('answers NoSuchBucket for every operation on a missing bucket', async () => {
         await expectOssError(store.getBucket('nope'), 'NoSuchBucket');
         await expectOssError(store.setBucketAcl('nope', 'private'), 'NoSuchBucket');
-        await expectOssError(store.getBucketCors('nope'), 'NoSuchBucket');
-        await expectOssError(store.setBucketCors('nope', undefined), 'NoSuchBucket');
-        await expectOssError(store.getBucketLifecycle('nope'), 'NoSuchBucket');
-        await expectOssError(store.setBucketLifecycle('nope', undefined), 'NoSuchBucket');
+        await expectOssError(store.getBucketSetting('nope', 'cors'), 'NoSuchBucket');
+        await expectOssError(store.putBucketSetting('nope', 'cors', undefined), 'NoSuchBucket');
+        await expectOssError(
+          store.putBucketSetting('nope', 'cors', { rules: [], responseVary: false }),
+          'NoSuchBucket',
+        );
+        await expectOssError(store.getBucketSetting('nope', 'lifecycle'), 'NoSuchBucket');
+        await expectOssError(store.putBucketSetting('nope', 'lifecycle', undefined), 'NoSuchBucket');
         await expectOssError(store.deleteBucket('nope'), 'NoSuchBucket');
         await expectOssError(put('nope', 'k', 'x'), 'NoSuchBucket');
         await expectOssError(store.headObject('nope', 'k'), 'NoSuchBucket');
@@ -1337,13 +1359,13 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
       });
 
       it('keeps a bucket default encryption, replaces and deletes it', async () => {
-        expect(await store.getBucketEncryption('b')).toBeUndefined();
-        await store.setBucketEncryption('b', { algorithm: 'AES256' });
-        expect(await store.getBucketEncryption('b')).toEqual({ algorithm: 'AES256' });
-        await store.setBucketEncryption('b', undefined);
-        expect(await store.getBucketEncryption('b')).toBeUndefined();
-        await expectOssError(store.getBucketEncryption('nope'), 'NoSuchBucket');
-        await expectOssError(store.setBucketEncryption('nope', undefined), 'NoSuchBucket');
+        expect(await store.getBucketSetting('b', 'encryption')).toBeUndefined();
+        await store.putBucketSetting('b', 'encryption', { algorithm: 'AES256' });
+        expect(await store.getBucketSetting('b', 'encryption')).toEqual({ algorithm: 'AES256' });
+        await store.putBucketSetting('b', 'encryption', undefined);
+        expect(await store.getBucketSetting('b', 'encryption')).toBeUndefined();
+        await expectOssError(store.getBucketSetting('nope', 'encryption'), 'NoSuchBucket');
+        await expectOssError(store.putBucketSetting('nope', 'encryption', undefined), 'NoSuchBucket');
       });
     });
 

@@ -113,7 +113,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   });
   try {
     // Browser uploads (the demo, a web app) go through the bucket's CORS rules, as on OSS.
-    await server.store.setBucketCors(options.bucket, DEV_BUCKET_CORS);
+    await server.store.putBucketSetting(options.bucket, 'cors', DEV_BUCKET_CORS);
   } catch (error) {
     await server.close();
     throw error;

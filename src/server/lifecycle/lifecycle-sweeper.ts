@@ -1,7 +1,7 @@
 /**
  * The lifecycle sweep: carries out every bucket's enabled lifecycle rules
  * (lifecycle-configuration.ts) in the background, on any ObjectStore, through the contract only
- * (listBuckets, getBucketLifecycle, listObjects, headObject, deleteObject, multipart.listUploads,
+ * (listBuckets, getBucketSetting 'lifecycle', listObjects, headObject, deleteObject, multipart.listUploads,
  * multipart.abort), so every backend gets it without code of its own.
  *
  * Every `intervalMs` (and once at start, so a server restarted more often than the interval still
@@ -191,7 +191,7 @@ export function startLifecycleSweeper(
     for (const { name } of await store.listBuckets()) {
       if (closed) break;
       try {
-        const lifecycle = await store.getBucketLifecycle(name);
+        const lifecycle = await store.getBucketSetting(name, 'lifecycle');
         const enabled = lifecycle?.rules.filter((rule) => rule.status === 'Enabled') ?? [];
         if (enabled.length === 0) continue;
         report.buckets += 1;

@@ -3,6 +3,6 @@ import { requireBucket } from '../request-arguments.ts';
 import type { Operation } from '../pipeline/request-context.ts';
 
 export const deleteBucketCors: Operation = async (ctx, deps) => {
-  await deps.store.setBucketCors(requireBucket(ctx), undefined);
+  await deps.store.putBucketSetting(requireBucket(ctx), 'cors', undefined);
   return { status: 204 };
 };

@@ -3,6 +3,6 @@ import { requireBucket } from '../request-arguments.ts';
 import type { Operation } from '../pipeline/request-context.ts';
 
 export const deleteBucketEncryption: Operation = async (ctx, deps) => {
-  await deps.store.setBucketEncryption(requireBucket(ctx), undefined);
+  await deps.store.putBucketSetting(requireBucket(ctx), 'encryption', undefined);
   return { status: 204 };
 };

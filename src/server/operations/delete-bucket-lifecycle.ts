@@ -3,6 +3,6 @@ import { requireBucket } from '../request-arguments.ts';
 import type { Operation } from '../pipeline/request-context.ts';
 
 export const deleteBucketLifecycle: Operation = async (ctx, deps) => {
-  await deps.store.setBucketLifecycle(requireBucket(ctx), undefined);
+  await deps.store.putBucketSetting(requireBucket(ctx), 'lifecycle', undefined);
   return { status: 204 };
 };

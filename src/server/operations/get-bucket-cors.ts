@@ -6,7 +6,7 @@ import type { Operation } from '../pipeline/request-context.ts';
 
 export const getBucketCors: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);
-  const cors = await deps.store.getBucketCors(bucket);
+  const cors = await deps.store.getBucketSetting(bucket, 'cors');
   if (cors === undefined) throw ossError('NoSuchCORSConfiguration', { details: { BucketName: bucket } });
   return {
     status: 200,

@@ -6,7 +6,7 @@ import type { Operation } from '../pipeline/request-context.ts';
 
 export const getBucketEncryption: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);
-  const encryption = await deps.store.getBucketEncryption(bucket);
+  const encryption = await deps.store.getBucketSetting(bucket, 'encryption');
   if (encryption === undefined) {
     throw ossError('NoSuchServerSideEncryptionRule', { details: { BucketName: bucket } });
   }

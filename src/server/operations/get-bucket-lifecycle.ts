@@ -6,7 +6,7 @@ import type { Operation } from '../pipeline/request-context.ts';
 
 export const getBucketLifecycle: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);
-  const lifecycle = await deps.store.getBucketLifecycle(bucket);
+  const lifecycle = await deps.store.getBucketSetting(bucket, 'lifecycle');
   if (lifecycle === undefined) throw ossError('NoSuchLifecycle', { details: { BucketName: bucket } });
   return {
     status: 200,

@@ -11,7 +11,7 @@ import type { Operation } from '../pipeline/request-context.ts';
 
 export const options: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);
-  const cors = await deps.store.getBucketCors(bucket);
+  const cors = await deps.store.getBucketSetting(bucket, 'cors');
   const origin = header(ctx.headers.origin);
   const method = header(ctx.headers['access-control-request-method']);
   if (cors === undefined) {

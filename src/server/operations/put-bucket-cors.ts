@@ -10,6 +10,6 @@ import type { Operation } from '../pipeline/request-context.ts';
 export const putBucketCors: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);
   const cors = parseCorsConfiguration(await readXmlBody(ctx.body, MAX_CORS_BODY_BYTES));
-  await deps.store.setBucketCors(bucket, cors);
+  await deps.store.putBucketSetting(bucket, 'cors', cors);
   return { status: 200 };
 };

@@ -10,6 +10,6 @@ import type { Operation } from '../pipeline/request-context.ts';
 export const putBucketEncryption: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);
   const encryption = parseServerSideEncryptionRule(await readXmlBody(ctx.body, MAX_ENCRYPTION_BODY_BYTES));
-  await deps.store.setBucketEncryption(bucket, encryption);
+  await deps.store.putBucketSetting(bucket, 'encryption', encryption);
   return { status: 200 };
 };

@@ -14,6 +14,6 @@ import type { Operation } from '../pipeline/request-context.ts';
 export const putBucketLifecycle: Operation = async (ctx, deps) => {
   const bucket = requireBucket(ctx);
   const lifecycle = parseLifecycleConfiguration(await readXmlBody(ctx.body, MAX_LIFECYCLE_BODY_BYTES));
-  await deps.store.setBucketLifecycle(bucket, lifecycle);
+  await deps.store.putBucketSetting(bucket, 'lifecycle', lifecycle);
   return { status: 200 };
 };

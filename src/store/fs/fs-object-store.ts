@@ -32,13 +32,20 @@ import {
 } from '../hashing/hashing-writer.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
+import { copyTarget } from '../copy-rules.ts';
+import {
+  objectColumns,
+  objectFromColumns,
+  toBucketInfo,
+  toPartRecord,
+  toUploadInfo,
+} from '../metadata-rows.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import type {
   BucketAcl,
-  BucketCors,
-  BucketLifecycle,
-  BucketEncryption,
   BucketInfo,
+  BucketSettingName,
+  BucketSettings,
   ByteRange,
   CompletedPart,
   CopySource,
@@ -84,7 +91,6 @@ import {
   parseSegments,
   parseTags,
   prefixEnd,
-  type BucketRow,
   type ObjectRow,
   type PartRow,
   type UploadRow,
@@ -119,35 +125,12 @@ export interface FsObjectStoreOptions {
 
 const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
 
-function toBucketInfo(row: BucketRow): BucketInfo {
-  return {
-    name: row.name,
-    creationDate: new Date(row.created_ms),
-    acl: row.acl,
-    storageClass: row.storage_class,
-  };
-}
-
 function toStoredObject(row: ObjectRow): StoredObject {
-  const object: StoredObject = {
-    bucket: row.bucket,
-    key: row.key.toString('utf8'),
-    size: row.size,
-    etag: row.etag,
-    crc64: row.crc64,
-    lastModified: new Date(row.last_modified_ms),
-    type: row.type,
+  return objectFromColumns(row, {
     meta: JSON.parse(row.meta) as ObjectMeta,
-    acl: row.acl,
     tags: parseTags(row.tags),
-    storageClass: row.storage_class,
-  };
-  if (row.content_md5 !== null) object.contentMd5 = row.content_md5;
-  if (row.restore_ready_ms !== null && row.restore_expires_ms !== null)
-    object.restore = { readyAt: new Date(row.restore_ready_ms), expiresAt: new Date(row.restore_expires_ms) };
-  const encryption = parseEncryption(row.encryption);
-  if (encryption !== undefined) object.serverSideEncryption = encryption.algorithm;
-  return object;
+    serverSideEncryption: parseEncryption(row.encryption)?.algorithm,
+  });
 }
 
 function parseEncryption(json: string | null): ObjectEncryption | undefined {
@@ -164,42 +147,11 @@ function toObjectRow(
   encryption: ObjectEncryption | undefined,
 ): ObjectRow {
   return {
-    bucket: object.bucket,
-    key: utf8(object.key),
-    size: object.size,
-    etag: object.etag,
-    content_md5: object.contentMd5 ?? null,
-    crc64: object.crc64,
-    last_modified_ms: object.lastModified.getTime(),
-    type: object.type,
+    ...objectColumns(object),
     meta: JSON.stringify(object.meta),
     segments: formatSegments(segments),
-    acl: object.acl,
     tags: formatTags(object.tags),
-    storage_class: object.storageClass,
-    restore_ready_ms: object.restore?.readyAt.getTime() ?? null,
-    restore_expires_ms: object.restore?.expiresAt.getTime() ?? null,
     encryption: formatEncryption(encryption),
-  };
-}
-
-function toUploadInfo(row: UploadRow): UploadInfo {
-  return {
-    bucket: row.bucket,
-    key: row.key.toString('utf8'),
-    uploadId: row.upload_id,
-    initiated: new Date(row.initiated_ms),
-    storageClass: row.storage_class,
-  };
-}
-
-function toPartRecord(row: PartRow): PartRecord {
-  return {
-    partNumber: row.part_number,
-    etag: row.etag,
-    size: row.size,
-    crc64: row.crc64,
-    lastModified: new Date(row.last_modified_ms),
   };
 }
 
@@ -366,37 +318,22 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     if (!this.#db.transaction(() => this.#db.setAcl(name, acl))) throw noSuchBucket(name);
   }
 
-  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
-    const json = cors === undefined ? null : JSON.stringify(cors);
-    if (!this.#db.transaction(() => this.#db.setCors(name, json))) throw noSuchBucket(name);
+  async putBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+    value: BucketSettings[N] | undefined,
+  ): Promise<void> {
+    const json = value === undefined ? null : JSON.stringify(value);
+    if (!this.#db.transaction(() => this.#db.putSetting(bucket, name, json))) throw noSuchBucket(bucket);
   }
 
-  async getBucketCors(name: string): Promise<BucketCors | undefined> {
-    const json = this.#db.getCors(name);
-    if (json === undefined) throw noSuchBucket(name);
-    return json === null ? undefined : (JSON.parse(json) as BucketCors);
-  }
-
-  async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
-    const json = encryption === undefined ? null : JSON.stringify(encryption);
-    if (!this.#db.transaction(() => this.#db.setEncryption(name, json))) throw noSuchBucket(name);
-  }
-
-  async getBucketEncryption(name: string): Promise<BucketEncryption | undefined> {
-    const json = this.#db.getEncryption(name);
-    if (json === undefined) throw noSuchBucket(name);
-    return json === null ? undefined : (JSON.parse(json) as BucketEncryption);
-  }
-
-  async setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
-    const json = lifecycle === undefined ? null : JSON.stringify(lifecycle);
-    if (!this.#db.transaction(() => this.#db.setLifecycle(name, json))) throw noSuchBucket(name);
-  }
-
-  async getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
-    const json = this.#db.getLifecycle(name);
-    if (json === undefined) throw noSuchBucket(name);
-    return json === null ? undefined : (JSON.parse(json) as BucketLifecycle);
+  async getBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+  ): Promise<BucketSettings[N] | undefined> {
+    const json = this.#db.getSetting(bucket, name);
+    if (json === undefined) throw noSuchBucket(bucket);
+    return json === null ? undefined : (JSON.parse(json) as BucketSettings[N]);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {
@@ -517,19 +454,24 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     if ((sourceEncryption !== undefined) !== (settings.serverSideEncryption !== undefined)) {
       return this.#copyReencoded(from, bucket, key, meta, settings, tags, lastModified);
     }
-    if (source.bucket === bucket && source.key === key) {
+    const ontoItself = source.bucket === bucket && source.key === key;
+    const resolved = copyTarget({
+      source: { acl: from.acl, storageClass: from.storage_class },
+      ontoItself,
+      bucketClass,
+      settings,
+    });
+    if (ontoItself) {
       // Onto itself: only the metadata, settings and time change; the blobs stay where they are.
-      const storageClass = settings.storageClass ?? from.storage_class;
-      const keepsRestore = storageClass === from.storage_class;
       const row: ObjectRow = {
         ...from,
         meta: meta ? JSON.stringify(meta) : from.meta,
         last_modified_ms: lastModified,
-        acl: settings.acl ?? from.acl,
+        acl: resolved.acl,
         tags,
-        storage_class: storageClass,
-        restore_ready_ms: keepsRestore ? from.restore_ready_ms : null,
-        restore_expires_ms: keepsRestore ? from.restore_expires_ms : null,
+        storage_class: resolved.storageClass,
+        restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
+        restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
       };
       this.#db.transaction(() => this.#db.updateObjectMeta(row));
       return toStoredObject(row);
@@ -555,9 +497,9 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       last_modified_ms: lastModified,
       meta: meta ? JSON.stringify(meta) : from.meta,
       segments: formatSegments(segments),
-      acl: settings.acl ?? 'default',
+      acl: resolved.acl,
       tags,
-      storage_class: settings.storageClass ?? bucketClass,
+      storage_class: resolved.storageClass,
       restore_ready_ms: null,
       restore_expires_ms: null,
     };
@@ -597,8 +539,12 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     );
     const encryption = await this.#newEncryption(settings);
     const { id, received } = await this.#writeBlob(plaintext, undefined, {}, await this.#dataKey(encryption));
-    const storageClass = settings.storageClass ?? (ontoItself ? from.storage_class : bucketClass);
-    const keepsRestore = ontoItself && storageClass === from.storage_class;
+    const resolved = copyTarget({
+      source: { acl: from.acl, storageClass: from.storage_class },
+      ontoItself,
+      bucketClass,
+      settings,
+    });
     const row: ObjectRow = {
       ...from,
       bucket,
@@ -606,11 +552,11 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       last_modified_ms: lastModified,
       meta: meta ? JSON.stringify(meta) : from.meta,
       segments: formatSegments([{ id, size: received.size }]),
-      acl: settings.acl ?? (ontoItself ? from.acl : 'default'),
+      acl: resolved.acl,
       tags,
-      storage_class: storageClass,
-      restore_ready_ms: keepsRestore ? from.restore_ready_ms : null,
-      restore_expires_ms: keepsRestore ? from.restore_expires_ms : null,
+      storage_class: resolved.storageClass,
+      restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
+      restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
       encryption: formatEncryption(encryption),
     };
     const dropped = await this.#commitOrRemove([id], () => {

@@ -16,61 +16,34 @@
  */
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { BucketAcl, ObjectAcl, ObjectTag, ObjectType, StorageClass } from '../object-store.ts';
+import type { BucketAcl, BucketSettingName, ObjectAcl, ObjectTag, StorageClass } from '../object-store.ts';
+import type { BucketColumns, ObjectColumns, PartColumns, UploadColumns } from '../metadata-rows.ts';
 import { insufficientStorage, isStorageFull } from './free-space.ts';
 
-export interface BucketRow {
-  name: string;
-  created_ms: number;
-  acl: BucketAcl;
-  storage_class: StorageClass;
-}
+export type BucketRow = BucketColumns;
 
-export interface ObjectRow {
-  bucket: string;
-  key: Buffer;
-  size: number;
-  etag: string;
-  content_md5: string | null;
-  crc64: string;
-  last_modified_ms: number;
-  type: ObjectType;
+export interface ObjectRow extends ObjectColumns {
   meta: string;
   /** `id:size` pairs joined by `,`: the blobs whose concatenation is the body. */
   segments: string;
-  acl: ObjectAcl;
   /** JSON `[[key, value], …]` (formatTags). */
   tags: string;
-  storage_class: StorageClass;
-  /** RestoreObject: readable from, until (both null when never restored). */
-  restore_ready_ms: number | null;
-  restore_expires_ms: number | null;
   /** JSON ObjectEncryption (the wrapped data key) when the blobs are encrypted, else null. */
   encryption: string | null;
 }
 
-export interface UploadRow {
-  upload_id: string;
-  bucket: string;
-  key: Buffer;
-  initiated_ms: number;
+export interface UploadRow extends UploadColumns {
   meta: string;
   /** What the completed object gets (InitiateMultipartUpload's x-oss-object-acl, x-oss-tagging). */
   acl: ObjectAcl;
   tags: string;
-  storage_class: StorageClass;
   /** JSON ObjectEncryption its parts are encrypted with, null when none. */
   encryption: string | null;
 }
 
-export interface PartRow {
+export interface PartRow extends PartColumns {
   upload_id: string;
-  part_number: number;
   blob: string;
-  size: number;
-  etag: string;
-  crc64: string;
-  last_modified_ms: number;
 }
 
 const SCHEMA = `
@@ -116,7 +89,8 @@ CREATE TABLE IF NOT EXISTS durability (id INTEGER PRIMARY KEY, n INTEGER NOT NUL
 /**
  * Columns added after the first release, each with a default that is right for rows written
  * before it existed. Applied at open when missing, so an older data dir upgrades in place and a
- * new one gets the same schema. Append only: never change or drop an entry.
+ * new one gets the same schema. Append only: never change an entry, and remove one only when a
+ * step at open carries its data elsewhere and drops it (the bucket setting columns, below).
  */
 const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
   // Object ACL and tags (issue 20): rows from before had neither, which is `default` and none.
@@ -130,15 +104,19 @@ const ADDED_COLUMNS: readonly { table: string; column: string; definition: strin
   { table: 'objects', column: 'restore_ready_ms', definition: 'INTEGER' },
   { table: 'objects', column: 'restore_expires_ms', definition: 'INTEGER' },
   { table: 'uploads', column: 'storage_class', definition: "TEXT NOT NULL DEFAULT 'Standard'" },
-  // Bucket CORS (issue 19): JSON of a BucketCors, NULL when none is set (buckets from before had none).
-  { table: 'buckets', column: 'cors', definition: 'TEXT' },
-  // Bucket lifecycle (issue 20): JSON of a BucketLifecycle, NULL when none is set.
-  { table: 'buckets', column: 'lifecycle', definition: 'TEXT' },
-  // Server-side encryption (issue 20): nothing before was encrypted, and no bucket had a default.
+  // Server-side encryption (issue 20): nothing before was encrypted.
   { table: 'objects', column: 'encryption', definition: 'TEXT' },
   { table: 'uploads', column: 'encryption', definition: 'TEXT' },
-  { table: 'buckets', column: 'encryption', definition: 'TEXT' },
+  // Bucket settings (BucketSettings: CORS, lifecycle, default encryption), one JSON object keyed by
+  // setting name; buckets from before had none, or have them in the columns below until folded.
+  { table: 'buckets', column: 'settings', definition: "TEXT NOT NULL DEFAULT '{}'" },
 ];
+
+/**
+ * The one-column-per-setting layout of earlier releases (`buckets.cors`, issue 19; `.lifecycle`
+ * and `.encryption`, issue 20: JSON or NULL), folded into `buckets.settings` and dropped at open.
+ */
+const FOLDED_SETTING_COLUMNS: readonly BucketSettingName[] = ['cors', 'lifecycle', 'encryption'];
 
 function addMissingColumns(db: Database.Database): void {
   db.transaction(() => {
@@ -146,6 +124,14 @@ function addMissingColumns(db: Database.Database): void {
       const present = db.pragma(`table_info(${table})`) as { name: string }[];
       if (present.some((c) => c.name === column)) continue;
       db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
+    const present = db.pragma('table_info(buckets)') as { name: string }[];
+    for (const column of FOLDED_SETTING_COLUMNS) {
+      if (!present.some((c) => c.name === column)) continue;
+      db.exec(
+        `UPDATE buckets SET settings = json_set(settings, '$.${column}', json(${column})) WHERE ${column} IS NOT NULL`,
+      );
+      db.exec(`ALTER TABLE buckets DROP COLUMN ${column}`);
     }
   })();
 }
@@ -174,12 +160,9 @@ export class MetaDb {
     getBucket: Statement<[string], BucketRow>;
     listBuckets: Statement<[], BucketRow>;
     setAcl: Statement<[string, string]>;
-    getCors: Statement<[string], { cors: string | null }>;
-    setCors: Statement<[string | null, string]>;
-    getLifecycle: Statement<[string], { lifecycle: string | null }>;
-    getEncryption: Statement<[string], { encryption: string | null }>;
-    setEncryption: Statement<[string | null, string]>;
-    setLifecycle: Statement<[string | null, string]>;
+    getSetting: Statement<[string, string], { value: string | null }>;
+    putSetting: Statement<[string, string, string]>;
+    deleteSetting: Statement<[string, string]>;
     deleteBucket: Statement<[string]>;
     anyObject: Statement<[string], { one: number }>;
     anyUpload: Statement<[string], { one: number }>;
@@ -242,12 +225,14 @@ export class MetaDb {
       getBucket: p(`SELECT ${BUCKET_COLUMNS} FROM buckets WHERE name = ?`),
       listBuckets: p(`SELECT ${BUCKET_COLUMNS} FROM buckets ORDER BY CAST(name AS BLOB)`),
       setAcl: p('UPDATE buckets SET acl = ? WHERE name = ?'),
-      getCors: p('SELECT cors FROM buckets WHERE name = ?'),
-      setCors: p('UPDATE buckets SET cors = ? WHERE name = ?'),
-      getLifecycle: p('SELECT lifecycle FROM buckets WHERE name = ?'),
-      getEncryption: p('SELECT encryption FROM buckets WHERE name = ?'),
-      setEncryption: p('UPDATE buckets SET encryption = ? WHERE name = ?'),
-      setLifecycle: p('UPDATE buckets SET lifecycle = ? WHERE name = ?'),
+      // The path is `$."<name>"`: a name is a BucketSettingName, but quoted it can be any string.
+      getSetting: p(`SELECT json_extract(settings, '$."' || ? || '"') AS value FROM buckets WHERE name = ?`),
+      putSetting: p(
+        `UPDATE buckets SET settings = json_set(settings, '$."' || ? || '"', json(?)) WHERE name = ?`,
+      ),
+      deleteSetting: p(
+        `UPDATE buckets SET settings = json_remove(settings, '$."' || ? || '"') WHERE name = ?`,
+      ),
       deleteBucket: p('DELETE FROM buckets WHERE name = ?'),
       anyObject: p('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       anyUpload: p('SELECT 1 AS one FROM uploads WHERE bucket = ? LIMIT 1'),
@@ -340,29 +325,15 @@ export class MetaDb {
     this.#buckets.delete(name);
     return this.#s.setAcl.run(acl, name).changes > 0;
   }
-  /** The bucket's CORS configuration as stored (JSON), null when none; undefined: no such bucket. */
-  getCors(name: string): string | null | undefined {
-    return this.#s.getCors.get(name)?.cors;
+  /** The bucket's setting `name` as stored (JSON), null when none; undefined: no such bucket. */
+  getSetting(bucket: string, name: BucketSettingName): string | null | undefined {
+    return this.#s.getSetting.get(name, bucket)?.value;
   }
-  /** @returns false when the bucket does not exist */
-  setCors(name: string, cors: string | null): boolean {
-    return this.#s.setCors.run(cors, name).changes > 0;
-  }
-  /** The bucket's lifecycle configuration as stored (JSON), null when none; undefined: no such bucket. */
-  getLifecycle(name: string): string | null | undefined {
-    return this.#s.getLifecycle.get(name)?.lifecycle;
-  }
-  /** The bucket's default encryption as stored (JSON), null when none; undefined: no such bucket. */
-  getEncryption(name: string): string | null | undefined {
-    return this.#s.getEncryption.get(name)?.encryption;
-  }
-  /** @returns false when the bucket does not exist */
-  setEncryption(name: string, encryption: string | null): boolean {
-    return this.#s.setEncryption.run(encryption, name).changes > 0;
-  }
-  /** @returns false when the bucket does not exist */
-  setLifecycle(name: string, lifecycle: string | null): boolean {
-    return this.#s.setLifecycle.run(lifecycle, name).changes > 0;
+  /** Replaces (JSON) or, with null, removes the bucket's setting `name`. @returns false when the bucket does not exist */
+  putSetting(bucket: string, name: BucketSettingName, json: string | null): boolean {
+    const run =
+      json === null ? this.#s.deleteSetting.run(name, bucket) : this.#s.putSetting.run(name, json, bucket);
+    return run.changes > 0;
   }
   deleteBucket(name: string): void {
     this.#buckets.delete(name);

@@ -57,12 +57,23 @@ import {
 } from '../encryption/object-cipher.ts';
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
+import { copyTarget } from '../copy-rules.ts';
+import {
+  objectColumns,
+  objectFromColumns,
+  toBucketInfo,
+  toPartRecord,
+  toUploadInfo,
+  type BucketColumns,
+  type ObjectColumns,
+  type PartColumns,
+  type UploadColumns,
+} from '../metadata-rows.ts';
 import type {
   BucketAcl,
-  BucketCors,
-  BucketEncryption,
   BucketInfo,
-  BucketLifecycle,
+  BucketSettingName,
+  BucketSettings,
   ByteRange,
   CompletedPart,
   CopySource,
@@ -77,7 +88,6 @@ import type {
   ObjectStore,
   ObjectStream,
   ObjectTag,
-  ObjectType,
   OverwriteOptions,
   PartOptions,
   PartRecord,
@@ -148,55 +158,28 @@ export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
 const DEFAULT_GC_INTERVAL_MS = 60 * 1000;
 const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
 
-interface BucketRow {
-  name: string;
-  created_ms: number;
-  acl: BucketAcl;
-  storage_class: StorageClass;
-}
+type BucketRow = BucketColumns;
 
-interface ObjectRow {
-  bucket: string;
-  key: Buffer;
-  size: number;
-  etag: string;
-  content_md5: string | null;
-  crc64: string;
-  last_modified_ms: number;
-  type: ObjectType;
+interface ObjectRow extends ObjectColumns {
   meta: ObjectMeta;
   /** `[blob key, size]` pairs, in body order. */
   segments: [string, number][];
-  acl: ObjectAcl;
   /** `[key, value]` pairs, in order. */
   tags: [string, string][];
-  storage_class: StorageClass;
-  restore_ready_ms: number | null;
-  restore_expires_ms: number | null;
   /** The wrapped data key when the blobs are encrypted. */
   encryption: ObjectEncryption | null;
 }
 
-interface UploadRow {
-  upload_id: string;
-  bucket: string;
-  key: Buffer;
-  initiated_ms: number;
+interface UploadRow extends UploadColumns {
   meta: ObjectMeta;
   acl: ObjectAcl;
   tags: [string, string][];
-  storage_class: StorageClass;
   /** The wrapped data key the parts are encrypted with (the completed object's). */
   encryption: ObjectEncryption | null;
 }
 
-interface PartRow {
-  part_number: number;
+interface PartRow extends PartColumns {
   segments: [string, number][];
-  size: number;
-  etag: string;
-  crc64: string;
-  last_modified_ms: number;
 }
 
 const BUCKET_COLUMNS = 'name, created_ms, acl, storage_class';
@@ -243,15 +226,6 @@ function objectParams(row: ObjectRow): unknown[] {
   ];
 }
 
-function toBucketInfo(row: BucketRow): BucketInfo {
-  return {
-    name: row.name,
-    creationDate: new Date(row.created_ms),
-    acl: row.acl,
-    storageClass: row.storage_class,
-  };
-}
-
 const toTags = (pairs: [string, string][]): ObjectTag[] => pairs.map(([key, value]) => ({ key, value }));
 const fromTags = (tags: readonly ObjectTag[]): [string, string][] => tags.map((t) => [t.key, t.value]);
 const toSegments = (pairs: [string, number][]): Segment[] => pairs.map(([key, size]) => ({ key, size }));
@@ -260,24 +234,11 @@ const fromSegments = (segments: readonly Segment[]): [string, number][] =>
 const blobKeys = (pairs: [string, number][] | undefined): string[] => (pairs ?? []).map(([key]) => key);
 
 function toStoredObject(row: ObjectRow): StoredObject {
-  const object: StoredObject = {
-    bucket: row.bucket,
-    key: row.key.toString('utf8'),
-    size: row.size,
-    etag: row.etag,
-    crc64: row.crc64,
-    lastModified: new Date(row.last_modified_ms),
-    type: row.type,
+  return objectFromColumns(row, {
     meta: row.meta,
-    acl: row.acl,
     tags: toTags(row.tags),
-    storageClass: row.storage_class,
-  };
-  if (row.content_md5 !== null) object.contentMd5 = row.content_md5;
-  if (row.restore_ready_ms !== null && row.restore_expires_ms !== null)
-    object.restore = { readyAt: new Date(row.restore_ready_ms), expiresAt: new Date(row.restore_expires_ms) };
-  if (row.encryption !== null) object.serverSideEncryption = row.encryption.algorithm;
-  return object;
+    serverSideEncryption: row.encryption?.algorithm,
+  });
 }
 
 function toObjectRow(
@@ -286,42 +247,11 @@ function toObjectRow(
   encryption: ObjectEncryption | null,
 ): ObjectRow {
   return {
-    bucket: object.bucket,
-    key: utf8(object.key),
-    size: object.size,
-    etag: object.etag,
-    content_md5: object.contentMd5 ?? null,
-    crc64: object.crc64,
-    last_modified_ms: object.lastModified.getTime(),
-    type: object.type,
+    ...objectColumns(object),
     meta: object.meta,
     segments: fromSegments(segments),
-    acl: object.acl,
     tags: fromTags(object.tags),
-    storage_class: object.storageClass,
-    restore_ready_ms: object.restore?.readyAt.getTime() ?? null,
-    restore_expires_ms: object.restore?.expiresAt.getTime() ?? null,
     encryption,
-  };
-}
-
-function toUploadInfo(row: UploadRow): UploadInfo {
-  return {
-    bucket: row.bucket,
-    key: row.key.toString('utf8'),
-    uploadId: row.upload_id,
-    initiated: new Date(row.initiated_ms),
-    storageClass: row.storage_class,
-  };
-}
-
-function toPartRecord(row: PartRow): PartRecord {
-  return {
-    partNumber: row.part_number,
-    etag: row.etag,
-    size: row.size,
-    crc64: row.crc64,
-    lastModified: new Date(row.last_modified_ms),
   };
 }
 
@@ -612,59 +542,37 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     if (rowCount !== 1) throw noSuchBucket(name);
   }
 
-  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
-    const json = cors === undefined ? null : JSON.stringify(cors);
-    const { rowCount } = await query(this.#pool, 'UPDATE buckets SET cors = $1 WHERE name = $2', [
-      json,
-      name,
-    ]);
-    if (rowCount !== 1) throw noSuchBucket(name);
+  async putBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+    value: BucketSettings[N] | undefined,
+  ): Promise<void> {
+    // One statement that sets or removes one key: concurrent puts of other settings are kept.
+    const { rowCount } =
+      value === undefined
+        ? await query(this.#pool, 'UPDATE buckets SET settings = settings - $2::text WHERE name = $1', [
+            bucket,
+            name,
+          ])
+        : await query(
+            this.#pool,
+            'UPDATE buckets SET settings = settings || jsonb_build_object($2::text, $3::jsonb) WHERE name = $1',
+            [bucket, name, JSON.stringify(value)],
+          );
+    if (rowCount !== 1) throw noSuchBucket(bucket);
   }
 
-  async getBucketCors(name: string): Promise<BucketCors | undefined> {
-    const { rows } = await query<{ cors: BucketCors | null }>(
+  async getBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+  ): Promise<BucketSettings[N] | undefined> {
+    const { rows } = await query<{ value: BucketSettings[N] | null }>(
       this.#pool,
-      'SELECT cors FROM buckets WHERE name = $1',
-      [name],
+      'SELECT settings -> $2::text AS value FROM buckets WHERE name = $1',
+      [bucket, name],
     );
-    if (rows[0] === undefined) throw noSuchBucket(name);
-    return rows[0].cors ?? undefined;
-  }
-
-  /** A json column of a bucket. @throws NoSuchBucket */
-  async #setBucketJson(name: string, column: 'lifecycle' | 'encryption', value: unknown): Promise<void> {
-    const json = value === undefined ? null : JSON.stringify(value);
-    const { rowCount } = await query(this.#pool, `UPDATE buckets SET ${column} = $1 WHERE name = $2`, [
-      json,
-      name,
-    ]);
-    if (rowCount !== 1) throw noSuchBucket(name);
-  }
-
-  async #getBucketJson<T>(name: string, column: 'lifecycle' | 'encryption'): Promise<T | undefined> {
-    const { rows } = await query<{ value: T | null }>(
-      this.#pool,
-      `SELECT ${column} AS value FROM buckets WHERE name = $1`,
-      [name],
-    );
-    if (rows[0] === undefined) throw noSuchBucket(name);
+    if (rows[0] === undefined) throw noSuchBucket(bucket);
     return rows[0].value ?? undefined;
-  }
-
-  setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
-    return this.#setBucketJson(name, 'lifecycle', lifecycle);
-  }
-
-  getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
-    return this.#getBucketJson<BucketLifecycle>(name, 'lifecycle');
-  }
-
-  setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
-    return this.#setBucketJson(name, 'encryption', encryption);
-  }
-
-  getBucketEncryption(name: string): Promise<BucketEncryption | undefined> {
-    return this.#getBucketJson<BucketEncryption>(name, 'encryption');
   }
 
   async listBuckets(): Promise<BucketInfo[]> {
@@ -785,17 +693,21 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         );
         const current = rows[0];
         if (!current) throw ossError('NoSuchKey', { details: { Key: key } });
-        const storageClass = settings.storageClass ?? current.storage_class;
-        const keepsRestore = storageClass === current.storage_class;
+        const resolved = copyTarget({
+          source: { acl: current.acl, storageClass: current.storage_class },
+          ontoItself,
+          bucketClass: bucketRow.storage_class,
+          settings,
+        });
         const row: ObjectRow = {
           ...current,
           meta: meta ?? current.meta,
           last_modified_ms: lastModified,
-          acl: settings.acl ?? current.acl,
+          acl: resolved.acl,
           tags: settings.tags === undefined ? current.tags : tags,
-          storage_class: storageClass,
-          restore_ready_ms: keepsRestore ? current.restore_ready_ms : null,
-          restore_expires_ms: keepsRestore ? current.restore_expires_ms : null,
+          storage_class: resolved.storageClass,
+          restore_ready_ms: resolved.keepsRestore ? current.restore_ready_ms : null,
+          restore_expires_ms: resolved.keepsRestore ? current.restore_expires_ms : null,
         };
         await client.query(UPDATE_OBJECT, objectParams(row));
         return toStoredObject(row);
@@ -824,6 +736,12 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     }
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64 (as the fs backend does).
     // Encrypted on both sides: the copied blobs keep their IVs, so the row keeps the data key.
+    const resolved = copyTarget({
+      source: { acl: from.acl, storageClass: from.storage_class },
+      ontoItself,
+      bucketClass: bucketRow.storage_class,
+      settings,
+    });
     const row: ObjectRow = {
       ...from,
       bucket,
@@ -831,9 +749,9 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       last_modified_ms: lastModified,
       meta: meta ?? from.meta,
       segments: fromSegments(segments),
-      acl: settings.acl ?? 'default',
+      acl: resolved.acl,
       tags,
-      storage_class: settings.storageClass ?? bucketRow.storage_class,
+      storage_class: resolved.storageClass,
       restore_ready_ms: null,
       restore_expires_ms: null,
     };
@@ -874,8 +792,12 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       {},
       await this.#dataKey(encryption),
     );
-    const storageClass = settings.storageClass ?? (ontoItself ? from.storage_class : bucketRow.storage_class);
-    const keepsRestore = ontoItself && storageClass === from.storage_class;
+    const resolved = copyTarget({
+      source: { acl: from.acl, storageClass: from.storage_class },
+      ontoItself,
+      bucketClass: bucketRow.storage_class,
+      settings,
+    });
     const row: ObjectRow = {
       ...from,
       bucket: bucketRow.name,
@@ -883,11 +805,11 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       last_modified_ms: lastModified,
       meta: meta ?? from.meta,
       segments: fromSegments(segments),
-      acl: settings.acl ?? (ontoItself ? from.acl : 'default'),
+      acl: resolved.acl,
       tags,
-      storage_class: storageClass,
-      restore_ready_ms: keepsRestore ? from.restore_ready_ms : null,
-      restore_expires_ms: keepsRestore ? from.restore_expires_ms : null,
+      storage_class: resolved.storageClass,
+      restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
+      restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
       encryption,
     };
     await this.#commit(

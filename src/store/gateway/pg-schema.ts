@@ -9,7 +9,8 @@
  *   the database's collation (the test cluster is ICU en-US on purpose);
  * - bucket names, upload ids and blob keys are `text COLLATE "C"` (byte order, no ICU cost);
  * - sizes and ms timestamps are `bigint` (pg-pool.ts parses them to numbers);
- * - metadata, tags and segment lists are `json` (kept as written: header order survives);
+ * - metadata, tags and segment lists are `json` (kept as written: header order survives); bucket
+ *   settings are `jsonb`, to set or remove one key in place (their key order carries nothing);
  * - objects and uploads reference their bucket, so DeleteBucket vs PutObject is settled by the
  *   foreign key (its KEY SHARE lock), not by a check that another gateway could race.
  */
@@ -118,16 +119,28 @@ const MIGRATIONS: readonly string[] = [
     key text NOT NULL
   );
   `,
+  // 3: the bucket settings (object-store.ts BucketSettings) in one jsonb object keyed by setting
+  // name, so a setting is one more key rather than one more column; the columns of migrations 1
+  // and 2 are folded into it (a NULL column: no such key) and dropped.
+  `
+  ALTER TABLE buckets ADD COLUMN settings jsonb NOT NULL DEFAULT '{}';
+  UPDATE buckets SET settings =
+    CASE WHEN cors IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('cors', cors::jsonb) END
+    || CASE WHEN lifecycle IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('lifecycle', lifecycle::jsonb) END
+    || CASE WHEN encryption IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('encryption', encryption::jsonb) END;
+  ALTER TABLE buckets DROP COLUMN cors, DROP COLUMN lifecycle, DROP COLUMN encryption;
+  `,
 ];
 
 /** The schema version this code needs. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Brings the database up to SCHEMA_VERSION. Refuses a database migrated by a newer upcall (its
+ * Brings the database up to SCHEMA_VERSION (`target`: only that far, which is the schema an
+ * earlier release left, for upgrade tests). Refuses a database migrated by a newer upcall (its
  * rows may mean things this code does not know).
  */
-export async function migrate(client: pg.ClientBase): Promise<void> {
+export async function migrate(client: pg.ClientBase, target = SCHEMA_VERSION): Promise<void> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {
     await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)');
@@ -137,7 +150,7 @@ export async function migrate(client: pg.ClientBase): Promise<void> {
       throw new Error(
         `the metadata database has schema version ${version}, newer than this upcall's ${SCHEMA_VERSION}: upgrade upcall`,
       );
-    while (version < SCHEMA_VERSION) {
+    while (version < target) {
       await client.query('BEGIN');
       try {
         await client.query(MIGRATIONS[version]!);

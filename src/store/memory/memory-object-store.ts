@@ -25,6 +25,7 @@ import { createMemoryCallbackLog } from './memory-callback-log.ts';
 import { compareKeys } from '../key-order.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
+import { copyTarget } from '../copy-rules.ts';
 import {
   BLOB_HEADER_BYTES,
   checkMasterKey,
@@ -42,10 +43,9 @@ import {
 } from '../multipart-rules.ts';
 import type {
   BucketAcl,
-  BucketCors,
-  BucketLifecycle,
-  BucketEncryption,
   BucketInfo,
+  BucketSettingName,
+  BucketSettings,
   ByteRange,
   CompletedPart,
   CopySource,
@@ -93,9 +93,8 @@ interface MemUpload {
 
 interface MemBucket {
   info: BucketInfo;
-  cors?: BucketCors | undefined;
-  lifecycle?: BucketLifecycle | undefined;
-  encryption?: BucketEncryption | undefined;
+  /** PutBucketCors, PutBucketLifecycle, …: absent until put. */
+  settings: Partial<BucketSettings>;
   objects: Map<string, MemObject>;
   uploads: Map<string, MemUpload>;
 }
@@ -230,7 +229,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
   ): Promise<BucketInfo> {
     if (this.#buckets.has(name)) throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
     const info: BucketInfo = { name, creationDate: new Date(), acl, storageClass };
-    this.#buckets.set(name, { info, objects: new Map(), uploads: new Map() });
+    this.#buckets.set(name, { info, settings: {}, objects: new Map(), uploads: new Map() });
     return { ...info };
   }
 
@@ -242,31 +241,22 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     this.#bucket(name).info.acl = acl;
   }
 
-  async setBucketCors(name: string, cors: BucketCors | undefined): Promise<void> {
-    this.#bucket(name).cors = cors === undefined ? undefined : structuredClone(cors);
+  async putBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+    value: BucketSettings[N] | undefined,
+  ): Promise<void> {
+    const { settings } = this.#bucket(bucket);
+    if (value === undefined) delete settings[name];
+    else settings[name] = structuredClone(value);
   }
 
-  async getBucketCors(name: string): Promise<BucketCors | undefined> {
-    const { cors } = this.#bucket(name);
-    return cors === undefined ? undefined : structuredClone(cors);
-  }
-
-  async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
-    this.#bucket(name).encryption = encryption === undefined ? undefined : { ...encryption };
-  }
-
-  async getBucketEncryption(name: string): Promise<BucketEncryption | undefined> {
-    const { encryption } = this.#bucket(name);
-    return encryption === undefined ? undefined : { ...encryption };
-  }
-
-  async setBucketLifecycle(name: string, lifecycle: BucketLifecycle | undefined): Promise<void> {
-    this.#bucket(name).lifecycle = lifecycle === undefined ? undefined : structuredClone(lifecycle);
-  }
-
-  async getBucketLifecycle(name: string): Promise<BucketLifecycle | undefined> {
-    const { lifecycle } = this.#bucket(name);
-    return lifecycle === undefined ? undefined : structuredClone(lifecycle);
+  async getBucketSetting<N extends BucketSettingName>(
+    bucket: string,
+    name: N,
+  ): Promise<BucketSettings[N] | undefined> {
+    const value = this.#bucket(bucket).settings[name];
+    return value === undefined ? undefined : structuredClone(value);
   }
 
   async listBuckets(): Promise<BucketInfo[]> {
@@ -351,20 +341,22 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     const ontoItself = source.bucket === bucket && source.key === key;
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
     const { restore, serverSideEncryption: _sourceEncryption, ...copied } = from.object;
-    const storageClass =
-      settings.storageClass ?? (ontoItself ? from.object.storageClass : target.info.storageClass);
+    const { acl, storageClass, keepsRestore } = copyTarget({
+      source: from.object,
+      ontoItself,
+      bucketClass: target.info.storageClass,
+      settings,
+    });
     const object: StoredObject = {
       ...copied,
       bucket,
       key,
       lastModified: new Date(),
       meta: cloneMeta(meta ?? from.object.meta),
-      acl: settings.acl ?? (ontoItself ? from.object.acl : 'default'),
+      acl,
       tags: cloneTags(settings.tags ?? from.object.tags),
       storageClass,
-      ...(restore !== undefined && ontoItself && storageClass === from.object.storageClass
-        ? { restore }
-        : {}),
+      ...(restore !== undefined && keepsRestore ? { restore } : {}),
       ...(settings.serverSideEncryption === undefined
         ? {}
         : { serverSideEncryption: settings.serverSideEncryption }),

@@ -1,0 +1,117 @@
+// A metadata database the previous release created (schema version 2: one json column per bucket
+// setting) opens with this code: migration 3 folds the columns into `buckets.settings` and every
+// bucket keeps its CORS, lifecycle and default encryption.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrate, SCHEMA_VERSION } from '../../src/store/gateway/pg-schema.ts';
+import { createGatewayObjectStore } from '../../src/store/index.ts';
+import { createTestDatabase, testServices, type TestDatabase } from '../helpers/services.ts';
+
+const services = testServices();
+
+const cors = {
+  rules: [
+    {
+      allowedOrigins: ['https://*.example.com'],
+      allowedMethods: ['PUT'],
+      allowedHeaders: ['*'],
+      exposeHeaders: ['ETag'],
+      maxAgeSeconds: 60,
+    },
+  ],
+  responseVary: true,
+};
+const lifecycle = {
+  rules: [{ id: 'tmp', prefix: 'tmp/', status: 'Enabled' as const, tags: [], expiration: { days: 1 } }],
+};
+
+describe.skipIf(!services)(
+  'gateway store: a database from before the bucket settings shared one column',
+  () => {
+    let database: TestDatabase;
+
+    beforeEach(async () => {
+      database = await createTestDatabase(services!.pgUrl, 'settings_upgrade');
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        // Migrations are append-only, so the first two are exactly what the previous release ran.
+        await migrate(client, 2);
+        const insert = `INSERT INTO buckets (name, created_ms, acl, storage_class, cors, lifecycle, encryption)
+        VALUES ($1, 0, $2, $3, $4, $5, $6)`;
+        await client.query(insert, [
+          'all',
+          'private',
+          'IA',
+          JSON.stringify(cors),
+          JSON.stringify(lifecycle),
+          '{"algorithm":"AES256"}',
+        ]);
+        await client.query(insert, [
+          'some',
+          'public-read',
+          'Standard',
+          null,
+          JSON.stringify(lifecycle),
+          null,
+        ]);
+        await client.query(insert, ['none', 'private', 'Standard', null, null, null]);
+      } finally {
+        await client.end();
+      }
+    });
+    afterEach(async () => {
+      await database.drop();
+    });
+
+    const open = () =>
+      createGatewayObjectStore({
+        databaseUrl: database.url,
+        s3: services!.s3,
+        blobKeyPrefix: `settings-upgrade/${randomBytes(6).toString('hex')}/`,
+        gcIntervalMs: 0,
+      });
+
+    it('carries every bucket setting over, and the old columns are gone', async () => {
+      let store = await open();
+      try {
+        expect(await store.getBucketSetting('all', 'cors')).toEqual(cors);
+        expect(await store.getBucketSetting('all', 'lifecycle')).toEqual(lifecycle);
+        expect(await store.getBucketSetting('all', 'encryption')).toEqual({ algorithm: 'AES256' });
+        expect(await store.getBucketSetting('some', 'cors')).toBeUndefined();
+        expect(await store.getBucketSetting('some', 'lifecycle')).toEqual(lifecycle);
+        expect(await store.getBucketSetting('some', 'encryption')).toBeUndefined();
+        for (const name of ['cors', 'lifecycle', 'encryption'] as const)
+          expect(await store.getBucketSetting('none', name)).toBeUndefined();
+        expect(await store.getBucket('all')).toMatchObject({ acl: 'private', storageClass: 'IA' });
+        // A setting put after the upgrade survives the next open, which has nothing left to migrate.
+        await store.putBucketSetting('none', 'encryption', { algorithm: 'AES256' });
+        await store.close();
+        store = await open();
+        expect(await store.getBucketSetting('none', 'encryption')).toEqual({ algorithm: 'AES256' });
+        expect(await store.getBucketSetting('all', 'cors')).toEqual(cors);
+      } finally {
+        await store.close();
+      }
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ column_name: string }>(
+          "SELECT column_name FROM information_schema.columns WHERE table_name = 'buckets' ORDER BY ordinal_position",
+        );
+        expect(rows.map((r) => r.column_name)).toEqual([
+          'name',
+          'created_ms',
+          'acl',
+          'storage_class',
+          'settings',
+        ]);
+        const version = await client.query<{ version: number }>('SELECT version FROM schema_version');
+        expect(version.rows).toEqual([{ version: SCHEMA_VERSION }]);
+      } finally {
+        await client.end();
+      }
+    });
+  },
+);

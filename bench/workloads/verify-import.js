@@ -17,6 +17,9 @@ import { Unavailable } from '../lib/side.js';
 import { median, range } from '../lib/stats.js';
 
 const PACKAGE = join(REPO_ROOT, 'packages', 'verify');
+/** Issue 19's targets: what the import may add to bare node's start, in wall time and peak RSS. */
+const TARGET_MS = 30;
+const TARGET_BYTES = 10e6;
 
 // Both scripts end the same way: report the process's peak RSS, then exit.
 const REPORT = `
@@ -45,7 +48,9 @@ export async function verifyImport(ctx) {
       `import { verifyOssCallback } from 'upcall-verify';\nif (typeof verifyOssCallback !== 'function') process.exit(1);\n${REPORT}`,
     );
 
-    const pairs = ctx.quick ? 4 : 20;
+    // 40 pairs: one process start varies by tens of ms on this shared machine, and the median of
+    // the per-pair differences needs that many to settle within a few ms of the quiet figure.
+    const pairs = ctx.quick ? 4 : 40;
     await sample(project, 'bare.mjs'); // warm the page cache for both
     await sample(project, 'import.mjs');
     const bare = [];
@@ -64,14 +69,18 @@ export async function verifyImport(ctx) {
     const mibRange = range(mib);
     const extraMs = median(ms);
     const extraMiB = median(mib);
+    // Each target judged on its own, so the row says which one a miss is about.
+    const timeMet = extraMs <= TARGET_MS;
+    const rssMet = extraMiB * 2 ** 20 <= TARGET_BYTES;
+    const verdict = (/** @type {boolean} */ met) => (met ? 'met' : 'NOT met');
     return [
       {
         workload: 'import upcall-verify in an empty project',
         compare: 'over bare node (process start to exit)',
         storage: 'memory',
-        figures: `+${extraMs.toFixed(1)} ms (${msRange.min.toFixed(1)}..${msRange.max.toFixed(1)}), CPU +${median(cpuMs).toFixed(1)} ms, +${extraMiB.toFixed(1)} MiB peak RSS (${mibRange.min.toFixed(1)}..${mibRange.max.toFixed(1)}); bare node ${median(bare.map((s) => s.ms)).toFixed(0)} ms (CPU ${median(bare.map((s) => s.cpuMs)).toFixed(0)} ms), ${(median(bare.map((s) => s.hwm)) / 2 ** 20).toFixed(1)} MiB; ${pairs} pairs`,
-        target: '≤ 30 ms, ≤ 10 MB',
-        met: extraMs <= 30 && extraMiB * 2 ** 20 <= 10e6,
+        figures: `time +${extraMs.toFixed(1)} ms (${msRange.min.toFixed(1)}..${msRange.max.toFixed(1)}; target ≤ ${TARGET_MS} ms: ${verdict(timeMet)}), CPU +${median(cpuMs).toFixed(1)} ms; peak RSS +${extraMiB.toFixed(1)} MiB (${mibRange.min.toFixed(1)}..${mibRange.max.toFixed(1)}; target ≤ 10 MB: ${verdict(rssMet)}); bare node ${median(bare.map((s) => s.ms)).toFixed(0)} ms (CPU ${median(bare.map((s) => s.cpuMs)).toFixed(0)} ms), ${(median(bare.map((s) => s.hwm)) / 2 ** 20).toFixed(1)} MiB; median of ${pairs} pairs`,
+        target: `≤ ${TARGET_MS} ms, ≤ 10 MB`,
+        met: timeMet && rssMet,
         load: `load ${loadavg()[0]?.toFixed(1) ?? '?'} on ${cpus().length} cores`,
       },
     ];

@@ -7,11 +7,36 @@
  *
  * Works on bytes: the body is never decoded or re-serialised. Pure: keys are passed in.
  */
-import { sign, verify, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
+import type * as CryptoModule from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 
-const signAsync = promisify(sign);
-const verifyAsync = promisify(verify);
+type NodeCrypto = typeof CryptoModule;
+
+let crypto: NodeCrypto | undefined;
+/**
+ * node:crypto, loaded at the first sign, verify or key parse rather than at import: loading it
+ * costs an importing app several milliseconds of start-up even when no callback ever arrives
+ * (about 40 of node's internal modules: streams, webcrypto, …; bench/findings.md, issue 19).
+ * node:module adds two small ones, its loader being loaded already. Internal: not exported from
+ * the package's index.
+ */
+export function nodeCrypto(): NodeCrypto {
+  return (crypto ??= createRequire(import.meta.url)('node:crypto') as NodeCrypto);
+}
+
+/** node:crypto's callback forms (they run on the libuv threadpool) as promises. */
+function signAsync(data: Buffer, key: KeyObject): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    nodeCrypto().sign('md5', data, key, (error, signature) => (error ? reject(error) : resolve(signature))),
+  );
+}
+
+function verifyAsync(data: Buffer, key: KeyObject, signature: Buffer): Promise<boolean> {
+  return new Promise((resolve, reject) =>
+    nodeCrypto().verify('md5', data, key, signature, (error, ok) => (error ? reject(error) : resolve(ok))),
+  );
+}
 
 /**
  * Splits a request-target (`/path?query`) into the bytes OSS signs. Only the path is
@@ -37,7 +62,7 @@ function percentDecode(path: string): string {
 
 /** Signs synchronously. Prefer `signCallbackAsync` on a server: it runs on the libuv threadpool. */
 export function signCallback(target: string, body: Uint8Array, privateKey: KeyObject): string {
-  return sign('md5', callbackStringToSign(target, body), privateKey).toString('base64');
+  return nodeCrypto().sign('md5', callbackStringToSign(target, body), privateKey).toString('base64');
 }
 
 /** Signs off the event loop (node:crypto's async form runs on the threadpool; DESIGN.md Keys). */
@@ -46,7 +71,7 @@ export async function signCallbackAsync(
   body: Uint8Array,
   privateKey: KeyObject,
 ): Promise<string> {
-  return (await signAsync('md5', callbackStringToSign(target, body), privateKey)).toString('base64');
+  return (await signAsync(callbackStringToSign(target, body), privateKey)).toString('base64');
 }
 
 /** Checks an Authorization value. A malformed signature is simply `false`, never a throw. */
@@ -59,7 +84,7 @@ export function verifyCallbackSignature(
   const signature = decodeSignature(authorization);
   if (!signature) return false;
   try {
-    return verify('md5', callbackStringToSign(target, body), publicKey, signature);
+    return nodeCrypto().verify('md5', callbackStringToSign(target, body), publicKey, signature);
   } catch {
     return false;
   }
@@ -74,7 +99,7 @@ export async function verifyCallbackSignatureAsync(
   const signature = decodeSignature(authorization);
   if (!signature) return false;
   try {
-    return await verifyAsync('md5', callbackStringToSign(target, body), publicKey, signature);
+    return await verifyAsync(callbackStringToSign(target, body), publicKey, signature);
   } catch {
     return false;
   }

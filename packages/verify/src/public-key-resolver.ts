@@ -10,7 +10,8 @@
  * - a failed fetch is remembered only for `failureTtlMs`, then retried;
  * - with a pinned key nothing is ever fetched and the URL is ignored.
  */
-import { createPublicKey, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { nodeCrypto } from './callback-signature.ts';
 import { CallbackVerificationError } from './callback-verification-error.ts';
 import { createKeyUrlAllowlist, DEFAULT_KEY_URL_ALLOWLIST } from './key-url-allowlist.ts';
 
@@ -267,6 +268,7 @@ async function fetchPublicKey(url: URL, options: FetchOptions): Promise<KeyObjec
 
 /** Parses PEM (SPKI or PKCS#1) or takes a KeyObject; anything but an RSA public key is refused. */
 export function toRsaPublicKey(input: string | Uint8Array | KeyObject): KeyObject {
+  const { createPublicKey, KeyObject } = nodeCrypto();
   let key: KeyObject;
   try {
     key =

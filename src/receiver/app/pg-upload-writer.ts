@@ -126,7 +126,14 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
   );
 
   return {
-    insert: (upload) => inserts.add(upload),
+    async insert(upload) {
+      const id = await inserts.add(upload);
+      if (upload.replyOf !== undefined) {
+        const { json, latencyMs } = upload.replyOf(id);
+        await replies.add({ id, json, latencyMs });
+      }
+      return id;
+    },
     setReply: (id, json, latencyMs) => replies.add({ id, json, latencyMs }),
     async pruneRefused(keep) {
       await pool.query(

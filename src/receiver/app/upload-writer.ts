@@ -15,6 +15,12 @@ export interface NewUpload {
   hookNames: readonly string[];
   /** Due time and update time of the queued hook jobs (Unix ms). */
   receivedAt: number;
+  /**
+   * The reply to record with the upload, made from its new id: SQLite stores it in the upload's
+   * own transaction, PostgreSQL before `insert` resolves. Saves a second write (and on SQLite a
+   * second transaction) when the reply needs nothing asynchronous.
+   */
+  replyOf?: (id: number) => { json: string; latencyMs: number | null };
 }
 
 export interface UploadWriter {

@@ -25,9 +25,10 @@ export async function receiverApp(ctx) {
     join(REPO_ROOT, 'packages', 'verify', 'src', 'callback-signature.ts')
   );
   const rows = [];
-  const backends = [{ name: 'SQLite', bits: ctx.quick ? [1024] : [1024, 2048] }];
+  // Targets of issue 17, on the RSA-1024 rows (RSA-2048 adds the bigger check, reported only).
+  const backends = [{ name: 'SQLite', bits: ctx.quick ? [1024] : [1024, 2048], target: 0.4 }];
   const pgUrl = process.env.UPCALL_BENCH_PG_URL ?? process.env.UPCALL_TEST_PG_URL;
-  if (pgUrl) backends.push({ name: 'PostgreSQL', bits: [1024], pgUrl });
+  if (pgUrl) backends.push({ name: 'PostgreSQL', bits: [1024], pgUrl, target: 0.3 });
   for (const backend of backends) {
     for (const bits of backend.bits) {
       rows.push(await receiverRow(ctx, signCallback, backend, bits));
@@ -133,6 +134,12 @@ async function receiverRow(ctx, signCallback, backend, bits) {
       min: r.min,
       max: r.max,
       figures: `${r.b.value.toFixed(0)} vs ${r.a.value.toFixed(0)} callbacks/s; p50 ${r.b.p50.toFixed(2)} vs ${r.a.p50.toFixed(2)} ms, p99 ${r.b.p99.toFixed(2)} vs ${r.a.p99.toFixed(2)} ms`,
+      ...(bits === 1024 ? { target: `≥ ${backend.target}`, met: r.ratio >= backend.target } : {}),
+      // Not like for like: the ceiling of an app server, not an app that does the same work.
+      note:
+        'the minimal app server only reads the body and answers a fixed JSON on node:http; the receiver verifies the RSA signature, parses the body, routes through Fastify, records the callback and its reply durably (' +
+        (backend.pgUrl ? 'PostgreSQL on the same 2 cores' : 'SQLite on tmpfs') +
+        ') and answers with the new id',
       load: describeLoad(r.load),
     };
   }

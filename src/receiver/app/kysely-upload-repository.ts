@@ -48,6 +48,18 @@ export function createUploadRepository(
     insert: (record, hookNames) =>
       writer.insert({ row: toRow(record), vars: record.vars, hookNames, receivedAt: record.receivedAt }),
 
+    insertWithReply: (record, hookNames, replyOf) =>
+      writer.insert({
+        row: toRow(record),
+        vars: record.vars,
+        hookNames,
+        receivedAt: record.receivedAt,
+        replyOf: (id) => {
+          const { reply, latencyMs } = replyOf(id);
+          return { json: JSON.stringify(reply), latencyMs: latencyMs ?? null };
+        },
+      }),
+
     setReply: (id, reply, latencyMs) => writer.setReply(id, JSON.stringify(reply), latencyMs ?? null),
 
     async findDelivery(requestId, signature) {

@@ -26,6 +26,14 @@ const INT8_OID = 20;
 /** graphile-worker logs to the console by default; its migration has nothing to say here. */
 const SILENT = new Logger(() => () => undefined);
 
+/** Type parsers that read int8 (ids, Unix-ms times) as a number. */
+export const INT8_AS_NUMBER = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID && format !== 'binary'
+      ? (value: string) => Number(value)
+      : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+};
+
 export interface PgReceiverStore {
   uploads: UploadRepository;
   jobs: HookJobQueue;
@@ -41,12 +49,7 @@ export async function openPgReceiverStore(connectionString: string): Promise<PgR
     connectionString,
     // A database that does not answer fails the callback within OSS's 5 s, rather than hanging it.
     connectionTimeoutMillis: 2000,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-        oid === INT8_OID && format !== 'binary'
-          ? (value: string) => Number(value)
-          : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
-    },
+    types: INT8_AS_NUMBER,
   });
   // An idle connection cut by a database restart must not take the process down; the next
   // query opens a new one.

@@ -89,6 +89,47 @@ describe('the SQLite store under concurrent callback writes', () => {
     }
   });
 
+  it('never lists a verified record without its reply while callbacks are being answered', async () => {
+    // The default reply is recorded in the upload's own transaction: a reader (the REST API,
+    // the dashboard) sees both or neither, as a restart would.
+    const signer = createCallbackSigner({ keyUrl: 'http://127.0.0.1:9/key.pem', modulusLength: 1024 });
+    const receiver = await createReceiver({ dataDir: join(dir, 'atomic'), publicKey: signer.publicKeyPem });
+    try {
+      const origin = await receiver.listen();
+      let sending = true;
+      const seenWithoutReply: number[] = [];
+      let listed = 0;
+      const reader = (async () => {
+        while (sending) {
+          const page = await sendRaw(origin, { method: 'GET', target: '/api/uploads?limit=1000' });
+          const uploads = (page.json as { uploads: { id: number; verified: boolean; reply?: unknown }[] })
+            .uploads;
+          listed += uploads.length;
+          for (const u of uploads) if (u.verified && u.reply === undefined) seenWithoutReply.push(u.id);
+        }
+      })();
+      for (let round = 0; round < 10; round++) {
+        const replies = await Promise.all(
+          Array.from({ length: 16 }, async (_, i) => {
+            const body = Buffer.from(`bucket=b&object=r${round}-${i}.jpg&size=${i}`);
+            return sendRaw(origin, {
+              target: '/callback',
+              headers: signer.headers('/callback', body, {}),
+              body,
+            });
+          }),
+        );
+        expect(replies.map((r) => r.status)).toEqual(Array(16).fill(200));
+      }
+      sending = false;
+      await reader;
+      expect(listed).toBeGreaterThan(0);
+      expect(seenWithoutReply).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('answers concurrent signed callbacks over HTTP, each with its own record', async () => {
     const signer = createCallbackSigner({ keyUrl: 'http://127.0.0.1:9/key.pem', modulusLength: 1024 });
     const receiver = await createReceiver({ dataDir: join(dir, 'http'), publicKey: signer.publicKeyPem });

@@ -57,10 +57,16 @@ export function createUploadWriter(database: Database.Database, columns: readonl
       pruneRefused.run(Math.max(write.keep - 1, 0));
       return 0;
     }
-    const { row, vars, hookNames, receivedAt } = write.upload;
+    const { row, vars, hookNames, receivedAt, replyOf } = write.upload;
     const id = Number(insertUpload.run(row).lastInsertRowid);
     for (const [name, value] of Object.entries(vars)) insertVar.run(id, name, value);
     for (const hook of hookNames) insertJob.run(id, hook, receivedAt, receivedAt);
+    if (replyOf !== undefined) {
+      // The reply in the record's own transaction: no second group, and no moment at which the
+      // record is visible without it.
+      const reply = replyOf(id);
+      updateReply.run(reply.json, reply.latencyMs, id);
+    }
     return id;
   };
   const commit = database.transaction((writes: readonly Write[]) => writes.map(apply));

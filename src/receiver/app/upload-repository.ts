@@ -10,6 +10,16 @@ import type { NewUploadRecord, UploadPage, UploadQuery, UploadRecord } from './u
 export interface UploadRepository {
   /** Stores a record and queues one job per named async hook, atomically. Returns the new id. */
   insert(record: NewUploadRecord, hookNames: readonly string[]): Promise<number>;
+  /**
+   * `insert`, then `setReply` with the reply `replyOf` makes from the new id, in one write where
+   * the store can (SQLite: one transaction). Resolves once both are durable. Optional: without it
+   * the receiver calls the two in turn.
+   */
+  insertWithReply?(
+    record: NewUploadRecord,
+    hookNames: readonly string[],
+    replyOf: (id: number) => { reply: JsonValue; latencyMs?: number },
+  ): Promise<number>;
   /** Remembers the reply sent for a record and how long the receiver took to make it (ms). */
   setReply(id: number, reply: JsonValue, latencyMs?: number): Promise<void>;
   get(id: number): Promise<UploadRecord | undefined>;

@@ -2,7 +2,7 @@
  * The callback path's writes, as the upload repository hands them to a store: a new upload with
  * its `x:` vars and hook jobs, the reply sent for it, the pruning of refused records. SQLite
  * commits them in groups through prepared statements (`sqlite-upload-writer.ts`); PostgreSQL in
- * one transaction per upload that also enqueues its jobs (`pg-upload-writer.ts`). Invariant for
+ * groups too, one statement per group that also enqueues their jobs (`pg-upload-writer.ts`). Invariant for
  * both: a write that resolved is committed, and an upload is committed with its jobs or not at all.
  */
 
@@ -15,6 +15,12 @@ export interface NewUpload {
   hookNames: readonly string[];
   /** Due time and update time of the queued hook jobs (Unix ms). */
   receivedAt: number;
+  /**
+   * The reply to record with the upload, made from its new id: SQLite stores it in the upload's
+   * own transaction, PostgreSQL before `insert` resolves. Saves a second write (and on SQLite a
+   * second transaction) when the reply needs nothing asynchronous.
+   */
+  replyOf?: (id: number) => { json: string; latencyMs: number | null };
 }
 
 export interface UploadWriter {

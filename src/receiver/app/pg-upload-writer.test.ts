@@ -1,0 +1,118 @@
+// The receiver's PostgreSQL writer commits the callback path's writes in groups (one statement
+// for the uploads that arrive while earlier ones are at the database). Each write must still
+// settle on its own: its id once committed, with its vars, hook jobs (and their graphile-worker
+// jobs) and reply, and its own error when it alone is bad, e.g. a second delivery.
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testServices, type TestDatabase } from '../../../test/helpers/services.ts';
+import { createUploadRepository, PG_RECORD_BYTES } from './kysely-upload-repository.ts';
+import { createPgHookJobQueue } from './pg-hook-job-queue.ts';
+import { INT8_AS_NUMBER, openPgReceiverStore } from './pg-receiver-store.ts';
+import { createPgUploadWriter, HOOK_TASK } from './pg-upload-writer.ts';
+import { UPLOAD_COLUMNS, type ReceiverSchema } from './sqlite-receiver-schema.ts';
+import type { NewUploadRecord } from './upload-record.ts';
+
+const services = testServices();
+
+function record(object: string, overrides: Partial<NewUploadRecord> = {}): NewUploadRecord {
+  return {
+    receivedAt: 1_700_000_000_000,
+    verified: true,
+    bodyFormat: 'form',
+    fields: { object },
+    vars: { 'x:n': object, 'x:m': `m-${object}` },
+    object,
+    target: '/callback',
+    requestId: `REQ-${object}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `sig-${object}` },
+    rawBody: Buffer.from(`object=${object}`),
+    ...overrides,
+  };
+}
+
+describe.skipIf(!services)('the PostgreSQL writer under concurrent callback writes', () => {
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let db: Kysely<ReceiverSchema>;
+  /** Statements sent by this pool: each `pool.query` takes a client. */
+  let acquired = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(services!.pgUrl, 'pgwriter');
+    // Opening the store migrates the receiver's tables and graphile-worker's schema.
+    const store = await openPgReceiverStore(database.url);
+    await store.close();
+    pool = new pg.Pool({ connectionString: database.url, types: INT8_AS_NUMBER });
+    pool.on('acquire', () => acquired++);
+    db = new Kysely<ReceiverSchema>({ dialect: new PostgresDialect({ pool }) });
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  const repository = () =>
+    createUploadRepository(db, createPgUploadWriter(pool, UPLOAD_COLUMNS), PG_RECORD_BYTES);
+
+  it('records many same-turn uploads in a few statements, each with its own id, vars, jobs and reply', async () => {
+    const uploads = repository();
+    const jobs = createPgHookJobQueue(db);
+    const names = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    const before = acquired;
+    const ids = await Promise.all(names.map((n) => uploads.insert(record(n), ['thumb', 'index'])));
+    // One statement per upload took 40 clients; a group takes one (two while one is out).
+    expect(acquired - before).toBeLessThanOrEqual(3);
+    expect(new Set(ids).size).toBe(names.length);
+    const beforeReplies = acquired;
+    await Promise.all(ids.map((id, i) => uploads.setReply(id, { n: names[i]! }, i)));
+    expect(acquired - beforeReplies).toBeLessThanOrEqual(3);
+    for (const [i, id] of ids.entries()) {
+      expect(await uploads.get(id)).toMatchObject({
+        object: names[i],
+        vars: { 'x:n': names[i], 'x:m': `m-${names[i]}` },
+        reply: { n: names[i] },
+        latencyMs: i,
+      });
+      expect((await jobs.jobsFor(id)).map((j) => j.hook).sort()).toEqual(['index', 'thumb']);
+    }
+    const page = await uploads.list({ vars: [{ name: 'x:n', value: 'k7' }] });
+    expect(page.uploads.map((u) => u.id)).toEqual([ids[7]]);
+    // Every hooks_jobs row was handed to graphile-worker in the same statement.
+    const queued = await pool.query<{ n: string }>(
+      `select count(*) as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t
+         on t.id = j.task_id where t.identifier = $1`,
+      [HOOK_TASK],
+    );
+    expect(Number(queued.rows[0]!.n)).toBe(names.length * 2);
+  });
+
+  it('rejects only the bad writes of a group; a second delivery fails alone and the others are stored', async () => {
+    const uploads = repository();
+    const jobs = createPgHookJobQueue(db);
+    const results = await Promise.allSettled([
+      uploads.insert(record('before'), ['hook']),
+      uploads.insert(record('twice'), ['hook']),
+      uploads.insert(record('twice'), ['hook']),
+      uploads.insert(record('bad', { receivedAt: Number.NaN }), ['hook']),
+      uploads.insert(record('after'), ['hook']),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: '23505' });
+    const stored = await db
+      .selectFrom('uploads')
+      .select('object')
+      .where('object', 'in', ['before', 'twice', 'bad', 'after'])
+      .execute();
+    expect(stored.map((r) => r.object).sort()).toEqual(['after', 'before', 'twice']);
+    for (const r of results) {
+      if (r.status === 'fulfilled') expect(await jobs.jobsFor(r.value)).toHaveLength(1);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-// `npm run build` (also run by `npm ci` through `prepare`, and by `npm pack`): compiles the `upcall-verify` workspace
+// `npm run build` (also run by `npm ci` through `prepare`, and by `npm pack`): builds the `upcall-verify` workspace
 // (packages/verify/src → packages/verify/dist) first, since the root imports it by name, then
 // src/ to dist/ with tsc, copies the dashboard's static files beside the compiled code and the
 // ali-oss browser build the demo page loads (ali-oss is a devDependency, so the installed package
@@ -8,7 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -19,9 +21,39 @@ function compile(dir) {
   execFileSync(process.execPath, [tsc, '-p', `${dir}tsconfig.build.json`], { stdio: 'inherit' });
 }
 
-compile(`${root}packages/verify/`);
-// `build.js verify`: the workspace alone (its prepack, for `npm pack --workspace packages/verify`).
-if (process.argv[2] === 'verify') process.exit(0);
+/**
+ * upcall-verify ships one bundled file beside tsc's declarations: an app server imports it at
+ * start-up, and Node 20's ESM loader spent about 20 ms of CPU resolving and reading the package's
+ * 13 module files where one file costs 2 (issue 19's import budget is 30 ms; bench/findings.md).
+ * @param {string} out
+ */
+async function buildVerify(out) {
+  const dir = `${root}packages/verify/`;
+  rmSync(out, { recursive: true, force: true });
+  execFileSync(
+    process.execPath,
+    [tsc, '-p', `${dir}tsconfig.build.json`, '--emitDeclarationOnly', '--outDir', out],
+    { stdio: 'inherit' },
+  );
+  await build({
+    entryPoints: [`${dir}src/index.ts`],
+    outfile: `${out}/index.js`,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+}
+
+// `build.js verify [outDir]`: the workspace alone (its prepack, for `npm pack --workspace
+// packages/verify`), or into another directory (the import-cost test builds it as it ships).
+if (process.argv[2] === 'verify') {
+  await buildVerify(process.argv[3] === undefined ? `${root}packages/verify/dist` : resolve(process.argv[3]));
+  process.exit(0);
+}
+await buildVerify(`${root}packages/verify/dist`);
 compile(root);
 cpSync(`${root}src/receiver/dashboard/static`, `${root}dist/receiver/dashboard/static`, { recursive: true });
 

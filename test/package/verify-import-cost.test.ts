@@ -1,20 +1,18 @@
 // What `import 'upcall-verify'` costs an app server at start-up (issue 19; bench row verifyImport):
-// the package compiled as it ships (its own tsconfig.build.json, into a temp dir laid out as
+// the package built as it ships (scripts/build.js verify, into a temp dir laid out as
 // node_modules/upcall-verify) and imported by a fresh `node` in an empty project. Loading
 // node:crypto pulls in about 40 of node's internal modules (streams, webcrypto, …), a third of
 // the import's CPU time here; the package loads it at the first signature check or key parse
 // instead, so an app that imports the verifier pays for crypto only when a callback arrives.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OSS_PUBLIC_KEY_PEM, REAL_VECTORS, vectorHeaders } from '../helpers/receiver-vectors.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
-const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 async function run(args: string[], cwd: string): Promise<string> {
   const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -34,10 +32,7 @@ beforeAll(async () => {
   const installed = join(project, 'node_modules', 'upcall-verify');
   await mkdir(installed, { recursive: true });
   await cp(join(REPO, 'packages', 'verify', 'package.json'), join(installed, 'package.json'));
-  await run(
-    [TSC, '-p', join(REPO, 'packages', 'verify', 'tsconfig.build.json'), '--outDir', join(installed, 'dist')],
-    REPO,
-  );
+  await run([join(REPO, 'scripts', 'build.js'), 'verify', join(installed, 'dist')], REPO);
   await writeFile(join(project, 'package.json'), '{ "private": true, "type": "module" }\n');
 }, 120_000);
 
@@ -55,6 +50,12 @@ async function loadedBy(script: string): Promise<{ modules: string[]; output: un
 }
 
 describe('import upcall-verify in an empty project', () => {
+  it('ships its code as one module file (each more costs the ESM loader a resolve and a read)', async () => {
+    const files = await readdir(join(project, 'node_modules', 'upcall-verify', 'dist'), { recursive: true });
+    expect(files.filter((name) => name.endsWith('.js'))).toEqual(['index.js']);
+    expect(files).toContain('index.d.ts');
+  });
+
   it('loads neither node:crypto nor node streams until a callback is verified', async () => {
     const bare = await loadedBy('');
     const imported = await loadedBy(

@@ -702,6 +702,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       options.maxSize,
       reportingTo(options.onReceived),
       await this.#dataKey(encryption),
+      options.size,
     );
     const newBlobs = segments.map((s) => s.key);
     const object: StoredObject = {
@@ -942,6 +943,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       options.maxSize,
       {},
       await this.#dataKey(encryption),
+      options.size,
     );
     const newBlobs = segments.map((s) => s.key);
     const current = await this.#objectRow(bucket, key).catch(() => before);
@@ -1107,6 +1109,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       options.maxSize,
       {},
       await this.#dataKey(upload.encryption),
+      options.size,
     );
     const newBlobs = segments.map((s) => s.key);
     const row: PartRow = {

@@ -15,6 +15,11 @@
  *
  * On any failure every blob written so far is deleted (or left to the sweep through its intent).
  *
+ * A body whose length is declared (`size`: the request's Content-Length) is not cut at all: it
+ * streams straight on as one blob PUT with that length while it arrives, so nothing is buffered
+ * beyond the stream's high-water marks and the engine receives it at the client's pace. Its bytes
+ * are still counted: a body that ends short (or runs long) fails with IncompleteBody.
+ *
  * Server-side encryption (encryption/object-cipher.ts, as the fs backend does it): with a data key
  * every blob is its segment encrypted on its own, AES-256-CTR under a fresh IV stored as the blob's
  * first BLOB_HEADER_BYTES, so a segment's size stays its plaintext size and a range over many
@@ -22,7 +27,7 @@
  * the MD5 of the ciphertext sent, never the body's.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type pg from 'pg';
 import { ossError } from '../../shared/oss-error.ts';
 import type { Crc64Pool } from '../hashing/crc64-pool.ts';
@@ -87,8 +92,96 @@ function encryptPiece(piece: Buffer, dataKey: Buffer): Buffer {
   return Buffer.concat(out);
 }
 
+/** The body did not have the length it declared. */
+function incomplete(declared: number, received: number): Error {
+  return ossError('IncompleteBody', {
+    message: `The request body's length (${received} bytes or more) does not match its declared ${declared} bytes.`,
+  });
+}
+
 /**
- * Streams `body` into new blobs (encrypted under `dataKey` when given). Resolves once every blob is stored and verified; the caller
+ * A body of declared length `size` as one blob, streamed through while it is received: the blob's
+ * Content-Length is `size` (plus the IV when encrypted), so the engine needs no buffering either.
+ */
+async function writeSole(
+  ctx: BlobWriterContext,
+  body: Readable,
+  size: number,
+  maxSize: number | undefined,
+  options: ReceiveBodyOptions,
+  dataKey: Buffer | undefined,
+): Promise<WrittenBody> {
+  const key = newBlobKey(ctx.keyPrefix);
+  await recordIntent(ctx.pool, key, ctx.now());
+  const abort = new AbortController();
+  const blobSize = dataKey === undefined ? size : size + BLOB_HEADER_BYTES;
+  const pipe = new PassThrough();
+  // Encrypted, the blob is not the body: the engine's ETag is checked against the ciphertext's MD5.
+  const blobMd5 = dataKey === undefined ? undefined : createHash('md5');
+  let sent = 0;
+  let engineEtag: string | undefined;
+  let failure: unknown;
+  /** A write waiting for 'drain'; a failed PUT must release it, or the receive side would hang. */
+  let waiting: ((error?: Error | null) => void) | undefined;
+  const put = ctx.blobs.put(key, pipe, blobSize, abort.signal);
+  put.catch((error: unknown) => {
+    failure ??= error;
+    const callback = waiting;
+    waiting = undefined;
+    callback?.(error as Error);
+  });
+  const raw: BodySink = {
+    write(chunks, callback) {
+      if (failure !== undefined) return callback(failure as Error);
+      let flowing = true;
+      for (const chunk of chunks) {
+        sent += chunk.length;
+        if (sent > blobSize) return callback(incomplete(size, sent - (blobSize - size)));
+        blobMd5?.update(chunk);
+        // The callback lets the source reuse its chunk, while the PUT may not have sent it yet
+        // (stream and socket queues): a plain chunk is copied (ciphertext is a new buffer already).
+        flowing = pipe.write(dataKey === undefined ? Buffer.from(chunk) : chunk);
+      }
+      if (flowing) return callback();
+      waiting = callback;
+      pipe.once('drain', () => {
+        const resume = waiting;
+        waiting = undefined;
+        resume?.();
+      });
+    },
+    finish(callback) {
+      if (sent !== blobSize) return callback(incomplete(size, sent - (blobSize - size)));
+      pipe.end();
+      put
+        .then(({ etag }) => {
+          engineEtag = etag.toLowerCase();
+          if (blobMd5 !== undefined) {
+            const ours = blobMd5.digest('hex');
+            if (engineEtag !== ours) throw mismatch(key, engineEtag, ours);
+          }
+        })
+        .then(() => callback(), callback);
+    },
+  };
+  try {
+    const sink = dataKey === undefined ? raw : encryptingSink(raw, dataKey);
+    const received = await receiveBody(body, sink, maxSize, { ...options, crc64Pool: ctx.crc64Pool });
+    const md5 = received.md5.toString('hex');
+    if (dataKey === undefined && engineEtag !== md5) throw mismatch(key, engineEtag ?? 'none', md5);
+    return { received, segments: [{ key, size }] };
+  } catch (error) {
+    abort.abort();
+    pipe.destroy();
+    await put.catch(() => {});
+    await discardUncommitted(ctx.pool, ctx.blobs, [key]);
+    throw error;
+  }
+}
+
+/**
+ * Streams `body` into new blobs (encrypted under `dataKey` when given). With `size` (the declared
+ * length) and a non-empty body, one blob streamed through (writeSole); otherwise segments. Resolves once every blob is stored and verified; the caller
  * commits them (forgetting their intents in the commit) or discards them.
  * @throws EntityTooLarge | the body's own error | ServiceUnavailable | InternalError
  */
@@ -98,7 +191,10 @@ export async function writeBody(
   maxSize: number | undefined,
   options: ReceiveBodyOptions = {},
   dataKey?: Buffer,
+  size?: number,
 ): Promise<WrittenBody> {
+  // An empty body has no blob at all, as on the segment path.
+  if (size !== undefined && size > 0) return writeSole(ctx, body, size, maxSize, options, dataKey);
   const segments: Segment[] = [];
   const abort = new AbortController();
   let buffered: Buffer[] = [];

@@ -135,7 +135,7 @@ export interface GatewayObjectStoreOptions {
   crc64Pool?: Crc64Pool | undefined;
   /** The clock (ms) for timestamps and the grace period; tests move it. */
   now?: (() => number) | undefined;
-  /** PostgreSQL connections of this gateway (default 10). */
+  /** PostgreSQL connections of this gateway (default 20, pg-pool.ts). */
   poolSize?: number | undefined;
   /**
    * The server-side encryption master key (32 bytes), the same on every gateway. Default: the one

@@ -5,7 +5,7 @@
  *
  * The fs backend's model (fs-object-store.ts), with the row commit as the commit point:
  * - an object row lists its body as segments, each a blob under a fresh random key; PutObject
- *   writes one blob per `segmentBytes` of body (segment-writer.ts), AppendObject adds the
+ *   writes one blob (a body of declared length) or one per `segmentBytes` (segment-writer.ts), AppendObject adds the
  *   appended body's blobs, CompleteMultipartUpload hands the parts' blobs to the object (a
  *   metadata-only commit: OSS parts may be 100 KiB, S3 engines refuse parts under 5 MiB, so no
  *   S3 multipart is used), CopyObject copies the source's blobs server-side under new keys (every

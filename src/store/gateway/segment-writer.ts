@@ -1,9 +1,9 @@
 /**
  * Receives one upload body into blobs of the S3 engine: the BodySink behind the hashing writer.
  *
- * The store is not told a body's length (chunked uploads have none) and S3 engines need a
- * Content-Length on every PUT (RGW refuses chunked PUTs, Swift's acceptance is not to be relied
- * on), so the body is cut into segments of at most `segmentBytes`, each PUT with its length:
+ * S3 engines need a Content-Length on every PUT (RGW refuses chunked PUTs, Swift's acceptance is
+ * not to be relied on). A body whose length is not declared (chunked uploads have none) is cut
+ * into segments of at most `segmentBytes`, each PUT with its length:
  * a body up to that bound is one blob. Memory per upload is bounded by two segments: the one
  * being PUT and the next one being received; the receive side waits (backpressure) while a PUT
  * is still running.

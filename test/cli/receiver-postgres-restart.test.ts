@@ -100,10 +100,17 @@ describe.skipIf(!privatePostgresAvailable())('PostgreSQL restarted under load', 
         .every((o) => o.status === 200),
     ).toBe(true);
 
-    const page = (await (
-      await request(`${new URL(receiver!.ready).origin}/api/uploads?limit=1000&verified=true`)
-    ).body.json()) as { uploads: { object?: string }[] };
-    const recorded = new Set(page.uploads.map((u) => u.object));
+    // Every page: an idle machine makes well over one page (1000) of uploads in these seconds.
+    const recorded = new Set<string | undefined>();
+    let cursor: string | undefined;
+    do {
+      const query = `limit=1000&verified=true${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const page = (await (
+        await request(`${new URL(receiver!.ready).origin}/api/uploads?${query}`)
+      ).body.json()) as { uploads: { object?: string }[]; nextCursor?: string };
+      for (const upload of page.uploads) recorded.add(upload.object);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
     const lost = outcomes.filter((o) => o.status === 200 && !recorded.has(o.name));
     expect(lost).toEqual([]);
   }, 120_000);

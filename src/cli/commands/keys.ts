@@ -8,6 +8,12 @@
  * never leaves the data dir without a key file, and says plainly that the storage server must be
  * restarted and that app servers that cached the old public key must drop it (the docs promise
  * the key never changes, so verifiers cache it forever).
+ *
+ * The data-dir key is not always the one in use, and `keys` reads the same flags and environment
+ * as `upcall server` to tell: with `--callback-key-file` (UPCALL_CALLBACK_KEY_FILE) it shows that
+ * file's key and refuses to rotate it (the operator owns that file; a rotated data-dir key would
+ * sign nothing); with `--database-url` (UPCALL_DATABASE_URL, gateway mode) the key lives in
+ * PostgreSQL, so it says so and neither shows nor rotates a data-dir key.
  */
 import { createHash, createPublicKey } from 'node:crypto';
 import { access, rename } from 'node:fs/promises';
@@ -16,8 +22,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import {
   CALLBACK_KEY_FILE,
   loadCallbackKey,
+  readCallbackKeyFile,
+  type CallbackKey,
   type CallbackKeyBits,
 } from '../../server/callback/callback-key.ts';
+import { GATEWAY_ENV } from '../gateway-options.ts';
+import { callbackKeyFileOf, SERVER_ENV } from './server.ts';
 import { processIo, type CliIo } from '../cli-io.ts';
 import { DEFAULT_DATA_DIR, readDevSession, UsageError } from '../connection.ts';
 import { runAction } from '../run-action.ts';
@@ -28,6 +38,8 @@ interface KeysFlags {
   bits?: CallbackKeyBits;
   showSecret?: boolean;
   pem?: boolean;
+  callbackKeyFile?: string;
+  databaseUrl?: string;
 }
 
 /** Where `upcall dev` keeps the storage server's data inside its data dir. */
@@ -79,9 +91,39 @@ export function keysCommand(io: CliIo = processIo()): Command {
     .option('--rotate', 'replace the callback signing key (the old one is kept as .bak)')
     .option('--bits <n>', 'size of a newly generated key: 1024, 2048 or 4096', parseBits)
     .option('--show-secret', 'print the access key secret instead of masking it')
-    .option('--pem', 'print only the public key PEM (for pinning it in an app server)');
+    .option('--pem', 'print only the public key PEM (for pinning it in an app server)')
+    .option(
+      '--callback-key-file <pem>',
+      `the key file upcall server signs with (env ${SERVER_ENV.callbackKeyFile}): shown, never rotated`,
+    )
+    .option(
+      '--database-url <url>',
+      `gateway mode (env ${GATEWAY_ENV.databaseUrl}): the key is in PostgreSQL, not in a data dir`,
+    );
   command.action((flags: KeysFlags) =>
     runAction(io, async () => {
+      const keyFileFlag = callbackKeyFileOf(flags.callbackKeyFile, io);
+      if (keyFileFlag !== undefined) {
+        if (flags.rotate) {
+          throw new UsageError(
+            `the callback key in use is ${keyFileFlag} (--callback-key-file / ${SERVER_ENV.callbackKeyFile}); ` +
+              'upcall does not rotate a key file it does not own: replace that file and restart every server that reads it',
+          );
+        }
+        const key = await readCallbackKeyFile(keyFileFlag);
+        showKey(io, flags, key, `${keyFileFlag} (--callback-key-file; the data-dir key is not used)`);
+        return;
+      }
+      const databaseUrl = flags.databaseUrl ?? emptyAsUndefined(io.env[GATEWAY_ENV.databaseUrl]);
+      if (databaseUrl !== undefined) {
+        const from = flags.databaseUrl !== undefined ? '--database-url' : GATEWAY_ENV.databaseUrl;
+        throw new UsageError(
+          `${from} is set: in gateway mode the callback key is kept in PostgreSQL and shared by every ` +
+            `gateway, not in a data dir, so upcall keys can neither show nor rotate it. ` +
+            'Fetch the public key from a gateway at /callback_pub_key_v1.pem; to choose the key, start every ' +
+            `gateway with --callback-key-file (${SERVER_ENV.callbackKeyFile}).`,
+        );
+      }
       const dir = await storageDir(io, flags.data);
       const keyFile = join(dir, CALLBACK_KEY_FILE);
       const hadKey = await exists(keyFile);
@@ -106,29 +148,38 @@ export function keysCommand(io: CliIo = processIo()): Command {
         );
       }
       const key = await loadCallbackKey(dir);
-      if (flags.pem) {
-        io.out(key.publicKeyPem);
-        return;
-      }
-      const session = readDevSession(io, flags.data);
-      const accessKeyId = io.env['UPCALL_ACCESS_KEY_ID'] ?? session?.accessKeyId;
-      const secret = io.env['UPCALL_ACCESS_KEY_SECRET'] ?? session?.accessKeySecret;
-      io.out('Callback signing key (storage server -> app server)\n');
-      io.out(`  file:        ${keyFile}\n`);
-      io.out(`  size:        ${key.bits} bits RSA\n`);
-      io.out(`  fingerprint: SHA256 ${fingerprint(key.publicKeyPem)}\n`);
-      if (session !== undefined) io.out(`  key URL:     ${session.keyUrl}\n`);
-      io.out(`\n${key.publicKeyPem}\n`);
-      if (accessKeyId !== undefined) {
-        io.out('Access key (clients -> storage server)\n');
-        io.out(`  AccessKeyId:     ${accessKeyId}\n`);
-        if (secret !== undefined) {
-          io.out(
-            `  AccessKeySecret: ${flags.showSecret ? secret : `${secret.slice(0, 4)}${'*'.repeat(Math.max(4, secret.length - 4))}`}\n`,
-          );
-        }
-      }
+      showKey(io, flags, key, keyFile);
     }),
   );
   return command;
+}
+
+function emptyAsUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Prints the callback key (only its PEM with `--pem`), then the access key the CLI would use. */
+function showKey(io: CliIo, flags: KeysFlags, key: CallbackKey, source: string): void {
+  if (flags.pem) {
+    io.out(key.publicKeyPem);
+    return;
+  }
+  const session = readDevSession(io, flags.data);
+  const accessKeyId = io.env['UPCALL_ACCESS_KEY_ID'] ?? session?.accessKeyId;
+  const secret = io.env['UPCALL_ACCESS_KEY_SECRET'] ?? session?.accessKeySecret;
+  io.out('Callback signing key (storage server -> app server)\n');
+  io.out(`  file:        ${source}\n`);
+  io.out(`  size:        ${key.bits} bits RSA\n`);
+  io.out(`  fingerprint: SHA256 ${fingerprint(key.publicKeyPem)}\n`);
+  if (session !== undefined) io.out(`  key URL:     ${session.keyUrl}\n`);
+  io.out(`\n${key.publicKeyPem}\n`);
+  if (accessKeyId !== undefined) {
+    io.out('Access key (clients -> storage server)\n');
+    io.out(`  AccessKeyId:     ${accessKeyId}\n`);
+    if (secret !== undefined) {
+      io.out(
+        `  AccessKeySecret: ${flags.showSecret ? secret : `${secret.slice(0, 4)}${'*'.repeat(Math.max(4, secret.length - 4))}`}\n`,
+      );
+    }
+  }
 }

@@ -32,6 +32,7 @@ export const completeMultipartUpload: Operation = async (ctx, deps) => {
   const callback = await uploadCallbackFromRequest(ctx, deps, 'CompleteMultipartUpload');
   const encodingType = parseEncodingType(ctx.query.get('encoding-type') ?? undefined);
   const completeAll = header(ctx, 'x-oss-complete-all')?.trim().toLowerCase() === 'yes';
+  const forbidOverwrite = forbidsOverwrite(ctx);
   const text = await readXmlBody(ctx.body, MAX_COMPLETE_BODY_BYTES);
   let parts: CompletedPart[];
   if (completeAll) {
@@ -47,9 +48,7 @@ export const completeMultipartUpload: Operation = async (ctx, deps) => {
   }
 
   // x-oss-forbid-overwrite: checked by the store as it commits; a refusal leaves the upload as it is.
-  const object = await deps.store.multipart.complete(upload, parts, {
-    forbidOverwrite: forbidsOverwrite(ctx),
-  });
+  const object = await deps.store.multipart.complete(upload, parts, { forbidOverwrite });
 
   // The object is stored. The upload callback (SPEC.md §7.3) runs here, between storing and
   // answering; on success its JSON reply replaces the XML body below.

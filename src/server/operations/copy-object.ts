@@ -35,6 +35,7 @@ export const copyObject: Operation = async (ctx, deps) => {
   const source = parseCopySource(header(ctx, 'x-oss-copy-source') ?? '');
   const meta = metadataDirective(ctx, key);
   const settings = copySettings(ctx);
+  const forbidOverwrite = forbidsOverwrite(ctx);
   await authorizeSourceRead(ctx, deps, source);
 
   const current = await deps.store.headObject(source.bucket, source.key);
@@ -52,7 +53,7 @@ export const copyObject: Operation = async (ctx, deps) => {
     key,
     meta,
     await withBucketEncryption(deps.store, bucket, settings),
-    { forbidOverwrite: forbidsOverwrite(ctx) },
+    { forbidOverwrite },
   );
   return {
     status: 200,

@@ -9,6 +9,8 @@
  *   otherwise) is enforced while it streams, so an oversized file fails as soon as it is too big.
  * - Nothing is stored unless the whole form was well-formed (file last and alone, body complete)
  *   and every check passed: the checks run as the store's `beforeCommit`.
+ * - `x-oss-forbid-overwrite: true` (a form field here) refuses an existing key with 409
+ *   FileAlreadyExists, checked by the store as it commits, as for PutObject.
  * - The `callback` field and the `x:` variables are read by the upload-callback step (SPEC.md
  *   §7.2, parse-callback.ts); they are never part of the stored metadata.
  */
@@ -18,6 +20,7 @@ import { ossError } from '../../shared/oss-error.ts';
 import { checkTemporaryPolicy } from '../../shared/security-token.ts';
 import { callbackFingerprint } from '../../callback/callback-fingerprint.ts';
 import type { StoredObject } from '../../store/object-store.ts';
+import { formForbidsOverwrite } from '../forbid-overwrite.ts';
 import { verifyDigests, expectedDigests } from '../integrity.ts';
 import { objectLocation, requireBucket } from '../request-arguments.ts';
 import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
@@ -71,6 +74,7 @@ export const postObject: Operation = async (ctx, deps) => {
       const meta = objectMetaFromHeaders(headers, key);
       const settings = await withBucketEncryption(deps.store, bucket, objectSettingsFromHeaders(headers));
       const expected = expectedDigests(headers);
+      const forbidOverwrite = formForbidsOverwrite(fields);
       const minSize = access.contentLength?.min ?? 0;
       const maxSize = Math.min(access.contentLength?.max ?? MAX_POST_OBJECT_SIZE, MAX_POST_OBJECT_SIZE);
       // §12.2: a bad callback field is refused before the file is stored.
@@ -90,6 +94,7 @@ export const postObject: Operation = async (ctx, deps) => {
         meta,
         settings,
         maxSize,
+        forbidOverwrite,
         ...(callback?.onReceived === undefined ? {} : { onReceived: callback.onReceived }),
         beforeCommit: async (pending) => {
           // Commit only a form that was well-formed to its end (file last and alone).

@@ -54,6 +54,7 @@ export const putObject: Operation = async (ctx, deps) => {
   const meta = objectMetaFromHeaders(ctx.headers, key);
   const settings = await withBucketEncryption(deps.store, bucket, objectSettingsFromHeaders(ctx.headers));
   const digests = integrityCheck(ctx.headers);
+  const forbidOverwrite = forbidsOverwrite(ctx);
   const callback = await uploadCallbackFromRequest(ctx, deps, 'PutObject', { bucket, key, meta });
   const object = await deps.store.putObject(bucket, key, ctx.body, {
     meta,
@@ -61,7 +62,7 @@ export const putObject: Operation = async (ctx, deps) => {
     maxSize: MAX_PUT_OBJECT_BYTES,
     ...declaredBodySize(ctx),
     // Checked by the store at its commit (and before it reads the body, to refuse early).
-    forbidOverwrite: forbidsOverwrite(ctx),
+    forbidOverwrite,
     ...(digests === undefined ? {} : { beforeCommit: digests }),
     ...(callback?.onReceived === undefined ? {} : { onReceived: callback.onReceived }),
   });

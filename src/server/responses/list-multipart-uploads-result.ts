@@ -1,6 +1,6 @@
 /**
  * The ListMultipartUploadsResult document (OSS ListMultipartUploads): the query echoed back, next
- * markers when truncated, one Upload (Key, UploadId, Initiated) per ongoing upload, then the
+ * markers when truncated, one Upload (Key, UploadId, StorageClass, Initiated) per ongoing upload, then the
  * CommonPrefixes a delimiter folded keys into.
  */
 import { el, renderXml } from '../../shared/xml.ts';
@@ -47,6 +47,9 @@ export function listMultipartUploadsResult(input: ListMultipartUploadsResultInpu
           'Upload',
           el('Key', key(upload.key)),
           el('UploadId', upload.uploadId),
+          // FIDELITY: OSS's docs list StorageClass in an Upload without fixing its place; upcall
+          // puts it where S3 does, before Initiated (XML readers, ali-oss's included, go by name).
+          el('StorageClass', upload.storageClass),
           el('Initiated', upload.initiated.toISOString()),
         ),
       ),

@@ -1295,10 +1295,25 @@ export async function createGatewayObjectStore(
     } catch (error) {
       throw databaseError(error);
     }
+    // A checked-out pg client has no 'error' listener of the pool's: a database that goes away
+    // during the migration would end the process with an unhandled 'error' event. Record it and
+    // fail the start instead.
+    let lost: Error | undefined;
+    const onError = (error: Error): void => {
+      lost ??= error;
+    };
+    client.on('error', onError);
     try {
       await migrate(client);
+    } catch (error) {
+      // After a lost connection migrate's own clean-up fails with a less telling error; report
+      // the loss (ServiceUnavailable, "metadata database").
+      throw databaseError(lost ?? error);
     } finally {
-      client.release();
+      // A healthy connection goes back to the pool, which listens for its errors while idle. A
+      // broken one is discarded (release with the error) and keeps onError for any late event.
+      if (lost === undefined) client.off('error', onError);
+      client.release(lost);
     }
   } catch (error) {
     await pool.end();

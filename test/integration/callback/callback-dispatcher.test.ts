@@ -139,6 +139,7 @@ function spec(urls: string[], overrides: Partial<CallbackSpec> = {}): CallbackSp
 
 const servers: { close: (cb: () => void) => unknown }[] = [];
 let dispatcher: CallbackDispatcher;
+const TIMEOUT_MS = 1500;
 
 beforeAll(() => {
   dispatcher = createCallbackDispatcher({
@@ -146,7 +147,9 @@ beforeAll(() => {
     keyUrl: KEY_URL,
     owner: '1050784833268046',
     now: () => new Date('2019-06-02T15:13:06Z'),
-    timeoutMs: 300,
+    // Short enough for the timeout cases, long enough that a loaded CI machine (the first test
+    // files start while everything else is still loading) answers a healthy app server in time.
+    timeoutMs: TIMEOUT_MS,
     maxReplyBytes: 64,
   });
 });
@@ -289,7 +292,9 @@ describe('callback dispatcher', () => {
     const { message, ec } = await failureMessage(spec([hang.url]));
     const port = new URL(hang.url).port;
     expect(message).toMatch(
-      new RegExp(`^Error status : -1 127\\.0\\.0\\.1:${port} reply timeout, cost:\\d+ms, timeout:300ms$`),
+      new RegExp(
+        `^Error status : -1 127\\.0\\.0\\.1:${port} reply timeout, cost:\\d+ms, timeout:${TIMEOUT_MS}ms$`,
+      ),
     );
     expect(ec).toBe('0007-00000202');
   });
@@ -332,7 +337,7 @@ describe('callback dispatcher', () => {
       rawServer('HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{"Sta', { stall: true }),
     );
     expect((await failureMessage(spec([stall.url]))).message).toMatch(
-      /reply timeout, cost:\d+ms, timeout:300ms$/,
+      new RegExp(`reply timeout, cost:\\d+ms, timeout:${TIMEOUT_MS}ms$`),
     );
   });
 
@@ -410,7 +415,7 @@ describe('private-address switch', () => {
       keyUrl: KEY_URL,
       owner: 'o',
       now: () => new Date(),
-      timeoutMs: 300,
+      timeoutMs: TIMEOUT_MS,
       forbidPrivateAddresses: true,
     });
     try {

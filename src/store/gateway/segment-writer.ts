@@ -27,7 +27,7 @@
  * the MD5 of the ciphertext sent, never the body's.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { ossError } from '../../shared/oss-error.ts';
 import type { Crc64Pool } from '../hashing/crc64-pool.ts';
@@ -92,6 +92,12 @@ function encryptPiece(piece: Buffer, dataKey: Buffer): Buffer {
   return Buffer.concat(out);
 }
 
+/**
+ * Chunks at least this long are handed to the engine's socket as they are (writeSole): the
+ * largest default socket high-water mark of the Node versions upcall runs on (64 KiB from Node 22).
+ */
+const UNCOPIED_CHUNK_BYTES = 64 * 1024;
+
 /** The body did not have the length it declared. */
 function incomplete(declared: number, received: number): Error {
   return ossError('IncompleteBody', {
@@ -115,44 +121,57 @@ async function writeSole(
   await recordIntent(ctx.pool, key, ctx.now());
   const abort = new AbortController();
   const blobSize = dataKey === undefined ? size : size + BLOB_HEADER_BYTES;
-  const pipe = new PassThrough();
   // Encrypted, the blob is not the body: the engine's ETag is checked against the ciphertext's MD5.
   const blobMd5 = dataKey === undefined ? undefined : createHash('md5');
   let sent = 0;
   let engineEtag: string | undefined;
   let failure: unknown;
-  /** A write waiting for 'drain'; a failed PUT must release it, or the receive side would hang. */
-  let waiting: ((error?: Error | null) => void) | undefined;
+  /**
+   * The source's write callback, held until the engine's socket has taken the chunks: the source
+   * may reuse a chunk once called back. A failed PUT must release it too, or the receive side hangs.
+   */
+  let release: ((error?: Error | null) => void) | undefined;
+  // The PUT's body: the sink pushes each chunk as it is, no copy. With a high-water mark of 0 the
+  // stream asks for more (`read`) only once it holds nothing and undici is flowing again, and
+  // undici pauses it whenever the socket's write returns false (client-h1.js writeStream) until
+  // the socket drains, i.e. until the kernel has every byte. A chunk of at least the socket's
+  // high-water mark (16 KiB on Node 20, 64 KiB on 22) always makes that write return false, so
+  // once `read` runs nothing holds such a chunk any more. Smaller ones may still sit in the
+  // socket's queue then: those are copied (cheap; an HTTP body arrives in 64 KiB reads).
+  const pipe = new Readable({
+    highWaterMark: 0,
+    read() {
+      const callback = release;
+      release = undefined;
+      callback?.();
+    },
+  });
   const put = ctx.blobs.put(key, pipe, blobSize, abort.signal);
   put.catch((error: unknown) => {
     failure ??= error;
-    const callback = waiting;
-    waiting = undefined;
+    const callback = release;
+    release = undefined;
     callback?.(error as Error);
   });
   const raw: BodySink = {
     write(chunks, callback) {
       if (failure !== undefined) return callback(failure as Error);
-      let flowing = true;
+      let pushed = false;
       for (const chunk of chunks) {
+        if (chunk.length === 0) continue;
         sent += chunk.length;
         if (sent > blobSize) return callback(incomplete(size, sent - (blobSize - size)));
         blobMd5?.update(chunk);
-        // The callback lets the source reuse its chunk, while the PUT may not have sent it yet
-        // (stream and socket queues): a plain chunk is copied (ciphertext is a new buffer already).
-        flowing = pipe.write(dataKey === undefined ? Buffer.from(chunk) : chunk);
+        // Ciphertext is a new buffer of the encrypting sink's: never reused by anyone.
+        pipe.push(dataKey !== undefined || chunk.length >= UNCOPIED_CHUNK_BYTES ? chunk : Buffer.from(chunk));
+        pushed = true;
       }
-      if (flowing) return callback();
-      waiting = callback;
-      pipe.once('drain', () => {
-        const resume = waiting;
-        waiting = undefined;
-        resume?.();
-      });
+      if (!pushed) return callback();
+      release = callback;
     },
     finish(callback) {
       if (sent !== blobSize) return callback(incomplete(size, sent - (blobSize - size)));
-      pipe.end();
+      pipe.push(null);
       put
         .then(({ etag }) => {
           engineEtag = etag.toLowerCase();

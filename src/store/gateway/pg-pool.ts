@@ -92,14 +92,20 @@ export function databaseError(error: unknown): unknown {
   });
 }
 
-/** One statement on any pooled connection. */
+/**
+ * One statement on any pooled connection. With `name` it is a prepared statement: each connection
+ * parses and plans it once, and later runs send only its parameters (for the hot statements).
+ */
 export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(
   pool: pg.Pool,
   sql: string,
   params: unknown[] = [],
+  name?: string,
 ): Promise<pg.QueryResult<R>> {
   try {
-    return await pool.query<R>(sql, params);
+    return await (name === undefined
+      ? pool.query<R>(sql, params)
+      : pool.query<R>({ name, text: sql, values: params }));
   } catch (error) {
     throw databaseError(error);
   }

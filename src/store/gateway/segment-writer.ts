@@ -37,7 +37,7 @@ import {
   type ReceivedBody,
   type ReceiveBodyOptions,
 } from '../hashing/hashing-writer.ts';
-import { discardUncommitted, recordIntent } from './blob-gc.ts';
+import { discardUncommitted, type IntentRecorder } from './blob-gc.ts';
 import type { BlobStore } from './blob-store.ts';
 import { BLOB_HEADER_BYTES, decipherFrom, encryptingSink } from '../encryption/object-cipher.ts';
 
@@ -49,6 +49,8 @@ export interface Segment {
 
 export interface BlobWriterContext {
   pool: pg.Pool;
+  /** Where each blob's intent is committed before its PUT (shared by the store's uploads). */
+  intents: IntentRecorder;
   blobs: BlobStore;
   now: () => number;
   segmentBytes: number;
@@ -118,7 +120,7 @@ async function writeSole(
   dataKey: Buffer | undefined,
 ): Promise<WrittenBody> {
   const key = newBlobKey(ctx.keyPrefix);
-  await recordIntent(ctx.pool, key, ctx.now());
+  await ctx.intents.record(key);
   const abort = new AbortController();
   const blobSize = dataKey === undefined ? size : size + BLOB_HEADER_BYTES;
   // Encrypted, the blob is not the body: the engine's ETag is checked against the ciphertext's MD5.
@@ -235,7 +237,7 @@ export async function writeBody(
   const startPut = async (piece: Buffer, sole: boolean): Promise<void> => {
     await inFlight;
     const key = newBlobKey(ctx.keyPrefix);
-    await recordIntent(ctx.pool, key, ctx.now());
+    await ctx.intents.record(key);
     segments.push({ key, size: piece.length });
     // Encrypted, the blob is not the body: its own MD5 is what the engine must report.
     const blob = dataKey === undefined ? piece : encryptPiece(piece, dataKey);

@@ -7,11 +7,14 @@
 // gateways get a database of their own, dropped at the end.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
 import { pairedAB } from '../lib/paired.js';
-import { recordRss } from '../lib/proc-sampler.js';
+import { recordLoad, recordRss } from '../lib/proc-sampler.js';
 import { describeLoad } from '../lib/report.js';
 import { pooled, Unavailable } from '../lib/side.js';
 import { mibPerSec, opsPerSec, runSlice } from '../lib/slice.js';
+import { send } from '../lib/target.js';
 import { REPO_ROOT } from '../lib/upcall.js';
 import { engineConfig, engineSide } from './s3-engine.js';
 
@@ -41,6 +44,70 @@ function gatewaysSide(targets, load) {
       };
     },
   };
+}
+
+const MiB = 1024 * 1024;
+
+/** Yields `total` bytes from one reused 1 MiB buffer (as memory.js): the client holds no more. */
+function generated(/** @type {number} */ total) {
+  const chunk = Buffer.alloc(MiB, 'g');
+  return Readable.from(
+    (function* () {
+      for (let sent = 0; sent < total; sent += MiB)
+        yield sent + MiB <= total ? chunk : chunk.subarray(0, total - sent);
+    })(),
+    { objectMode: false },
+  );
+}
+
+/**
+ * Peak RSS of a gateway of its own while one huge body (Content-Length, so one streamed blob)
+ * goes through it to the engine: a fresh process, so its VmHWM belongs to this upload alone.
+ * @param {import('../run.js').BenchContext} ctx @param {NodeJS.ProcessEnv} env
+ */
+async function rssPut(ctx, env) {
+  const bytes = (ctx.quick ? 64 : 2048) * MiB;
+  const { server, target } = await ctx.startUpcall({
+    name: 'gateway (rss put)',
+    env,
+    extraArgs: ['--callback-key-bits', '1024'],
+  });
+  try {
+    const rss = recordRss(server.pid);
+    // Outside load: the machine's CPU beyond the bench's own process and this gateway.
+    const load = recordLoad(() => [process.pid, server.pid]);
+    const pool = new Pool(target.origin, { connections: 1, bodyTimeout: 900_000, headersTimeout: 900_000 });
+    const t0 = performance.now();
+    try {
+      await send(pool, target, {
+        method: 'PUT',
+        key: 'gw-rss/huge',
+        headers: { 'content-length': String(bytes) },
+        body: /** @type {any} */ (generated(bytes)),
+      });
+    } finally {
+      await pool.close();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const peak = rss.stop();
+    const outside = load.stop();
+    const peakMiB = Math.max(peak.peakSampledMiB, peak.hwmMiB);
+    const cleanup = new Pool(target.origin, { connections: 1 });
+    await send(cleanup, target, { method: 'DELETE', key: 'gw-rss/huge' }, [204]).catch(() => {});
+    await cleanup.close();
+    return {
+      workload: `gateway: ${bytes / MiB} MiB PUT (streamed), 1 gateway`,
+      compare: 'peak gateway RSS',
+      storage: 'disk',
+      figures: `${peakMiB.toFixed(0)} MiB peak RSS, ${(bytes / MiB / seconds).toFixed(0)} MiB/s`,
+      load: describeLoad(outside),
+      target: '≤ 200 MB',
+      met: peakMiB * MiB <= 200e6,
+      note: 'one signed PUT with Content-Length through a fresh gateway, streamed to Swift as one blob; RSS sampled from /proc',
+    };
+  } finally {
+    await server.stop();
+  }
 }
 
 /** @param {import('../run.js').BenchContext} ctx */
@@ -155,6 +222,7 @@ export async function gateway(ctx) {
         });
       }
     }
+    rows.push(await rssPut(ctx, env));
   } finally {
     for (const g of gateways) await g.server.stop();
     const keys = [];

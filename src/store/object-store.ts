@@ -206,6 +206,12 @@ export interface PutOptions extends OverwriteOptions {
   /** Fails the write with EntityTooLarge as soon as more bytes than this arrive. */
   maxSize?: number;
   /**
+   * The body's length when the request declared it (Content-Length, not chunked). A backend may use
+   * it to stream the body on as it arrives (the gateway: one blob with that length); it still counts
+   * the bytes and fails with IncompleteBody when the body ends short. fs and memory ignore it.
+   */
+  size?: number;
+  /**
    * Called at most once, synchronously, as soon as the whole body has arrived and been hashed, before
    * the backend makes it durable and commits it. The upload can still fail after this (a disk error,
    * a digest check in beforeCommit, a missing bucket), so use it only to start work that is simply
@@ -380,6 +386,8 @@ export interface PartRecord {
 export interface PartOptions {
   /** Fails the write with EntityTooLarge as soon as more bytes than this arrive. */
   maxSize?: number;
+  /** The part's declared length (Content-Length, not chunked), as PutOptions.size. */
+  size?: number;
   /**
    * Runs after the part is fully received and hashed, before it replaces an earlier part with the
    * same number. Throwing aborts the write (e.g. BadDigest, InvalidCRC64) and nothing changes.

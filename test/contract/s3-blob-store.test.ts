@@ -305,6 +305,41 @@ describe('S3 blob store without a working engine', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('rejects a put whose engine connection is reset mid-body with ServiceUnavailable, not the body stream error', async () => {
+    // undici destroys the request body with the socket's error (write ECONNRESET); that must still
+    // read as the engine going away (503), not as the caller's stream breaking (500).
+    const server = createNetServer((socket) => {
+      let seen = 0;
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > 256 * 1024) socket.resetAndDestroy();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const store = createS3BlobStore({ ...FAKE_CONFIG, endpoint: `http://127.0.0.1:${port}` });
+    const size = 16 * 1024 * 1024;
+    let pushed = 0;
+    const body = new Readable({
+      read() {
+        // A body that keeps coming, as a client's upload does, so the reset meets writes in flight.
+        setTimeout(() => {
+          if (pushed >= size) return this.push(null);
+          pushed += 64 * 1024;
+          this.push(randomBytes(64 * 1024));
+        }, 1);
+      },
+    });
+    try {
+      expect(await rejectionCode(store.put('k', body, size))).toBe('ServiceUnavailable');
+    } finally {
+      body.destroy();
+      server.close();
+      await store.close();
+    }
+  });
+
   it('gives up on an engine that accepts connections but never answers, within the request timeout', async () => {
     const sockets = new Set<Socket>();
     const server = createNetServer((socket) => {

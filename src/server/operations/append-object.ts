@@ -20,7 +20,7 @@ import { objectMetaFromHeaders, uploadResultHeaders } from '../object-meta.ts';
 import { objectSettingsFromHeaders } from '../object-settings.ts';
 import { withBucketEncryption } from '../server-side-encryption.ts';
 import type { Operation } from '../pipeline/request-context.ts';
-import { MAX_PUT_OBJECT_BYTES, refuseDeclaredOversize } from './put-object.ts';
+import { declaredBodySize, MAX_PUT_OBJECT_BYTES, refuseDeclaredOversize } from './put-object.ts';
 
 export const appendObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
@@ -60,6 +60,7 @@ export const appendObject: Operation = async (ctx, deps) => {
     meta,
     settings,
     maxSize: MAX_PUT_OBJECT_BYTES - position,
+    ...declaredBodySize(ctx),
     beforeCommit,
   });
   const headers = uploadResultHeaders(object);

@@ -38,6 +38,16 @@ export function refuseDeclaredOversize(ctx: RequestContext, maxBytes: number): v
   }
 }
 
+/**
+ * The body's length as the request declares it: Content-Length when the body is not chunked, so
+ * the store can stream it on with that length (the gateway sends it as one blob).
+ */
+export function declaredBodySize(ctx: RequestContext): { size?: number } {
+  if (header(ctx, 'transfer-encoding') !== undefined) return {};
+  const declared = Number(header(ctx, 'content-length') ?? 'NaN');
+  return Number.isSafeInteger(declared) && declared >= 0 ? { size: declared } : {};
+}
+
 export const putObject: Operation = async (ctx, deps) => {
   const { bucket, key } = requireObject(ctx);
   refuseDeclaredOversize(ctx, MAX_PUT_OBJECT_BYTES);
@@ -50,6 +60,7 @@ export const putObject: Operation = async (ctx, deps) => {
     meta,
     settings,
     maxSize: MAX_PUT_OBJECT_BYTES,
+    ...declaredBodySize(ctx),
     // Checked by the store at its commit (and before it reads the body, to refuse early).
     forbidOverwrite,
     ...(digests === undefined ? {} : { beforeCommit: digests }),

@@ -12,6 +12,7 @@ import { integrityCheck } from '../integrity.ts';
 import { MAX_PART_SIZE, parsePartNumber, uploadRefOf } from '../request-arguments.ts';
 import { quoteEtag } from '../object-meta.ts';
 import type { Operation } from '../pipeline/request-context.ts';
+import { declaredBodySize } from './put-object.ts';
 
 export const uploadPart: Operation = async (ctx, deps) => {
   const upload = uploadRefOf(ctx);
@@ -19,6 +20,7 @@ export const uploadPart: Operation = async (ctx, deps) => {
   const digests = integrityCheck(ctx.headers);
   const part = await deps.store.multipart.uploadPart(upload, partNumber, ctx.body, {
     maxSize: MAX_PART_SIZE,
+    ...declaredBodySize(ctx),
     ...(digests === undefined ? {} : { beforeCommit: digests }),
   });
   return {

@@ -36,9 +36,55 @@ export async function recordGarbage(
   );
 }
 
-/** Commits, on its own, that `key` is about to be written (before its PUT starts). */
-export async function recordIntent(pool: pg.Pool, key: string, nowMs: number): Promise<void> {
-  await query(pool, 'INSERT INTO blob_intent (blob_key, created_ms) VALUES ($1, $2)', [key, nowMs]);
+/** Intents per INSERT at most (a bound on one statement's parameters, not a tuning knob). */
+const INTENT_GROUP = 256;
+
+/**
+ * Commits that blobs are about to be written, each before its PUT starts. The intents asked for
+ * while an INSERT is under way are committed together, in the next one (group commit): one round
+ * trip for the first upload, and one for every group of uploads that started during it. So
+ * concurrent small PUTs share their intent INSERT instead of each paying a round trip and a
+ * commit, and an upload never waits for more than the INSERT in flight plus its own.
+ */
+export class IntentRecorder {
+  readonly #pool: pg.Pool;
+  readonly #now: () => number;
+  #queued: { key: string; settle: (error?: Error) => void }[] = [];
+  #flushing = false;
+
+  constructor(pool: pg.Pool, now: () => number) {
+    this.#pool = pool;
+    this.#now = now;
+  }
+
+  /** Resolves once the intent for `key` is committed. */
+  record(key: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queued.push({ key, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    while (this.#queued.length > 0) {
+      const group = this.#queued.splice(0, INTENT_GROUP);
+      let failure: Error | undefined;
+      try {
+        await query(
+          this.#pool,
+          'INSERT INTO blob_intent (blob_key, created_ms) SELECT unnest($1::text[]), $2::bigint',
+          [group.map((entry) => entry.key), this.#now()],
+          'upcall_record_intents',
+        );
+      } catch (error) {
+        // Every upload of the group fails with the database's error (e.g. ServiceUnavailable).
+        failure = error instanceof Error ? error : new Error('recording the blob intents failed');
+      }
+      for (const entry of group) entry.settle(failure);
+    }
+    this.#flushing = false;
+  }
 }
 
 /** Inside the commit that references `keys`: they are written and owned by a row now. */

@@ -5,14 +5,15 @@
  *
  * The fs backend's model (fs-object-store.ts), with the row commit as the commit point:
  * - an object row lists its body as segments, each a blob under a fresh random key; PutObject
- *   writes one blob per `segmentBytes` of body (segment-writer.ts), AppendObject adds the
+ *   writes one blob (a body of declared length) or one per `segmentBytes` (segment-writer.ts), AppendObject adds the
  *   appended body's blobs, CompleteMultipartUpload hands the parts' blobs to the object (a
  *   metadata-only commit: OSS parts may be 100 KiB, S3 engines refuse parts under 5 MiB, so no
  *   S3 multipart is used), CopyObject copies the source's blobs server-side under new keys (every
  *   blob is owned by exactly one row: no reference counts);
  * - every write streams its blobs first (each recorded as an intent before its PUT), then one
  *   transaction re-checks what it depends on under row locks, swaps the rows, forgets the intents
- *   and records the blobs it no longer references in `blob_gc`, due after the grace period;
+ *   and records the blobs it no longer references in `blob_gc`, due after the grace period
+ *   (PutObject does all of that in one statement, COMMIT_PUT: one round trip);
  * - readers are never blocked and need no pins: a reader that read a row before a replace or a
  *   delete finds the old blobs until the sweep deletes them, after the grace (blob-gc.ts).
  *
@@ -27,8 +28,10 @@
  *   (NoSuchBucket);
  * - a part or completion vs abort: the upload row is locked (FOR SHARE / FOR UPDATE).
  *
- * No per-process cache: every request reads buckets from PostgreSQL (one primary-key lookup,
- * ≈0.1 ms on loopback), so no gateway ever serves another's stale bucket state.
+ * One per-process cache, of bucket rows for the write paths' early check, invalidated across
+ * gateways by PostgreSQL NOTIFY (bucket-cache.ts); what answers with bucket state or decides
+ * access by it reads PostgreSQL (one primary-key lookup), so no gateway ever serves another's
+ * stale bucket state.
  *
  * OSS metadata (user metadata, content type, ETag, CRC-64, ACL, tags, storage class, restore,
  * bucket ACL, CORS, lifecycle and default encryption) lives in PostgreSQL only: the engine stores bytes.
@@ -99,15 +102,16 @@ import type {
 } from '../object-store.ts';
 import type { HealthCheckedStore, StoreHealthCheck } from '../store-health.ts';
 import {
+  IntentRecorder,
   PeriodicSweep,
   discardUncommitted,
   forgetIntents,
   recordGarbage,
-  recordIntent,
   sweepGarbage,
 } from './blob-gc.ts';
 import type { BlobStore, S3Config } from './blob-store.ts';
 import { COMPACT_ABOVE_SEGMENTS, compactSegments } from './append-compaction.ts';
+import { BUCKET_CHANNEL, BucketCache } from './bucket-cache.ts';
 import { openPgCallbackLog } from './pg-callback-log.ts';
 import { createS3BlobStore } from './s3-blob-store.ts';
 import { createPgPool, databaseError, query, sqlState, transaction } from './pg-pool.ts';
@@ -145,7 +149,7 @@ export interface GatewayObjectStoreOptions {
   crc64Pool?: Crc64Pool | undefined;
   /** The clock (ms) for timestamps and the grace period; tests move it. */
   now?: (() => number) | undefined;
-  /** PostgreSQL connections of this gateway (default 10). */
+  /** PostgreSQL connections of this gateway (default 20, pg-pool.ts). */
   poolSize?: number | undefined;
   /**
    * The server-side encryption master key (32 bytes), the same on every gateway. Default: the one
@@ -196,6 +200,35 @@ const UPDATE_OBJECT = `UPDATE objects SET size = $3, etag = $4, content_md5 = $5
   last_modified_ms = $7, type = $8, meta = $9, segments = $10, acl = $11, tags = $12,
   storage_class = $13, restore_ready_ms = $14, restore_expires_ms = $15, encryption = $16
   WHERE bucket = $1 AND key = $2`;
+
+/**
+ * PutObject's commit as ONE statement, autocommitted: one round trip where a transaction takes six
+ * (BEGIN, the row lock, the write, forgetting the intents, recording the replaced blobs, COMMIT).
+ * A statement is atomic, so it still commits all of it or nothing: `old` locks the row at the key
+ * (FOR UPDATE: a concurrent replace waits for it, and READ COMMITTED re-reads the latest version);
+ * `updated` replaces it unless $17 (forbidOverwrite) forbids; `inserted` adds the row when there
+ * was none (ON CONFLICT DO NOTHING: when another gateway inserted the key meanwhile, nothing is
+ * written and the caller runs the statement again, which then locks and replaces that row); the
+ * new blobs' intents ($18) are forgotten and the replaced row's blobs recorded as garbage due at
+ * $19, both only when the row was written. A missing bucket fails the insert's foreign key (23503).
+ */
+const COMMIT_PUT = `WITH old AS (
+    SELECT segments FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE
+  ), updated AS (
+    ${UPDATE_OBJECT} AND EXISTS (SELECT FROM old) AND NOT $17::boolean RETURNING 1
+  ), inserted AS (
+    ${INSERT_OBJECT} RETURNING 1
+  ), written AS (
+    SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted
+  ), forgotten AS (
+    DELETE FROM blob_intent WHERE blob_key = ANY($18::text[]) AND EXISTS (SELECT FROM written)
+  ), garbage AS (
+    INSERT INTO blob_gc (blob_key, due_ms)
+    SELECT segment ->> 0, $19 FROM old, json_array_elements(old.segments) AS segment
+    WHERE EXISTS (SELECT FROM updated)
+    ON CONFLICT (blob_key) DO UPDATE SET due_ms = LEAST(blob_gc.due_ms, EXCLUDED.due_ms)
+  )
+  SELECT EXISTS (SELECT FROM old) AS existed, EXISTS (SELECT FROM written) AS written`;
 
 const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
 
@@ -283,6 +316,8 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #now: () => number;
   readonly #sweep: PeriodicSweep | undefined;
   readonly #givenMasterKey: Buffer | undefined;
+  /** Bucket rows for the write paths' early check only (see #bucketRowToWrite). */
+  readonly #buckets: BucketCache<BucketRow>;
   #masterKeyLoad: Promise<Buffer> | undefined;
   #closed = false;
   /** Compactions running in this process, by `bucket\0key` (one per object at a time), awaited by close(). */
@@ -299,12 +334,15 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     this.#givenMasterKey = options.masterKey === undefined ? undefined : checkMasterKey(options.masterKey);
     this.#writer = {
       pool,
+      intents: new IntentRecorder(pool, this.#now),
       blobs: this.#blobs,
       now: this.#now,
       segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
       keyPrefix: options.blobKeyPrefix ?? '',
       crc64Pool: crc64.pool,
     };
+    this.#buckets = new BucketCache({ databaseUrl: options.databaseUrl, now: this.#now });
+    this.#buckets.start();
     this.callbackLog = openPgCallbackLog(pool);
     const interval = options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS;
     this.#sweep = interval > 0 ? new PeriodicSweep(() => this.sweepGarbage(), interval) : undefined;
@@ -426,6 +464,20 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     return rows[0];
   }
 
+  /**
+   * The bucket row for a write's early check, from this gateway's cache when it has it. Only for
+   * writes whose commit checks the bucket again (the objects' foreign key): a row another gateway
+   * has just deleted can then at most let a body be received before NoSuchBucket (bucket-cache.ts).
+   */
+  async #bucketRowToWrite(name: string): Promise<BucketRow> {
+    const cached = this.#buckets.get(name);
+    if (cached !== undefined) return cached;
+    const generation = this.#buckets.generation;
+    const row = await this.#bucketRow(name);
+    this.#buckets.set(name, row, generation);
+    return row;
+  }
+
   async #objectRow(bucket: string, key: string): Promise<ObjectRow | undefined> {
     const { rows } = await query<ObjectRow>(
       this.#pool,
@@ -538,7 +590,14 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   }
 
   async setBucketAcl(name: string, acl: BucketAcl): Promise<void> {
-    const { rowCount } = await query(this.#pool, 'UPDATE buckets SET acl = $1 WHERE name = $2', [acl, name]);
+    // Announced to every gateway's bucket cache at the commit (bucket-cache.ts).
+    const { rowCount } = await query(
+      this.#pool,
+      `WITH changed AS (UPDATE buckets SET acl = $1 WHERE name = $2 RETURNING name)
+       SELECT pg_notify('${BUCKET_CHANNEL}', name) FROM changed`,
+      [acl, name],
+    );
+    this.#buckets.drop(name);
     if (rowCount !== 1) throw noSuchBucket(name);
   }
 
@@ -586,12 +645,19 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   async deleteBucket(name: string): Promise<void> {
     let deleted: number | null;
     try {
-      ({ rowCount: deleted } = await query(this.#pool, 'DELETE FROM buckets WHERE name = $1', [name]));
+      // Announced to every gateway's bucket cache at the commit (bucket-cache.ts).
+      ({ rowCount: deleted } = await query(
+        this.#pool,
+        `WITH gone AS (DELETE FROM buckets WHERE name = $1 RETURNING name)
+         SELECT pg_notify('${BUCKET_CHANNEL}', name) FROM gone`,
+        [name],
+      ));
     } catch (error) {
       // Objects or uploads still reference it (the foreign keys decide, whatever gateway wrote them).
       if (sqlState(error) === '23503') throw ossError('BucketNotEmpty', { details: { BucketName: name } });
       throw error;
     }
+    this.#buckets.drop(name);
     if (deleted !== 1) throw noSuchBucket(name);
   }
 
@@ -599,7 +665,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
 
   async putObject(bucket: string, key: string, body: Readable, options: PutOptions): Promise<StoredObject> {
     // Refused before a byte of the body is read; the commit's foreign key is the authority.
-    const bucketRow = await this.#bucketRow(bucket);
+    const bucketRow = await this.#bucketRowToWrite(bucket);
     // Refused before a byte is read or copied; the check in the commit is the one that decides.
     if (options.forbidOverwrite)
       checkOverwrite(options, (await this.#objectRow(bucket, key)) !== undefined, key);
@@ -610,6 +676,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       options.maxSize,
       reportingTo(options.onReceived),
       await this.#dataKey(encryption),
+      options.size,
     );
     const newBlobs = segments.map((s) => s.key);
     const object: StoredObject = {
@@ -628,11 +695,32 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     };
     const row = toObjectRow(object, segments, encryption);
     await this.#checkOrDiscard(newBlobs, options.beforeCommit, () => toStoredObject(row));
-    await this.#commit(newBlobs, async (client) => ({
-      result: undefined,
-      dropped: await this.#replaceObject(client, row, options),
-    }));
+    await this.#commitPut(row, newBlobs, options);
     return toStoredObject(row);
+  }
+
+  /**
+   * Makes `row` the object at its key in one statement (COMMIT_PUT), as #commit + #replaceObject
+   * would in a transaction; when it fails, the new blobs are discarded.
+   * @throws FileAlreadyExists | NoSuchBucket | ServiceUnavailable
+   */
+  async #commitPut(row: ObjectRow, newBlobs: readonly string[], options: OverwriteOptions): Promise<void> {
+    const params = [...objectParams(row), options.forbidOverwrite === true, newBlobs, this.#due()];
+    try {
+      for (;;) {
+        const { rows } = await intoBucket(
+          row.bucket,
+          query<{ existed: boolean; written: boolean }>(this.#pool, COMMIT_PUT, params, 'upcall_commit_put'),
+        );
+        if (rows[0]?.written === true) return;
+        // Not written: the row exists and may not be overwritten, or another gateway inserted the
+        // key since this statement's snapshot; the next run locks and replaces that row.
+        if (rows[0]?.existed === true) checkOverwrite(options, true, row.key.toString('utf8'));
+      }
+    } catch (error) {
+      await discardUncommitted(this.#pool, this.#blobs, newBlobs);
+      throw error;
+    }
   }
 
   async headObject(bucket: string, key: string): Promise<StoredObject> {
@@ -722,7 +810,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     try {
       for (const [sourceKey, size] of from.segments) {
         const target = newBlobKey(this.#writer.keyPrefix);
-        await recordIntent(this.#pool, target, this.#now());
+        await this.#writer.intents.record(target);
         segments.push({ key: target, size });
         await this.#blobs.copy(sourceKey, target);
       }
@@ -851,7 +939,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     body: Readable,
     options: PutOptions,
   ): Promise<StoredObject> {
-    const bucketRow = await this.#bucketRow(bucket);
+    const bucketRow = await this.#bucketRowToWrite(bucket);
     const settings = { storageClass: bucketRow.storage_class, ...options.settings };
     const before = await this.#objectRow(bucket, key);
     // Refused before the body is read; re-checked under the row lock in the commit.
@@ -864,6 +952,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       options.maxSize,
       {},
       await this.#dataKey(encryption),
+      options.size,
     );
     const newBlobs = segments.map((s) => s.key);
     const current = await this.#objectRow(bucket, key).catch(() => before);
@@ -966,6 +1055,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     this.#closed = true;
     await this.#sweep?.stop();
     await Promise.all(this.#compacting.values());
+    await this.#buckets.close();
     await this.#pool.end();
     if (this.#ownsBlobs) await this.#blobs.close();
     if (this.#crc64.owned) await this.#crc64.pool.close();
@@ -1029,6 +1119,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       options.maxSize,
       {},
       await this.#dataKey(upload.encryption),
+      options.size,
     );
     const newBlobs = segments.map((s) => s.key);
     const row: PartRow = {

@@ -6,7 +6,9 @@
  * Error mapping: S3UnavailableError (unreachable, timed out, 5xx after the retries) →
  * ServiceUnavailable; any other engine answer → InternalError whose message names the operation,
  * status and S3 code (never the key: the client keeps keys out of its messages). The caller's own
- * failures pass through unchanged: its body stream's error, its AbortSignal's reason.
+ * failures pass through unchanged: its body stream's error, its AbortSignal's reason. A connection
+ * to the engine that breaks mid-PUT is ServiceUnavailable even though undici also hands its error
+ * to the body stream (s3-client.ts).
  *
  * A put that fails midway leaves nothing under the key: the request carries Content-Length, so
  * the engine discards a body that ends early (a broken stream resets the connection), and undici

@@ -352,14 +352,18 @@ export class S3Client {
           headersTimeout: request.replayable ? Math.max(1, deadline - Date.now()) : timeoutMs,
         });
       } catch (error) {
-        // The caller's own failures pass through as they are: its body stream broke, or it aborted.
-        if (bodyError !== undefined) throw bodyError;
+        // The caller's own failure passes through as it is: it aborted.
         if (request.signal?.aborted === true) {
           const reason: unknown = request.signal.reason;
           throw reason ?? error;
         }
-        const reason = unavailableReason(error);
-        if (reason === undefined) throw error;
+        // The engine's connection broke. undici then also destroys the body stream with that
+        // error (a socket write's ECONNRESET reaches the caller as the body's error), so a body
+        // error is the caller's only when it is not a connection failure: an engine cut off
+        // mid-PUT is ServiceUnavailable, not a broken stream of the caller's. (The callers here
+        // abort through the signal when their side fails: segment-writer.ts.)
+        const reason = unavailableReason(error) ?? unavailableReason(bodyError);
+        if (reason === undefined) throw bodyError ?? error;
         if (canRetry && (await this.#backoff(attempt, deadline))) continue;
         throw new S3UnavailableError(request.operation, reason, attempt, error);
       }

@@ -1,9 +1,9 @@
 /**
  * Receives one upload body into blobs of the S3 engine: the BodySink behind the hashing writer.
  *
- * The store is not told a body's length (chunked uploads have none) and S3 engines need a
- * Content-Length on every PUT (RGW refuses chunked PUTs, Swift's acceptance is not to be relied
- * on), so the body is cut into segments of at most `segmentBytes`, each PUT with its length:
+ * S3 engines need a Content-Length on every PUT (RGW refuses chunked PUTs, Swift's acceptance is
+ * not to be relied on). A body whose length is not declared (chunked uploads have none) is cut
+ * into segments of at most `segmentBytes`, each PUT with its length:
  * a body up to that bound is one blob. Memory per upload is bounded by two segments: the one
  * being PUT and the next one being received; the receive side waits (backpressure) while a PUT
  * is still running.
@@ -14,6 +14,11 @@
  * writer computes anyway. A mismatch fails the write with InternalError.
  *
  * On any failure every blob written so far is deleted (or left to the sweep through its intent).
+ *
+ * A body whose length is declared (`size`: the request's Content-Length) is not cut at all: it
+ * streams straight on as one blob PUT with that length while it arrives, so nothing is buffered
+ * beyond the stream's high-water marks and the engine receives it at the client's pace. Its bytes
+ * are still counted: a body that ends short (or runs long) fails with IncompleteBody.
  *
  * Server-side encryption (encryption/object-cipher.ts, as the fs backend does it): with a data key
  * every blob is its segment encrypted on its own, AES-256-CTR under a fresh IV stored as the blob's
@@ -32,7 +37,7 @@ import {
   type ReceivedBody,
   type ReceiveBodyOptions,
 } from '../hashing/hashing-writer.ts';
-import { discardUncommitted, recordIntent } from './blob-gc.ts';
+import { discardUncommitted, type IntentRecorder } from './blob-gc.ts';
 import type { BlobStore } from './blob-store.ts';
 import { BLOB_HEADER_BYTES, decipherFrom, encryptingSink } from '../encryption/object-cipher.ts';
 
@@ -44,6 +49,8 @@ export interface Segment {
 
 export interface BlobWriterContext {
   pool: pg.Pool;
+  /** Where each blob's intent is committed before its PUT (shared by the store's uploads). */
+  intents: IntentRecorder;
   blobs: BlobStore;
   now: () => number;
   segmentBytes: number;
@@ -88,7 +95,114 @@ function encryptPiece(piece: Buffer, dataKey: Buffer): Buffer {
 }
 
 /**
- * Streams `body` into new blobs (encrypted under `dataKey` when given). Resolves once every blob is stored and verified; the caller
+ * Chunks at least this long are handed to the engine's socket as they are (writeSole): the
+ * largest default socket high-water mark of the Node versions upcall runs on (64 KiB from Node 22).
+ */
+const UNCOPIED_CHUNK_BYTES = 64 * 1024;
+
+/** The body did not have the length it declared. */
+function incomplete(declared: number, received: number): Error {
+  return ossError('IncompleteBody', {
+    message: `The request body's length (${received} bytes or more) does not match its declared ${declared} bytes.`,
+  });
+}
+
+/**
+ * A body of declared length `size` as one blob, streamed through while it is received: the blob's
+ * Content-Length is `size` (plus the IV when encrypted), so the engine needs no buffering either.
+ */
+async function writeSole(
+  ctx: BlobWriterContext,
+  body: Readable,
+  size: number,
+  maxSize: number | undefined,
+  options: ReceiveBodyOptions,
+  dataKey: Buffer | undefined,
+): Promise<WrittenBody> {
+  const key = newBlobKey(ctx.keyPrefix);
+  await ctx.intents.record(key);
+  const abort = new AbortController();
+  const blobSize = dataKey === undefined ? size : size + BLOB_HEADER_BYTES;
+  // Encrypted, the blob is not the body: the engine's ETag is checked against the ciphertext's MD5.
+  const blobMd5 = dataKey === undefined ? undefined : createHash('md5');
+  let sent = 0;
+  let engineEtag: string | undefined;
+  let failure: unknown;
+  /**
+   * The source's write callback, held until the engine's socket has taken the chunks: the source
+   * may reuse a chunk once called back. A failed PUT must release it too, or the receive side hangs.
+   */
+  let release: ((error?: Error | null) => void) | undefined;
+  // The PUT's body: the sink pushes each chunk as it is, no copy. With a high-water mark of 0 the
+  // stream asks for more (`read`) only once it holds nothing and undici is flowing again, and
+  // undici pauses it whenever the socket's write returns false (client-h1.js writeStream) until
+  // the socket drains, i.e. until the kernel has every byte. A chunk of at least the socket's
+  // high-water mark (16 KiB on Node 20, 64 KiB on 22) always makes that write return false, so
+  // once `read` runs nothing holds such a chunk any more. Smaller ones may still sit in the
+  // socket's queue then: those are copied (cheap; an HTTP body arrives in 64 KiB reads).
+  const pipe = new Readable({
+    highWaterMark: 0,
+    read() {
+      const callback = release;
+      release = undefined;
+      callback?.();
+    },
+  });
+  const put = ctx.blobs.put(key, pipe, blobSize, abort.signal);
+  put.catch((error: unknown) => {
+    failure ??= error;
+    const callback = release;
+    release = undefined;
+    callback?.(error as Error);
+  });
+  const raw: BodySink = {
+    write(chunks, callback) {
+      if (failure !== undefined) return callback(failure as Error);
+      let pushed = false;
+      for (const chunk of chunks) {
+        if (chunk.length === 0) continue;
+        sent += chunk.length;
+        if (sent > blobSize) return callback(incomplete(size, sent - (blobSize - size)));
+        blobMd5?.update(chunk);
+        // Ciphertext is a new buffer of the encrypting sink's: never reused by anyone.
+        pipe.push(dataKey !== undefined || chunk.length >= UNCOPIED_CHUNK_BYTES ? chunk : Buffer.from(chunk));
+        pushed = true;
+      }
+      if (!pushed) return callback();
+      release = callback;
+    },
+    finish(callback) {
+      if (sent !== blobSize) return callback(incomplete(size, sent - (blobSize - size)));
+      pipe.push(null);
+      put
+        .then(({ etag }) => {
+          engineEtag = etag.toLowerCase();
+          if (blobMd5 !== undefined) {
+            const ours = blobMd5.digest('hex');
+            if (engineEtag !== ours) throw mismatch(key, engineEtag, ours);
+          }
+        })
+        .then(() => callback(), callback);
+    },
+  };
+  try {
+    const sink = dataKey === undefined ? raw : encryptingSink(raw, dataKey);
+    const received = await receiveBody(body, sink, maxSize, { ...options, crc64Pool: ctx.crc64Pool });
+    const md5 = received.md5.toString('hex');
+    if (dataKey === undefined && engineEtag !== md5) throw mismatch(key, engineEtag ?? 'none', md5);
+    return { received, segments: [{ key, size }] };
+  } catch (error) {
+    abort.abort();
+    pipe.destroy();
+    await put.catch(() => {});
+    await discardUncommitted(ctx.pool, ctx.blobs, [key]);
+    throw error;
+  }
+}
+
+/**
+ * Streams `body` into new blobs (encrypted under `dataKey` when given). With `size` (the declared
+ * length) and a non-empty body, one blob streamed through (writeSole); otherwise segments. Resolves once every blob is stored and verified; the caller
  * commits them (forgetting their intents in the commit) or discards them.
  * @throws EntityTooLarge | the body's own error | ServiceUnavailable | InternalError
  */
@@ -98,7 +212,10 @@ export async function writeBody(
   maxSize: number | undefined,
   options: ReceiveBodyOptions = {},
   dataKey?: Buffer,
+  size?: number,
 ): Promise<WrittenBody> {
+  // An empty body has no blob at all, as on the segment path.
+  if (size !== undefined && size > 0) return writeSole(ctx, body, size, maxSize, options, dataKey);
   const segments: Segment[] = [];
   const abort = new AbortController();
   let buffered: Buffer[] = [];
@@ -120,7 +237,7 @@ export async function writeBody(
   const startPut = async (piece: Buffer, sole: boolean): Promise<void> => {
     await inFlight;
     const key = newBlobKey(ctx.keyPrefix);
-    await recordIntent(ctx.pool, key, ctx.now());
+    await ctx.intents.record(key);
     segments.push({ key, size: piece.length });
     // Encrypted, the blob is not the body: its own MD5 is what the engine must report.
     const blob = dataKey === undefined ? piece : encryptPiece(piece, dataKey);

@@ -15,6 +15,7 @@ import {
   type ObjectStore,
 } from '../../src/store/index.ts';
 import { body, bytes, readAll, runObjectStoreContract } from './object-store.contract.ts';
+import { OLD_CORS, OLD_LIFECYCLE } from '../helpers/old-bucket-settings.ts';
 
 // Opened as a server opens it (createObjectStore, src/store/create-object-store.ts).
 runObjectStoreContract('fs', async () => {
@@ -426,21 +427,8 @@ describe('fs backend: data dirs from before the bucket settings shared one colum
       storage_class TEXT NOT NULL DEFAULT 'Standard', cors TEXT, lifecycle TEXT, encryption TEXT
     ) WITHOUT ROWID;
   `;
-  const cors = {
-    rules: [
-      {
-        allowedOrigins: ['https://*.example.com'],
-        allowedMethods: ['PUT'],
-        allowedHeaders: ['*'],
-        exposeHeaders: ['ETag'],
-        maxAgeSeconds: 60,
-      },
-    ],
-    responseVary: true,
-  };
-  const lifecycle = {
-    rules: [{ id: 'tmp', prefix: 'tmp/', status: 'Enabled' as const, tags: [], expiration: { days: 1 } }],
-  };
+  const cors = OLD_CORS;
+  const lifecycle = OLD_LIFECYCLE;
   let dataDir: string;
 
   beforeEach(async () => {

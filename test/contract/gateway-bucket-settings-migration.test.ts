@@ -7,24 +7,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, SCHEMA_VERSION } from '../../src/store/gateway/pg-schema.ts';
 import { createGatewayObjectStore } from '../../src/store/index.ts';
 import { createTestDatabase, testServices, type TestDatabase } from '../helpers/services.ts';
+import { OLD_CORS, OLD_LIFECYCLE } from '../helpers/old-bucket-settings.ts';
 
 const services = testServices();
 
-const cors = {
-  rules: [
-    {
-      allowedOrigins: ['https://*.example.com'],
-      allowedMethods: ['PUT'],
-      allowedHeaders: ['*'],
-      exposeHeaders: ['ETag'],
-      maxAgeSeconds: 60,
-    },
-  ],
-  responseVary: true,
-};
-const lifecycle = {
-  rules: [{ id: 'tmp', prefix: 'tmp/', status: 'Enabled' as const, tags: [], expiration: { days: 1 } }],
-};
+const cors = OLD_CORS;
+const lifecycle = OLD_LIFECYCLE;
 
 describe.skipIf(!services)(
   'gateway store: a database from before the bucket settings shared one column',

@@ -168,6 +168,7 @@ export async function gateway(ctx) {
         keys: 5000,
         metric: opsPerSec,
         unit: 'ops/s',
+        target: 0.7, // issue 16
       },
       {
         workload: `${big >> 20} MiB PUT, c2`,
@@ -176,6 +177,7 @@ export async function gateway(ctx) {
         keys: 4,
         metric: mibPerSec,
         unit: 'MiB/s',
+        target: 0.8, // issue 16
       },
     ];
     for (const shape of shapes) {
@@ -217,6 +219,8 @@ export async function gateway(ctx) {
           min: r.min,
           max: r.max,
           figures: `${r.b.value.toFixed(0)} vs ${r.a.value.toFixed(0)} ${shape.unit}; p50 ${r.b.p50.toFixed(2)} vs ${r.a.p50.toFixed(2)} ms, p99 ${r.b.p99.toFixed(2)} vs ${r.a.p99.toFixed(2)} ms; peak RSS per gateway ${peaks.map((p) => `${Math.max(p.peakSampledMiB, p.hwmMiB).toFixed(0)}`).join(', ')} MiB`,
+          target: `≥ ${shape.target}`,
+          met: r.ratio >= shape.target,
           load: describeLoad(r.load),
           note: 'signed OSS PUTs through upcall gateways (PostgreSQL commit + Swift blob PUT) vs the same bodies PUT straight to Swift through upcall’s S3 client',
         });

@@ -378,12 +378,30 @@ export async function readSegments(
   }
   if (pieces.length === 0) return Readable.from([], { objectMode: false });
   const opened = await openPiece(blobs, pieces[0]!, dataKey);
+  // The first bytes are read before the body is handed over: the server writes the response
+  // headers with the body's first chunk, so an engine that fails between its headers and its data
+  // (cut off, reset) must fail here, while the client can still get a 503, not a connection closed
+  // with nothing on it ("socket hang up"; seen in the engine-outage test).
+  const firstPiece = plaintextOf(opened, dataKey);
+  let first: IteratorResult<Buffer>;
+  try {
+    first = await firstPiece.next();
+  } catch (error) {
+    release(opened.stream);
+    throw ossError('ServiceUnavailable', {
+      message: 'The storage engine failed while the object was read. Please try again.',
+      cause: error,
+    });
+  }
   async function* chunks(): AsyncGenerator<Buffer> {
     let current: OpenPiece | undefined = opened;
     try {
-      for (let i = 0; i < pieces.length; i++) {
-        if (i > 0) current = await openPiece(blobs, pieces[i]!, dataKey);
-        yield* plaintextOf(current!, dataKey);
+      if (first.done !== true) yield first.value;
+      yield* firstPiece;
+      current = undefined;
+      for (let i = 1; i < pieces.length; i++) {
+        current = await openPiece(blobs, pieces[i]!, dataKey);
+        yield* plaintextOf(current, dataKey);
         current = undefined;
       }
     } finally {

@@ -11,8 +11,7 @@
  * partial one over failed rows (a successful callback, the usual case, adds nothing to it), and
  * there is no index on time: rows are in creation order by `seq`, so pruning by age walks from
  * the oldest, and `since` filters a scan by `seq`. `seq` is the paging marker; pruning drops the
- * oldest rows, so a number is reused only after the whole log was pruned away, and the numbers
- * left have no gaps (pruning by count relies on that).
+ * oldest rows, so a number is reused only after the whole log was pruned away.
  */
 import type Database from 'better-sqlite3';
 import type {
@@ -77,13 +76,8 @@ export function openSqliteCallbackLog(db: Database.Database): CallbackLog {
        (SELECT seq FROM callback_log WHERE created_ms >= ? ORDER BY seq LIMIT 1),
        (SELECT max(seq) + 1 FROM callback_log))`,
   );
-  // By arithmetic on `seq`, not by counting: rows leave only from the oldest end (both prunes
-  // drop a prefix) and an insert takes max(seq) + 1, so the rows hold every seq from the oldest
-  // to the newest and the newest `maxEntries` are those above max(seq) - maxEntries. Counting
-  // (`ORDER BY seq DESC LIMIT 1 OFFSET maxEntries`) stepped through up to maxEntries rows on the
-  // event loop at every prune: 25-35 ms per prune past 40 000 entries (bench/findings.md).
   const pruneCount = db.prepare<[number]>(
-    `DELETE FROM callback_log WHERE seq <= (SELECT max(seq) FROM callback_log) - ?`,
+    `DELETE FROM callback_log WHERE seq <= (SELECT seq FROM callback_log ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
   );
   const recordAll = db.transaction((writes: readonly CallbackLogWrite[]) => {
     for (const write of writes) {

@@ -38,8 +38,10 @@ describe('fs callback log migration', () => {
         meta: { contentType: 'text/plain', userMeta: {} },
       });
       await before.close();
-      // Make it an old data dir: no callback log anywhere.
-      await rm(join(dataDir, 'callback-log.sqlite'));
+      // Make it an old data dir: no callback_log table.
+      const db = new Database(join(dataDir, 'meta.sqlite'));
+      db.exec('DROP TABLE callback_log');
+      db.close();
 
       const after = await createFsObjectStore({ dataDir, fsync: false });
       try {
@@ -47,78 +49,6 @@ describe('fs callback log migration', () => {
         expect((await after.callbackLog!.list({ limit: 10 })).entries).toEqual([]);
       } finally {
         await after.close();
-      }
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('fs callback log in its own file', () => {
-  it('a data dir whose meta.sqlite holds the log (its first release) keeps every entry, seq included', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'upcall-cblog-move-'));
-    try {
-      const before = await createFsObjectStore({ dataDir, fsync: false });
-      await before.createBucket('photos', 'private');
-      await before.close();
-      // The first release's layout: the table (its DDL as it shipped) and its rows in meta.sqlite.
-      const db = new Database(join(dataDir, 'meta.sqlite'));
-      db.exec(`
-        CREATE TABLE callback_log (
-          seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, bucket TEXT NOT NULL,
-          key TEXT NOT NULL, operation TEXT NOT NULL, created_ms INTEGER NOT NULL,
-          failed INTEGER NOT NULL, request TEXT NOT NULL, body BLOB NOT NULL, deliveries TEXT NOT NULL);
-        CREATE INDEX callback_log_failed ON callback_log (seq) WHERE failed = 1;`);
-      const insert = db.prepare(
-        `INSERT INTO callback_log VALUES (?, ?, 'photos', ?, 'PutObject', ?, ?, '{"urls":["http://a.example/cb"],"bodyType":"text/plain","sni":false}', ?, ?)`,
-      );
-      for (const n of [1, 2, 5]) {
-        const at = Date.UTC(2026, 11, 7, 10, 0, n);
-        const delivery = {
-          at,
-          ok: n !== 2,
-          message: n === 2 ? 'Error status : 503.' : '',
-          latencyMs: 3,
-          attempts: [],
-          redelivery: false,
-        };
-        insert.run(
-          n,
-          `OLD${n}`,
-          `k/${n}.jpg`,
-          at,
-          n === 2 ? 1 : 0,
-          Buffer.from(`object=k/${n}.jpg`),
-          JSON.stringify([delivery]),
-        );
-      }
-      db.close();
-      await rm(join(dataDir, 'callback-log.sqlite'));
-
-      for (let open = 0; open < 2; open++) {
-        const store = await createFsObjectStore({ dataDir, fsync: false });
-        try {
-          const log = store.callbackLog!;
-          const page = await log.list({ limit: 2 });
-          expect(page.entries.map((e) => e.requestId)).toEqual(['OLD5', 'OLD2']);
-          // The marker is the old seq: paging goes on where it would have.
-          expect(
-            (await log.list({ limit: 2, marker: page.nextMarker! })).entries.map((e) => e.requestId),
-          ).toEqual(['OLD1']);
-          expect((await log.list({ failed: true, limit: 10 })).entries.map((e) => e.requestId)).toEqual([
-            'OLD2',
-          ]);
-          expect((await log.get('OLD1'))?.request.body.toString()).toBe('object=k/1.jpg');
-        } finally {
-          await store.close();
-        }
-      }
-      // Moved, not copied: meta.sqlite no longer has the table.
-      const meta = new Database(join(dataDir, 'meta.sqlite'), { readonly: true });
-      try {
-        expect(meta.prepare(`SELECT name FROM sqlite_master WHERE name = 'callback_log'`).all()).toEqual([]);
-      } finally {
-        meta.close();
       }
     } finally {
       await rm(dataDir, { recursive: true, force: true });
@@ -151,7 +81,7 @@ describe('fs callback log pruning by count', () => {
       await before.close();
       // A gap among the newest: seq 8 and 9 gone (by hand; the server's own prunes only ever drop
       // the oldest). A cut at max(seq) - max would keep 10, 11 and 12 only.
-      const db = new Database(join(dataDir, 'callback-log.sqlite'));
+      const db = new Database(join(dataDir, 'meta.sqlite'));
       db.exec('DELETE FROM callback_log WHERE seq IN (8, 9)');
       db.close();
 

@@ -83,7 +83,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_MIN_FREE_BYTES, FreeSpace } from './free-space.ts';
 import { RESERVE_FILE_BYTES, ReserveFile } from './reserve-file.ts';
 import { checkFsStoreHealth, type FsStoreFiles } from './fs-store-health.ts';
-import { CALLBACK_LOG_FILE, openSqliteCallbackLogFile } from './sqlite-callback-log.ts';
+import { openSqliteCallbackLog } from './sqlite-callback-log.ts';
 import {
   MetaDb,
   formatSegments,
@@ -176,7 +176,6 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #space: FreeSpace;
   readonly #reserve: ReserveFile;
   readonly callbackLog: CallbackLog;
-  readonly #closeCallbackLog: () => void;
   /** Reads or generates the master key on first use (most data dirs never encrypt anything). */
   readonly #loadMasterKey: () => Promise<Buffer>;
   #loadedMasterKey: Buffer | undefined;
@@ -189,7 +188,6 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     space: { free: FreeSpace; reserve: ReserveFile },
     files: Omit<FsStoreFiles, 'db'>,
     masterKey: () => Promise<Buffer>,
-    callbackLog: { log: CallbackLog; close: () => void },
   ) {
     this.#loadMasterKey = masterKey;
     this.#db = db;
@@ -199,8 +197,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     this.#crc64 = crc64;
     this.#space = space.free;
     this.#reserve = space.reserve;
-    this.callbackLog = callbackLog.log;
-    this.#closeCallbackLog = callbackLog.close;
+    this.callbackLog = openSqliteCallbackLog(db.db);
   }
 
   /**
@@ -675,7 +672,6 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     if (!this.#db.isOpen) return;
     await this.#blobs.close();
     this.#reserve.close();
-    this.#closeCallbackLog();
     this.#db.close();
     if (this.#crc64.owned) await this.#crc64.pool.close();
     await this.#unlock();
@@ -835,8 +831,8 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
 }
 
 /**
- * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `callback-log.sqlite`,
- * `blobs/`, `tmp/`, `lock`, `reserve`.
+ * Opens (creating if needed) the store in `dataDir`: `meta.sqlite`, `blobs/`, `tmp/`, `lock`,
+ * `reserve`.
  * Sweeps temp files and orphan blobs left by a crash before returning.
  * @throws Error when another live process has the data dir open
  */
@@ -844,12 +840,10 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDataDir(options.dataDir);
   let db: MetaDb | undefined;
-  let callbackLog: { log: CallbackLog; close: () => void } | undefined;
   try {
     const dbPath = join(options.dataDir, 'meta.sqlite');
     db = new MetaDb(dbPath);
     const meta = db;
-    callbackLog = openSqliteCallbackLogFile(join(options.dataDir, CALLBACK_LOG_FILE), meta.db);
     const minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
     const free = await FreeSpace.open(options.dataDir, minFreeBytes);
     // Off with the free-space reserve: a store told to fill its disk keeps no blocks back either.
@@ -881,10 +875,8 @@ export async function createFsObjectStore(options: FsObjectStoreOptions): Promis
       options.masterKey === undefined
         ? () => loadOrCreateMasterKey(options.dataDir)
         : () => Promise.resolve(checkMasterKey(options.masterKey!)),
-      callbackLog,
     );
   } catch (error) {
-    callbackLog?.close();
     db?.close();
     await unlock();
     throw error;

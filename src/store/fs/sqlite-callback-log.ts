@@ -1,21 +1,10 @@
 /**
- * The callback log of the fs backend (callback-log.ts), in a SQLite database of its own beside the
- * store's meta-db (`<data>/callback-log.sqlite`): one row per upload callback, its deliveries as a
- * JSON array (appended to in place by a redelivery).
+ * The callback log of the fs backend (callback-log.ts), in the store's own SQLite meta-db: one row
+ * per upload callback, its deliveries as a JSON array (appended to in place by a redelivery).
  *
- * Its own file, not a table in meta.sqlite (where it was first): the store makes its commits
- * durable by syncing meta.sqlite's WAL (meta-db.ts `syncWal`, every 20 ms while overwrites drop
- * blobs), on the event loop, and that fsync wrote the log's pages too. A CPU profile of 4 KiB
- * overwrites with a callback at c16 on disk put +54 µs per upload in `syncWal` with the log in
- * meta.sqlite, the largest part of the log's cost (bench/findings.md). The log's own WAL is
- * synced only at its checkpoints: an OS crash or power loss may lose the entries since its last
- * checkpoint (a process crash loses only the batch not yet written). A data dir whose meta.sqlite
- * holds the table (the first release of the log) has its entries moved here at open, `seq`
- * included, so paging markers stay valid; the move is idempotent, so a crash halfway through
- * repeats it at the next open.
- *
- * Its own migration step: the table and its indexes are created at open when missing. Append
- * only: never change or drop a column here; add one the way meta-db.ts's ADDED_COLUMNS does.
+ * Its own migration step: the table and its indexes are created at open when missing, so a data
+ * dir from before the log existed upgrades in place and nothing else in it changes. Append only:
+ * never change or drop a column here; add one the way meta-db.ts's ADDED_COLUMNS does.
  *
  * Cheap to write, since every upload with a callback inserts a row (bench: "log on / log off"):
  * `seq` is the rowid (no AUTOINCREMENT bookkeeping), the only indexes are the request id's and a
@@ -34,7 +23,6 @@
  * and the cut must not depend on it. Counting down `max` rows with OFFSET at every prune took
  * 25-39 ms on the event loop past 40 000 entries (bench/findings.md).
  */
-import DatabaseConstructor from 'better-sqlite3';
 import type Database from 'better-sqlite3';
 import type {
   CallbackDelivery,
@@ -80,47 +68,6 @@ interface Row {
 type StoredDelivery = Omit<CallbackDelivery, 'at'> & { at: number };
 
 const COLUMNS = 'seq, request_id, bucket, key, operation, created_ms, failed, request, body, deliveries';
-
-/** The log's file in a data dir, beside meta.sqlite. */
-export const CALLBACK_LOG_FILE = 'callback-log.sqlite';
-
-/**
- * Opens the log in its own database file at `path`, first moving into it the entries `metaDb`
- * (the store's meta.sqlite connection) still holds from a release that kept them there.
- */
-export function openSqliteCallbackLogFile(
-  path: string,
-  metaDb: Database.Database,
-): { log: CallbackLog; close: () => void } {
-  const db = new DatabaseConstructor(path);
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec(MIGRATION);
-    moveFromMetaDb(metaDb, path);
-    return { log: openSqliteCallbackLog(db), close: () => db.close() };
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-}
-
-/** Copies, then drops: a crash between the two copies again next time and ignores what is there. */
-function moveFromMetaDb(metaDb: Database.Database, path: string): void {
-  const old = metaDb
-    .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'callback_log'`)
-    .get();
-  if (old === undefined) return;
-  metaDb.prepare('ATTACH DATABASE ? AS callback_log_file').run(path);
-  try {
-    metaDb.exec(
-      `INSERT OR IGNORE INTO callback_log_file.callback_log (${COLUMNS}) SELECT ${COLUMNS} FROM main.callback_log`,
-    );
-    metaDb.exec('DROP TABLE main.callback_log');
-  } finally {
-    metaDb.exec('DETACH DATABASE callback_log_file');
-  }
-}
 
 export function openSqliteCallbackLog(db: Database.Database): CallbackLog {
   db.exec(MIGRATION);

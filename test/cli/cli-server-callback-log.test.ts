@@ -3,8 +3,12 @@
  * `--no-callback-log` keeps none (the admin endpoint says so), `--callback-log-max-entries` and
  * `UPCALL_CALLBACK_LOG_MAX_AGE` bound it, and a bad value stops the start with a usage error.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OssClient } from '../../src/client/oss-client.ts';
+import { createFsObjectStore } from '../../src/store/index.ts';
 import { ossClient } from '../helpers/ali-oss-client.ts';
 import { spawnCli, type SpawnedCli } from '../helpers/spawn-cli.ts';
 import type { TestServer } from '../helpers/start-test-server.ts';
@@ -14,8 +18,9 @@ const KEY_SECRET = 'cblog-key-secret';
 const BUCKET = 'cblog-bucket';
 
 function startServer(args: string[], env: Record<string, string> = {}): Promise<SpawnedCli> {
+  const storage = args.includes('--data') ? [] : ['--memory'];
   return spawnCli(
-    ['server', '--port', '0', '--bucket', BUCKET, '--memory', '--callback-key-bits', '1024', ...args],
+    ['server', '--port', '0', '--bucket', BUCKET, ...storage, '--callback-key-bits', '1024', ...args],
     {
       env: { UPCALL_ACCESS_KEY_ID: KEY_ID, UPCALL_ACCESS_KEY_SECRET: KEY_SECRET, ...env },
       ready: /^endpoint: (http:\/\/\S+)$/m,
@@ -73,6 +78,28 @@ describe('upcall server callback log flags', () => {
       expect(keys).toEqual(['4.txt', '3.txt']);
     } finally {
       await stop(cli);
+    }
+  });
+
+  it('a clean stop (SIGTERM) writes the entries still waiting for their batch', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'upcall-cblog-stop-'));
+    try {
+      const cli = await startServer(['--data', dataDir]);
+      try {
+        await failedUpload(cli, 'last.txt');
+      } finally {
+        // At once: the entry waits up to 50 ms for its batch, and the stop must not drop it.
+        await stop(cli);
+      }
+      const store = await createFsObjectStore({ dataDir, fsync: false });
+      try {
+        const { entries } = await store.callbackLog!.list({ limit: 10 });
+        expect(entries.map((e) => e.key)).toEqual(['last.txt']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -34,9 +34,14 @@ export const DEFAULT_CALLBACK_LOG_RETENTION: CallbackLogRetention = {
 };
 /** How much of an app server's reply is kept: enough to read it, never a second copy of 1 MiB. */
 export const LOGGED_REPLY_BYTES = 16 * 1024;
-/** The background prune runs this often, and after this many new entries. */
+/**
+ * The background prune runs this often (for the age bound when no callbacks come), and after
+ * every batch that committed: pruning reads only the rows it drops on every backend, so the
+ * count bound holds after each commit rather than within a threshold of new entries (pruning
+ * every 1000 entries, or every `maxEntries` when fewer, let `--callback-log-max-entries 2` keep
+ * three until the next minute when a batch of one followed a prune).
+ */
 const PRUNE_INTERVAL_MS = 60_000;
-const PRUNE_EVERY_ENTRIES = 1000;
 /** Entries wait at most this long, and at most this many, before they commit together. */
 const FLUSH_DELAY_MS = 50;
 const FLUSH_BATCH = 512;
@@ -81,8 +86,10 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
   let queue: CallbackLogWrite[] = [];
   /** Settles once the queued entries are committed (or dropped); undefined when none are queued. */
   let committed: { promise: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
-  let sincePrune = 0;
   let pruning: Promise<void> | undefined;
+  /** A commit came while a prune ran, which may have counted the rows before it. */
+  let pruneAgain = false;
+  let closed = false;
 
   const write = async (writes: CallbackLogWrite[]): Promise<void> => {
     try {
@@ -98,12 +105,19 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
     queue = [];
     committed = undefined;
     if (batch !== undefined) clearTimeout(batch.timer);
-    if (writes.length > 0) await write(writes);
+    if (writes.length > 0) {
+      await write(writes);
+      void prune();
+    }
     batch?.resolve();
   };
   const prune = (): Promise<void> => {
-    sincePrune = 0;
-    pruning ??= log
+    if (closed) return Promise.resolve();
+    if (pruning !== undefined) {
+      pruneAgain = true;
+      return pruning;
+    }
+    pruning = log
       .prune(now(), retention)
       .then(
         (dropped) => {
@@ -113,6 +127,10 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
       )
       .finally(() => {
         pruning = undefined;
+        if (pruneAgain) {
+          pruneAgain = false;
+          void prune();
+        }
       });
     return pruning;
   };
@@ -123,9 +141,7 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
       const promise = new Promise<void>((settle) => (resolve = settle));
       committed = { promise, resolve, timer: setTimeout(() => void flush(), FLUSH_DELAY_MS) };
     }
-    const done = committed.promise;
     if (queue.length >= FLUSH_BATCH) void flush();
-    if (++sincePrune >= Math.min(PRUNE_EVERY_ENTRIES, retention.maxEntries)) void done.then(prune);
   };
   const pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
   pruneTimer.unref();
@@ -205,7 +221,9 @@ export function createCallbackLogRecorder(options: CallbackLogRecorderOptions): 
     async close() {
       clearInterval(pruneTimer);
       await flush();
-      await pruning;
+      // The prune of the last batch, and one that a commit during it asked for; none after.
+      while (pruning !== undefined) await pruning;
+      closed = true;
     },
   };
 }

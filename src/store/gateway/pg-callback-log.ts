@@ -7,6 +7,13 @@
  * Unlike SQLite's rowid, identity values are not handed out in commit order across gateways: a
  * page may miss a row a slower gateway commits with a smaller `seq` meanwhile, which a dashboard
  * listing tolerates (it shows the row on the next look).
+ *
+ * Pruning by count reads the row count from `callback_log_count` (kept by triggers, pg-schema.ts
+ * migration 4) and deletes the oldest `count - max` rows through the primary key, so it visits
+ * only the rows it drops. Not by arithmetic on `seq`: identity values have gaps (a batch that
+ * rolled back, an `ON CONFLICT DO NOTHING` insert, each spent one), so `max(seq) - max` would cut
+ * into the newest entries. Not by counting down `max` rows with OFFSET: that walks 100 000 index
+ * entries per prune in a full log.
  */
 import type pg from 'pg';
 import type {
@@ -105,12 +112,20 @@ export function openPgCallbackLog(pool: pg.Pool): CallbackLog {
     },
     async prune(now, retention: CallbackLogRetention) {
       return transaction(pool, async (client) => {
+        // The count row's lock makes prunes of all gateways take turns, so each reads the count
+        // the last one left and none drops rows another already counted off. An insert's
+        // trigger waits for it at most one prune long.
+        const { rows } = await client.query<{ n: number }>('SELECT n FROM callback_log_count FOR UPDATE');
         const aged = await client.query('DELETE FROM callback_log WHERE created_ms < $1', [
           now.getTime() - retention.maxAgeMs,
         ]);
+        const excess = (rows[0]?.n ?? 0) - (aged.rowCount ?? 0) - retention.maxEntries;
+        if (excess <= 0) return aged.rowCount ?? 0;
+        // The LIMIT is a value, not a subquery, so the plan is the primary key's first `excess`
+        // entries (a subquery's LIMIT is planned as 10 % of the table: a sequential scan).
         const counted = await client.query(
-          `DELETE FROM callback_log WHERE seq <= (SELECT seq FROM callback_log ORDER BY seq DESC LIMIT 1 OFFSET $1)`,
-          [retention.maxEntries],
+          'DELETE FROM callback_log WHERE seq IN (SELECT seq FROM callback_log ORDER BY seq LIMIT $1)',
+          [excess],
         );
         return (aged.rowCount ?? 0) + (counted.rowCount ?? 0);
       });

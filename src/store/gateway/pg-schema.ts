@@ -130,6 +130,35 @@ const MIGRATIONS: readonly string[] = [
     || CASE WHEN encryption IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('encryption', encryption::jsonb) END;
   ALTER TABLE buckets DROP COLUMN cors, DROP COLUMN lifecycle, DROP COLUMN encryption;
   `,
+  // 4: the callback log's row count (pg-callback-log.ts prunes by it), kept by statement triggers
+  // so every writer keeps it, including a gateway of the previous release during a rolling
+  // upgrade. The triggers are created before the count is taken: creating them waits for the
+  // inserts in flight and holds new ones off until this commits, so none is missed or counted twice.
+  `
+  CREATE TABLE callback_log_count (
+    id integer PRIMARY KEY CHECK (id = 1),
+    n bigint NOT NULL
+  );
+  CREATE FUNCTION callback_log_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+      UPDATE callback_log_count SET n = 0;
+    ELSIF TG_OP = 'INSERT' THEN
+      -- Nothing inserted (ON CONFLICT DO NOTHING) leaves the row, and its lock, alone.
+      UPDATE callback_log_count SET n = n + d.k FROM (SELECT count(*) AS k FROM added) d WHERE d.k > 0;
+    ELSE
+      UPDATE callback_log_count SET n = n - d.k FROM (SELECT count(*) AS k FROM gone) d WHERE d.k > 0;
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER callback_log_added AFTER INSERT ON callback_log
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION callback_log_counted();
+  CREATE TRIGGER callback_log_gone AFTER DELETE ON callback_log
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION callback_log_counted();
+  CREATE TRIGGER callback_log_truncated AFTER TRUNCATE ON callback_log
+    FOR EACH STATEMENT EXECUTE FUNCTION callback_log_counted();
+  INSERT INTO callback_log_count (id, n) SELECT 1, count(*) FROM callback_log;
+  `,
 ];
 
 /** The schema version this code needs. */

@@ -147,4 +147,21 @@ describe.skipIf(!services)('the PostgreSQL writer under concurrent callback writ
     expect(versions.rows).toHaveLength(ids.length * 2);
     for (const v of versions.rows) expect(v.row).toBe(v.vars);
   });
+
+  it("takes the next group's ids in each insert: one statement per group while busy, fresh ids after a pause", async () => {
+    const uploads = repository();
+    const group = (tag: string) =>
+      Promise.all(Array.from({ length: 6 }, (_, i) => uploads.insert(record(`${tag}-${i}`), [])));
+    await group('warm');
+    const before = acquired;
+    const busy = [...(await group('b1')), ...(await group('b2')), ...(await group('b3'))];
+    expect(acquired - before).toBe(3);
+    expect(new Set(busy).size).toBe(busy.length);
+    // Ids taken ahead are not used once stale: a record made after another instance's gets the
+    // larger id, as it would straight from the sequence.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const otherInstance = await repository().insert(record('other-instance'), []);
+    const later = await uploads.insert(record('later'), []);
+    expect(later).toBeGreaterThan(otherInstance);
+  });
 });

@@ -5,8 +5,9 @@
  * enqueues each job for graphile-worker with `graphile_worker.add_job(…)` in that same
  * transaction, so an upload never lacks its jobs and a rolled-back record never runs one
  * (issue 17). The default reply (`replyOf`) is written in the row itself, from an id taken from
- * the sequence before the insert; a reply set later (`setReply`: a sync hook's or an app's own
- * reply) goes with the others of its turn in one UPDATE.
+ * the sequence before the insert (by the previous group's insert while busy); a reply set later
+ * (`setReply`: a sync hook's or an app's own reply) goes with the others of its turn in one
+ * UPDATE.
  *
  * Why groups: one statement per write cost each callback two round trips and two commits, and
  * `pg`'s per-query work in JavaScript; under load the receiver spent 1.2–1.5 ms of CPU per
@@ -61,6 +62,11 @@ const COLUMN_TYPES = {
 const MAX_IN_FLIGHT = 2;
 /** A bound on one statement's size (arrays of this many rows, plus their vars and jobs). */
 const MAX_GROUP = 64;
+/**
+ * How long ids taken ahead from the sequence stay usable. An instance that sat idle takes new
+ * ones, so its next record does not get an id smaller than those other instances gave meanwhile.
+ */
+const RESERVE_MAX_AGE_MS = 500;
 
 export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]): UploadWriter {
   const n = columns.length;
@@ -87,7 +93,8 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
     `select "x"."id", "h"."hook", 'pending', 0, "h"."at", null, "h"."at" ` +
     `from unnest($${n + 5}::bigint[], $${n + 6}::text[], $${n + 7}::bigint[]) as "h"("ord", "hook", "at") ` +
     `join "x" on "x"."ord" = "h"."ord" returning "id") ` +
-    `select count(graphile_worker.add_job('${HOOK_TASK}', json_build_object('jobId', "j"."id"))) as "jobs" from "j"`;
+    `select (select count(graphile_worker.add_job('${HOOK_TASK}', json_build_object('jobId', "j"."id"))) from "j") as "jobs", ` +
+    `array(select nextval(pg_get_serial_sequence('"uploads"', 'id')) from generate_series(1, $${n + 8}::integer)) as "ahead"`;
   const updateReplies =
     'update "uploads" set "reply_json" = "r"."reply_json", "latency_ms" = "r"."latency_ms" ' +
     'from unnest($1::bigint[], $2::text[], $3::double precision[]) as "r"("id", "reply_json", "latency_ms") ' +
@@ -98,15 +105,30 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
   // An upload keeps the id and reply it was given when its group is retried alone (below), so
   // `replyOf` is asked once per upload.
   type Pending = { upload: NewUpload; id?: number; reply?: { json: string; latencyMs: number | null } };
+  // Ids taken ahead: each insert statement also takes from the sequence as many ids as its group
+  // had, for the next group, so a busy receiver sends one statement per group, not two (the
+  // second cost a loopback write, `pg`'s protocol work and a PostgreSQL transaction: about 10 %
+  // of the receiver's CPU; bench/findings.md). They are used only while fresh, so ids keep
+  // following arrival across instances to within RESERVE_MAX_AGE_MS (docs/receiver.md).
+  const reserve: { id: number; at: number }[] = [];
+  const takeReserved = (count: number): number[] => {
+    const now = performance.now();
+    while (reserve.length > 0 && now - reserve[0]!.at > RESERVE_MAX_AGE_MS) reserve.shift();
+    return reserve.splice(0, count).map((r) => r.id);
+  };
   const inserts = groupCommitter<Pending, number>(async (pending) => {
     const fresh = pending.filter((p) => p.id === undefined);
     if (fresh.length > 0) {
-      const { rows } = await pool.query<{ ids: number[] }>({
-        name: 'upcall_next_upload_ids',
-        text: nextIds,
-        values: [fresh.length],
-      });
-      rows[0]!.ids.forEach((id, i) => {
+      let taken = takeReserved(fresh.length);
+      if (taken.length < fresh.length) {
+        const { rows } = await pool.query<{ ids: number[] }>({
+          name: 'upcall_next_upload_ids',
+          text: nextIds,
+          values: [fresh.length - taken.length],
+        });
+        taken = taken.concat(rows[0]!.ids);
+      }
+      taken.forEach((id, i) => {
         const p = fresh[i]!;
         // The reply before the id is kept: an upload whose replyOf throws stays fresh, and fails
         // alone when its group is retried.
@@ -137,11 +159,16 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
         jobs[2].push(receivedAt);
       }
     });
-    await pool.query({
+    // As many ahead as this group had, up to a group's worth held (two statements in flight may
+    // both add theirs).
+    const ahead = Math.max(Math.min(pending.length, MAX_GROUP - reserve.length), 0);
+    const { rows } = await pool.query<{ ahead: number[] }>({
       name: 'upcall_insert_uploads',
       text: insertUploads,
-      values: [ids, ...values, ...vars, ...jobs],
+      values: [ids, ...values, ...vars, ...jobs, ahead],
     });
+    const at = performance.now();
+    for (const id of rows[0]!.ahead) reserve.push({ id: Number(id), at });
     return ids;
   });
   const replies = groupCommitter<{ id: number; json: string; latencyMs: number | null }, void>(

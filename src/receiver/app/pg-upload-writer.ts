@@ -162,12 +162,13 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
     // As many ahead as this group had, up to a group's worth held (two statements in flight may
     // both add theirs).
     const ahead = Math.max(Math.min(pending.length, MAX_GROUP - reserve.length), 0);
+    // Their age counts from before the statement, the earliest the sequence can have given them.
+    const at = performance.now();
     const { rows } = await pool.query<{ ahead: number[] }>({
       name: 'upcall_insert_uploads',
       text: insertUploads,
       values: [ids, ...values, ...vars, ...jobs, ahead],
     });
-    const at = performance.now();
     for (const id of rows[0]!.ahead) reserve.push({ id: Number(id), at });
     return ids;
   });

@@ -115,4 +115,53 @@ describe.skipIf(!services)('the PostgreSQL writer under concurrent callback writ
       if (r.status === 'fulfilled') expect(await jobs.jobsFor(r.value)).toHaveLength(1);
     }
   });
+
+  it('writes the default reply in the row with its record, once: one row version, in the transaction of its vars', async () => {
+    const uploads = repository();
+    const asked: number[] = [];
+    const replyOf = (id: number) => {
+      asked.push(id);
+      return { reply: { id, ok: true }, latencyMs: 2.5 };
+    };
+    const results = await Promise.allSettled([
+      uploads.insertWithReply!(record('r1'), ['hook'], replyOf),
+      uploads.insertWithReply!(record('r2'), [], replyOf),
+      // A second delivery in the same group: the group is retried one write at a time, and each
+      // upload keeps the reply it was given (replyOf is asked once per upload).
+      uploads.insertWithReply!(record('r2'), [], replyOf),
+      uploads.insertWithReply!(record('r3'), ['hook'], replyOf),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    for (const id of ids) {
+      expect(await uploads.get(id)).toMatchObject({ reply: { id, ok: true }, latencyMs: 2.5 });
+      expect(asked.filter((a) => a === id)).toHaveLength(1);
+    }
+    // A reply recorded by a later UPDATE leaves the row's current version from another
+    // transaction than its vars: readers could list the record without its reply in between.
+    const versions = await pool.query<{ id: number; row: string; vars: string }>(
+      `select u.id, u.xmin::text as row, v.xmin::text as vars
+         from uploads u join upload_vars v on v.upload_id = u.id where u.id = any($1::bigint[])`,
+      [ids],
+    );
+    expect(versions.rows).toHaveLength(ids.length * 2);
+    for (const v of versions.rows) expect(v.row).toBe(v.vars);
+  });
+
+  it("takes the next group's ids in each insert: one statement per group while busy, fresh ids after a pause", async () => {
+    const uploads = repository();
+    const group = (tag: string) =>
+      Promise.all(Array.from({ length: 6 }, (_, i) => uploads.insert(record(`${tag}-${i}`), [])));
+    await group('warm');
+    const before = acquired;
+    const busy = [...(await group('b1')), ...(await group('b2')), ...(await group('b3'))];
+    expect(acquired - before).toBe(3);
+    expect(new Set(busy).size).toBe(busy.length);
+    // Ids taken ahead are not used once stale: a record made after another instance's gets the
+    // larger id, as it would straight from the sequence.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const otherInstance = await repository().insert(record('other-instance'), []);
+    const later = await uploads.insert(record('later'), []);
+    expect(later).toBeGreaterThan(otherInstance);
+  });
 });

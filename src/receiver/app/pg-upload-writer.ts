@@ -4,7 +4,10 @@
  * transaction and one round trip) that inserts their records, `x:` vars and hook jobs, and
  * enqueues each job for graphile-worker with `graphile_worker.add_job(…)` in that same
  * transaction, so an upload never lacks its jobs and a rolled-back record never runs one
- * (issue 17). The replies recorded for them go together the same way, in one UPDATE.
+ * (issue 17). The default reply (`replyOf`) is written in the row itself, from an id taken from
+ * the sequence before the insert (by the previous group's insert while busy); a reply set later
+ * (`setReply`: a sync hook's or an app's own reply) goes with the others of its turn in one
+ * UPDATE.
  *
  * Why groups: one statement per write cost each callback two round trips and two commits, and
  * `pg`'s per-query work in JavaScript; under load the receiver spent 1.2–1.5 ms of CPU per
@@ -59,6 +62,11 @@ const COLUMN_TYPES = {
 const MAX_IN_FLIGHT = 2;
 /** A bound on one statement's size (arrays of this many rows, plus their vars and jobs). */
 const MAX_GROUP = 64;
+/**
+ * How long ids taken ahead from the sequence stay usable. An instance that sat idle takes new
+ * ones, so its next record does not get an id smaller than those other instances gave meanwhile.
+ */
+const RESERVE_MAX_AGE_MS = 500;
 
 export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]): UploadWriter {
   const n = columns.length;
@@ -68,34 +76,78 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
     if (type === undefined) throw new TypeError(`no PostgreSQL type for uploads.${c}`);
     return type;
   };
-  // Ids come from the identity's sequence in "x" (materialized once: nextval is volatile), so
-  // each row's vars and jobs join it by position and the ids go back in input order. Foreign
-  // keys are checked at the end of the statement, when the upload rows exist.
+  // The ids are taken from the identity's sequence first (`nextIds`: a read of the sequence,
+  // no row written), so the default reply, made from the new id, goes into the row with it:
+  // recording it afterwards by UPDATE cost PostgreSQL as much again as the insert (a second
+  // version of every row, its five index entries anew: bench/findings.md). Each row's vars and
+  // jobs join it by position; foreign keys are checked at the end of the statement.
+  const nextIds = `select array(select nextval(pg_get_serial_sequence('"uploads"', 'id')) from generate_series(1, $1::integer)) as "ids"`;
   const insertUploads =
-    `with "x" as (select nextval(pg_get_serial_sequence('"uploads"', 'id')) as "id", "t".* ` +
-    `from unnest(${columns.map((c, i) => `$${i + 1}::${typeOf(c)}[]`).join(', ')}) ` +
-    `with ordinality as "t"(${quoted}, "ord")), ` +
+    `with "x" as (select * from unnest($1::bigint[], ${columns.map((c, i) => `$${i + 2}::${typeOf(c)}[]`).join(', ')}) ` +
+    `with ordinality as "t"("id", ${quoted}, "ord")), ` +
     `"u" as (insert into "uploads" ("id", ${quoted}) select "id", ${quoted} from "x"), ` +
     `"v" as (insert into "upload_vars" ("upload_id", "name", "value") select "x"."id", "a"."name", "a"."value" ` +
-    `from unnest($${n + 1}::bigint[], $${n + 2}::text[], $${n + 3}::text[]) as "a"("ord", "name", "value") ` +
+    `from unnest($${n + 2}::bigint[], $${n + 3}::text[], $${n + 4}::text[]) as "a"("ord", "name", "value") ` +
     `join "x" on "x"."ord" = "a"."ord"), ` +
     `"j" as (insert into "hook_jobs" ("upload_id", "hook", "state", "attempts", "next_run_at", "last_error", "updated_at") ` +
     `select "x"."id", "h"."hook", 'pending', 0, "h"."at", null, "h"."at" ` +
-    `from unnest($${n + 4}::bigint[], $${n + 5}::text[], $${n + 6}::bigint[]) as "h"("ord", "hook", "at") ` +
+    `from unnest($${n + 5}::bigint[], $${n + 6}::text[], $${n + 7}::bigint[]) as "h"("ord", "hook", "at") ` +
     `join "x" on "x"."ord" = "h"."ord" returning "id") ` +
-    `select (select array_agg("id" order by "ord") from "x") as "ids", ` +
-    `(select count(graphile_worker.add_job('${HOOK_TASK}', json_build_object('jobId', "j"."id"))) from "j") as "jobs"`;
+    `select (select count(graphile_worker.add_job('${HOOK_TASK}', json_build_object('jobId', "j"."id"))) from "j") as "jobs", ` +
+    `array(select nextval(pg_get_serial_sequence('"uploads"', 'id')) from generate_series(1, $${n + 8}::integer)) as "ahead"`;
   const updateReplies =
     'update "uploads" set "reply_json" = "r"."reply_json", "latency_ms" = "r"."latency_ms" ' +
     'from unnest($1::bigint[], $2::text[], $3::double precision[]) as "r"("id", "reply_json", "latency_ms") ' +
     'where "uploads"."id" = "r"."id"';
 
-  const inserts = groupCommitter<NewUpload, number>(async (uploads) => {
+  const replyJson = columns.indexOf('reply_json');
+  const latencyMs = columns.indexOf('latency_ms');
+  // An upload keeps the id and reply it was given when its group is retried alone (below), so
+  // `replyOf` is asked once per upload.
+  type Pending = { upload: NewUpload; id?: number; reply?: { json: string; latencyMs: number | null } };
+  // Ids taken ahead: each insert statement also takes from the sequence as many ids as its group
+  // had, for the next group, so a busy receiver sends one statement per group, not two (the
+  // second cost a loopback write, `pg`'s protocol work and a PostgreSQL transaction: about 10 %
+  // of the receiver's CPU; bench/findings.md). They are used only while fresh, so ids keep
+  // following arrival across instances to within RESERVE_MAX_AGE_MS (docs/receiver.md).
+  const reserve: { id: number; at: number }[] = [];
+  const takeReserved = (count: number): number[] => {
+    const now = performance.now();
+    while (reserve.length > 0 && now - reserve[0]!.at > RESERVE_MAX_AGE_MS) reserve.shift();
+    return reserve.splice(0, count).map((r) => r.id);
+  };
+  const inserts = groupCommitter<Pending, number>(async (pending) => {
+    const fresh = pending.filter((p) => p.id === undefined);
+    if (fresh.length > 0) {
+      let taken = takeReserved(fresh.length);
+      if (taken.length < fresh.length) {
+        const { rows } = await pool.query<{ ids: number[] }>({
+          name: 'upcall_next_upload_ids',
+          text: nextIds,
+          values: [fresh.length - taken.length],
+        });
+        taken = taken.concat(rows[0]!.ids);
+      }
+      taken.forEach((id, i) => {
+        const p = fresh[i]!;
+        // The reply before the id is kept: an upload whose replyOf throws stays fresh, and fails
+        // alone when its group is retried.
+        const reply = p.upload.replyOf?.(Number(id));
+        p.id = Number(id);
+        if (reply !== undefined) p.reply = reply;
+      });
+    }
+    const ids: number[] = [];
     const values: unknown[][] = columns.map(() => []);
     const vars: [number[], string[], string[]] = [[], [], []];
     const jobs: [number[], string[], number[]] = [[], [], []];
-    uploads.forEach(({ row, vars: uploadVars, hookNames, receivedAt }, i) => {
+    pending.forEach(({ upload: { row, vars: uploadVars, hookNames, receivedAt }, id, reply }, i) => {
+      ids.push(id!);
       columns.forEach((c, k) => values[k]!.push(row[c] ?? null));
+      if (reply !== undefined) {
+        values[replyJson]![i] = reply.json;
+        values[latencyMs]![i] = reply.latencyMs;
+      }
       for (const [name, value] of Object.entries(uploadVars)) {
         vars[0].push(i + 1);
         vars[1].push(name);
@@ -107,12 +159,18 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
         jobs[2].push(receivedAt);
       }
     });
-    const result = await pool.query<{ ids: number[] }>({
+    // As many ahead as this group had, up to a group's worth held (two statements in flight may
+    // both add theirs).
+    const ahead = Math.max(Math.min(pending.length, MAX_GROUP - reserve.length), 0);
+    // Their age counts from before the statement, the earliest the sequence can have given them.
+    const at = performance.now();
+    const { rows } = await pool.query<{ ahead: number[] }>({
       name: 'upcall_insert_uploads',
       text: insertUploads,
-      values: [...values, ...vars, ...jobs],
+      values: [ids, ...values, ...vars, ...jobs, ahead],
     });
-    return result.rows[0]!.ids.map(Number);
+    for (const id of rows[0]!.ahead) reserve.push({ id: Number(id), at });
+    return ids;
   });
   const replies = groupCommitter<{ id: number; json: string; latencyMs: number | null }, void>(
     async (writes) => {
@@ -126,14 +184,7 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
   );
 
   return {
-    async insert(upload) {
-      const id = await inserts.add(upload);
-      if (upload.replyOf !== undefined) {
-        const { json, latencyMs } = upload.replyOf(id);
-        await replies.add({ id, json, latencyMs });
-      }
-      return id;
-    },
+    insert: (upload) => inserts.add({ upload }),
     setReply: (id, json, latencyMs) => replies.add({ id, json, latencyMs }),
     async pruneRefused(keep) {
       await pool.query(

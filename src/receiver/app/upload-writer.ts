@@ -17,8 +17,9 @@ export interface NewUpload {
   receivedAt: number;
   /**
    * The reply to record with the upload, made from its new id: SQLite stores it in the upload's
-   * own transaction, PostgreSQL before `insert` resolves. Saves a second write (and on SQLite a
-   * second transaction) when the reply needs nothing asynchronous.
+   * own transaction, PostgreSQL in the upload's row (the id taken from the sequence first).
+   * Saves a second write (and on SQLite a second transaction) when the reply needs nothing
+   * asynchronous.
    */
   replyOf?: (id: number) => { json: string; latencyMs: number | null };
 }

@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallbackSigner, sendRaw } from '../../../test/helpers/receiver-callback-signer.ts';
 import { createReceiver } from './create-receiver.ts';
@@ -158,5 +159,45 @@ describe('the SQLite store under concurrent callback writes', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('prunes refused records through an index verified records never enter, also after an upgrade', async () => {
+    const path = join(dir, 'refused-index');
+    const uploadIndexes = (): { name: string; sql: string }[] => {
+      const database = new Database(join(path, 'receiver.sqlite'), { readonly: true });
+      try {
+        return database
+          .prepare(
+            "select name, sql from sqlite_master where type = 'index' and tbl_name = 'uploads' and sql is not null",
+          )
+          .all() as { name: string; sql: string }[];
+      } finally {
+        database.close();
+      }
+    };
+    let store = await openSqliteReceiverStore(path);
+    await store.close();
+    // A database from before issue 17: every insert also entered a (verified, id) index.
+    const old = new Database(join(path, 'receiver.sqlite'));
+    old.exec(
+      'drop index "uploads_refused_id"; create index "uploads_verified_id" on "uploads" ("verified", "id")',
+    );
+    old.close();
+
+    store = await openSqliteReceiverStore(path);
+    try {
+      const refused = { verified: false, rejectReason: 'signature-mismatch' } as const;
+      for (const name of ['r1', 'v1', 'r2', 'v2', 'r3']) {
+        await store.uploads.insert(record(name, name.startsWith('r') ? refused : {}), []);
+      }
+      await store.uploads.pruneRefused!(2);
+      const left = await store.uploads.list({});
+      expect(left.uploads.map((u) => u.object)).toEqual(['r3', 'v2', 'r2', 'v1']);
+    } finally {
+      await store.close();
+    }
+    const indexes = uploadIndexes();
+    expect(indexes.map((i) => i.name)).not.toContain('uploads_verified_id');
+    expect(indexes.find((i) => i.name === 'uploads_refused_id')?.sql).toMatch(/where "verified" = 0$/);
   });
 });

@@ -42,7 +42,7 @@ export function createUploadWriter(database: Database.Database, columns: readonl
     'update "uploads" set "reply_json" = ?, "latency_ms" = ? where "id" = ?',
   );
   // The id of the oldest refused record to keep, then everything refused below it goes; both
-  // walk the (verified, id) index.
+  // walk the partial index of refused records (uploads_refused_id).
   const pruneRefused = database.prepare(
     'delete from "uploads" where "verified" = 0 and "id" < (' +
       'select "id" from "uploads" where "verified" = 0 order by "id" desc limit 1 offset ?)',

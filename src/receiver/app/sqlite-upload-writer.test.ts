@@ -200,4 +200,60 @@ describe('the SQLite store under concurrent callback writes', () => {
     expect(indexes.map((i) => i.name)).not.toContain('uploads_verified_id');
     expect(indexes.find((i) => i.name === 'uploads_refused_id')?.sql).toMatch(/where "verified" = 0$/);
   });
+
+  it('writes the default reply in the upload row itself, and never reuses the id of a deleted record', async () => {
+    const path = join(dir, 'reply-in-row');
+    let store = await openSqliteReceiverStore(path);
+    await store.close();
+    // Counts every write of a reply after the row was inserted.
+    const setup = new Database(join(path, 'receiver.sqlite'));
+    setup.exec(
+      'create table "reply_updates" ("upload_id" integer); ' +
+        'create trigger "count_reply_updates" after update of "reply_json" on "uploads" ' +
+        'begin insert into "reply_updates" values (new."id"); end',
+    );
+    setup.close();
+
+    store = await openSqliteReceiverStore(path);
+    const replyOf = (id: number) => ({ reply: { Status: 'OK', id }, latencyMs: 1.5 });
+    try {
+      const refused = { verified: false, rejectReason: 'signature-mismatch' } as const;
+      // One turn, so one group: inserts with and without a reply, interleaved.
+      const first = await Promise.all([
+        store.uploads.insertWithReply!(record('a'), ['hook'], replyOf),
+        store.uploads.insert(record('r1', refused), []),
+        store.uploads.insertWithReply!(record('b'), [], replyOf),
+        store.uploads.insert(record('r2', refused), []),
+      ]);
+      expect(first).toEqual([first[0], first[0] + 1, first[0] + 2, first[0] + 3]);
+      await store.close();
+      // The newest record goes; its id is not given out again, after a restart either.
+      const edit = new Database(join(path, 'receiver.sqlite'));
+      edit.prepare('delete from "uploads" where "id" = ?').run(first[3]);
+      edit.close();
+      store = await openSqliteReceiverStore(path);
+      const later = await store.uploads.insertWithReply!(record('c'), [], replyOf);
+      expect(later).toBe(first[3] + 1);
+      for (const [object, id] of [
+        ['a', first[0]],
+        ['b', first[2]],
+        ['c', later],
+      ] as const) {
+        expect(await store.uploads.get(id)).toMatchObject({
+          object,
+          reply: { Status: 'OK', id },
+          latencyMs: 1.5,
+        });
+      }
+      expect((await store.jobs.jobsFor(first[0])).map((job) => job.hook)).toEqual(['hook']);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(join(path, 'receiver.sqlite'), { readonly: true });
+    try {
+      expect(check.prepare('select count(*) from "reply_updates"').pluck().get()).toBe(0);
+    } finally {
+      check.close();
+    }
+  });
 });

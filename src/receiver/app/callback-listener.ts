@@ -125,19 +125,24 @@ async function serve(
   }
   // Fastify's reply added the charset; the wire stays as it was (the reply object is this one's own).
   reply.headers['content-type'] = JSON_UTF8;
-  writeCallbackReply(res, reply, close);
-  options.onAnswered({
-    reqId,
-    method: 'POST',
-    path,
-    // Fastify's route pattern for both spellings, as the metrics have always labelled it.
-    route: options.callbackPath,
-    status: reply.status,
-    bytesIn: Number(req.headers['content-length'] ?? 0) || 0,
-    bytesOut: Buffer.byteLength(reply.body),
-    durationMs: performance.now() - arrivedAt,
-    ossRequestId: req.headers['x-oss-request-id'],
-  });
+  try {
+    writeCallbackReply(res, reply, close);
+    options.onAnswered({
+      reqId,
+      method: 'POST',
+      path,
+      // Fastify's route pattern for both spellings, as the metrics have always labelled it.
+      route: options.callbackPath,
+      status: reply.status,
+      bytesIn: Number(req.headers['content-length'] ?? 0) || 0,
+      bytesOut: Buffer.byteLength(reply.body),
+      durationMs: performance.now() - arrivedAt,
+      ossRequestId: req.headers['x-oss-request-id'],
+    });
+  } catch (err) {
+    // Never an unhandled rejection (it would end the process): a failure past the reply is logged.
+    context.log().error({ err }, 'OSS callback reply failed');
+  }
 }
 
 /**

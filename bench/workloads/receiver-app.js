@@ -137,7 +137,7 @@ async function receiverRow(ctx, signCallback, backend, bits) {
       ...(bits === 1024 ? { target: `≥ ${backend.target}`, met: r.ratio >= backend.target } : {}),
       // Not like for like: the ceiling of an app server, not an app that does the same work.
       note:
-        'the minimal app server only reads the body and answers a fixed JSON on node:http; the receiver verifies the RSA signature, parses the body, routes through Fastify, records the callback and its reply durably (' +
+        'the minimal app server only reads the body and answers a fixed JSON on node:http; the receiver (callback route on node:http in front of Fastify) verifies the RSA signature, parses the body, records the callback and its reply durably (' +
         (backend.pgUrl ? 'PostgreSQL on the same 2 cores' : 'SQLite on tmpfs') +
         ') and answers with the new id',
       load: describeLoad(r.load),

@@ -15,10 +15,17 @@
  * the durable queue, so a slow hook can never make OSS time out (SPEC.md §4, 5 s).
  */
 import type { KeyObject } from 'node:crypto';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Logger } from 'pino';
 import {
+  DEFAULT_MAX_CALLBACK_BODY_BYTES,
   ossCallbackPlugin,
   parseCallbackBody,
   type CallbackBodyFacts,
@@ -27,6 +34,7 @@ import {
   createPublicKeyResolver,
   type VerifiedCallback,
 } from 'upcall-verify';
+import { createCallbackListener, type CallbackContext } from './callback-listener.ts';
 import { createIssuedTemplateMatcher, type IssuedCallbackTemplate } from '../issued-callback-template.ts';
 import {
   DEFAULT_POLICY_CALLBACK_BODY,
@@ -100,7 +108,10 @@ export interface ReceiverOptions {
    * Default: the `credentials` template when `credentials` is given, else none.
    */
   issuedCallbackTemplates?: readonly IssuedCallbackTemplate[];
-  /** Mounts extra routes (e.g. credential endpoints) on the same server. */
+  /**
+   * Mounts extra routes (e.g. credential endpoints) on the same server. Hooks added here see
+   * every request but callback POSTs, which are served in front of Fastify (callback-listener.ts).
+   */
   routes?: (app: FastifyInstance) => void | Promise<void>;
   /**
    * Required as `Authorization: Bearer <token>` (or the dashboard's sign-in cookie) on the REST
@@ -215,10 +226,21 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   let worker: HookWorker | undefined;
   let origin: string | undefined;
   const logger = options.logger ?? false;
+  const trustProxy = options.trustProxy ?? false;
+  // The callback route is served in front of Fastify (callback-listener.ts); this is set once
+  // the server exists, before it listens.
+  let serveCallback: (...args: Parameters<RequestListener>) => boolean = () => false;
+  const nextRequestId = requestIdSequence();
+  let closing = false;
   const app = Fastify({
     ...(typeof logger === 'boolean' ? { logger } : { loggerInstance: logger }),
     logController: new OneLinePerRequest(),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy,
+    genReqId: nextRequestId,
+    serverFactory: (fastifyListener, serverOptions) =>
+      callbackFirstServer(serverOptions, (req, res) => {
+        if (!serveCallback(req, res)) fastifyListener(req, res);
+      }),
   }) as unknown as FastifyInstance;
   // When each callback arrived (monotonic clock), for the record's latencyMs: the receiver can
   // only measure its own share of OSS's 5 s budget (the callback's Date header has 1 s resolution).
@@ -226,6 +248,9 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   try {
     app.addHook('onRequest', async (request) => {
       if (request.method === 'POST') arrivals.set(request.raw, performance.now());
+    });
+    app.addHook('preClose', async () => {
+      closing = true;
     });
     const runnerOptions: StoreHookRunnerOptions = {
       uploads: store.uploads,
@@ -245,25 +270,33 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     // interval still picks up jobs left from a run that had hooks).
     if (hookNames.length > 0) app.addHook('onResponse', async () => runningWorker.kick());
 
+    // Built with one literal and plain assignments, no spread or computed keys: on the hot path
+    // those took V8's slow generic copies (bench/findings.md).
     const recordOf = (
-      request: FastifyRequest,
+      request: CallbackContext,
       body: Uint8Array,
+      verified: boolean,
       // A verified callback arrives parsed already; a refused one is parsed here, for the record.
       facts: CallbackBodyFacts = parseCallbackBody(headerText(request.headers['content-type']), body),
-    ): Omit<NewUploadRecord, 'verified' | 'templateIssued'> => {
-      const record: Omit<NewUploadRecord, 'verified' | 'templateIssued'> = {
+    ): NewUploadRecord => {
+      const record: NewUploadRecord = {
         receivedAt: now(),
+        verified,
+        templateIssued: false,
         vars: facts.vars,
         fields: facts.fields,
         bodyFormat: facts.format,
         clientIp: request.ip,
-        target: request.raw.url ?? request.url,
+        target: request.target,
         headers: flattenHeaders(request.headers),
         rawBody: body,
       };
-      for (const name of ['bucket', 'object', 'etag', 'size', 'mimeType', 'imageInfo'] as const) {
-        if (facts[name] !== undefined) Object.assign(record, { [name]: facts[name] });
-      }
+      if (facts.bucket !== undefined) record.bucket = facts.bucket;
+      if (facts.object !== undefined) record.object = facts.object;
+      if (facts.etag !== undefined) record.etag = facts.etag;
+      if (facts.size !== undefined) record.size = facts.size;
+      if (facts.mimeType !== undefined) record.mimeType = facts.mimeType;
+      if (facts.imageInfo !== undefined) record.imageInfo = facts.imageInfo;
       const requestId = headerText(request.headers['x-oss-request-id']);
       if (requestId !== undefined) record.requestId = requestId;
       return record;
@@ -282,13 +315,10 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       return store.uploads.findDelivery?.(record.requestId, signature);
     };
 
-    const onVerified = async (callback: VerifiedCallback, request: FastifyRequest): Promise<JsonValue> => {
+    const onVerified = async (callback: VerifiedCallback, request: CallbackContext): Promise<JsonValue> => {
       observability.callbackVerified();
-      const record: NewUploadRecord = {
-        ...recordOf(request, callback.rawBody, callback),
-        verified: true,
-        templateIssued: isIssuedTemplate(callback.rawBody, headerText(request.headers['content-type'])),
-      };
+      const record = recordOf(request, callback.rawBody, true, callback);
+      record.templateIssued = isIssuedTemplate(callback.rawBody, headerText(request.headers['content-type']));
       if (callback.bucket !== undefined) record.bucket = callback.bucket;
       if (callback.keyUrl !== undefined) record.keyUrl = callback.keyUrl;
       /** A redelivery's answer, or the insert's own error when it is not one. */
@@ -302,7 +332,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
         );
       };
       const latencyOf = (): number | undefined => {
-        const arrived = arrivals.get(request.raw);
+        const arrived = request.arrivedAt;
         return arrived === undefined ? undefined : Math.round((performance.now() - arrived) * 100) / 100;
       };
       const uploads = store.uploads;
@@ -333,39 +363,46 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
         const outcome = await runSyncHook(hooks.onUpload, stored, hooks.syncBudgetMs ?? 2000);
         if (outcome.kind === 'reply') value = outcome.value;
         if (outcome.kind === 'timeout')
-          request.log.warn({ id }, 'onUpload exceeded its budget; default reply sent');
+          request.log().warn({ id }, 'onUpload exceeded its budget; default reply sent');
       }
       value ??= options.reply ? await options.reply(stored) : defaultReceiverReply(stored);
       await store.uploads.setReply(id, value, latencyOf());
       return value;
     };
 
-    const onRejected = (error: CallbackVerificationError, request: FastifyRequest): void => {
+    const onRejected = (error: CallbackVerificationError, request: CallbackContext): void => {
       // A GET or HEAD (a browser, a health check) is not a callback attempt: answered 501, not recorded.
       if (error.reason === 'method-not-allowed') return;
       observability.callbackRefused();
-      request.log.warn(
-        { reason: error.reason, ossRequestId: headerText(request.headers['x-oss-request-id']) },
-        'callback refused',
-      );
+      request
+        .log()
+        .warn(
+          { reason: error.reason, ossRequestId: headerText(request.headers['x-oss-request-id']) },
+          'callback refused',
+        );
       if (options.recordRejected === false || refusedRecordsKept < 1) return;
       // Refused callbacks are recorded too (verified: false), so a developer can see why. Anyone
       // can post to the callback URL, so a refused one keeps a bounded excerpt (its facts are
       // parsed from that excerpt too), and only the newest `refusedRecordsKept` are kept.
       const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
       const excerpt = body.subarray(0, LIST_BODY_EXCERPT_BYTES);
-      const record: NewUploadRecord = {
-        ...recordOf(request, excerpt),
-        verified: false,
-        templateIssued: false,
-        rejectReason: error.reason,
-      };
+      const record = recordOf(request, excerpt, false);
+      record.rejectReason = error.reason;
       if (excerpt.byteLength < body.byteLength) record.bodySize = body.byteLength;
       store.uploads
         .insert(record, [])
         .then(() => store.uploads.pruneRefused?.(refusedRecordsKept))
-        .catch((err: unknown) => request.log.error({ err }, 'recording failed'));
+        .catch((err: unknown) => request.log().error({ err }, 'recording failed'));
     };
+    /** The Fastify route's view of a request, as the handlers above read it. */
+    const contextOf = (request: FastifyRequest): CallbackContext => ({
+      headers: request.headers,
+      target: request.raw.url ?? request.url,
+      ip: request.ip,
+      body: request.body,
+      arrivedAt: arrivals.get(request.raw),
+      log: () => request.log,
+    });
 
     installRequestGuard(app, {
       callbackPath,
@@ -373,12 +410,32 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
       ...(options.apiToken === undefined ? {} : { apiToken: options.apiToken }),
       ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     });
+    const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_CALLBACK_BODY_BYTES;
+    // Still registered: it serves app.inject() and the methods other than POST (501), and
+    // whatever spelling of the path the listener below leaves to Fastify's router.
     await app.register(ossCallbackPlugin, {
       prefix: callbackPath,
       resolver,
-      ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+      maxBodyBytes,
+      onVerified: (callback: VerifiedCallback, request: FastifyRequest) =>
+        onVerified(callback, contextOf(request)),
+      onRejected: (error: CallbackVerificationError, request: FastifyRequest) =>
+        onRejected(error, contextOf(request)),
+    });
+    serveCallback = createCallbackListener({
+      callbackPath,
+      verify: { resolver, maxBodyBytes },
+      trustProxy,
+      nextRequestId,
+      requestLog: (reqId) => app.log.child({ reqId }),
+      isClosing: () => closing,
       onVerified,
       onRejected,
+      onAnswered: (answered) => {
+        observability.requestAnswered(answered);
+        // Async hooks start once the reply is on the wire, as the onResponse hook does for Fastify.
+        if (hookNames.length > 0) runningWorker.kick();
+      },
     });
     registerUploadsApi(app, { uploads: store.uploads, jobs: store.jobs });
     if (options.credentials) {
@@ -422,6 +479,30 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
   };
 }
 
+/** Fastify's request ids (`req-1`, `req-2`, …), shared with the callback listener's requests. */
+function requestIdSequence(): () => string {
+  let next = 0;
+  return () => {
+    next = (next + 1) & 0x7fffffff;
+    return `req-${next.toString(36)}`;
+  };
+}
+
+/**
+ * The HTTP server Fastify would make (its timeouts from the options it resolved), whose listener
+ * offers each request to the callback route first.
+ */
+function callbackFirstServer(
+  serverOptions: FastifyServerOptions,
+  listener: RequestListener,
+): ReturnType<typeof createServer> {
+  const server = createServer(listener);
+  if (serverOptions.keepAliveTimeout !== undefined) server.keepAliveTimeout = serverOptions.keepAliveTimeout;
+  if (serverOptions.requestTimeout !== undefined) server.requestTimeout = serverOptions.requestTimeout;
+  server.setTimeout(serverOptions.connectionTimeout ?? 0);
+  return server;
+}
+
 /**
  * Fastify's two lines per request (the second without the route, the first with the query string,
  * which may hold a token) give way to the one receiver-observability.ts writes; its error lines stay.
@@ -437,9 +518,12 @@ function headerText(value: string | string[] | undefined): string | undefined {
 
 function flattenHeaders(headers: FastifyRequest['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const text = headerText(value);
-    if (text !== undefined) out[name] = text;
+  // for…in rather than Object.entries: no array of pairs per callback. Node's header record has
+  // no inherited enumerable keys.
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value === 'string') out[name] = value;
+    else if (value !== undefined) out[name] = value.join(', ');
   }
   return out;
 }

@@ -36,6 +36,27 @@ export interface ReceiverObservability {
   readonly registry: Registry;
   callbackVerified(): void;
   callbackRefused(): void;
+  /**
+   * Counts and logs one answered request. Fastify's routes report through its onResponse hook;
+   * the callback route served in front of Fastify (callback-listener.ts) calls this itself.
+   */
+  requestAnswered(answered: AnsweredRequest): void;
+}
+
+/** What the request metrics and the one log line per request carry. */
+export interface AnsweredRequest {
+  reqId: string;
+  method: string;
+  /** Without the query string (it may hold a token). */
+  path: string;
+  /** The route pattern (`unmatched` for none): bounded label values, unlike paths. */
+  route: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  /** `x-oss-request-id` of a callback. */
+  ossRequestId: string | string[] | undefined;
 }
 
 export function installReceiverObservability(
@@ -98,35 +119,47 @@ export function installReceiverObservability(
   });
 
   const callbackPaths = new Set([options.callbackPath, `${options.callbackPath}/`]);
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const status = reply.statusCode;
-    requests.inc({ route, status: String(status) });
-    const path = (request.raw.url ?? '/').split('?', 1)[0] ?? '/';
-    const isCallback = request.method === 'POST' && callbackPaths.has(path);
-    if (isCallback) callbackSeconds.observe({ status: String(status) }, reply.elapsedTime / 1000);
+  const requestAnswered = (answered: AnsweredRequest): void => {
+    const status = String(answered.status);
+    requests.inc({ route: answered.route, status });
+    const isCallback = answered.method === 'POST' && callbackPaths.has(answered.path);
+    if (isCallback) callbackSeconds.observe({ status }, answered.durationMs / 1000);
     if (!infoEnabled(app.log)) return;
-    const ossRequestId = request.headers['x-oss-request-id'];
+    const { ossRequestId } = answered;
     app.log.info(
       {
-        reqId: request.id,
-        method: request.method,
-        path,
-        route,
-        status,
-        bytesIn: Number(request.headers['content-length'] ?? 0) || 0,
-        bytesOut: Number(reply.getHeader('content-length') ?? 0) || 0,
-        durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+        reqId: answered.reqId,
+        method: answered.method,
+        path: answered.path,
+        route: answered.route,
+        status: answered.status,
+        bytesIn: answered.bytesIn,
+        bytesOut: answered.bytesOut,
+        durationMs: Math.round(answered.durationMs * 1000) / 1000,
         ...(isCallback && typeof ossRequestId === 'string' && { ossRequestId }),
       },
       'request',
     );
+  };
+  app.addHook('onResponse', async (request, reply) => {
+    requestAnswered({
+      reqId: request.id,
+      method: request.method,
+      path: (request.raw.url ?? '/').split('?', 1)[0] ?? '/',
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      bytesIn: Number(request.headers['content-length'] ?? 0) || 0,
+      bytesOut: Number(reply.getHeader('content-length') ?? 0) || 0,
+      durationMs: reply.elapsedTime,
+      ossRequestId: request.headers['x-oss-request-id'],
+    });
   });
 
   return {
     registry,
     callbackVerified: () => callbacks.inc({ outcome: 'verified' }),
     callbackRefused: () => callbacks.inc({ outcome: 'refused' }),
+    requestAnswered,
   };
 }
 

@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallbackSigner, sendRaw } from '../../../test/helpers/receiver-callback-signer.ts';
 import { createReceiver } from './create-receiver.ts';
@@ -157,6 +158,102 @@ describe('the SQLite store under concurrent callback writes', () => {
       }
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('prunes refused records through an index verified records never enter, also after an upgrade', async () => {
+    const path = join(dir, 'refused-index');
+    const uploadIndexes = (): { name: string; sql: string }[] => {
+      const database = new Database(join(path, 'receiver.sqlite'), { readonly: true });
+      try {
+        return database
+          .prepare(
+            "select name, sql from sqlite_master where type = 'index' and tbl_name = 'uploads' and sql is not null",
+          )
+          .all() as { name: string; sql: string }[];
+      } finally {
+        database.close();
+      }
+    };
+    let store = await openSqliteReceiverStore(path);
+    await store.close();
+    // A database from before issue 17: every insert also entered a (verified, id) index.
+    const old = new Database(join(path, 'receiver.sqlite'));
+    old.exec(
+      'drop index "uploads_refused_id"; create index "uploads_verified_id" on "uploads" ("verified", "id")',
+    );
+    old.close();
+
+    store = await openSqliteReceiverStore(path);
+    try {
+      const refused = { verified: false, rejectReason: 'signature-mismatch' } as const;
+      for (const name of ['r1', 'v1', 'r2', 'v2', 'r3']) {
+        await store.uploads.insert(record(name, name.startsWith('r') ? refused : {}), []);
+      }
+      await store.uploads.pruneRefused!(2);
+      const left = await store.uploads.list({});
+      expect(left.uploads.map((u) => u.object)).toEqual(['r3', 'v2', 'r2', 'v1']);
+    } finally {
+      await store.close();
+    }
+    const indexes = uploadIndexes();
+    expect(indexes.map((i) => i.name)).not.toContain('uploads_verified_id');
+    expect(indexes.find((i) => i.name === 'uploads_refused_id')?.sql).toMatch(/where "verified" = 0$/);
+  });
+
+  it('writes the default reply in the upload row itself, and never reuses the id of a deleted record', async () => {
+    const path = join(dir, 'reply-in-row');
+    let store = await openSqliteReceiverStore(path);
+    await store.close();
+    // Counts every write of a reply after the row was inserted.
+    const setup = new Database(join(path, 'receiver.sqlite'));
+    setup.exec(
+      'create table "reply_updates" ("upload_id" integer); ' +
+        'create trigger "count_reply_updates" after update of "reply_json" on "uploads" ' +
+        'begin insert into "reply_updates" values (new."id"); end',
+    );
+    setup.close();
+
+    store = await openSqliteReceiverStore(path);
+    const replyOf = (id: number) => ({ reply: { Status: 'OK', id }, latencyMs: 1.5 });
+    try {
+      const refused = { verified: false, rejectReason: 'signature-mismatch' } as const;
+      // One turn, so one group: inserts with and without a reply, interleaved.
+      const first = await Promise.all([
+        store.uploads.insertWithReply!(record('a'), ['hook'], replyOf),
+        store.uploads.insert(record('r1', refused), []),
+        store.uploads.insertWithReply!(record('b'), [], replyOf),
+        store.uploads.insert(record('r2', refused), []),
+      ]);
+      expect(first).toEqual([first[0], first[0] + 1, first[0] + 2, first[0] + 3]);
+      await store.close();
+      // The newest record goes; its id is not given out again, after a restart either.
+      const edit = new Database(join(path, 'receiver.sqlite'));
+      edit.prepare('delete from "uploads" where "id" = ?').run(first[3]);
+      edit.close();
+      store = await openSqliteReceiverStore(path);
+      const later = await store.uploads.insertWithReply!(record('c'), [], replyOf);
+      expect(later).toBe(first[3] + 1);
+      for (const [object, id] of [
+        ['a', first[0]],
+        ['b', first[2]],
+        ['c', later],
+      ] as const) {
+        expect(await store.uploads.get(id)).toMatchObject({
+          object,
+          reply: { Status: 'OK', id },
+          latencyMs: 1.5,
+        });
+      }
+      expect((await store.jobs.jobsFor(first[0])).map((job) => job.hook)).toEqual(['hook']);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(join(path, 'receiver.sqlite'), { readonly: true });
+    try {
+      expect(check.prepare('select count(*) from "reply_updates"').pluck().get()).toBe(0);
+    } finally {
+      check.close();
     }
   });
 });

@@ -6,8 +6,10 @@
  *
  * Why not Kysely here: under load each callback cost two transactions built query by query, and
  * compiling the SQL plus the async hops of Kysely's transaction cost as much as SQLite's own work
- * (bench/findings.md). These four statements are fixed, so they are prepared once and run
- * synchronously through better-sqlite3. Reads and the hook queue stay on Kysely.
+ * (bench/findings.md). These statements are fixed, so they are prepared once and run
+ * synchronously through better-sqlite3. Reads and the hook queue stay on Kysely. A reply made from
+ * the new id (`replyOf`) is written in the upload's row itself: its id is taken from the sequence
+ * inside the transaction, so the row needs no second write.
  *
  * Refused callbacks are bounded here too: a prune (keep the newest N refused records) joins the
  * group of the inserts it follows, so the table never commits more than N of them plus one group.
@@ -31,6 +33,24 @@ export function createUploadWriter(database: Database.Database, columns: readonl
   const insertUpload = database.prepare(
     `insert into "uploads" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`,
   );
+  // The same insert with its id and reply given: the default reply is made from the new id, and
+  // writing it in the row saves an UPDATE of that row (a second B-tree write) per callback.
+  const rowColumns = columns.filter((c) => c !== 'reply_json' && c !== 'latency_ms');
+  const insertUploadWithReply = database.prepare(
+    `insert into "uploads" ("id", "reply_json", "latency_ms", ${rowColumns.map((c) => `"${c}"`).join(', ')}) ` +
+      `values (?, ?, ?, ${rowColumns.map((c) => `@${c}`).join(', ')})`,
+  );
+  // The id the next insert gets: uploads is AUTOINCREMENT, so one past the largest id ever used
+  // (sqlite_sequence), or past the largest id present should the sequence lack its row. Read
+  // once per transaction, which holds the write lock, so no other writer can take it meanwhile.
+  const lastUploadId = database
+    .prepare(
+      'select max(' +
+        `coalesce((select "seq" from "sqlite_sequence" where "name" = 'uploads'), 0), ` +
+        'coalesce((select max("id") from "uploads"), 0))',
+    )
+    .pluck();
+  let nextId = 0;
   const insertVar = database.prepare(
     'insert into "upload_vars" ("upload_id", "name", "value") values (?, ?, ?)',
   );
@@ -42,7 +62,7 @@ export function createUploadWriter(database: Database.Database, columns: readonl
     'update "uploads" set "reply_json" = ?, "latency_ms" = ? where "id" = ?',
   );
   // The id of the oldest refused record to keep, then everything refused below it goes; both
-  // walk the (verified, id) index.
+  // walk the partial index of refused records (uploads_refused_id).
   const pruneRefused = database.prepare(
     'delete from "uploads" where "verified" = 0 and "id" < (' +
       'select "id" from "uploads" where "verified" = 0 order by "id" desc limit 1 offset ?)',
@@ -58,18 +78,25 @@ export function createUploadWriter(database: Database.Database, columns: readonl
       return 0;
     }
     const { row, vars, hookNames, receivedAt, replyOf } = write.upload;
-    const id = Number(insertUpload.run(row).lastInsertRowid);
+    let id: number;
+    if (replyOf === undefined) {
+      id = Number(insertUpload.run(row).lastInsertRowid);
+    } else {
+      // The reply in the record's own row: no second group, and no moment at which the record is
+      // visible without it.
+      id = nextId;
+      const reply = replyOf(id);
+      insertUploadWithReply.run(id, reply.json, reply.latencyMs, row);
+    }
+    nextId = id + 1;
     for (const [name, value] of Object.entries(vars)) insertVar.run(id, name, value);
     for (const hook of hookNames) insertJob.run(id, hook, receivedAt, receivedAt);
-    if (replyOf !== undefined) {
-      // The reply in the record's own transaction: no second group, and no moment at which the
-      // record is visible without it.
-      const reply = replyOf(id);
-      updateReply.run(reply.json, reply.latencyMs, id);
-    }
     return id;
   };
-  const commit = database.transaction((writes: readonly Write[]) => writes.map(apply));
+  const commit = database.transaction((writes: readonly Write[]) => {
+    nextId = (lastUploadId.get() as number) + 1;
+    return writes.map(apply);
+  });
 
   let queued: Write[] = [];
   let scheduled = false;

@@ -89,7 +89,8 @@ export async function withBucketEncryption(
   settings: ObjectSettings,
 ): Promise<ObjectSettings> {
   if (settings.serverSideEncryption !== undefined) return settings;
-  const encryption = await store.getBucketSetting(bucket, 'encryption');
+  // 'write': a gateway answers from its bucket cache instead of a query per upload.
+  const encryption = await store.getBucketSetting(bucket, 'encryption', 'write');
   return encryption === undefined ? settings : { ...settings, serverSideEncryption: encryption.algorithm };
 }
 

@@ -284,11 +284,15 @@ export interface ObjectStore {
   ): Promise<void>;
   /**
    * The bucket's setting `name`, or undefined when none is set (a new bucket has none). The value
-   * is the caller's: changing it changes nothing stored. @throws NoSuchBucket
+   * is the caller's: changing it changes nothing stored. `use: 'write'`: for the defaults of a
+   * write about to be received (withBucketEncryption), which a store shared by several processes
+   * may answer from a cache that another process's change reaches within moments (the gateway's
+   * bucket cache); anything that answers with the setting itself leaves it out. @throws NoSuchBucket
    */
   getBucketSetting<N extends BucketSettingName>(
     bucket: string,
     name: N,
+    use?: 'write',
   ): Promise<BucketSettings[N] | undefined>;
   /**
    * Runs a background sweep (`name`, e.g. the lifecycle sweep) unless another process sharing

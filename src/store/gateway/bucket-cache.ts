@@ -1,6 +1,6 @@
 /**
- * The bucket rows one gateway has read, kept so a PutObject need not read its bucket from
- * PostgreSQL before every body (issue 16: one round trip of a small PUT's few).
+ * The bucket rows one gateway has read, kept so a PutObject need not read its bucket (nor its
+ * default encryption) from PostgreSQL before every body (issue 16: round trips of a small PUT's few).
  *
  * Gateways share the database, so a row cached here can be changed by another gateway. Two things
  * keep that safe:
@@ -10,13 +10,15 @@
  *   connection listens: when it fails, everything is dropped, nothing is cached until it listens
  *   again (it reconnects by itself), and a row older than `maxAgeMs` is read again anyway (a
  *   listener cut off without a reset would otherwise never hear of a change).
- * - What the cache is used for: only the write paths' early check (is there such a bucket, and
- *   its storage class, before a body is read), whose commit checks the bucket again through the
- *   objects' foreign key. A row a notification has not reached yet can therefore at worst let a
- *   body be received before its commit fails with NoSuchBucket. Everything that answers with
- *   bucket state or decides access by it (GetBucketAcl, GetBucketInfo, anonymous access through
- *   the bucket ACL) reads PostgreSQL, so a second gateway sees a DeleteBucket or PutBucketAcl
- *   committed through the first at once.
+ * - What the cache is used for: only writes: their early check (is there such a bucket, and its
+ *   storage class, before a body is read), whose commit checks the bucket again through the
+ *   objects' foreign key, and the default encryption a write that names none gets. A row a
+ *   notification has not reached yet can therefore at worst let a body be received before its
+ *   commit fails with NoSuchBucket, or let a write received in those moments follow the default
+ *   encryption it would have had a moment earlier. Everything that answers with bucket state or
+ *   decides access by it (GetBucketAcl, GetBucketInfo, GetBucketEncryption, anonymous access
+ *   through the bucket ACL) reads PostgreSQL, so a second gateway sees a DeleteBucket or
+ *   PutBucketAcl committed through the first at once.
  *
  * A row read while a notification arrives could be older than it; rows are stored only when no
  * notification arrived since their read began (`generation`).

@@ -74,6 +74,7 @@ import {
 } from '../metadata-rows.ts';
 import type {
   BucketAcl,
+  BucketEncryption,
   BucketInfo,
   BucketSettingName,
   BucketSettings,
@@ -163,6 +164,11 @@ const DEFAULT_GC_INTERVAL_MS = 60 * 1000;
 const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
 
 type BucketRow = BucketColumns;
+
+/** A bucket row as the write paths read it: with the default encryption a PutObject applies. */
+interface WriteBucketRow extends BucketRow {
+  encryption: BucketEncryption | null;
+}
 
 interface ObjectRow extends ObjectColumns {
   meta: ObjectMeta;
@@ -316,8 +322,8 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #now: () => number;
   readonly #sweep: PeriodicSweep | undefined;
   readonly #givenMasterKey: Buffer | undefined;
-  /** Bucket rows for the write paths' early check only (see #bucketRowToWrite). */
-  readonly #buckets: BucketCache<BucketRow>;
+  /** Bucket rows for the write paths' early check and defaults only (see #bucketRowToWrite). */
+  readonly #buckets: BucketCache<WriteBucketRow>;
   #masterKeyLoad: Promise<Buffer> | undefined;
   #closed = false;
   /** Compactions running in this process, by `bucket\0key` (one per object at a time), awaited by close(). */
@@ -465,15 +471,24 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   }
 
   /**
-   * The bucket row for a write's early check, from this gateway's cache when it has it. Only for
-   * writes whose commit checks the bucket again (the objects' foreign key): a row another gateway
-   * has just deleted can then at most let a body be received before NoSuchBucket (bucket-cache.ts).
+   * The bucket row for a write's early check and its default encryption, from this gateway's
+   * cache when it has it. Only for writes whose commit checks the bucket again (the objects'
+   * foreign key): a row another gateway has just deleted can then at most let a body be received
+   * before NoSuchBucket, and a default encryption changed through another gateway applies from
+   * its NOTIFY on, moments after its commit (bucket-cache.ts).
    */
-  async #bucketRowToWrite(name: string): Promise<BucketRow> {
+  async #bucketRowToWrite(name: string): Promise<WriteBucketRow> {
     const cached = this.#buckets.get(name);
     if (cached !== undefined) return cached;
     const generation = this.#buckets.generation;
-    const row = await this.#bucketRow(name);
+    const { rows } = await query<WriteBucketRow>(
+      this.#pool,
+      `SELECT ${BUCKET_COLUMNS}, settings -> 'encryption' AS encryption FROM buckets WHERE name = $1`,
+      [name],
+      'bucket-row-to-write',
+    );
+    const row = rows[0];
+    if (row === undefined) throw noSuchBucket(name);
     this.#buckets.set(name, row, generation);
     return row;
   }
@@ -483,6 +498,8 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       this.#pool,
       `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND key = $2`,
       [bucket, utf8(key)],
+      // Prepared: every GET, HEAD and ranged read starts with it.
+      'object-row',
     );
     return rows[0];
   }
@@ -607,24 +624,30 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     value: BucketSettings[N] | undefined,
   ): Promise<void> {
     // One statement that sets or removes one key: concurrent puts of other settings are kept.
-    const { rowCount } =
-      value === undefined
-        ? await query(this.#pool, 'UPDATE buckets SET settings = settings - $2::text WHERE name = $1', [
-            bucket,
-            name,
-          ])
-        : await query(
-            this.#pool,
-            'UPDATE buckets SET settings = settings || jsonb_build_object($2::text, $3::jsonb) WHERE name = $1',
-            [bucket, name, JSON.stringify(value)],
-          );
+    // Announced to every gateway's bucket cache at the commit, which keeps the default encryption.
+    const change =
+      value === undefined ? 'settings - $2::text' : 'settings || jsonb_build_object($2::text, $3::jsonb)';
+    const { rowCount } = await query(
+      this.#pool,
+      `WITH changed AS (UPDATE buckets SET settings = ${change} WHERE name = $1 RETURNING name)
+       SELECT pg_notify('${BUCKET_CHANNEL}', name) FROM changed`,
+      value === undefined ? [bucket, name] : [bucket, name, JSON.stringify(value)],
+    );
+    this.#buckets.drop(bucket);
     if (rowCount !== 1) throw noSuchBucket(bucket);
   }
 
   async getBucketSetting<N extends BucketSettingName>(
     bucket: string,
     name: N,
+    use?: 'write',
   ): Promise<BucketSettings[N] | undefined> {
+    // A write's default encryption: no query per upload (#bucketRowToWrite's cache).
+    if (use === 'write' && name === 'encryption') {
+      const { encryption } = await this.#bucketRowToWrite(bucket);
+      // A copy: the cached row stays as read.
+      return (encryption === null ? undefined : { ...encryption }) as BucketSettings[N] | undefined;
+    }
     const { rows } = await query<{ value: BucketSettings[N] | null }>(
       this.#pool,
       'SELECT settings -> $2::text AS value FROM buckets WHERE name = $1',

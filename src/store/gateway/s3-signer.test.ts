@@ -1,3 +1,4 @@
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { s3Path, sha256Hex, signS3Request } from './s3-signer.ts';
 
@@ -32,6 +33,53 @@ describe('signS3Request', () => {
         'Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
     );
     expect(headers['x-amz-date']).toBe('20130524T000000Z');
+  });
+
+  it('derives the signing key per day, region and secret, though it keeps the last one', () => {
+    const sign = (credentials: typeof AWS_EXAMPLE, date: Date): Record<string, string> =>
+      signS3Request(credentials, {
+        method: 'GET',
+        path: s3Path('test.txt'),
+        query: [],
+        headers: { host: HOST, range: 'bytes=0-9' },
+        payloadHash: EMPTY_SHA256,
+        date,
+      });
+    /** The signature derived from scratch, as the AWS page spells the algorithm out. */
+    const expected = (credentials: typeof AWS_EXAMPLE, headers: Record<string, string>): string => {
+      const stamp = headers['x-amz-date']!;
+      const scope = `${stamp.slice(0, 8)}/${credentials.region}/s3/aws4_request`;
+      const canonical = [
+        'GET',
+        '/test.txt',
+        '',
+        `host:${HOST}\nrange:bytes=0-9\nx-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${stamp}\n`,
+        'host;range;x-amz-content-sha256;x-amz-date',
+        EMPTY_SHA256,
+      ].join('\n');
+      const toSign = ['AWS4-HMAC-SHA256', stamp, scope, createHash('sha256').update(canonical).digest('hex')];
+      let key: Buffer | string = `AWS4${credentials.secretAccessKey}`;
+      for (const part of [stamp.slice(0, 8), credentials.region, 's3', 'aws4_request'])
+        key = createHmac('sha256', key).update(part).digest();
+      return createHmac('sha256', key).update(toSign.join('\n')).digest('hex');
+    };
+    const nextDay = new Date(Date.UTC(2013, 4, 25, 12));
+    const otherRegion = { ...AWS_EXAMPLE, region: 'eu-west-1' };
+    const otherSecret = { ...AWS_EXAMPLE, secretAccessKey: 'another-secret' };
+    for (const [credentials, date] of [
+      [AWS_EXAMPLE, DATE],
+      [AWS_EXAMPLE, nextDay],
+      [otherRegion, nextDay],
+      [otherSecret, nextDay],
+      [AWS_EXAMPLE, nextDay],
+      [AWS_EXAMPLE, DATE],
+    ] as const) {
+      const headers = sign(credentials, date);
+      expect(signatureOf(headers)).toBe(expected(credentials, headers));
+    }
+    expect(signatureOf(sign(AWS_EXAMPLE, DATE))).toBe(
+      'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
+    );
   });
 
   it('matches AWS example PUT Object (key with $, signed payload)', () => {

@@ -14,7 +14,7 @@
  * which headers are signed (OSS: a default set plus AdditionalHeaders; S3: exactly the SignedHeaders
  * listed), so it is written out here rather than parameterising the OSS signer.
  *
- * Pure: the clock is an argument. Invariant: every header the caller sets is signed (undici adds
+ * Pure but for a cache of the derived signing key (signingKey): the clock is an argument. Invariant: every header the caller sets is signed (undici adds
  * only transport headers such as a bodiless PUT's `content-length: 0`), so nothing the client
  * chose can be changed on the way without breaking the signature.
  */
@@ -76,13 +76,31 @@ export function signS3Request(credentials: S3Credentials, input: S3SignInput): R
   ].join('\n');
   const scope = `${timestamp.slice(0, 8)}/${credentials.region}/s3/aws4_request`;
   const stringToSign = [S3_ALGORITHM, timestamp, scope, sha256Hex(canonicalRequest)].join('\n');
-  let key: Buffer | string = `AWS4${credentials.secretAccessKey}`;
-  for (const part of [timestamp.slice(0, 8), credentials.region, 's3', 'aws4_request']) {
-    key = createHmac('sha256', key).update(part).digest();
-  }
+  const key = signingKey(credentials, timestamp.slice(0, 8));
   const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
   headers.authorization = `${S3_ALGORITHM} Credential=${credentials.accessKeyId}/${scope},SignedHeaders=${signedHeaders},Signature=${signature}`;
   return headers;
+}
+
+/**
+ * The last signing key derived, per secret: it changes only with the day (and region), and its
+ * four HMACs were most of the signer's CPU for a gateway GET (a profile under 4 KiB GETs,
+ * bench/findings.md). Keyed by the secret itself, so credentials never share a key.
+ */
+const signingKeys = new Map<string, { day: string; region: string; key: Buffer }>();
+
+function signingKey(credentials: S3Credentials, day: string): Buffer {
+  const cached = signingKeys.get(credentials.secretAccessKey);
+  if (cached !== undefined && cached.day === day && cached.region === credentials.region) return cached.key;
+  let key = createHmac('sha256', `AWS4${credentials.secretAccessKey}`).update(day).digest();
+  for (const part of [credentials.region, 's3', 'aws4_request']) {
+    key = createHmac('sha256', key).update(part).digest();
+  }
+  // One entry per secret a process uses (a gateway has one); a rotated secret's entry is dropped
+  // once a handful are held.
+  if (signingKeys.size >= 16 && cached === undefined) signingKeys.clear();
+  signingKeys.set(credentials.secretAccessKey, { day, region: credentials.region, key });
+  return key;
 }
 
 export function sha256Hex(data: string | Buffer): string {

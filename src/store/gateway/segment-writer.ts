@@ -187,7 +187,11 @@ async function writeSole(
   };
   try {
     const sink = dataKey === undefined ? raw : encryptingSink(raw, dataKey);
-    const received = await receiveBody(body, sink, maxSize, { ...options, crc64Pool: ctx.crc64Pool });
+    const received = await receiveBody(body, sink, maxSize, {
+      ...options,
+      crc64Pool: ctx.crc64Pool,
+      declaredSize: size,
+    });
     const md5 = received.md5.toString('hex');
     if (dataKey === undefined && engineEtag !== md5) throw mismatch(key, engineEtag ?? 'none', md5);
     return { received, segments: [{ key, size }] };

@@ -339,6 +339,33 @@ describe('receiveBody with the CRC-64 worker pool', () => {
     expect(pool.activeJobs).toBe(0);
   });
 
+  it('hashes a body declared past the threshold in a worker from its first byte (declaredSize)', async () => {
+    const all = Buffer.from(Array.from({ length: 5 * THRESHOLD + 17 }, (_, i) => (i * 11) & 0xff));
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < all.length; at += 1000) chunks.push(all.subarray(at, at + 1000));
+    const jobsAtWrites: number[] = [];
+    const sink: BodySink = {
+      write(_more, callback) {
+        jobsAtWrites.push(pool.activeJobs);
+        callback();
+      },
+      finish: (callback) => callback(),
+    };
+    const declared = await receiveBody(Readable.from(chunks), sink, undefined, {
+      crc64Pool: pool,
+      declaredSize: all.length,
+    });
+    expect(declared.crc64).toBe(crc64(all));
+    // The first 1000 bytes, well under the threshold, already went to the worker.
+    expect(jobsAtWrites[0]).toBe(1);
+    // Without a declared size the first chunks are hashed inline until the threshold.
+    jobsAtWrites.length = 0;
+    const undeclared = await receiveBody(Readable.from(chunks), sink, undefined, { crc64Pool: pool });
+    expect(undeclared.crc64).toBe(crc64(all));
+    expect(jobsAtWrites[0]).toBe(0);
+    expect(pool.activeJobs).toBe(0);
+  });
+
   it('calls onHashed once, with the resolved digests, while the sink finishes (worker CRC)', async () => {
     const events: string[] = [];
     const all = Buffer.from(Array.from({ length: 5 * THRESHOLD + 17 }, (_, i) => (i * 7) & 0xff));

@@ -2,10 +2,13 @@
  * A bucket changed through one gateway, as a second gateway sees it (issue 16). Gateways keep the
  * bucket rows their PutObjects check in a cache (src/store/gateway/bucket-cache.ts), invalidated
  * through PostgreSQL NOTIFY: after a DeleteBucket through A, a PutObject through B must be refused
- * before its body is read (a stale row would have B wait for the body), and a PutBucketAcl through
- * A must decide anonymous access through B from the next request on.
+ * before its body is read (a stale row would have B wait for the body), a PutBucketAcl through
+ * A must decide anonymous access through B from the next request on, and a PutBucketEncryption or
+ * DeleteBucketEncryption through A must decide whether B encrypts the next PutObject (B keeps the
+ * default encryption in that cache, so a PutObject makes no query for it).
  */
 import { request as httpRequest } from 'node:http';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, rawRequest, signRequest, signedRequest } from '../../helpers/raw-request.ts';
 import { createTestDatabase, testServices, type TestDatabase } from '../../helpers/services.ts';
@@ -103,5 +106,69 @@ describe.skipIf(!services)('bucket changes across gateways', { timeout: 120_000 
       expect(set.status).toBe(200);
       expect(await anonymousGet()).toBe(status);
     }
+  });
+
+  describe('default encryption', () => {
+    const bucket = 'shared-encryption';
+    const rule =
+      '<ServerSideEncryptionRule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>' +
+      '</ApplyServerSideEncryptionByDefault></ServerSideEncryptionRule>';
+    let n = 0;
+    /** PUTs a new object through B and answers its x-oss-server-side-encryption, as HEAD through B reports it. */
+    const encryptionOfPutThroughB = async (): Promise<string> => {
+      const key = `k${n++}`;
+      expect((await signedRequest(b.target, { method: 'PUT', bucket, key, body: 'secret?' })).status).toBe(
+        200,
+      );
+      const head = await signedRequest(b.target, { method: 'HEAD', bucket, key });
+      expect(head.status).toBe(200);
+      return String(head.headers['x-oss-server-side-encryption'] ?? 'none');
+    };
+
+    it('PutBucketEncryption and DeleteBucketEncryption through A decide what B encrypts', async () => {
+      expect((await signedRequest(a.target, { method: 'PUT', bucket })).status).toBe(200);
+      // B reads the bucket, with no default encryption, for its PutObjects (and keeps it).
+      expect(await encryptionOfPutThroughB()).toBe('none');
+      expect(await encryptionOfPutThroughB()).toBe('none');
+      const put = await signedRequest(a.target, {
+        method: 'PUT',
+        bucket,
+        subresources: { encryption: '' },
+        body: rule,
+      });
+      expect(put.status).toBe(200);
+      // The notification reaches B moments after A's commit; a B that never heard of it goes on
+      // without encryption until its row is 60 s old.
+      await expect.poll(encryptionOfPutThroughB, { timeout: 10_000, interval: 100 }).toBe('AES256');
+      const deleted = await signedRequest(a.target, {
+        method: 'DELETE',
+        bucket,
+        subresources: { encryption: '' },
+      });
+      expect(deleted.status).toBe(204);
+      await expect.poll(encryptionOfPutThroughB, { timeout: 10_000, interval: 100 }).toBe('none');
+    });
+
+    it('a PutObject through B takes the default from its bucket cache, not from a query', async () => {
+      const put = await signedRequest(a.target, {
+        method: 'PUT',
+        bucket,
+        subresources: { encryption: '' },
+        body: rule,
+      });
+      expect(put.status).toBe(200);
+      await expect.poll(encryptionOfPutThroughB, { timeout: 10_000, interval: 100 }).toBe('AES256');
+      // Changed behind the gateways' backs (no NOTIFY): a B that queried the bucket per PutObject
+      // would stop encrypting now; one that keeps the row goes on until a notification (or 60 s).
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        await client.query(`UPDATE buckets SET settings = settings - 'encryption' WHERE name = $1`, [bucket]);
+      } finally {
+        await client.end();
+      }
+      expect(await encryptionOfPutThroughB()).toBe('AES256');
+      expect(await encryptionOfPutThroughB()).toBe('AES256');
+    });
   });
 });

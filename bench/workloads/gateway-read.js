@@ -18,6 +18,7 @@ import { opsPerSec } from '../lib/slice.js';
 import { send } from '../lib/target.js';
 import { engineConfig } from './s3-engine.js';
 import { fillKeys, listingSide } from './list.js';
+import { deleteGatewayBlobs } from '../lib/gateway-blobs.js';
 
 /**
  * A side that spreads `concurrency` workers' requests over `targets` in turn (the bench's client
@@ -107,7 +108,6 @@ export async function gatewayRead(ctx) {
   register();
   const { createS3BlobStore } = await import(join(REPO_ROOT, 'src', 'store', 'gateway', 's3-blob-store.ts'));
   const { createTestDatabase } = await import(join(REPO_ROOT, 'test', 'helpers', 'services.ts'));
-  const pg = (await import('pg')).default;
   /** @type {import('../../src/store/gateway/blob-store.ts').BlobStore} */
   const store = createS3BlobStore(config);
   const db = await createTestDatabase(pgUrl, 'bench_gateway');
@@ -210,35 +210,7 @@ export async function gatewayRead(ctx) {
     );
   } finally {
     for (const s of started) await s.stop();
-    // Every blob this run's gateways wrote: referenced, due for the sweep, or an intent left over.
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const blobKeys = new Set();
-    try {
-      for (const sql of [
-        'SELECT segments::text AS t FROM objects',
-        'SELECT segments::text AS t FROM parts',
-        'SELECT blob_key AS t FROM blob_gc',
-        'SELECT blob_key AS t FROM blob_intent',
-      ]) {
-        const { rows: found } = await client.query(sql);
-        for (const r of found)
-          for (const k of String(r.t).match(/blobs\/[0-9a-f]{32}/g) ?? []) blobKeys.add(k);
-      }
-    } finally {
-      await client.end();
-    }
-    const own = [...blobKeys];
-    for await (const entry of store.list(prefix)) own.push(entry.key);
-    // Small batches: a loaded Swift takes seconds per DeleteObjects of 1000 keys. A blob that
-    // fails to go is reported, not fatal: the measurements are already taken.
-    for (let i = 0; i < own.length; i += 100) {
-      await store.delete(own.slice(i, i + 100)).catch((/** @type {Error} */ err) => {
-        console.error(
-          `bench: gateway: ${own.slice(i, i + 100).length} blobs left in the engine: ${err.message}`,
-        );
-      });
-    }
+    await deleteGatewayBlobs({ databaseUrl: db.url, store, prefix, label: 'gatewayRead' });
     await store.close();
     await db.drop();
   }

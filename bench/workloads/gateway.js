@@ -4,7 +4,8 @@
 // the gateway's blob store uses), paired in one run. Each shape runs through one gateway and through
 // two (the client splits its concurrency between them, as a load balancer would), and the peak
 // RSS of every gateway is recorded. Needs the services' env (`source /tmp/upcall-svc/env`); the
-// gateways get a database of their own, dropped at the end.
+// gateways get a database of their own, dropped at the end, and every blob they wrote is deleted
+// from the engine (bench/lib/gateway-blobs.js).
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,6 +18,7 @@ import { mibPerSec, opsPerSec, runSlice } from '../lib/slice.js';
 import { send } from '../lib/target.js';
 import { REPO_ROOT } from '../lib/upcall.js';
 import { engineConfig, engineSide } from './s3-engine.js';
+import { deleteGatewayBlobs } from '../lib/gateway-blobs.js';
 
 /**
  * One side over several gateways: `concurrency` split evenly between them, results summed.
@@ -229,18 +231,12 @@ export async function gateway(ctx) {
     rows.push(await rssPut(ctx, env));
   } finally {
     for (const g of gateways) await g.server.stop();
-    const keys = [];
-    for await (const entry of engine.list(prefix)) keys.push(entry.key);
-    // Small batches, and a failure is reported, not fatal (as gateway-read.js): a loaded Swift
-    // deletes one key at a time inside a DeleteObjects, so one of 1000 keys outran the client's
-    // 30 s and threw away every row measured before it (two runs on 2026-12-07).
-    for (let i = 0; i < keys.length; i += 100) {
-      await engine.delete(keys.slice(i, i + 100)).catch((/** @type {Error} */ err) => {
-        console.error(
-          `bench: gateway: ${keys.slice(i, i + 100).length} blobs left in the engine: ${err.message}`,
-        );
-      });
-    }
+    await deleteGatewayBlobs({
+      databaseUrl: env.UPCALL_DATABASE_URL,
+      store: engine,
+      prefix,
+      label: 'gateway',
+    });
     await engine.close();
     await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
   }

@@ -21,7 +21,6 @@ import { mkdir, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
-import { ossError } from '../../shared/oss-error.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
 import {
@@ -33,6 +32,14 @@ import {
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { copyTarget } from '../copy-rules.ts';
+import {
+  bucketAlreadyExists,
+  bucketNotEmpty,
+  noSuchBucket,
+  noSuchKey,
+  noSuchUpload,
+  positionNotEqualToLength,
+} from '../store-errors.ts';
 import {
   objectColumns,
   objectFromColumns,
@@ -157,14 +164,6 @@ function toObjectRow(
 
 function segmentIds(segments: string | undefined): string[] {
   return segments === undefined ? [] : parseSegments(segments).map((s) => s.id);
-}
-
-function noSuchBucket(name: string): Error {
-  return ossError('NoSuchBucket', { details: { BucketName: name } });
-}
-
-function noSuchUpload(uploadId: string): Error {
-  return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
 }
 
 class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
@@ -304,7 +303,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   ): Promise<BucketInfo> {
     const createdMs = Date.now();
     if (!this.#db.transaction(() => this.#db.insertBucket(name, createdMs, acl, storageClass)))
-      throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
+      throw bucketAlreadyExists(name);
     return { name, creationDate: new Date(createdMs), acl, storageClass };
   }
 
@@ -343,8 +342,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   async deleteBucket(name: string): Promise<void> {
     this.#db.transaction(() => {
       this.#requireBucket(name);
-      if (this.#db.bucketHasObjects(name) || this.#db.bucketHasUploads(name))
-        throw ossError('BucketNotEmpty', { details: { BucketName: name } });
+      if (this.#db.bucketHasObjects(name) || this.#db.bucketHasUploads(name)) throw bucketNotEmpty(name);
       this.#db.deleteBucket(name);
     });
   }
@@ -398,7 +396,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const row = this.#db.getObject(bucket, utf8(key));
     if (row) return row;
     this.#requireBucket(bucket);
-    throw ossError('NoSuchKey', { details: { Key: key } });
+    throw noSuchKey(key);
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream> {
@@ -629,9 +627,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       // Replaced meanwhile by an object of the same size under another data key: this body,
       // encrypted for the one it saw, cannot join it.
       if (latest && latest.encryption !== formatEncryption(encryption)) {
-        throw ossError('PositionNotEqualToLength', {
-          details: { NextAppendPosition: String(latest?.size ?? 0) },
-        });
+        throw positionNotEqualToLength(latest?.size ?? 0);
       }
       const object = appendedObject(
         bucket,

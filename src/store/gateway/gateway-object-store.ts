@@ -46,7 +46,6 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
-import { ossError } from '../../shared/oss-error.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
@@ -61,6 +60,14 @@ import {
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { copyTarget } from '../copy-rules.ts';
+import {
+  bucketAlreadyExists,
+  bucketNotEmpty,
+  noSuchBucket,
+  noSuchKey,
+  noSuchUpload,
+  positionNotEqualToLength,
+} from '../store-errors.ts';
 import {
   objectColumns,
   objectFromColumns,
@@ -288,14 +295,6 @@ function toObjectRow(
   };
 }
 
-function noSuchBucket(name: string): Error {
-  return ossError('NoSuchBucket', { details: { BucketName: name } });
-}
-
-function noSuchUpload(uploadId: string): Error {
-  return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
-}
-
 /** A statement that inserts a row referencing `bucket`: a foreign-key violation means it is gone. */
 async function intoBucket<T>(bucket: string, statement: Promise<T>): Promise<T> {
   try {
@@ -492,7 +491,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const row = await this.#objectRow(bucket, key);
     if (row) return row;
     await this.#bucketRow(bucket);
-    throw ossError('NoSuchKey', { details: { Key: key } });
+    throw noSuchKey(key);
   }
 
   async #requireUpload(client: pg.ClientBase | pg.Pool, ref: UploadRef, lock = ''): Promise<UploadRow> {
@@ -581,7 +580,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       `INSERT INTO buckets (${BUCKET_COLUMNS}) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
       [name, createdMs, acl, storageClass],
     );
-    if (rowCount !== 1) throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
+    if (rowCount !== 1) throw bucketAlreadyExists(name);
     return { name, creationDate: new Date(createdMs), acl, storageClass };
   }
 
@@ -654,7 +653,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       ));
     } catch (error) {
       // Objects or uploads still reference it (the foreign keys decide, whatever gateway wrote them).
-      if (sqlState(error) === '23503') throw ossError('BucketNotEmpty', { details: { BucketName: name } });
+      if (sqlState(error) === '23503') throw bucketNotEmpty(name);
       throw error;
     }
     this.#buckets.drop(name);
@@ -780,7 +779,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
           [bucket, utf8(key)],
         );
         const current = rows[0];
-        if (!current) throw ossError('NoSuchKey', { details: { Key: key } });
+        if (!current) throw noSuchKey(key);
         const resolved = copyTarget({
           source: { acl: current.acl, storageClass: current.storage_class },
           ontoItself,
@@ -971,9 +970,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         // Replaced meanwhile by an object of the same size under another data key (or none):
         // this body, encrypted for the one it saw, cannot join it.
         if (rows[0] && rows[0].encryption?.wrappedKey !== encryption?.wrappedKey)
-          throw ossError('PositionNotEqualToLength', {
-            details: { NextAppendPosition: String(rows[0].size) },
-          });
+          throw positionNotEqualToLength(rows[0].size);
         const object = appendedObject(bucket, key, latest, received, options.meta, settings);
         const next = toObjectRow(
           object,

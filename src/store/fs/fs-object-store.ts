@@ -32,6 +32,7 @@ import {
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { copyTarget } from '../copy-rules.ts';
+import { prefixEnd, utf8 } from '../key-order.ts';
 import {
   bucketAlreadyExists,
   bucketNotEmpty,
@@ -97,7 +98,6 @@ import {
   formatTags,
   parseSegments,
   parseTags,
-  prefixEnd,
   type ObjectRow,
   type PartRow,
   type UploadRow,
@@ -129,8 +129,6 @@ export interface FsObjectStoreOptions {
    */
   masterKey?: Buffer | undefined;
 }
-
-const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
 
 function toStoredObject(row: ObjectRow): StoredObject {
   return objectFromColumns(row, {

@@ -60,6 +60,7 @@ import {
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { copyTarget } from '../copy-rules.ts';
+import { prefixEnd, utf8 } from '../key-order.ts';
 import {
   bucketAlreadyExists,
   bucketNotEmpty,
@@ -237,13 +238,6 @@ const COMMIT_PUT = `WITH old AS (
   )
   SELECT EXISTS (SELECT FROM old) AS existed, EXISTS (SELECT FROM written) AS written`;
 
-const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
-
-/** Exclusive upper bound of every key starting with `prefix`: UTF-8 never contains byte 0xFF. */
-function prefixEnd(prefix: Buffer): Buffer {
-  return Buffer.concat([prefix, Buffer.from([0xff])]);
-}
-
 function objectParams(row: ObjectRow): unknown[] {
   return [
     row.bucket,
@@ -292,6 +286,40 @@ function toObjectRow(
     segments: fromSegments(segments),
     tags: fromTags(object.tags),
     encryption,
+  };
+}
+
+/**
+ * A CopyObject target's row before its place and body: `base` (the source, or onto itself the
+ * row as locked) with the request's metadata, tags and time, and the ACL, class and restore
+ * copy-rules.ts gives it.
+ */
+function copiedRow(
+  base: ObjectRow,
+  copy: {
+    ontoItself: boolean;
+    bucketRow: BucketRow;
+    meta: ObjectMeta | undefined;
+    settings: ObjectSettings;
+    lastModified: number;
+  },
+): ObjectRow {
+  const { settings } = copy;
+  const resolved = copyTarget({
+    source: { acl: base.acl, storageClass: base.storage_class },
+    ontoItself: copy.ontoItself,
+    bucketClass: copy.bucketRow.storage_class,
+    settings,
+  });
+  return {
+    ...base,
+    meta: copy.meta ?? base.meta,
+    last_modified_ms: copy.lastModified,
+    acl: resolved.acl,
+    tags: settings.tags === undefined ? base.tags : fromTags(settings.tags),
+    storage_class: resolved.storageClass,
+    restore_ready_ms: resolved.keepsRestore ? base.restore_ready_ms : null,
+    restore_expires_ms: resolved.keepsRestore ? base.restore_expires_ms : null,
   };
 }
 
@@ -761,14 +789,13 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const from = await this.#requireObject(source.bucket, source.key);
     const bucketRow = await this.#bucketRow(bucket);
     const lastModified = this.#now();
-    const tags = settings.tags === undefined ? from.tags : fromTags(settings.tags);
     const ontoItself = source.bucket === bucket && source.key === key;
     if (ontoItself) checkOverwrite(options, true, key);
     if ((from.encryption !== null) !== (settings.serverSideEncryption !== undefined)) {
       // Into the other encryption: the data is re-encoded, never only copied (object-store.ts).
       if (options.forbidOverwrite)
         checkOverwrite(options, (await this.#objectRow(bucket, key)) !== undefined, key);
-      return this.#copyReencoded(from, bucketRow, key, meta, settings, tags, lastModified, options);
+      return this.#copyReencoded(from, bucketRow, key, meta, settings, lastModified, options);
     }
     if (ontoItself) {
       // Onto itself: only the metadata, settings and time change, under the row lock, so a
@@ -780,22 +807,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         );
         const current = rows[0];
         if (!current) throw noSuchKey(key);
-        const resolved = copyTarget({
-          source: { acl: current.acl, storageClass: current.storage_class },
-          ontoItself,
-          bucketClass: bucketRow.storage_class,
-          settings,
-        });
-        const row: ObjectRow = {
-          ...current,
-          meta: meta ?? current.meta,
-          last_modified_ms: lastModified,
-          acl: resolved.acl,
-          tags: settings.tags === undefined ? current.tags : tags,
-          storage_class: resolved.storageClass,
-          restore_ready_ms: resolved.keepsRestore ? current.restore_ready_ms : null,
-          restore_expires_ms: resolved.keepsRestore ? current.restore_expires_ms : null,
-        };
+        const row = copiedRow(current, { ontoItself, bucketRow, meta, settings, lastModified });
         await client.query(UPDATE_OBJECT, objectParams(row));
         return toStoredObject(row);
       });
@@ -823,24 +835,11 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     }
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64 (as the fs backend does).
     // Encrypted on both sides: the copied blobs keep their IVs, so the row keeps the data key.
-    const resolved = copyTarget({
-      source: { acl: from.acl, storageClass: from.storage_class },
-      ontoItself,
-      bucketClass: bucketRow.storage_class,
-      settings,
-    });
     const row: ObjectRow = {
-      ...from,
+      ...copiedRow(from, { ontoItself, bucketRow, meta, settings, lastModified }),
       bucket,
       key: utf8(key),
-      last_modified_ms: lastModified,
-      meta: meta ?? from.meta,
       segments: fromSegments(segments),
-      acl: resolved.acl,
-      tags,
-      storage_class: resolved.storageClass,
-      restore_ready_ms: null,
-      restore_expires_ms: null,
     };
     await this.#commit(
       segments.map((s) => s.key),
@@ -859,7 +858,6 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     key: string,
     meta: ObjectMeta | undefined,
     settings: ObjectSettings,
-    tags: [string, string][],
     lastModified: number,
     options: OverwriteOptions,
   ): Promise<StoredObject> {
@@ -879,24 +877,11 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       {},
       await this.#dataKey(encryption),
     );
-    const resolved = copyTarget({
-      source: { acl: from.acl, storageClass: from.storage_class },
-      ontoItself,
-      bucketClass: bucketRow.storage_class,
-      settings,
-    });
     const row: ObjectRow = {
-      ...from,
+      ...copiedRow(from, { ontoItself, bucketRow, meta, settings, lastModified }),
       bucket: bucketRow.name,
       key: utf8(key),
-      last_modified_ms: lastModified,
-      meta: meta ?? from.meta,
       segments: fromSegments(segments),
-      acl: resolved.acl,
-      tags,
-      storage_class: resolved.storageClass,
-      restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
-      restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
       encryption,
     };
     await this.#commit(

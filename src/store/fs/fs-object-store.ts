@@ -164,6 +164,39 @@ function segmentIds(segments: string | undefined): string[] {
   return segments === undefined ? [] : parseSegments(segments).map((s) => s.id);
 }
 
+/**
+ * A CopyObject target's row before its place and body: the source's with the request's metadata,
+ * tags and time, and the ACL, class and restore copy-rules.ts gives it.
+ */
+function copiedRow(
+  from: ObjectRow,
+  copy: {
+    ontoItself: boolean;
+    bucketClass: StorageClass;
+    meta: ObjectMeta | undefined;
+    settings: ObjectSettings;
+    lastModified: number;
+  },
+): ObjectRow {
+  const { settings } = copy;
+  const resolved = copyTarget({
+    source: { acl: from.acl, storageClass: from.storage_class },
+    ontoItself: copy.ontoItself,
+    bucketClass: copy.bucketClass,
+    settings,
+  });
+  return {
+    ...from,
+    meta: copy.meta ? JSON.stringify(copy.meta) : from.meta,
+    last_modified_ms: copy.lastModified,
+    acl: resolved.acl,
+    tags: settings.tags === undefined ? from.tags : formatTags(settings.tags),
+    storage_class: resolved.storageClass,
+    restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
+    restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
+  };
+}
+
 class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   readonly #db: MetaDb;
   readonly #files: Omit<FsStoreFiles, 'db'>;
@@ -445,32 +478,16 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     // A copy is a new object: refused below the reserve even when it shares the source's blobs.
     await this.#space.require();
     const lastModified = Date.now();
-    const tags = settings.tags === undefined ? from.tags : formatTags(settings.tags);
     const sourceEncryption = parseEncryption(from.encryption);
     if ((sourceEncryption !== undefined) !== (settings.serverSideEncryption !== undefined)) {
-      return this.#copyReencoded(from, bucket, key, meta, settings, tags, lastModified);
+      return this.#copyReencoded(from, bucket, key, meta, settings, lastModified);
     }
     const ontoItself = source.bucket === bucket && source.key === key;
-    const resolved = copyTarget({
-      source: { acl: from.acl, storageClass: from.storage_class },
-      ontoItself,
-      bucketClass,
-      settings,
-    });
+    const copied = copiedRow(from, { ontoItself, bucketClass, meta, settings, lastModified });
     if (ontoItself) {
       // Onto itself: only the metadata, settings and time change; the blobs stay where they are.
-      const row: ObjectRow = {
-        ...from,
-        meta: meta ? JSON.stringify(meta) : from.meta,
-        last_modified_ms: lastModified,
-        acl: resolved.acl,
-        tags,
-        storage_class: resolved.storageClass,
-        restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
-        restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
-      };
-      this.#db.transaction(() => this.#db.updateObjectMeta(row));
-      return toStoredObject(row);
+      this.#db.transaction(() => this.#db.updateObjectMeta(copied));
+      return toStoredObject(copied);
     }
     // Pin the source blobs while linking, so a concurrent delete of the source cannot unlink them.
     const sourceSegments = parseSegments(from.segments);
@@ -486,19 +503,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     }
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
     // Encrypted on both sides: the linked blobs keep the source's data key, so the row does too.
-    const row: ObjectRow = {
-      ...from,
-      bucket,
-      key: utf8(key),
-      last_modified_ms: lastModified,
-      meta: meta ? JSON.stringify(meta) : from.meta,
-      segments: formatSegments(segments),
-      acl: resolved.acl,
-      tags,
-      storage_class: resolved.storageClass,
-      restore_ready_ms: null,
-      restore_expires_ms: null,
-    };
+    const row: ObjectRow = { ...copied, bucket, key: utf8(key), segments: formatSegments(segments) };
     const newIds = segments.map((s) => s.id);
     const dropped = await this.#commitOrRemove(newIds, () => {
       this.#requireBucket(bucket);
@@ -522,7 +527,6 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     key: string,
     meta: ObjectMeta | undefined,
     settings: ObjectSettings,
-    tags: string,
     lastModified: number,
   ): Promise<StoredObject> {
     const ontoItself = from.bucket === bucket && from.key.toString('utf8') === key;
@@ -535,24 +539,11 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     );
     const encryption = await this.#newEncryption(settings);
     const { id, received } = await this.#writeBlob(plaintext, undefined, {}, await this.#dataKey(encryption));
-    const resolved = copyTarget({
-      source: { acl: from.acl, storageClass: from.storage_class },
-      ontoItself,
-      bucketClass,
-      settings,
-    });
     const row: ObjectRow = {
-      ...from,
+      ...copiedRow(from, { ontoItself, bucketClass, meta, settings, lastModified }),
       bucket,
       key: utf8(key),
-      last_modified_ms: lastModified,
-      meta: meta ? JSON.stringify(meta) : from.meta,
       segments: formatSegments([{ id, size: received.size }]),
-      acl: resolved.acl,
-      tags,
-      storage_class: resolved.storageClass,
-      restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
-      restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
       encryption: formatEncryption(encryption),
     };
     const dropped = await this.#commitOrRemove([id], () => {

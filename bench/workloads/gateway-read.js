@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../lib/upcall.js';
 import { pairedAB } from '../lib/paired.js';
 import { describeLoad } from '../lib/report.js';
 import { pooled, Unavailable } from '../lib/side.js';
-import { opsPerSec } from '../lib/slice.js';
+import { opsPerSec, timedSlice } from '../lib/slice.js';
 import { send } from '../lib/target.js';
 import { engineConfig } from './s3-engine.js';
 import { fillKeys, listingSide } from './list.js';
@@ -33,27 +33,12 @@ function roundRobinSide(targets, load) {
     label: load.label,
     // The first gateway's pid; with two, the second one's CPU counts as outside load.
     pid: /** @type {import('../lib/target.js').Target} */ (targets[0]).pid,
-    slice: async (durationMs) => {
-      const latenciesMs = [];
-      let ops = 0;
-      let bytes = 0;
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      const worker = async () => {
-        let first = true;
-        while (first || performance.now() < deadline) {
-          first = false;
-          const t = /** @type {import('../lib/target.js').Target} */ (targets[turn++ % targets.length]);
-          const s = performance.now();
-          const res = await send(pooled(t, load.concurrency), t, load.nextOp());
-          latenciesMs.push(performance.now() - s);
-          ops += 1;
-          bytes += res.bytes + load.bodyBytes;
-        }
-      };
-      await Promise.all(Array.from({ length: load.concurrency }, worker));
-      return { ops, bytes, elapsedMs: performance.now() - t0, latenciesMs };
-    },
+    slice: (durationMs) =>
+      timedSlice(load.concurrency, durationMs, async () => {
+        const t = /** @type {import('../lib/target.js').Target} */ (targets[turn++ % targets.length]);
+        const res = await send(pooled(t, load.concurrency), t, load.nextOp());
+        return res.bytes + load.bodyBytes;
+      }),
   };
 }
 
@@ -69,26 +54,13 @@ function engineGetSide(store, load) {
   return {
     label: load.label,
     pid: process.pid,
-    slice: async (durationMs) => {
-      const latenciesMs = [];
-      let ops = 0;
-      let bytes = 0;
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      const worker = async () => {
-        let first = true;
-        while (first || performance.now() < deadline) {
-          first = false;
-          const s = performance.now();
-          const body = await store.get(`${load.prefix}${n++ % load.keys}`);
-          for await (const chunk of body) bytes += chunk.length;
-          latenciesMs.push(performance.now() - s);
-          ops += 1;
-        }
-      };
-      await Promise.all(Array.from({ length: load.concurrency }, worker));
-      return { ops, bytes, elapsedMs: performance.now() - t0, latenciesMs };
-    },
+    slice: (durationMs) =>
+      timedSlice(load.concurrency, durationMs, async () => {
+        let bytes = 0;
+        const body = await store.get(`${load.prefix}${n++ % load.keys}`);
+        for await (const chunk of body) bytes += chunk.length;
+        return bytes;
+      }),
   };
 }
 

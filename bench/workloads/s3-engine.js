@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../lib/upcall.js';
 import { pairedAB } from '../lib/paired.js';
 import { describeLoad } from '../lib/report.js';
 import { Unavailable } from '../lib/side.js';
-import { mibPerSec, opsPerSec } from '../lib/slice.js';
+import { mibPerSec, opsPerSec, timedSlice } from '../lib/slice.js';
 
 /** The engine from the services' env (the Swift the tests use), or undefined. */
 export function engineConfig(env = process.env) {
@@ -39,25 +39,11 @@ export function engineSide(store, load) {
     label: load.label,
     // The engine runs as many processes outside the benchmark; its CPU counts as outside load.
     pid: process.pid,
-    slice: async (durationMs) => {
-      const latenciesMs = [];
-      let ops = 0;
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      const worker = async () => {
-        let first = true;
-        while (first || performance.now() < deadline) {
-          first = false;
-          const key = `${load.prefix}${n++ % load.keys}`;
-          const s = performance.now();
-          await store.put(key, Readable.from([load.body]), load.body.length);
-          latenciesMs.push(performance.now() - s);
-          ops += 1;
-        }
-      };
-      await Promise.all(Array.from({ length: load.concurrency }, worker));
-      return { ops, bytes: ops * load.body.length, elapsedMs: performance.now() - t0, latenciesMs };
-    },
+    slice: (durationMs) =>
+      timedSlice(load.concurrency, durationMs, async () => {
+        await store.put(`${load.prefix}${n++ % load.keys}`, Readable.from([load.body]), load.body.length);
+        return load.body.length;
+      }),
   };
 }
 

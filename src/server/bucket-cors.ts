@@ -10,16 +10,9 @@
  * case. Without a match no CORS header is sent, so the browser refuses the response.
  */
 import { ossError } from '../shared/oss-error.ts';
-import {
-  childElements,
-  childText,
-  el,
-  parseXml,
-  renderXml,
-  type XmlObject,
-  type XmlValue,
-} from '../shared/xml.ts';
+import { childElements, childText, el, renderXml, singleElement, type XmlObject } from '../shared/xml.ts';
 import type { BucketCors, CorsRule } from '../store/object-store.ts';
+import { invalidArgument, parseBucketConfiguration } from './bucket-configuration-document.ts';
 import type { HeaderValue } from './pipeline/request-context.ts';
 
 /** OSS: at most 20 CORS rules per bucket. */
@@ -36,16 +29,17 @@ export const MAX_CORS_BODY_BYTES = 64 * 1024;
  *   unknown method, two `*` in one origin or header)
  */
 export function parseCorsConfiguration(text: string): BucketCors {
-  const root = elementOf(parseXml(text, MAX_CORS_BODY_BYTES)['CORSConfiguration']);
+  const root = parseBucketConfiguration(text, { root: 'CORSConfiguration', maxBytes: MAX_CORS_BODY_BYTES });
   const ruleElements = childElements(root, 'CORSRule');
   if (ruleElements.length > MAX_CORS_RULES) {
     // FIDELITY: OSS documents the limit of 20 rules, not the error; InvalidArgument names it.
-    throw ossError('InvalidArgument', {
-      message: `A bucket has at most ${String(MAX_CORS_RULES)} CORS rules.`,
-      details: { ArgumentName: 'CORSRule', ArgumentValue: String(ruleElements.length) },
-    });
+    invalidArgument(
+      'CORSRule',
+      String(ruleElements.length),
+      `A bucket has at most ${String(MAX_CORS_RULES)} CORS rules.`,
+    );
   }
-  const rules = ruleElements.map((value) => parseRule(elementOf(value)));
+  const rules = ruleElements.map((value) => parseRule(singleElement(value)));
   const vary = childText(root, 'ResponseVary');
   if (vary !== undefined && vary !== 'true' && vary !== 'false') throw ossError('MalformedXML');
   return { rules, responseVary: vary === 'true' };
@@ -61,8 +55,10 @@ function parseRule(rule: XmlObject): CorsRule {
   const allowedMethods = texts('AllowedMethod');
   // FIDELITY: a rule without an origin or a method is refused as MalformedXML (OSS requires both).
   if (allowedOrigins.length === 0 || allowedMethods.length === 0) throw ossError('MalformedXML');
+  // FIDELITY: OSS's exact wording for these InvalidArgument messages is not documented.
   for (const method of allowedMethods) {
-    if (!CORS_METHODS.has(method)) invalid('AllowedMethod', method, 'The AllowedMethod is not supported.');
+    if (!CORS_METHODS.has(method))
+      invalidArgument('AllowedMethod', method, 'The AllowedMethod is not supported.');
   }
   const allowedHeaders = texts('AllowedHeader');
   for (const origin of allowedOrigins) oneWildcard('AllowedOrigin', origin);
@@ -85,22 +81,8 @@ function parseRule(rule: XmlObject): CorsRule {
 /** OSS: each AllowedOrigin and AllowedHeader may hold one `*` at most. */
 function oneWildcard(name: string, value: string): void {
   if (value.indexOf('*') !== value.lastIndexOf('*')) {
-    invalid(name, value, `${name} can contain at most one * wildcard.`);
+    invalidArgument(name, value, `${name} can contain at most one * wildcard.`);
   }
-}
-
-function invalid(name: string, value: string, message: string): never {
-  // FIDELITY: OSS's exact wording for these is not documented.
-  throw ossError('InvalidArgument', { message, details: { ArgumentName: name, ArgumentValue: value } });
-}
-
-function elementOf(value: XmlValue | XmlValue[] | undefined): XmlObject {
-  if (value === undefined || Array.isArray(value)) throw ossError('MalformedXML');
-  if (typeof value === 'string') {
-    if (value.trim() !== '') throw ossError('MalformedXML');
-    return {};
-  }
-  return value;
 }
 
 /** GetBucketCors's document, rules in the order they were put. */

@@ -10,15 +10,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { ossError } from '../shared/oss-error.ts';
-import {
-  childElements,
-  childText,
-  el,
-  parseXml,
-  renderXml,
-  type XmlObject,
-  type XmlValue,
-} from '../shared/xml.ts';
+import { childElements, childText, el, renderXml, singleElement } from '../shared/xml.ts';
 import type {
   BucketEncryption,
   ObjectSettings,
@@ -26,6 +18,7 @@ import type {
   ServerSideEncryption,
   StoredObject,
 } from '../store/object-store.ts';
+import { parseBucketConfiguration } from './bucket-configuration-document.ts';
 import type { HeaderValue } from './pipeline/request-context.ts';
 
 export const SSE_HEADER = 'x-oss-server-side-encryption';
@@ -99,22 +92,20 @@ export function encryptionHeaders(object: StoredObject): Record<string, HeaderVa
   return object.serverSideEncryption === undefined ? {} : { [SSE_HEADER]: object.serverSideEncryption };
 }
 
-function elementOf(value: XmlValue | XmlValue[] | undefined): XmlObject {
-  if (value === undefined || Array.isArray(value) || typeof value === 'string')
-    throw ossError('MalformedXML');
-  return value;
-}
-
 /**
  * A PutBucketEncryption body.
  * @throws MalformedXML | InvalidArgument (KMSMasterKeyID or KMSDataEncryption with AES256; KMS) |
  *   InvalidEncryptionAlgorithmError
  */
 export function parseServerSideEncryptionRule(text: string): BucketEncryption {
-  const root = elementOf(parseXml(text, MAX_ENCRYPTION_BODY_BYTES)['ServerSideEncryptionRule']);
+  const root = parseBucketConfiguration(text, {
+    root: 'ServerSideEncryptionRule',
+    maxBytes: MAX_ENCRYPTION_BODY_BYTES,
+  });
   const defaults = childElements(root, 'ApplyServerSideEncryptionByDefault');
   if (defaults.length !== 1) throw ossError('MalformedXML');
-  const rule = elementOf(defaults[0]);
+  // An empty rule (`<ApplyServerSideEncryptionByDefault/>`) has no SSEAlgorithm: MalformedXML below.
+  const rule = singleElement(defaults[0]);
   const sse = childText(rule, 'SSEAlgorithm');
   if (sse === undefined) throw ossError('MalformedXML');
   const chosen = algorithm(sse, 'SSEAlgorithm');

@@ -137,6 +137,20 @@ export function childElements(parent: XmlObject, name: string): XmlValue[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/**
+ * The single element a schema position holds. `<Name></Name>` and `<Name/>` parse as empty text:
+ * an element without children.
+ * @throws MalformedXML (absent, repeated, or text)
+ */
+export function singleElement(value: XmlValue | XmlValue[] | undefined): XmlObject {
+  if (value === undefined || Array.isArray(value)) throw ossError('MalformedXML');
+  if (typeof value === 'string') {
+    if (value.trim() !== '') throw ossError('MalformedXML');
+    return {};
+  }
+  return value;
+}
+
 /** The text of the single child `name`, or undefined when absent; an element child is not text. */
 export function childText(parent: XmlObject, name: string): string | undefined {
   const value = parent[name];

@@ -10,6 +10,7 @@ import { crc64Combine } from '../shared/crc64.ts';
 import { etagFromMd5 } from '../shared/etag.ts';
 import { ossError } from '../shared/oss-error.ts';
 import type { ReceivedBody } from './hashing/hashing-writer.ts';
+import { positionNotEqualToLength } from './store-errors.ts';
 import type { ObjectMeta, ObjectSettings, StoredObject } from './object-store.ts';
 
 /** @throws ObjectNotAppendable (a Normal or Multipart object is there) | PositionNotEqualToLength */
@@ -17,8 +18,7 @@ export function checkAppendable(current: StoredObject | undefined, position: num
   if (current && current.type !== 'Appendable')
     throw ossError('ObjectNotAppendable', { details: { Key: current.key } });
   const length = current?.size ?? 0;
-  if (position !== length)
-    throw ossError('PositionNotEqualToLength', { details: { NextAppendPosition: String(length) } });
+  if (position !== length) throw positionNotEqualToLength(length);
 }
 
 /**

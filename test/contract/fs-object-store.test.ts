@@ -15,7 +15,7 @@ import {
   type ObjectStore,
 } from '../../src/store/index.ts';
 import { body, bytes, readAll, runObjectStoreContract } from './object-store.contract.ts';
-import { OLD_CORS, OLD_LIFECYCLE } from '../helpers/old-bucket-settings.ts';
+import { expectOldBucketSettingsKept, OLD_BUCKET_ROWS } from '../helpers/old-bucket-settings.ts';
 
 // Opened as a server opens it (createObjectStore, src/store/create-object-store.ts).
 runObjectStoreContract('fs', async () => {
@@ -427,8 +427,6 @@ describe('fs backend: data dirs from before the bucket settings shared one colum
       storage_class TEXT NOT NULL DEFAULT 'Standard', cors TEXT, lifecycle TEXT, encryption TEXT
     ) WITHOUT ROWID;
   `;
-  const cors = OLD_CORS;
-  const lifecycle = OLD_LIFECYCLE;
   let dataDir: string;
 
   beforeEach(async () => {
@@ -436,16 +434,7 @@ describe('fs backend: data dirs from before the bucket settings shared one colum
     const db = new Database(join(dataDir, 'meta.sqlite'));
     db.exec(OLD_BUCKETS);
     const insert = db.prepare('INSERT INTO buckets VALUES (?, 0, ?, ?, ?, ?, ?)');
-    insert.run(
-      'all',
-      'private',
-      'IA',
-      JSON.stringify(cors),
-      JSON.stringify(lifecycle),
-      '{"algorithm":"AES256"}',
-    );
-    insert.run('some', 'public-read', 'Standard', null, JSON.stringify(lifecycle), null);
-    insert.run('none', 'private', 'Standard', null, null, null);
+    for (const row of OLD_BUCKET_ROWS) insert.run(...row);
     db.close();
   });
   afterEach(async () => {
@@ -453,26 +442,7 @@ describe('fs backend: data dirs from before the bucket settings shared one colum
   });
 
   it('carries every bucket setting over, and the old columns are gone', async () => {
-    let store = await createFsObjectStore({ dataDir });
-    try {
-      expect(await store.getBucketSetting('all', 'cors')).toEqual(cors);
-      expect(await store.getBucketSetting('all', 'lifecycle')).toEqual(lifecycle);
-      expect(await store.getBucketSetting('all', 'encryption')).toEqual({ algorithm: 'AES256' });
-      expect(await store.getBucketSetting('some', 'cors')).toBeUndefined();
-      expect(await store.getBucketSetting('some', 'lifecycle')).toEqual(lifecycle);
-      expect(await store.getBucketSetting('some', 'encryption')).toBeUndefined();
-      for (const name of ['cors', 'lifecycle', 'encryption'] as const)
-        expect(await store.getBucketSetting('none', name)).toBeUndefined();
-      expect(await store.getBucket('all')).toMatchObject({ acl: 'private', storageClass: 'IA' });
-      // A setting put after the upgrade survives the next open, which has nothing left to fold.
-      await store.putBucketSetting('none', 'encryption', { algorithm: 'AES256' });
-      await store.close();
-      store = await createFsObjectStore({ dataDir });
-      expect(await store.getBucketSetting('none', 'encryption')).toEqual({ algorithm: 'AES256' });
-      expect(await store.getBucketSetting('all', 'cors')).toEqual(cors);
-    } finally {
-      await store.close();
-    }
+    await expectOldBucketSettingsKept(() => createFsObjectStore({ dataDir }));
     const db = new Database(join(dataDir, 'meta.sqlite'), { readonly: true });
     try {
       const columns = (db.pragma('table_info(buckets)') as { name: string }[]).map((c) => c.name);

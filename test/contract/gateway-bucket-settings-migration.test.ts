@@ -7,12 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, SCHEMA_VERSION } from '../../src/store/gateway/pg-schema.ts';
 import { createGatewayObjectStore } from '../../src/store/index.ts';
 import { createTestDatabase, testServices, type TestDatabase } from '../helpers/services.ts';
-import { OLD_CORS, OLD_LIFECYCLE } from '../helpers/old-bucket-settings.ts';
+import { expectOldBucketSettingsKept, OLD_BUCKET_ROWS } from '../helpers/old-bucket-settings.ts';
 
 const services = testServices();
-
-const cors = OLD_CORS;
-const lifecycle = OLD_LIFECYCLE;
 
 describe.skipIf(!services)(
   'gateway store: a database from before the bucket settings shared one column',
@@ -28,23 +25,7 @@ describe.skipIf(!services)(
         await migrate(client, 2);
         const insert = `INSERT INTO buckets (name, created_ms, acl, storage_class, cors, lifecycle, encryption)
         VALUES ($1, 0, $2, $3, $4, $5, $6)`;
-        await client.query(insert, [
-          'all',
-          'private',
-          'IA',
-          JSON.stringify(cors),
-          JSON.stringify(lifecycle),
-          '{"algorithm":"AES256"}',
-        ]);
-        await client.query(insert, [
-          'some',
-          'public-read',
-          'Standard',
-          null,
-          JSON.stringify(lifecycle),
-          null,
-        ]);
-        await client.query(insert, ['none', 'private', 'Standard', null, null, null]);
+        for (const row of OLD_BUCKET_ROWS) await client.query(insert, [...row]);
       } finally {
         await client.end();
       }
@@ -62,26 +43,7 @@ describe.skipIf(!services)(
       });
 
     it('carries every bucket setting over, and the old columns are gone', async () => {
-      let store = await open();
-      try {
-        expect(await store.getBucketSetting('all', 'cors')).toEqual(cors);
-        expect(await store.getBucketSetting('all', 'lifecycle')).toEqual(lifecycle);
-        expect(await store.getBucketSetting('all', 'encryption')).toEqual({ algorithm: 'AES256' });
-        expect(await store.getBucketSetting('some', 'cors')).toBeUndefined();
-        expect(await store.getBucketSetting('some', 'lifecycle')).toEqual(lifecycle);
-        expect(await store.getBucketSetting('some', 'encryption')).toBeUndefined();
-        for (const name of ['cors', 'lifecycle', 'encryption'] as const)
-          expect(await store.getBucketSetting('none', name)).toBeUndefined();
-        expect(await store.getBucket('all')).toMatchObject({ acl: 'private', storageClass: 'IA' });
-        // A setting put after the upgrade survives the next open, which has nothing left to migrate.
-        await store.putBucketSetting('none', 'encryption', { algorithm: 'AES256' });
-        await store.close();
-        store = await open();
-        expect(await store.getBucketSetting('none', 'encryption')).toEqual({ algorithm: 'AES256' });
-        expect(await store.getBucketSetting('all', 'cors')).toEqual(cors);
-      } finally {
-        await store.close();
-      }
+      await expectOldBucketSettingsKept(open);
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
       try {

@@ -18,12 +18,13 @@ import {
   childElements,
   childText,
   el,
-  parseXml,
   renderXml,
+  singleElement,
   type XmlObject,
   type XmlValue,
 } from '../../shared/xml.ts';
 import type { BucketLifecycle, LifecycleRule, LifecycleTime, ObjectTag } from '../../store/object-store.ts';
+import { invalidArgument, parseBucketConfiguration } from '../bucket-configuration-document.ts';
 import { checkTags } from '../object-settings.ts';
 
 /** OSS: a LifecycleConfiguration holds up to 1,000 rules. */
@@ -62,21 +63,25 @@ const UNSUPPORTED_RULE_ELEMENTS: Readonly<Record<string, string>> = {
  * @throws MalformedXML | InvalidArgument | InvalidTag | NotImplemented
  */
 export function parseLifecycleConfiguration(text: string): BucketLifecycle {
-  const root = elementOf(parseXml(text, MAX_LIFECYCLE_BODY_BYTES)['LifecycleConfiguration']);
+  const root = parseBucketConfiguration(text, {
+    root: 'LifecycleConfiguration',
+    maxBytes: MAX_LIFECYCLE_BODY_BYTES,
+  });
   onlyElements(root, new Set(['Rule']));
   const ruleElements = childElements(root, 'Rule');
   if (ruleElements.length === 0) throw ossError('MalformedXML');
   if (ruleElements.length > MAX_LIFECYCLE_RULES) {
-    invalid(
+    invalidArgument(
       'Rule',
       String(ruleElements.length),
       `A bucket has at most ${MAX_LIFECYCLE_RULES} lifecycle rules.`,
     );
   }
-  const rules = ruleElements.map((value) => parseRule(elementOf(value)));
+  const rules = ruleElements.map((value) => parseRule(singleElement(value)));
   const ids = new Set<string>();
   for (const rule of rules) {
-    if (ids.has(rule.id)) invalid('ID', rule.id, 'Rule IDs must be unique within a lifecycle configuration.');
+    if (ids.has(rule.id))
+      invalidArgument('ID', rule.id, 'Rule IDs must be unique within a lifecycle configuration.');
     ids.add(rule.id);
   }
   return { rules };
@@ -93,11 +98,11 @@ function parseRule(rule: XmlObject): LifecycleRule {
   // unique ID for the lifecycle rule."
   const id = givenId === undefined || givenId.trim() === '' ? randomUUID() : givenId;
   if (Buffer.byteLength(id) > MAX_RULE_ID_BYTES) {
-    invalid('ID', id, `A rule ID is at most ${MAX_RULE_ID_BYTES} bytes.`);
+    invalidArgument('ID', id, `A rule ID is at most ${MAX_RULE_ID_BYTES} bytes.`);
   }
   const prefix = single(rule, 'Prefix') ?? '';
   if (Buffer.byteLength(prefix) > MAX_PREFIX_BYTES) {
-    invalid('Prefix', prefix, `A rule prefix is at most ${MAX_PREFIX_BYTES} bytes.`);
+    invalidArgument('Prefix', prefix, `A rule prefix is at most ${MAX_PREFIX_BYTES} bytes.`);
   }
   const status = single(rule, 'Status');
   if (status !== 'Enabled' && status !== 'Disabled') throw ossError('MalformedXML');
@@ -106,11 +111,11 @@ function parseRule(rule: XmlObject): LifecycleRule {
   const expiration = action(rule, 'Expiration');
   const abortMultipartUpload = action(rule, 'AbortMultipartUpload');
   if (expiration === undefined && abortMultipartUpload === undefined) {
-    invalid('Rule', id, 'A lifecycle rule needs Expiration or AbortMultipartUpload.');
+    invalidArgument('Rule', id, 'A lifecycle rule needs Expiration or AbortMultipartUpload.');
   }
   if (tags.length > 0 && abortMultipartUpload !== undefined) {
     // OSS (and ali-oss's own check): uploads have no tags, so a tag filter cannot select them.
-    invalid('Tag', id, 'Tag cannot be used with AbortMultipartUpload.');
+    invalidArgument('Tag', id, 'Tag cannot be used with AbortMultipartUpload.');
   }
   return {
     id,
@@ -123,7 +128,7 @@ function parseRule(rule: XmlObject): LifecycleRule {
 }
 
 function parseTag(value: XmlValue): ObjectTag {
-  const tag = elementOf(value);
+  const tag = singleElement(value);
   onlyElements(tag, new Set(['Key', 'Value']));
   const key = single(tag, 'Key');
   if (key === undefined) throw ossError('MalformedXML');
@@ -135,7 +140,7 @@ function action(rule: XmlObject, name: string): LifecycleTime | undefined {
   const values = childElements(rule, name);
   if (values.length === 0) return undefined;
   if (values.length > 1) throw ossError('MalformedXML');
-  const container = elementOf(values[0]);
+  const container = singleElement(values[0]);
   if (name === 'Expiration' && 'ExpiredObjectDeleteMarker' in container) {
     throw ossError('NotImplemented', {
       message: 'upcall does not implement versioning, so no ExpiredObjectDeleteMarker.',
@@ -147,7 +152,8 @@ function action(rule: XmlObject, name: string): LifecycleTime | undefined {
   if ((days === undefined) === (date === undefined)) throw ossError('MalformedXML');
   if (days !== undefined) {
     // Positive integers; nine digits keep `days × day` far inside a safe integer of milliseconds.
-    if (!/^[1-9]\d{0,8}$/.test(days.trim())) invalid('Days', days, 'Days must be a positive integer.');
+    if (!/^[1-9]\d{0,8}$/.test(days.trim()))
+      invalidArgument('Days', days, 'Days must be a positive integer.');
     return { days: Number(days.trim()) };
   }
   return { createdBeforeDate: midnightUtc(date ?? '') };
@@ -162,7 +168,7 @@ function midnightUtc(value: string): string {
   const normalized = match === null ? '' : `${match[1]}-${match[2]}-${match[3]}T00:00:00.000Z`;
   const time = Date.parse(normalized);
   if (Number.isNaN(time) || new Date(time).toISOString() !== normalized) {
-    invalid(
+    invalidArgument(
       'CreatedBeforeDate',
       value,
       'CreatedBeforeDate must be an ISO 8601 date at UTC midnight, such as 2026-01-01T00:00:00.000Z.',
@@ -184,19 +190,6 @@ function onlyElements(parent: XmlObject, allowed: ReadonlySet<string>): void {
   for (const name of Object.keys(parent)) {
     if (name !== '#text' && !allowed.has(name)) throw ossError('MalformedXML');
   }
-}
-
-function invalid(name: string, value: string, message: string): never {
-  throw ossError('InvalidArgument', { message, details: { ArgumentName: name, ArgumentValue: value } });
-}
-
-function elementOf(value: XmlValue | XmlValue[] | undefined): XmlObject {
-  if (value === undefined || Array.isArray(value)) throw ossError('MalformedXML');
-  if (typeof value === 'string') {
-    if (value.trim() !== '') throw ossError('MalformedXML');
-    return {};
-  }
-  return value;
 }
 
 function timeElements(time: LifecycleTime): ReturnType<typeof el> {

@@ -6,7 +6,7 @@
  * tags beyond the OSS limits are InvalidTag (object-settings.ts).
  */
 import { ossError } from '../../shared/oss-error.ts';
-import { childElements, childText, parseXml, type XmlObject, type XmlValue } from '../../shared/xml.ts';
+import { childElements, childText, parseXml, singleElement } from '../../shared/xml.ts';
 import type { ObjectTag } from '../../store/object-store.ts';
 import { requireObject } from '../request-arguments.ts';
 import { checkTags } from '../object-settings.ts';
@@ -26,24 +26,13 @@ export const putObjectTagging: Operation = async (ctx, deps) => {
 
 /** @throws MalformedXML */
 export function parseTagging(text: string): ObjectTag[] {
-  const tagging = elementOf(parseXml(text)['Tagging']);
-  const tagSet = elementOf(tagging['TagSet']);
+  const tagging = singleElement(parseXml(text)['Tagging']);
+  const tagSet = singleElement(tagging['TagSet']);
   return childElements(tagSet, 'Tag').map((tag) => {
-    const element = elementOf(tag);
+    const element = singleElement(tag);
     const key = childText(element, 'Key');
     const value = childText(element, 'Value');
     if (key === undefined || value === undefined) throw ossError('MalformedXML');
     return { key, value };
   });
-}
-
-/** The single element a schema position holds. @throws MalformedXML */
-function elementOf(value: XmlValue | XmlValue[] | undefined): XmlObject {
-  if (value === undefined || Array.isArray(value)) throw ossError('MalformedXML');
-  // `<TagSet></TagSet>` / `<TagSet/>` parse as text: an empty set.
-  if (typeof value === 'string') {
-    if (value.trim() !== '') throw ossError('MalformedXML');
-    return {};
-  }
-  return value;
 }

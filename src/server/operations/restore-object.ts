@@ -9,7 +9,7 @@
  * Days is 1…7 for Archive and 1…365 for the cold classes; Tier is Expedited, Standard or Bulk.
  */
 import { ossError } from '../../shared/oss-error.ts';
-import { childText, parseXml, type XmlObject, type XmlValue } from '../../shared/xml.ts';
+import { childText, parseXml, singleElement } from '../../shared/xml.ts';
 import type { StorageClass } from '../../store/object-store.ts';
 import { requireObject } from '../request-arguments.ts';
 import { readXmlBody } from '../read-xml-body.ts';
@@ -58,7 +58,7 @@ export const restoreObject: Operation = async (ctx, deps) => {
 /** The restore's Days (1 without a body). @throws MalformedXML | InvalidArgument */
 function parseRestoreRequest(body: string, storageClass: StorageClass): number {
   if (body.trim() === '') return 1;
-  const request = elementOf(parseXml(body, MAX_RESTORE_BODY_BYTES)['RestoreRequest']);
+  const request = singleElement(parseXml(body, MAX_RESTORE_BODY_BYTES)['RestoreRequest']);
   const maxDays = storageClass === 'Archive' ? 7 : 365;
   const daysText = childText(request, 'Days');
   let days = 1;
@@ -73,7 +73,7 @@ function parseRestoreRequest(body: string, storageClass: StorageClass): number {
   }
   const job = request['JobParameters'];
   if (job !== undefined) {
-    const tier = childText(elementOf(job), 'Tier');
+    const tier = childText(singleElement(job), 'Tier');
     if (tier !== undefined && !TIERS.has(tier.trim())) {
       throw ossError('InvalidArgument', {
         message: 'Tier must be Expedited, Standard or Bulk.',
@@ -82,13 +82,4 @@ function parseRestoreRequest(body: string, storageClass: StorageClass): number {
     }
   }
   return days;
-}
-
-function elementOf(value: XmlValue | XmlValue[] | undefined): XmlObject {
-  if (value === undefined || Array.isArray(value)) throw ossError('MalformedXML');
-  if (typeof value === 'string') {
-    if (value.trim() !== '') throw ossError('MalformedXML');
-    return {};
-  }
-  return value;
 }

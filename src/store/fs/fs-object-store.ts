@@ -21,7 +21,6 @@ import { mkdir, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
-import { ossError } from '../../shared/oss-error.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
 import {
@@ -33,6 +32,15 @@ import {
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { copyTarget } from '../copy-rules.ts';
+import { prefixEnd, utf8 } from '../key-order.ts';
+import {
+  bucketAlreadyExists,
+  bucketNotEmpty,
+  noSuchBucket,
+  noSuchKey,
+  noSuchUpload,
+  positionNotEqualToLength,
+} from '../store-errors.ts';
 import {
   objectColumns,
   objectFromColumns,
@@ -90,7 +98,6 @@ import {
   formatTags,
   parseSegments,
   parseTags,
-  prefixEnd,
   type ObjectRow,
   type PartRow,
   type UploadRow,
@@ -122,8 +129,6 @@ export interface FsObjectStoreOptions {
    */
   masterKey?: Buffer | undefined;
 }
-
-const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
 
 function toStoredObject(row: ObjectRow): StoredObject {
   return objectFromColumns(row, {
@@ -159,12 +164,37 @@ function segmentIds(segments: string | undefined): string[] {
   return segments === undefined ? [] : parseSegments(segments).map((s) => s.id);
 }
 
-function noSuchBucket(name: string): Error {
-  return ossError('NoSuchBucket', { details: { BucketName: name } });
-}
-
-function noSuchUpload(uploadId: string): Error {
-  return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
+/**
+ * A CopyObject target's row before its place and body: the source's with the request's metadata,
+ * tags and time, and the ACL, class and restore copy-rules.ts gives it.
+ */
+function copiedRow(
+  from: ObjectRow,
+  copy: {
+    ontoItself: boolean;
+    bucketClass: StorageClass;
+    meta: ObjectMeta | undefined;
+    settings: ObjectSettings;
+    lastModified: number;
+  },
+): ObjectRow {
+  const { settings } = copy;
+  const resolved = copyTarget({
+    source: { acl: from.acl, storageClass: from.storage_class },
+    ontoItself: copy.ontoItself,
+    bucketClass: copy.bucketClass,
+    settings,
+  });
+  return {
+    ...from,
+    meta: copy.meta ? JSON.stringify(copy.meta) : from.meta,
+    last_modified_ms: copy.lastModified,
+    acl: resolved.acl,
+    tags: settings.tags === undefined ? from.tags : formatTags(settings.tags),
+    storage_class: resolved.storageClass,
+    restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
+    restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
+  };
 }
 
 class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
@@ -304,7 +334,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   ): Promise<BucketInfo> {
     const createdMs = Date.now();
     if (!this.#db.transaction(() => this.#db.insertBucket(name, createdMs, acl, storageClass)))
-      throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
+      throw bucketAlreadyExists(name);
     return { name, creationDate: new Date(createdMs), acl, storageClass };
   }
 
@@ -343,8 +373,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
   async deleteBucket(name: string): Promise<void> {
     this.#db.transaction(() => {
       this.#requireBucket(name);
-      if (this.#db.bucketHasObjects(name) || this.#db.bucketHasUploads(name))
-        throw ossError('BucketNotEmpty', { details: { BucketName: name } });
+      if (this.#db.bucketHasObjects(name) || this.#db.bucketHasUploads(name)) throw bucketNotEmpty(name);
       this.#db.deleteBucket(name);
     });
   }
@@ -398,7 +427,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const row = this.#db.getObject(bucket, utf8(key));
     if (row) return row;
     this.#requireBucket(bucket);
-    throw ossError('NoSuchKey', { details: { Key: key } });
+    throw noSuchKey(key);
   }
 
   async getObject(bucket: string, key: string, range?: ByteRange): Promise<ObjectStream> {
@@ -449,32 +478,16 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     // A copy is a new object: refused below the reserve even when it shares the source's blobs.
     await this.#space.require();
     const lastModified = Date.now();
-    const tags = settings.tags === undefined ? from.tags : formatTags(settings.tags);
     const sourceEncryption = parseEncryption(from.encryption);
     if ((sourceEncryption !== undefined) !== (settings.serverSideEncryption !== undefined)) {
-      return this.#copyReencoded(from, bucket, key, meta, settings, tags, lastModified);
+      return this.#copyReencoded(from, bucket, key, meta, settings, lastModified);
     }
     const ontoItself = source.bucket === bucket && source.key === key;
-    const resolved = copyTarget({
-      source: { acl: from.acl, storageClass: from.storage_class },
-      ontoItself,
-      bucketClass,
-      settings,
-    });
+    const copied = copiedRow(from, { ontoItself, bucketClass, meta, settings, lastModified });
     if (ontoItself) {
       // Onto itself: only the metadata, settings and time change; the blobs stay where they are.
-      const row: ObjectRow = {
-        ...from,
-        meta: meta ? JSON.stringify(meta) : from.meta,
-        last_modified_ms: lastModified,
-        acl: resolved.acl,
-        tags,
-        storage_class: resolved.storageClass,
-        restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
-        restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
-      };
-      this.#db.transaction(() => this.#db.updateObjectMeta(row));
-      return toStoredObject(row);
+      this.#db.transaction(() => this.#db.updateObjectMeta(copied));
+      return toStoredObject(copied);
     }
     // Pin the source blobs while linking, so a concurrent delete of the source cannot unlink them.
     const sourceSegments = parseSegments(from.segments);
@@ -490,19 +503,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     }
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64.
     // Encrypted on both sides: the linked blobs keep the source's data key, so the row does too.
-    const row: ObjectRow = {
-      ...from,
-      bucket,
-      key: utf8(key),
-      last_modified_ms: lastModified,
-      meta: meta ? JSON.stringify(meta) : from.meta,
-      segments: formatSegments(segments),
-      acl: resolved.acl,
-      tags,
-      storage_class: resolved.storageClass,
-      restore_ready_ms: null,
-      restore_expires_ms: null,
-    };
+    const row: ObjectRow = { ...copied, bucket, key: utf8(key), segments: formatSegments(segments) };
     const newIds = segments.map((s) => s.id);
     const dropped = await this.#commitOrRemove(newIds, () => {
       this.#requireBucket(bucket);
@@ -526,7 +527,6 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     key: string,
     meta: ObjectMeta | undefined,
     settings: ObjectSettings,
-    tags: string,
     lastModified: number,
   ): Promise<StoredObject> {
     const ontoItself = from.bucket === bucket && from.key.toString('utf8') === key;
@@ -539,24 +539,11 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     );
     const encryption = await this.#newEncryption(settings);
     const { id, received } = await this.#writeBlob(plaintext, undefined, {}, await this.#dataKey(encryption));
-    const resolved = copyTarget({
-      source: { acl: from.acl, storageClass: from.storage_class },
-      ontoItself,
-      bucketClass,
-      settings,
-    });
     const row: ObjectRow = {
-      ...from,
+      ...copiedRow(from, { ontoItself, bucketClass, meta, settings, lastModified }),
       bucket,
       key: utf8(key),
-      last_modified_ms: lastModified,
-      meta: meta ? JSON.stringify(meta) : from.meta,
       segments: formatSegments([{ id, size: received.size }]),
-      acl: resolved.acl,
-      tags,
-      storage_class: resolved.storageClass,
-      restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
-      restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
       encryption: formatEncryption(encryption),
     };
     const dropped = await this.#commitOrRemove([id], () => {
@@ -629,9 +616,7 @@ class FsObjectStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       // Replaced meanwhile by an object of the same size under another data key: this body,
       // encrypted for the one it saw, cannot join it.
       if (latest && latest.encryption !== formatEncryption(encryption)) {
-        throw ossError('PositionNotEqualToLength', {
-          details: { NextAppendPosition: String(latest?.size ?? 0) },
-        });
+        throw positionNotEqualToLength(latest?.size ?? 0);
       }
       const object = appendedObject(
         bucket,

@@ -142,11 +142,6 @@ const OBJECT_COLUMNS =
 const UPLOAD_COLUMNS = 'upload_id, bucket, key, initiated_ms, meta, acl, tags, storage_class, encryption';
 const BUCKET_COLUMNS = 'name, created_ms, acl, storage_class';
 
-/** Exclusive upper bound of every key starting with `prefix`: UTF-8 never contains byte 0xFF. */
-export function prefixEnd(prefix: Buffer): Buffer {
-  return Buffer.concat([prefix, Buffer.from([0xff])]);
-}
-
 export class MetaDb {
   readonly db: Database.Database;
   readonly #run: (fn: () => unknown) => unknown;

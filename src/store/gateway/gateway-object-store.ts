@@ -46,7 +46,6 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
-import { ossError } from '../../shared/oss-error.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import type { CallbackLog } from '../callback-log.ts';
 import { Crc64Pool } from '../hashing/crc64-pool.ts';
@@ -61,6 +60,15 @@ import {
 import { newUploadId, resolveCompletedParts } from '../multipart-rules.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { copyTarget } from '../copy-rules.ts';
+import { prefixEnd, utf8 } from '../key-order.ts';
+import {
+  bucketAlreadyExists,
+  bucketNotEmpty,
+  noSuchBucket,
+  noSuchKey,
+  noSuchUpload,
+  positionNotEqualToLength,
+} from '../store-errors.ts';
 import {
   objectColumns,
   objectFromColumns,
@@ -236,13 +244,6 @@ const COMMIT_PUT = `WITH old AS (
   )
   SELECT EXISTS (SELECT FROM old) AS existed, EXISTS (SELECT FROM written) AS written`;
 
-const utf8 = (key: string): Buffer => Buffer.from(key, 'utf8');
-
-/** Exclusive upper bound of every key starting with `prefix`: UTF-8 never contains byte 0xFF. */
-function prefixEnd(prefix: Buffer): Buffer {
-  return Buffer.concat([prefix, Buffer.from([0xff])]);
-}
-
 function objectParams(row: ObjectRow): unknown[] {
   return [
     row.bucket,
@@ -294,12 +295,38 @@ function toObjectRow(
   };
 }
 
-function noSuchBucket(name: string): Error {
-  return ossError('NoSuchBucket', { details: { BucketName: name } });
-}
-
-function noSuchUpload(uploadId: string): Error {
-  return ossError('NoSuchUpload', { details: { UploadId: uploadId } });
+/**
+ * A CopyObject target's row before its place and body: `base` (the source, or onto itself the
+ * row as locked) with the request's metadata, tags and time, and the ACL, class and restore
+ * copy-rules.ts gives it.
+ */
+function copiedRow(
+  base: ObjectRow,
+  copy: {
+    ontoItself: boolean;
+    bucketRow: BucketRow;
+    meta: ObjectMeta | undefined;
+    settings: ObjectSettings;
+    lastModified: number;
+  },
+): ObjectRow {
+  const { settings } = copy;
+  const resolved = copyTarget({
+    source: { acl: base.acl, storageClass: base.storage_class },
+    ontoItself: copy.ontoItself,
+    bucketClass: copy.bucketRow.storage_class,
+    settings,
+  });
+  return {
+    ...base,
+    meta: copy.meta ?? base.meta,
+    last_modified_ms: copy.lastModified,
+    acl: resolved.acl,
+    tags: settings.tags === undefined ? base.tags : fromTags(settings.tags),
+    storage_class: resolved.storageClass,
+    restore_ready_ms: resolved.keepsRestore ? base.restore_ready_ms : null,
+    restore_expires_ms: resolved.keepsRestore ? base.restore_expires_ms : null,
+  };
 }
 
 /** A statement that inserts a row referencing `bucket`: a foreign-key violation means it is gone. */
@@ -509,7 +536,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const row = await this.#objectRow(bucket, key);
     if (row) return row;
     await this.#bucketRow(bucket);
-    throw ossError('NoSuchKey', { details: { Key: key } });
+    throw noSuchKey(key);
   }
 
   async #requireUpload(client: pg.ClientBase | pg.Pool, ref: UploadRef, lock = ''): Promise<UploadRow> {
@@ -598,7 +625,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       `INSERT INTO buckets (${BUCKET_COLUMNS}) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
       [name, createdMs, acl, storageClass],
     );
-    if (rowCount !== 1) throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
+    if (rowCount !== 1) throw bucketAlreadyExists(name);
     return { name, creationDate: new Date(createdMs), acl, storageClass };
   }
 
@@ -677,7 +704,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       ));
     } catch (error) {
       // Objects or uploads still reference it (the foreign keys decide, whatever gateway wrote them).
-      if (sqlState(error) === '23503') throw ossError('BucketNotEmpty', { details: { BucketName: name } });
+      if (sqlState(error) === '23503') throw bucketNotEmpty(name);
       throw error;
     }
     this.#buckets.drop(name);
@@ -785,14 +812,13 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     const from = await this.#requireObject(source.bucket, source.key);
     const bucketRow = await this.#bucketRow(bucket);
     const lastModified = this.#now();
-    const tags = settings.tags === undefined ? from.tags : fromTags(settings.tags);
     const ontoItself = source.bucket === bucket && source.key === key;
     if (ontoItself) checkOverwrite(options, true, key);
     if ((from.encryption !== null) !== (settings.serverSideEncryption !== undefined)) {
       // Into the other encryption: the data is re-encoded, never only copied (object-store.ts).
       if (options.forbidOverwrite)
         checkOverwrite(options, (await this.#objectRow(bucket, key)) !== undefined, key);
-      return this.#copyReencoded(from, bucketRow, key, meta, settings, tags, lastModified, options);
+      return this.#copyReencoded(from, bucketRow, key, meta, settings, lastModified, options);
     }
     if (ontoItself) {
       // Onto itself: only the metadata, settings and time change, under the row lock, so a
@@ -803,23 +829,8 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
           [bucket, utf8(key)],
         );
         const current = rows[0];
-        if (!current) throw ossError('NoSuchKey', { details: { Key: key } });
-        const resolved = copyTarget({
-          source: { acl: current.acl, storageClass: current.storage_class },
-          ontoItself,
-          bucketClass: bucketRow.storage_class,
-          settings,
-        });
-        const row: ObjectRow = {
-          ...current,
-          meta: meta ?? current.meta,
-          last_modified_ms: lastModified,
-          acl: resolved.acl,
-          tags: settings.tags === undefined ? current.tags : tags,
-          storage_class: resolved.storageClass,
-          restore_ready_ms: resolved.keepsRestore ? current.restore_ready_ms : null,
-          restore_expires_ms: resolved.keepsRestore ? current.restore_expires_ms : null,
-        };
+        if (!current) throw noSuchKey(key);
+        const row = copiedRow(current, { ontoItself, bucketRow, meta, settings, lastModified });
         await client.query(UPDATE_OBJECT, objectParams(row));
         return toStoredObject(row);
       });
@@ -847,24 +858,11 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     }
     // FIDELITY: the copy keeps the source's type, ETag and CRC-64 (as the fs backend does).
     // Encrypted on both sides: the copied blobs keep their IVs, so the row keeps the data key.
-    const resolved = copyTarget({
-      source: { acl: from.acl, storageClass: from.storage_class },
-      ontoItself,
-      bucketClass: bucketRow.storage_class,
-      settings,
-    });
     const row: ObjectRow = {
-      ...from,
+      ...copiedRow(from, { ontoItself, bucketRow, meta, settings, lastModified }),
       bucket,
       key: utf8(key),
-      last_modified_ms: lastModified,
-      meta: meta ?? from.meta,
       segments: fromSegments(segments),
-      acl: resolved.acl,
-      tags,
-      storage_class: resolved.storageClass,
-      restore_ready_ms: null,
-      restore_expires_ms: null,
     };
     await this.#commit(
       segments.map((s) => s.key),
@@ -883,7 +881,6 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
     key: string,
     meta: ObjectMeta | undefined,
     settings: ObjectSettings,
-    tags: [string, string][],
     lastModified: number,
     options: OverwriteOptions,
   ): Promise<StoredObject> {
@@ -903,24 +900,11 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
       {},
       await this.#dataKey(encryption),
     );
-    const resolved = copyTarget({
-      source: { acl: from.acl, storageClass: from.storage_class },
-      ontoItself,
-      bucketClass: bucketRow.storage_class,
-      settings,
-    });
     const row: ObjectRow = {
-      ...from,
+      ...copiedRow(from, { ontoItself, bucketRow, meta, settings, lastModified }),
       bucket: bucketRow.name,
       key: utf8(key),
-      last_modified_ms: lastModified,
-      meta: meta ?? from.meta,
       segments: fromSegments(segments),
-      acl: resolved.acl,
-      tags,
-      storage_class: resolved.storageClass,
-      restore_ready_ms: resolved.keepsRestore ? from.restore_ready_ms : null,
-      restore_expires_ms: resolved.keepsRestore ? from.restore_expires_ms : null,
       encryption,
     };
     await this.#commit(
@@ -994,9 +978,7 @@ class GatewayStore implements ObjectStore, MultipartStore, HealthCheckedStore {
         // Replaced meanwhile by an object of the same size under another data key (or none):
         // this body, encrypted for the one it saw, cannot join it.
         if (rows[0] && rows[0].encryption?.wrappedKey !== encryption?.wrappedKey)
-          throw ossError('PositionNotEqualToLength', {
-            details: { NextAppendPosition: String(rows[0].size) },
-          });
+          throw positionNotEqualToLength(rows[0].size);
         const object = appendedObject(bucket, key, latest, received, options.meta, settings);
         const next = toObjectRow(
           object,

@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { crc64Combine } from '../../shared/crc64.ts';
 import { multipartEtag } from '../../shared/etag.ts';
-import { ossError } from '../../shared/oss-error.ts';
 import {
   chunkSink,
   receiveBody,
@@ -26,6 +25,14 @@ import { compareKeys } from '../key-order.ts';
 import { checkOverwrite } from '../overwrite-rules.ts';
 import { appendedObject, checkAppendable } from '../append-rules.ts';
 import { copyTarget } from '../copy-rules.ts';
+import {
+  bucketAlreadyExists,
+  bucketNotEmpty,
+  noSuchBucket,
+  noSuchKey,
+  noSuchUpload,
+  positionNotEqualToLength,
+} from '../store-errors.ts';
 import {
   BLOB_HEADER_BYTES,
   checkMasterKey,
@@ -205,20 +212,19 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   #bucket(name: string): MemBucket {
     const bucket = this.#buckets.get(name);
-    if (!bucket) throw ossError('NoSuchBucket', { details: { BucketName: name } });
+    if (!bucket) throw noSuchBucket(name);
     return bucket;
   }
 
   #object(bucket: string, key: string): MemObject {
     const object = this.#bucket(bucket).objects.get(key);
-    if (!object) throw ossError('NoSuchKey', { details: { Key: key } });
+    if (!object) throw noSuchKey(key);
     return object;
   }
 
   #upload(ref: UploadRef): MemUpload {
     const upload = this.#buckets.get(ref.bucket)?.uploads.get(ref.uploadId);
-    if (!upload || upload.info.key !== ref.key)
-      throw ossError('NoSuchUpload', { details: { UploadId: ref.uploadId } });
+    if (!upload || upload.info.key !== ref.key) throw noSuchUpload(ref.uploadId);
     return upload;
   }
 
@@ -227,7 +233,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     acl: BucketAcl,
     storageClass: StorageClass = 'Standard',
   ): Promise<BucketInfo> {
-    if (this.#buckets.has(name)) throw ossError('BucketAlreadyExists', { details: { BucketName: name } });
+    if (this.#buckets.has(name)) throw bucketAlreadyExists(name);
     const info: BucketInfo = { name, creationDate: new Date(), acl, storageClass };
     this.#buckets.set(name, { info, settings: {}, objects: new Map(), uploads: new Map() });
     return { ...info };
@@ -267,8 +273,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
 
   async deleteBucket(name: string): Promise<void> {
     const bucket = this.#bucket(name);
-    if (bucket.objects.size > 0 || bucket.uploads.size > 0)
-      throw ossError('BucketNotEmpty', { details: { BucketName: name } });
+    if (bucket.objects.size > 0 || bucket.uploads.size > 0) throw bucketNotEmpty(name);
     this.#buckets.delete(name);
   }
 
@@ -300,8 +305,7 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     };
     await options.beforeCommit?.(cloneObject(object));
     // The bucket may have been deleted while the body streamed in.
-    if (this.#buckets.get(bucket) !== target)
-      throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
+    if (this.#buckets.get(bucket) !== target) throw noSuchBucket(bucket);
     // The commit: from here to the set nothing yields, so no other write can come between.
     checkOverwrite(options, target.objects.has(key), key);
     target.objects.set(key, { object, segments: [data], encryption });
@@ -413,16 +417,13 @@ class MemoryObjectStore implements ObjectStore, MultipartStore {
     if (encryption === undefined) delete pending.serverSideEncryption;
     else pending.serverSideEncryption = encryption.algorithm;
     await options.beforeCommit?.(cloneObject(pending));
-    if (this.#buckets.get(bucket) !== target)
-      throw ossError('NoSuchBucket', { details: { BucketName: bucket } });
+    if (this.#buckets.get(bucket) !== target) throw noSuchBucket(bucket);
     // Re-check: another append may have committed while this body streamed in.
     const current = target.objects.get(key);
     checkAppendable(current?.object, position);
     // Replaced meanwhile by an object of the same size but another data key: this body cannot join it.
     if (current && current.encryption !== encryption)
-      throw ossError('PositionNotEqualToLength', {
-        details: { NextAppendPosition: String(current?.object.size ?? 0) },
-      });
+      throw positionNotEqualToLength(current?.object.size ?? 0);
     target.objects.set(key, { object: pending, segments: [...(current?.segments ?? []), data], encryption });
     return cloneObject(pending);
   }

@@ -30,13 +30,11 @@ type Write = { resolve: (id: number) => void; reject: (err: unknown) => void } &
 );
 
 export function createUploadWriter(database: Database.Database, columns: readonly string[]): UploadWriter {
-  const insertUpload = database.prepare(
-    `insert into "uploads" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`,
-  );
-  // The same insert with its id and reply given: the default reply is made from the new id, and
-  // writing it in the row saves an UPDATE of that row (a second B-tree write) per callback.
+  // Every upload is inserted with its id (taken below) and its reply when it has one made from
+  // that id: writing the default reply in the row saves an UPDATE of it (a second B-tree write)
+  // per callback.
   const rowColumns = columns.filter((c) => c !== 'reply_json' && c !== 'latency_ms');
-  const insertUploadWithReply = database.prepare(
+  const insertUpload = database.prepare(
     `insert into "uploads" ("id", "reply_json", "latency_ms", ${rowColumns.map((c) => `"${c}"`).join(', ')}) ` +
       `values (?, ?, ?, ${rowColumns.map((c) => `@${c}`).join(', ')})`,
   );
@@ -78,17 +76,11 @@ export function createUploadWriter(database: Database.Database, columns: readonl
       return 0;
     }
     const { row, vars, hookNames, receivedAt, replyOf } = write.upload;
-    let id: number;
-    if (replyOf === undefined) {
-      id = Number(insertUpload.run(row).lastInsertRowid);
-    } else {
-      // The reply in the record's own row: no second group, and no moment at which the record is
-      // visible without it.
-      id = nextId;
-      const reply = replyOf(id);
-      insertUploadWithReply.run(id, reply.json, reply.latencyMs, row);
-    }
-    nextId = id + 1;
+    const id = nextId++;
+    // The reply in the record's own row: no second group, and no moment at which the record is
+    // visible without it.
+    const reply = replyOf?.(id);
+    insertUpload.run(id, reply?.json ?? null, reply?.latencyMs ?? null, row);
     for (const [name, value] of Object.entries(vars)) insertVar.run(id, name, value);
     for (const hook of hookNames) insertJob.run(id, hook, receivedAt, receivedAt);
     return id;

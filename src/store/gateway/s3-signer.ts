@@ -14,9 +14,10 @@
  * which headers are signed (OSS: a default set plus AdditionalHeaders; S3: exactly the SignedHeaders
  * listed), so it is written out here rather than parameterising the OSS signer.
  *
- * Pure but for a cache of the derived signing key (signingKey): the clock is an argument. Invariant: every header the caller sets is signed (undici adds
- * only transport headers such as a bodiless PUT's `content-length: 0`), so nothing the client
- * chose can be changed on the way without breaking the signature.
+ * Pure but for a cache of the derived signing key (signingKey): the clock is an argument.
+ * Invariant: every header the caller sets is signed (undici adds only transport headers such as a
+ * bodiless PUT's `content-length: 0`), so nothing the client chose can be changed on the way
+ * without breaking the signature.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { rfc3986Encode, v4CanonicalQuery } from '../../shared/signature-v4.ts';

@@ -167,10 +167,10 @@ async function pending(
       : (body: ReceivedDigests): void => {
           // Built in a microtask, not here: the store calls this hook just before it starts making
           // the body durable (for a small body, before it even opens the file), so work done here
-          // delays the commit. Handing an RSA signature to its worker took the event loop 0.2-0.4 ms
-          // per upload at c1 on a loaded machine (waking the worker; unsigned: 15-25 µs; see
-          // bench/findings.md); deferred, it runs while the threadpool opens, writes and closes the
-          // blob. answer() runs only after the commit, so always after this.
+          // delays the commit. Building it and handing an RSA signature to its worker took the event
+          // loop 0.07-0.36 ms per upload at c1 on a loaded machine (mostly waking the worker;
+          // unsigned: 15-25 µs; bench/findings.md); deferred, it runs while the threadpool opens,
+          // writes and closes the blob. answer() runs only after the commit, so always after this.
           queueMicrotask(() => {
             try {
               const facts = uploadFacts(

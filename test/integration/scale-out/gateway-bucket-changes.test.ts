@@ -125,11 +125,8 @@ describe.skipIf(!services)('bucket changes across gateways', { timeout: 120_000 
       return String(head.headers['x-oss-server-side-encryption'] ?? 'none');
     };
 
-    it('PutBucketEncryption and DeleteBucketEncryption through A decide what B encrypts', async () => {
-      expect((await signedRequest(a.target, { method: 'PUT', bucket })).status).toBe(200);
-      // B reads the bucket, with no default encryption, for its PutObjects (and keeps it).
-      expect(await encryptionOfPutThroughB()).toBe('none');
-      expect(await encryptionOfPutThroughB()).toBe('none');
+    /** PutBucketEncryption (AES256 by default) through A. */
+    const putRuleThroughA = async (): Promise<void> => {
       const put = await signedRequest(a.target, {
         method: 'PUT',
         bucket,
@@ -137,6 +134,14 @@ describe.skipIf(!services)('bucket changes across gateways', { timeout: 120_000 
         body: rule,
       });
       expect(put.status).toBe(200);
+    };
+
+    it('PutBucketEncryption and DeleteBucketEncryption through A decide what B encrypts', async () => {
+      expect((await signedRequest(a.target, { method: 'PUT', bucket })).status).toBe(200);
+      // B reads the bucket, with no default encryption, for its PutObjects (and keeps it).
+      expect(await encryptionOfPutThroughB()).toBe('none');
+      expect(await encryptionOfPutThroughB()).toBe('none');
+      await putRuleThroughA();
       // The notification reaches B moments after A's commit; a B that never heard of it goes on
       // without encryption until its row is 60 s old.
       await expect.poll(encryptionOfPutThroughB, { timeout: 10_000, interval: 100 }).toBe('AES256');
@@ -150,13 +155,7 @@ describe.skipIf(!services)('bucket changes across gateways', { timeout: 120_000 
     });
 
     it('a PutObject through B takes the default from its bucket cache, not from a query', async () => {
-      const put = await signedRequest(a.target, {
-        method: 'PUT',
-        bucket,
-        subresources: { encryption: '' },
-        body: rule,
-      });
-      expect(put.status).toBe(200);
+      await putRuleThroughA();
       await expect.poll(encryptionOfPutThroughB, { timeout: 10_000, interval: 100 }).toBe('AES256');
       // Changed behind the gateways' backs (no NOTIFY): a B that queried the bucket per PutObject
       // would stop encrypting now; one that keeps the row goes on until a notification (or 60 s).

@@ -91,7 +91,7 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
   // (`json_to_recordset`). Bound as 25+ typed arrays instead, `pg` escaped every element in
   // JavaScript and PostgreSQL parsed 25+ array literals: more CPU on both sides per group
   // (bench/findings.md). Each row's vars and jobs come out of its own object, so they cannot
-  // land on another upload; foreign keys are checked at the end of the statement.
+  // land on another upload (which is why they need no foreign key: pg-receiver-schema.ts).
   const group =
     `with "x" as (select * from json_to_recordset($1::json) as "t"("id" bigint, ` +
     `${columns.map((c) => `"${c}" ${typeOf(c)}`).join(', ')}, "vars" json, "hooks" json, "at" bigint)), ` +
@@ -198,10 +198,15 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
   return {
     insert: (upload) => inserts.add({ upload }),
     setReply: (id, json, latencyMs) => replies.add({ id, json, latencyMs }),
+    // Vars and jobs have no foreign key to cascade from (pg-receiver-schema.ts): they go in the
+    // same statement as their upload.
     async pruneRefused(keep) {
       await pool.query(
-        'delete from "uploads" where "verified" = 0 and "id" < (' +
-          'select "id" from "uploads" where "verified" = 0 order by "id" desc limit 1 offset $1)',
+        'with "d" as (delete from "uploads" where "verified" = 0 and "id" < (' +
+          'select "id" from "uploads" where "verified" = 0 order by "id" desc limit 1 offset $1) returning "id"), ' +
+          '"v" as (delete from "upload_vars" where "upload_id" in (select "id" from "d")), ' +
+          '"j" as (delete from "hook_jobs" where "upload_id" in (select "id" from "d")) ' +
+          'select count(*) from "d"',
         [Math.max(keep - 1, 0)],
       );
     },

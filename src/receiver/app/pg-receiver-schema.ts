@@ -137,7 +137,13 @@ export async function migratePg(db: Kysely<ReceiverSchema>): Promise<void> {
   // backend's time per callback, bench/findings.md). What they guarded holds by construction:
   // vars and jobs are inserted only in their upload's own statement (`pg-upload-writer.ts`), and
   // the only delete of uploads, the prune of refused records, deletes their vars and jobs in the
-  // same statement. Older databases have the constraints; they go here.
-  await sql`alter table "upload_vars" drop constraint if exists "upload_vars_upload_id_fkey"`.execute(db);
-  await sql`alter table "hook_jobs" drop constraint if exists "hook_jobs_upload_id_fkey"`.execute(db);
+  // same statement. Older databases have the constraints; they go here, only where present: the
+  // ALTER locks both tables against readers too, which every start should not do.
+  const { rows: foreignKeys } = await sql<{ table: string; name: string }>`
+    select (select relname from pg_class where oid = conrelid) as "table", conname as "name" from pg_constraint
+    where contype = 'f' and confrelid = '"uploads"'::regclass
+      and conrelid in ('"upload_vars"'::regclass, '"hook_jobs"'::regclass)`.execute(db);
+  for (const { table, name } of foreignKeys) {
+    await sql`alter table ${sql.id(table)} drop constraint ${sql.id(name)}`.execute(db);
+  }
 }

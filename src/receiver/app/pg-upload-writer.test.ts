@@ -148,6 +148,42 @@ describe.skipIf(!services)('the PostgreSQL writer under concurrent callback writ
     for (const v of versions.rows) expect(v.row).toBe(v.vars);
   });
 
+  it('binds a group as one JSON parameter and records what it carries as the typed columns did', async () => {
+    // One connection, so the statements it prepares are the ones listed below.
+    const single = new pg.Pool({ connectionString: database.url, types: INT8_AS_NUMBER, max: 1 });
+    try {
+      const uploads = createUploadRepository(
+        db,
+        createPgUploadWriter(single, UPLOAD_COLUMNS),
+        PG_RECORD_BYTES,
+      );
+      const body = Buffer.from([0, 1, 0xfe, 0xff, 0x5c, 0x22]);
+      const ids = await Promise.all([
+        uploads.insert(record('json-a', { rawBody: body, size: 2 ** 40 }), []),
+        // A JSON callback body can carry a lone UTF-16 surrogate ("\ud800"); PostgreSQL's JSON
+        // has no text for one, so it is recorded as U+FFFD, as `pg` encoded it before.
+        uploads.insert(record('json-b', { vars: { 'x:n': 'a\ud800b', 'x:q': '"\\' } }), ['hook']),
+      ]);
+      expect(await uploads.get(ids[0])).toMatchObject({ rawBody: new Uint8Array(body), size: 2 ** 40 });
+      // (The record's own vars_json keeps it as the JSON escape it is.)
+      expect(await uploads.get(ids[1])).toMatchObject({ vars: { 'x:n': 'a\ud800b', 'x:q': '"\\' } });
+      const vars = await single.query<{ value: string }>(
+        'select "value" from "upload_vars" where "upload_id" = $1 order by "name"',
+        [ids[1]],
+      );
+      expect(vars.rows.map((r) => r.value)).toEqual(['a\ufffdb', '"\\']);
+      // 25 typed arrays had `pg` escape every element in JavaScript and PostgreSQL parse 25 array
+      // literals per group; one JSON text is serialised natively and parsed in C.
+      const prepared = await single.query<{ name: string; types: string }>(
+        `select "name", parameter_types::text as "types" from pg_prepared_statements where "name" like 'upcall_insert_uploads%'`,
+      );
+      expect(prepared.rows.length).toBeGreaterThan(0);
+      for (const row of prepared.rows) expect(row.types).toBe('{json,integer}');
+    } finally {
+      await single.end();
+    }
+  });
+
   it("takes the next group's ids in each insert: one statement per group while busy, fresh ids after a pause", async () => {
     const uploads = repository();
     const group = (tag: string) =>

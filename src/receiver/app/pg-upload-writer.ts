@@ -12,7 +12,7 @@
  * Why groups: one statement per write cost each callback two round trips and two commits, and
  * `pg`'s per-query work in JavaScript; under load the receiver spent 1.2–1.5 ms of CPU per
  * callback, four times SQLite's (bench/findings.md). A statement for 8 uploads costs little more
- * than one for 1. Fixed statements over arrays (`unnest`), named so each connection prepares
+ * than one for 1. Fixed statements over one JSON parameter per group, named so each connection prepares
  * them once, as the SQLite writer is plain better-sqlite3.
  *
  * Invariants: a write resolves only after its statement committed; a write that fails alone
@@ -26,7 +26,7 @@ import type { UploadsTable } from './sqlite-receiver-schema.ts';
 /** graphile-worker's task name for a hook job; its payload is `{ jobId }` (a hook_jobs row). */
 export const HOOK_TASK = 'upcall_hook';
 
-/** Each column's PostgreSQL type (pg-receiver-schema.ts), for the arrays a group binds. */
+/** Each column's PostgreSQL type (pg-receiver-schema.ts), for the rows a group's JSON becomes. */
 const COLUMN_TYPES = {
   received_at: 'bigint',
   verified: 'integer',
@@ -60,7 +60,7 @@ const COLUMN_TYPES = {
  * and go together in the next one: the busier the receiver, the bigger the groups.
  */
 const MAX_IN_FLIGHT = 2;
-/** A bound on one statement's size (arrays of this many rows, plus their vars and jobs). */
+/** A bound on one statement's size (this many rows, with their vars and jobs). */
 const MAX_GROUP = 64;
 /**
  * How long ids taken ahead from the sequence stay usable. An instance that sat idle takes new
@@ -69,39 +69,49 @@ const MAX_GROUP = 64;
 const RESERVE_MAX_AGE_MS = 500;
 
 export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]): UploadWriter {
-  const n = columns.length;
   const quoted = columns.map((c) => `"${c}"`).join(', ');
   const typeOf = (c: string): string => {
     const type = (COLUMN_TYPES as Record<string, string | undefined>)[c];
     if (type === undefined) throw new TypeError(`no PostgreSQL type for uploads.${c}`);
     return type;
   };
+  const byteaColumns = columns.filter((c) => typeOf(c) === 'bytea');
+  // The identity's sequence, looked up once per statement: `pg_get_serial_sequence` inside the
+  // id list ran once per id, 5 % of the backend's time (bench/findings.md).
+  const sequence = `"seq" as materialized (select pg_get_serial_sequence('"uploads"', 'id')::regclass as "s")`;
+  const takeIds = (count: string) =>
+    `array(select nextval("seq"."s") from "seq", generate_series(1, ${count}::integer))`;
   // The ids are taken from the identity's sequence first (`nextIds`: a read of the sequence,
   // no row written), so the default reply, made from the new id, goes into the row with it:
   // recording it afterwards by UPDATE cost PostgreSQL as much again as the insert (a second
-  // version of every row, its five index entries anew: bench/findings.md). Each row's vars and
-  // jobs join it by position; foreign keys are checked at the end of the statement.
-  const nextIds = `select array(select nextval(pg_get_serial_sequence('"uploads"', 'id')) from generate_series(1, $1::integer)) as "ids"`;
-  const insertUploads =
-    `with "x" as (select * from unnest($1::bigint[], ${columns.map((c, i) => `$${i + 2}::${typeOf(c)}[]`).join(', ')}) ` +
-    `with ordinality as "t"("id", ${quoted}, "ord")), ` +
+  // version of every row, its five index entries anew: bench/findings.md).
+  const nextIds = `with ${sequence} select ${takeIds('$1')} as "ids"`;
+  // A group is ONE json parameter, an array of objects (the row's columns by name, with its id,
+  // `x:` vars, hook names and their due time), that PostgreSQL turns into rows in C
+  // (`json_to_recordset`). Bound as 25+ typed arrays instead, `pg` escaped every element in
+  // JavaScript and PostgreSQL parsed 25+ array literals: more CPU on both sides per group
+  // (bench/findings.md). Each row's vars and jobs come out of its own object, so they cannot
+  // land on another upload (which is why they need no foreign key: pg-receiver-schema.ts).
+  const group =
+    `with "x" as (select * from json_to_recordset($1::json) as "t"("id" bigint, ` +
+    `${columns.map((c) => `"${c}" ${typeOf(c)}`).join(', ')}, "vars" json, "hooks" json, "at" bigint)), ` +
     `"u" as (insert into "uploads" ("id", ${quoted}) select "id", ${quoted} from "x"), ` +
-    `"v" as (insert into "upload_vars" ("upload_id", "name", "value") select "x"."id", "a"."name", "a"."value" ` +
-    `from unnest($${n + 2}::bigint[], $${n + 3}::text[], $${n + 4}::text[]) as "a"("ord", "name", "value") ` +
-    `join "x" on "x"."ord" = "a"."ord"), ` +
-    `"j" as (insert into "hook_jobs" ("upload_id", "hook", "state", "attempts", "next_run_at", "last_error", "updated_at") ` +
-    `select "x"."id", "h"."hook", 'pending', 0, "h"."at", null, "h"."at" ` +
-    `from unnest($${n + 5}::bigint[], $${n + 6}::text[], $${n + 7}::bigint[]) as "h"("ord", "hook", "at") ` +
-    `join "x" on "x"."ord" = "h"."ord" returning "id") ` +
+    `"v" as (insert into "upload_vars" ("upload_id", "name", "value") select "x"."id", "a"."key", "a"."value" ` +
+    `from "x", json_each_text("x"."vars") as "a"), ${sequence}`;
+  // Two statements, so a group without hook jobs (what a receiver without hooks always sends)
+  // does not open `hook_jobs` and its three indexes, nor call into graphile-worker.
+  const insertUploads = `${group} select ${takeIds('$2')} as "ahead"`;
+  const insertUploadsWithJobs =
+    `${group}, "j" as (insert into "hook_jobs" ("upload_id", "hook", "state", "attempts", "next_run_at", "last_error", "updated_at") ` +
+    `select "x"."id", "h"."value", 'pending', 0, "x"."at", null, "x"."at" ` +
+    `from "x", json_array_elements_text("x"."hooks") as "h" returning "id") ` +
     `select (select count(graphile_worker.add_job('${HOOK_TASK}', json_build_object('jobId', "j"."id"))) from "j") as "jobs", ` +
-    `array(select nextval(pg_get_serial_sequence('"uploads"', 'id')) from generate_series(1, $${n + 8}::integer)) as "ahead"`;
+    `${takeIds('$2')} as "ahead"`;
   const updateReplies =
     'update "uploads" set "reply_json" = "r"."reply_json", "latency_ms" = "r"."latency_ms" ' +
     'from unnest($1::bigint[], $2::text[], $3::double precision[]) as "r"("id", "reply_json", "latency_ms") ' +
     'where "uploads"."id" = "r"."id"';
 
-  const replyJson = columns.indexOf('reply_json');
-  const latencyMs = columns.indexOf('latency_ms');
   // An upload keeps the id and reply it was given when its group is retried alone (below), so
   // `replyOf` is asked once per upload.
   type Pending = { upload: NewUpload; id?: number; reply?: { json: string; latencyMs: number | null } };
@@ -138,38 +148,40 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
       });
     }
     const ids: number[] = [];
-    const values: unknown[][] = columns.map(() => []);
-    const vars: [number[], string[], string[]] = [[], [], []];
-    const jobs: [number[], string[], number[]] = [[], [], []];
-    pending.forEach(({ upload: { row, vars: uploadVars, hookNames, receivedAt }, id, reply }, i) => {
+    let withJobs = false;
+    const rows = pending.map(({ upload: { row, vars, hookNames, receivedAt }, id, reply }) => {
       ids.push(id!);
-      columns.forEach((c, k) => values[k]!.push(row[c] ?? null));
+      const out: Record<string, unknown> = { id };
+      for (const c of columns) out[c] = row[c] ?? null;
+      // bytea's hex input form: Buffer's hex encoding is native, and half the size of the
+      // `\\ooo` escapes a JSON string would otherwise need.
+      for (const c of byteaColumns) {
+        const value = row[c];
+        if (Buffer.isBuffer(value)) out[c] = `\\x${value.toString('hex')}`;
+      }
       if (reply !== undefined) {
-        values[replyJson]![i] = reply.json;
-        values[latencyMs]![i] = reply.latencyMs;
+        out['reply_json'] = reply.json;
+        out['latency_ms'] = reply.latencyMs;
       }
-      for (const [name, value] of Object.entries(uploadVars)) {
-        vars[0].push(i + 1);
-        vars[1].push(name);
-        vars[2].push(value);
+      out['vars'] = vars;
+      if (hookNames.length > 0) {
+        withJobs = true;
+        out['hooks'] = hookNames;
+        out['at'] = receivedAt;
       }
-      for (const hook of hookNames) {
-        jobs[0].push(i + 1);
-        jobs[1].push(hook);
-        jobs[2].push(receivedAt);
-      }
+      return out;
     });
     // As many ahead as this group had, up to a group's worth held (two statements in flight may
     // both add theirs).
     const ahead = Math.max(Math.min(pending.length, MAX_GROUP - reserve.length), 0);
     // Their age counts from before the statement, the earliest the sequence can have given them.
     const at = performance.now();
-    const { rows } = await pool.query<{ ahead: number[] }>({
-      name: 'upcall_insert_uploads',
-      text: insertUploads,
-      values: [ids, ...values, ...vars, ...jobs, ahead],
+    const result = await pool.query<{ ahead: number[] }>({
+      name: withJobs ? 'upcall_insert_uploads_jobs' : 'upcall_insert_uploads',
+      text: withJobs ? insertUploadsWithJobs : insertUploads,
+      values: [groupJson(rows), ahead],
     });
-    for (const id of rows[0]!.ahead) reserve.push({ id: Number(id), at });
+    for (const id of result.rows[0]!.ahead) reserve.push({ id: Number(id), at });
     return ids;
   });
   const replies = groupCommitter<{ id: number; json: string; latencyMs: number | null }, void>(
@@ -186,16 +198,37 @@ export function createPgUploadWriter(pool: pg.Pool, columns: readonly string[]):
   return {
     insert: (upload) => inserts.add({ upload }),
     setReply: (id, json, latencyMs) => replies.add({ id, json, latencyMs }),
+    // Vars and jobs have no foreign key to cascade from (pg-receiver-schema.ts): they go in the
+    // same statement as their upload.
     async pruneRefused(keep) {
       await pool.query(
-        'delete from "uploads" where "verified" = 0 and "id" < (' +
-          'select "id" from "uploads" where "verified" = 0 order by "id" desc limit 1 offset $1)',
+        'with "d" as (delete from "uploads" where "verified" = 0 and "id" < (' +
+          'select "id" from "uploads" where "verified" = 0 order by "id" desc limit 1 offset $1) returning "id"), ' +
+          '"v" as (delete from "upload_vars" where "upload_id" in (select "id" from "d")), ' +
+          '"j" as (delete from "hook_jobs" where "upload_id" in (select "id" from "d")) ' +
+          'select count(*) from "d"',
         [Math.max(keep - 1, 0)],
       );
     },
     // Every write is on its way to the database already; the pool's end waits for them.
     flush() {},
   };
+}
+
+/**
+ * The group as JSON text. PostgreSQL refuses a lone UTF-16 surrogate in JSON (`\ud800` has no
+ * text value), where `pg` would have sent it as UTF-8's replacement character; a callback's
+ * fields can hold one (a JSON body's `"\ud800"`), so the rare group with one is written again
+ * with U+FFFD in its place, as before.
+ */
+function groupJson(rows: readonly Record<string, unknown>[]): string {
+  const text = JSON.stringify(rows);
+  // JSON.stringify writes a lone surrogate as a `\udXXX` escape (ES2019); the test may also
+  // match an escaped backslash before "ud", which only costs the slower path.
+  if (!text.includes('\\ud')) return text;
+  return JSON.stringify(rows, (_key, value: unknown) =>
+    typeof value === 'string' ? value.replace(/\p{Surrogate}/gu, '\ufffd') : value,
+  );
 }
 
 /**

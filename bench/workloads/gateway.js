@@ -124,22 +124,11 @@ export async function gateway(ctx) {
   const { register } = await import('tsx/esm/api');
   register();
   const { createS3BlobStore } = await import(join(REPO_ROOT, 'src', 'store', 'gateway', 's3-blob-store.ts'));
-  const { default: pg } = await import('pg');
-  const dbName = `upcall_bench_gateway_${randomBytes(4).toString('hex')}`;
-  const admin = async (/** @type {string} */ sql) => {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE "${dbName}"`);
-  const databaseUrl = new URL(pgUrl);
-  databaseUrl.pathname = `/${dbName}`;
+  // Its drop waits out an autovacuum worker, which DROP … WITH (FORCE) may not end (another role's).
+  const { createTestDatabase } = await import(join(REPO_ROOT, 'test', 'helpers', 'services.ts'));
+  const db = await createTestDatabase(pgUrl, 'bench_gateway');
   const env = {
-    UPCALL_DATABASE_URL: databaseUrl.toString(),
+    UPCALL_DATABASE_URL: db.url,
     UPCALL_S3_ENDPOINT: s3.endpoint,
     UPCALL_S3_BUCKET: s3.bucket,
     UPCALL_S3_REGION: s3.region,
@@ -238,7 +227,7 @@ export async function gateway(ctx) {
       label: 'gateway',
     });
     await engine.close();
-    await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await db.drop();
   }
   return rows;
 }

@@ -37,24 +37,15 @@ export async function receiverApp(ctx) {
   return rows;
 }
 
-/** A database of its own on the PostgreSQL server, dropped when the run ends. */
+/**
+ * A database of its own on the PostgreSQL server, dropped when the run ends (the drop waits out an
+ * autovacuum worker after the row's inserts, which DROP … WITH (FORCE) may not end: another role's).
+ */
 async function benchDatabase(ctx, pgUrl) {
-  const { default: pg } = await import('pg');
-  const name = `upcall_bench_${process.pid}_${Date.now()}`;
-  const admin = async (text) => {
-    const client = new pg.Client({ connectionString: pgUrl });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE "${name}"`);
-  ctx.track({ stop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) });
-  const url = new URL(pgUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  const { createTestDatabase } = await import(join(REPO_ROOT, 'test', 'helpers', 'services.ts'));
+  const db = await createTestDatabase(pgUrl, 'bench_receiver');
+  ctx.track({ stop: () => db.drop() });
+  return db.url;
 }
 
 async function receiverRow(ctx, signCallback, backend, bits) {

@@ -424,7 +424,10 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     });
     serveCallback = createCallbackListener({
       callbackPath,
-      verify: { resolver, maxBodyBytes },
+      // The RSA check on libuv's threadpool: under load the receiver is bound by its one event
+      // loop while the second core has room, and the async check halves the loop's share of it
+      // (bench/findings.md). Nothing else on the callback path uses the threadpool.
+      verify: { resolver, maxBodyBytes, signatureCheck: 'threadpool' },
       trustProxy,
       nextRequestId,
       requestLog: (reqId) => app.log.child({ reqId }),

@@ -425,8 +425,9 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     serveCallback = createCallbackListener({
       callbackPath,
       // The RSA check on libuv's threadpool: under load the receiver is bound by its one event
-      // loop while the second core has room, and the async check halves the loop's share of it
-      // (bench/findings.md). Nothing else on the callback path uses the threadpool.
+      // loop, and the async check halves the loop's share of it. It costs more CPU in all (the
+      // pool threads), which the bench row still came out ahead on (bench/findings.md). Nothing
+      // else on the callback path uses the threadpool.
       verify: { resolver, maxBodyBytes, signatureCheck: 'threadpool' },
       trustProxy,
       nextRequestId,

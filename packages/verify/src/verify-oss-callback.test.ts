@@ -1,4 +1,3 @@
-import { createHook } from 'node:async_hooks';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signCallback } from './callback-signature.ts';
@@ -127,64 +126,6 @@ describe('verifyOssCallback', () => {
       verified: true,
     });
     expect(scans).toBe(1);
-  });
-
-  describe("signatureCheck: 'threadpool'", () => {
-    /**
-     * The node:crypto sign/verify jobs (SIGNREQUEST) that came back from the threadpool while `run`
-     * ran: their callback fires on the event loop later. A synchronous check makes the same
-     * resource but never calls back.
-     */
-    async function cryptoJobsDuring(run: () => Promise<unknown>): Promise<number> {
-      const signJobs = new Set<number>();
-      let jobs = 0;
-      const hook = createHook({
-        init(id, type) {
-          if (type === 'SIGNREQUEST') signJobs.add(id);
-        },
-        before(id) {
-          if (signJobs.has(id)) jobs++;
-        },
-      }).enable();
-      try {
-        await run();
-      } finally {
-        hook.disable();
-      }
-      return jobs;
-    }
-
-    it('checks the real vectors on the threadpool, with the same answers as on the calling thread', async () => {
-      for (const v of Object.values(VECTORS)) {
-        const request = vectorRequest(v);
-        let verified: unknown;
-        const jobs = await cryptoJobsDuring(async () => {
-          verified = await verifyOssCallback(request, { resolver: pinned, signatureCheck: 'threadpool' });
-        });
-        expect(jobs).toBe(1);
-        expect(verified).toEqual(await verifyOssCallback(request, { resolver: pinned }));
-      }
-      // The default stays on the calling thread.
-      expect(
-        await cryptoJobsDuring(() => verifyOssCallback(vectorRequest(VECTORS.A), { resolver: pinned })),
-      ).toBe(0);
-    });
-
-    it('refuses a tampered body, a foreign signature and an undecodable one', async () => {
-      const options = { resolver: pinned, signatureCheck: 'threadpool' } as const;
-      const base = vectorRequest(VECTORS.C);
-      const body = Buffer.from(VECTORS.C.body);
-      body[0] = body[0]! ^ 1;
-      expect(await reasonOf(verifyOssCallback({ ...base, body }, options))).toBe('signature-mismatch');
-      const foreign = { ...base.headers, authorization: VECTORS.A.authorization };
-      expect(await reasonOf(verifyOssCallback({ ...base, headers: foreign }, options))).toBe(
-        'signature-mismatch',
-      );
-      const garbled = { ...base.headers, authorization: 'not base64!' };
-      expect(await reasonOf(verifyOssCallback({ ...base, headers: garbled }, options))).toBe(
-        'signature-mismatch',
-      );
-    });
   });
 
   describe('tampered copies of the real vectors are refused', () => {

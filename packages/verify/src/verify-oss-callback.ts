@@ -7,7 +7,7 @@
  * key comes only from the injected resolver (allowlist + cache), never straight from the header.
  */
 import type { KeyObject } from 'node:crypto';
-import { verifyCallbackSignature, verifyCallbackSignatureAsync } from './callback-signature.ts';
+import { verifyCallbackSignature } from './callback-signature.ts';
 import { parseCallbackBody, type CallbackBodyFacts } from './callback-body.ts';
 import { CallbackVerificationError } from './callback-verification-error.ts';
 import {
@@ -55,15 +55,6 @@ export interface VerifyOssCallbackOptions {
   resolver?: PublicKeyResolver;
   /** Largest accepted body. Default 1 MiB (OSS renders callback bodies far smaller). */
   maxBodyBytes?: number;
-  /**
-   * Where the RSA check runs. `'sync'` (default): on the calling thread. `'threadpool'`: through
-   * node:crypto's async `verify`, on libuv's threadpool, so the event loop spends about half as
-   * much per callback (RSA-1024: 6 instead of 12.5 µs here) and the check itself runs beside it,
-   * on another core when there is one; it costs a threadpool round trip of latency and about as
-   * much CPU again elsewhere. For a server whose one event loop is its limit (bench/findings.md).
-   * The same check over the same bytes, with the same result.
-   */
-  signatureCheck?: 'sync' | 'threadpool';
 }
 
 export const DEFAULT_MAX_CALLBACK_BODY_BYTES = 1024 * 1024;
@@ -103,11 +94,7 @@ export async function verifyOssCallback(
   const keyUrl = resolver.keyUrlOf ? resolver.keyUrlOf(keyUrlHeader) : decodeKeyUrlHeader(keyUrlHeader);
   // Hot path: a cached key needs no promise hop (DESIGN.md: verification should cost one RSA verify).
   const key: KeyObject = resolver.peek(keyUrl) ?? (await resolver.resolve(keyUrl));
-  const signatureMatches =
-    options.signatureCheck === 'threadpool'
-      ? await verifyCallbackSignatureAsync(request.target, request.body, authorization, key)
-      : verifyCallbackSignature(request.target, request.body, authorization, key);
-  if (!signatureMatches) {
+  if (!verifyCallbackSignature(request.target, request.body, authorization, key)) {
     throw new CallbackVerificationError(
       'signature-mismatch',
       'The callback signature does not match the request path, query and body.',

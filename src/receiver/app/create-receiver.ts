@@ -424,11 +424,7 @@ export async function createReceiver(options: ReceiverOptions): Promise<Receiver
     });
     serveCallback = createCallbackListener({
       callbackPath,
-      // The RSA check on libuv's threadpool: under load the receiver is bound by its one event
-      // loop, and the async check halves the loop's share of it. It costs more CPU in all (the
-      // pool threads), which the bench row still came out ahead on (bench/findings.md). Nothing
-      // else on the callback path uses the threadpool.
-      verify: { resolver, maxBodyBytes, signatureCheck: 'threadpool' },
+      verify: { resolver, maxBodyBytes },
       trustProxy,
       nextRequestId,
       requestLog: (reqId) => app.log.child({ reqId }),

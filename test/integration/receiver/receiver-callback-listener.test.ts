@@ -4,10 +4,8 @@
  * it), and still gets everything the Fastify route gives it: the record with the client address
  * (X-Forwarded-For with trustProxy), the raw target with its query, the trailing-slash spelling,
  * the request id sequence Fastify's own requests continue, the metrics and the log line; other
- * methods on the path still reach Fastify's route (501, not recorded). Its RSA check runs on
- * libuv's threadpool, off the event loop.
+ * methods on the path still reach Fastify's route (501, not recorded).
  */
-import { createHook } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,35 +121,6 @@ describe('the callback route in front of Fastify', () => {
     expect(metrics.text).toContain('upcall_receiver_callbacks_total{outcome="refused"} 1');
     expect(metrics.text).toContain('upcall_receiver_http_requests_total{route="/callback",status="400"} 1');
     expect(seenByFastify.filter((request) => request.startsWith('POST'))).toEqual([]);
-  });
-
-  it("checks each callback's signature on the threadpool, not on the event loop", async () => {
-    // node:crypto's async verify is a SIGNREQUEST whose callback fires on the event loop once the
-    // threadpool is done; the synchronous form makes the same resource but never calls back.
-    const signJobs = new Set<number>();
-    let checkedOnThreadpool = 0;
-    const hook = createHook({
-      init(id, type) {
-        if (type === 'SIGNREQUEST') signJobs.add(id);
-      },
-      before(id) {
-        if (signJobs.has(id)) checkedOnThreadpool++;
-      },
-    }).enable();
-    try {
-      const body = Buffer.from('object=threadpool.jpg');
-      expect((await post('/callback', body)).status).toBe(200);
-      const forged = await post('/callback', body, {
-        authorization: signer.headers('/other', body).authorization!,
-      });
-      expect([forged.status, (forged.json as { Reason: string }).Reason]).toEqual([
-        400,
-        'signature-mismatch',
-      ]);
-    } finally {
-      hook.disable();
-    }
-    expect(checkedOnThreadpool).toBe(2);
   });
 
   it('leaves other methods on the callback path to the Fastify route', async () => {

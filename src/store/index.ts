@@ -22,11 +22,8 @@ export {
   type HealthCheckedStore,
   type StoreHealthCheck,
 } from './store-health.ts';
-export {
-  createGatewayObjectStore,
-  DEFAULT_GC_GRACE_MS,
-  type GatewayObjectStore,
-  type GatewayObjectStoreOptions,
-} from './gateway/gateway-object-store.ts';
+// Types only: the gateway backend (pg, the S3 client) is loaded when a gateway store is opened
+// (create-object-store.ts), so a server on disk or in memory never loads it.
+export type { GatewayObjectStore, GatewayObjectStoreOptions } from './gateway/gateway-object-store.ts';
 export type { BlobStore, S3Config } from './gateway/blob-store.ts';
 export { hasSharedCallbackKey, type SharedCallbackKeyStore } from './shared-callback-key.ts';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, SCHEMA_VERSION } from '../../src/store/gateway/pg-schema.ts';
-import { createGatewayObjectStore } from '../../src/store/index.ts';
+import { createGatewayObjectStore } from '../../src/store/gateway/gateway-object-store.ts';
 import { createTestDatabase, testServices, type TestDatabase } from '../helpers/services.ts';
 import { expectOldBucketSettingsKept, OLD_BUCKET_ROWS } from '../helpers/old-bucket-settings.ts';
 

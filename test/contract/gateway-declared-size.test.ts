@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BlobListEntry, BlobStore } from '../../src/store/gateway/blob-store.ts';
 import { createS3BlobStore } from '../../src/store/gateway/s3-blob-store.ts';
-import { createGatewayObjectStore, type GatewayObjectStore, type ObjectMeta } from '../../src/store/index.ts';
+import { createGatewayObjectStore } from '../../src/store/gateway/gateway-object-store.ts';
+import { type GatewayObjectStore, type ObjectMeta } from '../../src/store/index.ts';
 import { createTestDatabase, testServices, type TestDatabase } from '../helpers/services.ts';
 import { body, bytes, expectOssError, readAll } from './object-store.contract.ts';
 

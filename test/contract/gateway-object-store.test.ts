@@ -14,8 +14,8 @@ import { startLifecycleSweeper } from '../../src/server/lifecycle/lifecycle-swee
 import { isOssError } from '../../src/shared/oss-error.ts';
 import type { BlobStore, S3Config } from '../../src/store/gateway/blob-store.ts';
 import { createS3BlobStore } from '../../src/store/gateway/s3-blob-store.ts';
+import { createGatewayObjectStore } from '../../src/store/gateway/gateway-object-store.ts';
 import {
-  createGatewayObjectStore,
   type GatewayObjectStore,
   type GatewayObjectStoreOptions,
   type ObjectMeta,

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isOssError } from '../../src/shared/oss-error.ts';
 import type { BlobStore } from '../../src/store/gateway/blob-store.ts';
 import { createS3BlobStore } from '../../src/store/gateway/s3-blob-store.ts';
+import { createGatewayObjectStore } from '../../src/store/gateway/gateway-object-store.ts';
 import {
   createFsObjectStore,
-  createGatewayObjectStore,
   createMemoryObjectStore,
   type ObjectAcl,
   type ObjectMeta,

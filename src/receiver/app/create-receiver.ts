@@ -48,7 +48,6 @@ import {
   type StoreHookRunnerOptions,
 } from './hook-worker.ts';
 import { forwardHooks } from './forward-hook.ts';
-import { openPgReceiverStore } from './pg-receiver-store.ts';
 import { openSqliteReceiverStore } from './sqlite-receiver-store.ts';
 import { runSyncHook, type UploadHooks } from './upload-hooks.ts';
 import type { NewUploadRecord, UploadRecord } from './upload-record.ts';
@@ -192,7 +191,11 @@ async function openReceiverStore(
       close: () => Promise.resolve(),
     };
   }
-  if (options.databaseUrl !== undefined) return openPgReceiverStore(options.databaseUrl);
+  if (options.databaseUrl !== undefined) {
+    // Loaded only here: `pg` and graphile-worker are a receiver on SQLite's start-up time and memory.
+    const { openPgReceiverStore } = await import('./pg-receiver-store.ts');
+    return openPgReceiverStore(options.databaseUrl);
+  }
   if (options.dataDir === undefined) throw new TypeError('createReceiver needs dataDir or store');
   return openSqliteReceiverStore(options.dataDir);
 }

@@ -3,6 +3,7 @@
 import { pairedAB } from '../lib/paired.js';
 import { describeLoad } from '../lib/report.js';
 import { pooled } from '../lib/side.js';
+import { timedSlice } from '../lib/slice.js';
 import { send } from '../lib/target.js';
 
 /** @param {import('../run.js').BenchContext} ctx */
@@ -62,13 +63,10 @@ export function listingSide(t, prefix, keys) {
   return {
     label: t.name,
     pid: t.pid,
-    async slice(/** @type {number} */ durationMs) {
+    slice(/** @type {number} */ durationMs) {
       const pool = pooled(t, 1);
-      const latenciesMs = [];
-      const t0 = performance.now();
-      let ops = 0;
-      do {
-        const s = performance.now();
+      // One full listing at a time, each op every page of it.
+      return timedSlice(1, durationMs, async () => {
         let marker = '';
         let seen = 0;
         for (;;) {
@@ -81,10 +79,8 @@ export function listingSide(t, prefix, keys) {
           marker = /<NextMarker>([^<]*)<\/NextMarker>/.exec(text)?.[1] ?? found.at(-1) ?? '';
         }
         if (seen !== keys) throw new Error(`${t.name} listed ${seen} keys, expected ${keys}`);
-        latenciesMs.push(performance.now() - s);
-        ops += 1;
-      } while (performance.now() - t0 < durationMs);
-      return { ops, bytes: 0, elapsedMs: performance.now() - t0, latenciesMs };
+        return 0;
+      });
     },
   };
 }
